@@ -1,0 +1,204 @@
+"""``commsim``: run, validate, and the other subcommands.
+
+Every kind of bad input ends the same way: one line on stderr naming the file, the field and
+what is wrong, exit status 2, no traceback, and nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sim.scenario import (
+    ScenarioError,
+    load_scenario,
+    parameter_markdown,
+    parse_set_option,
+    read_toml,
+)
+
+__all__ = ["main", "staged_output"]
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+@contextmanager
+def staged_output(out: Path) -> Iterator[Path]:
+    """Write into a hidden temporary folder beside ``out``; move the files into ``out`` only
+    when the block succeeds, so a failure leaves nothing half-written."""
+    out = Path(out)
+    parent = out.resolve().parent
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {out}: exists and is not a directory")
+    if not parent.exists():
+        raise ScenarioError(f"--out {out}: parent directory {parent} does not exist")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    try:
+        yield tmp
+        out.mkdir(exist_ok=True)
+        for item in tmp.iterdir():
+            os.replace(item, out / item.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _overrides(items: Sequence[str] | None) -> dict[str, Any]:
+    return dict(parse_set_option(text) for text in items or [])
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario; write timeseries.csv, summary.json and overview.png."""
+    from sim.metrics import package_version
+    from sim.model import CommissioningModel
+    from sim.plots import overview_figure
+
+    overrides = _overrides(args.set)
+    if args.seed is not None:
+        overrides["scenario.seed"] = args.seed
+    scenario = load_scenario(args.scenario, overrides)
+    out = Path(args.out) if args.out else Path("results") / scenario.scenario.name
+    with staged_output(out) as tmp:
+        model = CommissioningModel(scenario)
+        from tqdm import tqdm
+
+        for _ in tqdm(
+            range(scenario.scenario.quarters),
+            desc=scenario.scenario.name,
+            unit="quarter",
+            disable=None,
+            leave=False,
+        ):
+            model.step()
+        ts = model.timeseries()
+        ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.10g")
+        summary = {
+            "outcomes": model.summary(),
+            "scenario": scenario.model_dump(mode="json"),
+            "effective_weights": scenario.effective_weights(),
+            "seed": scenario.scenario.seed,
+            "package_version": package_version(),
+            "events": model.events,
+        }
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        overview_figure(
+            ts,
+            f"{scenario.scenario.name}: {scenario.scenario.description}".rstrip(": "),
+            model.shock_log,
+            tmp / "overview.png",
+        )
+    outcomes = summary["outcomes"]
+    print(
+        f"{scenario.scenario.name}: resilience {outcomes['resilience']:.3f}, "
+        f"final private share {outcomes['final_share_outsourcer']:.1%}, "
+        f"mutual share {outcomes['final_share_mutual']:.1%}, "
+        f"local share of spend {outcomes['mean_local_share']:.1%}"
+    )
+    print(f"report: {out}/overview.png (data: {out}/timeseries.csv, {out}/summary.json)")
+    return 0
+
+
+# ----------------------------------------------------------------------------- validate
+
+
+def validate_file(path: str) -> str:
+    """Check a scenario or experiment file without running it; returns what it is."""
+    data = read_toml(path)
+    if "experiment" in data:
+        from sim.experiment import load_experiment
+
+        load_experiment(path)
+        return "experiment"
+    load_scenario(path)
+    return "scenario"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate each file; report every bad one, exit 2 if any was bad."""
+    bad = 0
+    for path in args.files:
+        try:
+            kind = validate_file(path)
+        except ScenarioError as err:
+            print(err, file=sys.stderr)
+            bad += 1
+        else:
+            print(f"{path}: ok ({kind})")
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print every parameter with its default, unit, range and source."""
+    print(parameter_markdown())
+    return 0
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``commsim`` argument parser with every subcommand."""
+    parser = _Parser(prog="commsim", description="Simulate public-service commissioning markets.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run one scenario and write its report")
+    run.add_argument("scenario", help="scenario file (TOML)")
+    run.add_argument("--out", help="output directory (default: results/<scenario name>)")
+    run.add_argument(
+        "--seed", type=int, help="seed for every random draw (overrides scenario.seed)"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a parameter, e.g. --set commissioning.social_value_weight=0.2",
+    )
+    run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser(
+        "validate", help="check scenario and experiment files without running them"
+    )
+    val.add_argument("files", nargs="+", metavar="FILE")
+    val.set_defaults(func=cmd_validate)
+
+    params = sub.add_parser(
+        "params", help="list every parameter with default, unit, range and source"
+    )
+    params.set_defaults(func=cmd_params)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``commsim``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as err:
+        print(f"commsim {args.command}: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("commsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

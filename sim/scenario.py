@@ -1,0 +1,859 @@
+"""The scenario schema: every parameter with its default, unit, range and source.
+
+A scenario file (TOML) states only what differs from these defaults. Loading validates the
+whole file at the edge, so the model never checks a parameter in its hot loop. Errors are
+raised as :class:`ScenarioError`, one line naming the file, the field and what is wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "SHOCK_KINDS",
+    "Scenario",
+    "ScenarioError",
+    "apply_overrides",
+    "load_scenario",
+    "parameter_table",
+    "parse_set_option",
+]
+
+
+class ScenarioError(ValueError):
+    """Bad input: a scenario file, a field in it, or an override, with what is wrong."""
+
+
+def P(default: Any, *, unit: str, description: str, source: str = "assumption", **kw: Any) -> Any:
+    """A documented parameter: default, unit, range (ge/le/gt/lt) and source."""
+    return Field(
+        default,
+        description=description,
+        json_schema_extra={"unit": unit, "source": source},
+        **kw,
+    )
+
+
+class Section(BaseModel):
+    """A TOML table of the scenario: unknown keys are errors, values are typed strictly."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ScenarioMeta(Section):
+    """`[scenario]`: what the run is and how long it lasts."""
+
+    name: str = P("baseline", unit="text", description="Name shown in reports.")
+    description: str = P("", unit="text", description="One line on what the scenario asks.")
+    quarters: int = P(
+        80, ge=1, le=400, unit="quarters", description="Horizon; one step is one quarter."
+    )
+    seed: int = P(42, ge=0, le=2**63 - 1, unit="integer", description="Seed of every random draw.")
+
+
+class NetworkParams(Section):
+    """`[network]`: the geography of local areas, one council per area."""
+
+    councils: int = P(
+        150,
+        ge=2,
+        le=10000,
+        unit="councils",
+        description="Number of local areas (one council each) in the synthetic geography.",
+        source="152 councils with adult social services responsibilities (NHS Digital, 2012-15)",
+    )
+    mean_degree: float = P(
+        5.0,
+        ge=0.0,
+        le=30.0,
+        unit="neighbours",
+        description="Mean number of neighbouring areas in the random geometric graph.",
+    )
+
+
+class CouncilParams(Section):
+    """`[councils]`: budgets, service lines, contracts and the in-house unit."""
+
+    budget_mean: float = P(
+        150.0,
+        gt=0.0,
+        le=1e5,
+        unit="GBP m / year",
+        description="Mean yearly budget a council commissions across its service lines.",
+        source="ASC gross current expenditure GBP 23.69bn (2022-23) / 152 councils (NHS England)",
+    )
+    budget_dispersion: float = P(
+        0.5,
+        ge=0.0,
+        le=3.0,
+        unit="log-sd",
+        description="Spread of council budgets (lognormal sigma).",
+    )
+    service_lines: int = P(
+        4,
+        ge=1,
+        le=10,
+        unit="lines",
+        description="Service lines each council commissions (home care, facilities, waste, ...).",
+    )
+    lots: int = P(
+        1,
+        ge=1,
+        le=20,
+        unit="lots / line",
+        description="Contracts each service line is split into (lever: small lots let small providers bid).",
+    )
+    contract_years_min: int = P(
+        2,
+        ge=1,
+        le=15,
+        unit="years",
+        description="Shortest contract.",
+        source="contract notices: 2+1+1 to 7 years",
+    )
+    contract_years_max: int = P(
+        7,
+        ge=1,
+        le=15,
+        unit="years",
+        description="Longest contract.",
+        source="contract notices: 2+1+1 to 7 years",
+    )
+    initial_inhouse_share: float = P(
+        0.35,
+        ge=0.0,
+        le=1.0,
+        unit="share of value",
+        description="Share of service value delivered in-house at the start; the rest is tendered in quarter 0.",
+    )
+    inhouse_capacity_retained: float = P(
+        0.10,
+        ge=0.0,
+        le=1.0,
+        unit="share of value",
+        description="In-house capacity a council keeps after outsourcing, as a share of its service value "
+        "(lever: room to insource after a failure).",
+    )
+    inhouse_cost: float = P(
+        1.10,
+        gt=0.0,
+        le=5.0,
+        unit="x reference cost",
+        description="Unit cost of the in-house unit relative to the reference cost (estimate).",
+    )
+    inhouse_local_cost_share: float = P(
+        0.80,
+        ge=0.0,
+        le=1.0,
+        unit="share of cost",
+        description="Share of the in-house unit's costs spent in the area (council staff live locally; estimate).",
+    )
+    local_respend: float = P(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        unit="share",
+        description="Share of money received locally that is spent locally again (LM3 round 3).",
+        source="LM3 method (NEF, The Money Trail, 2002); 40p-63p per pound (FSB/CLES 2013)",
+    )
+    market_test_rate: float = P(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        unit="probability",
+        description="Chance that an in-house service is put out to tender when its review falls due.",
+    )
+    inhouse_bids: bool = P(
+        True,
+        unit="yes/no",
+        description="Whether the in-house unit bids against providers in tenders.",
+    )
+    price_cap: float = P(
+        1.25,
+        gt=0.0,
+        le=5.0,
+        unit="x reference cost",
+        description="Reserve price: bids above this multiple of the reference cost are not affordable.",
+    )
+    due_diligence_threshold: float = P(
+        0.0,
+        ge=-1.0,
+        le=1.0,
+        unit="years of revenue",
+        description="Financial check on bidders: reported (lagged) cash headroom must be at least this.",
+    )
+    report_lag_quarters: int = P(
+        4,
+        ge=0,
+        le=12,
+        unit="quarters",
+        description="Age of the accounts the financial check sees (Carillion passed such checks).",
+        source="NAO HC 1002 (2018)",
+    )
+
+
+class CommissioningParams(Section):
+    """`[commissioning]`: how tenders are scored and how failures are handled."""
+
+    price_weight: float = P(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        unit="weight",
+        description="Relative weight of price; price and quality share what social value and local "
+        "preference leave, in this ratio.",
+        source="Chorley 70/15/15; service contracts 60 quality / 40 price",
+    )
+    quality_weight: float = P(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        unit="weight",
+        description="Relative weight of quality (see price_weight).",
+    )
+    social_value_weight: float = P(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        unit="share of score",
+        description="Share of the tender score given to social value.",
+        source="PPN 06/20 (2021) and PPN 002 (2025): at least 10% in central government",
+    )
+    local_preference: float = P(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        unit="share of score",
+        description="Share of the score for a bidder based in or next to the area ('Keeping it Local').",
+    )
+    bid_error: float = P(
+        0.03,
+        ge=0.0,
+        le=1.0,
+        unit="log-sd",
+        description="Error of a bidder's cost estimate; the lowest bidder tends to have underestimated.",
+    )
+    emergency_premium: float = P(
+        0.25,
+        ge=0.0,
+        le=5.0,
+        unit="share of price",
+        description="Mark-up paid on an emergency direct award or emergency in-house delivery.",
+    )
+    emergency_contract_quarters: int = P(
+        4,
+        ge=1,
+        le=40,
+        unit="quarters",
+        description="Length of an emergency award before re-tender.",
+    )
+    transition_cost: float = P(
+        0.10,
+        ge=0.0,
+        le=5.0,
+        unit="share of yearly value",
+        description="One-off cost to the council of re-procuring and mobilising a disrupted contract.",
+        source="calibrated to the NAO's GBP 148m for ~420 Carillion contracts (see docs/validation.md)",
+    )
+    transition_service_loss: float = P(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        unit="share of a quarter",
+        description="Service lost on a disrupted contract in the quarter it changes hands in an emergency.",
+    )
+    retender_quarters: int = P(
+        2,
+        ge=1,
+        le=20,
+        unit="quarters",
+        description="Time to run a tender for a contract left with no provider.",
+    )
+    handback_loss: float = P(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        unit="share of price",
+        description="A contract losing more than this share of its price counts as loss-making.",
+    )
+    handback_quarters: int = P(
+        4,
+        ge=1,
+        le=40,
+        unit="quarters",
+        description="Consecutive loss-making quarters after which a provider hands a contract back.",
+        source="ADASS 2017-18 surveys of home care handbacks",
+    )
+
+
+class ProviderParams(Section):
+    """Parameters shared by both provider types; defaults differ by type."""
+
+    count: int = P(8, ge=0, le=5000, unit="providers", description="Providers at the start.")
+    capacity_share: float = P(
+        0.2, gt=0.0, le=10.0, unit="share of value", description="Capacity of each provider."
+    )
+    cost_factor: float = P(1.0, gt=0.0, le=5.0, unit="x reference cost", description="Unit cost.")
+    quality: float = P(0.6, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score.")
+    social_value: float = P(
+        0.3, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
+    )
+    markup_initial: float = P(
+        0.08, ge=-0.5, le=2.0, unit="share of cost", description="Starting bid mark-up."
+    )
+    markup_min: float = P(
+        0.0, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
+    )
+    markup_max: float = P(
+        0.2, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
+    )
+    markup_step: float = P(
+        0.01,
+        ge=0.0,
+        le=0.5,
+        unit="share of cost",
+        description="Mark-up change after a quarter of wins or losses.",
+    )
+    local_cost_share: float = P(
+        0.40,
+        ge=0.0,
+        le=1.0,
+        unit="share of cost",
+        description="Share of costs spent in the area served.",
+    )
+    reserves: float = P(
+        0.05,
+        ge=0.0,
+        le=10.0,
+        unit="years of capacity",
+        description="Starting cash, as a share of yearly capacity.",
+    )
+    credit_limit: float = P(
+        0.15,
+        ge=0.0,
+        le=10.0,
+        unit="years of capacity",
+        description="Borrowing headroom: below minus this much cash the provider is insolvent.",
+    )
+    interest_rate: float = P(
+        0.02, ge=0.0, le=0.5, unit="per quarter", description="Interest on borrowing."
+    )
+    failure_hazard: float = P(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        unit="per year",
+        description="Chance of a random failure, on top of insolvency.",
+    )
+
+    @model_validator(mode="after")
+    def _markups_ordered(self) -> ProviderParams:
+        if not self.markup_min <= self.markup_initial <= self.markup_max:
+            raise ValueError("markup_min <= markup_initial <= markup_max must hold")
+        return self
+
+
+class OutsourcerParams(ProviderParams):
+    """`[outsourcers]`: few, national, large, leveraged; profit leaves the area."""
+
+    count: int = P(
+        8,
+        ge=0,
+        le=500,
+        unit="providers",
+        description="National outsourcers.",
+        source="NAO 2013; PAC 2018 (top 5 ~60%)",
+    )
+    capacity_share: float = P(
+        0.2,
+        gt=0.0,
+        le=10.0,
+        unit="share of market value",
+        description="Capacity of each, share of all councils' value.",
+    )
+    cost_factor: float = P(
+        0.92,
+        gt=0.0,
+        le=5.0,
+        unit="x reference cost",
+        description="Unit cost (economies of scale; estimate).",
+    )
+    quality: float = P(0.6, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score.")
+    social_value: float = P(
+        0.3, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
+    )
+    markup_initial: float = P(
+        0.08,
+        ge=-0.5,
+        le=2.0,
+        unit="share of cost",
+        description="Starting bid mark-up.",
+        source="home care surplus 0-10%, mean 4.8% (Hounslow); 3-5% in fee setting (LGA) (estimate)",
+    )
+    markup_min: float = P(
+        0.03, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
+    )
+    markup_max: float = P(
+        0.2, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
+    )
+    markup_step: float = P(
+        0.01,
+        ge=0.0,
+        le=0.5,
+        unit="share of cost",
+        description="Mark-up change after a quarter of wins or losses (race to the bottom).",
+        source="Tender-Simulation-ABM (NetLogo)",
+    )
+    local_cost_share: float = P(
+        0.40,
+        ge=0.0,
+        le=1.0,
+        unit="share of cost",
+        description="Share of costs spent in the area served.",
+        source="non-local suppliers re-spend 36% locally (NEF 2005); large firms 40p (FSB/CLES 2013)",
+    )
+    profit_extraction: float = P(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        unit="share of surplus",
+        description="Share of surplus paid out as dividends.",
+    )
+    reserves: float = P(
+        0.03,
+        ge=0.0,
+        le=10.0,
+        unit="years of capacity",
+        description="Starting cash, share of yearly capacity.",
+    )
+    credit_limit: float = P(
+        0.06,
+        ge=0.0,
+        le=10.0,
+        unit="years of capacity",
+        description="Borrowing headroom (leverage): below minus this much cash the firm is insolvent.",
+    )
+    subcontract_share: float = P(
+        0.0,
+        ge=0.0,
+        le=0.9,
+        unit="share of contract",
+        description="Share of each contract subcontracted to a local provider (contagion channel).",
+    )
+
+
+class MutualParams(ProviderParams):
+    """`[mutuals]`: many, small, local, employee-owned; surplus reinvested locally."""
+
+    count: int = P(
+        60,
+        ge=0,
+        le=5000,
+        unit="providers",
+        description="Mutuals at the start.",
+        source="about 115 public service mutuals in England (SEUK State of the Sector 2018)",
+    )
+    capacity_share: float = P(
+        0.3,
+        gt=0.0,
+        le=10.0,
+        unit="share of home value",
+        description="Capacity, share of the home council's value.",
+    )
+    cost_factor: float = P(
+        1.0, gt=0.0, le=5.0, unit="x reference cost", description="Unit cost (no scale economies)."
+    )
+    quality: float = P(
+        0.65, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score (assumption)."
+    )
+    social_value: float = P(
+        0.75, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
+    )
+    markup_initial: float = P(
+        0.03, ge=-0.5, le=2.0, unit="share of cost", description="Starting bid mark-up."
+    )
+    markup_min: float = P(
+        0.02, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
+    )
+    markup_max: float = P(
+        0.08, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
+    )
+    markup_step: float = P(
+        0.005,
+        ge=0.0,
+        le=0.5,
+        unit="share of cost",
+        description="Mark-up change after a quarter of wins or losses.",
+    )
+    local_cost_share: float = P(
+        0.72,
+        ge=0.0,
+        le=1.0,
+        unit="share of cost",
+        description="Share of costs spent in the area served.",
+        source="local suppliers re-spend 76% locally (NEF 2005); SMEs 63p (FSB/CLES 2013)",
+    )
+    reserves: float = P(
+        0.10,
+        ge=0.0,
+        le=10.0,
+        unit="years of capacity",
+        description="Starting cash, share of yearly capacity.",
+    )
+    credit_limit: float = P(
+        0.05,
+        ge=0.0,
+        le=10.0,
+        unit="years of capacity",
+        description="Borrowing headroom (few assets: BCG 2013).",
+    )
+    growth_rate: float = P(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        unit="per quarter",
+        description="Capacity growth while more than 80% used.",
+    )
+    spin_out_rate: float = P(
+        0.01,
+        ge=0.0,
+        le=1.0,
+        unit="per in-house contract per year",
+        description="Chance an in-house service spins out as a mutual.",
+    )
+    support_programme: bool = P(
+        False,
+        unit="yes/no",
+        description="A mutual support programme: higher spin-out rate and start-up grants.",
+        source="Mutuals Support Programme, GBP 10m from Dec 2011",
+    )
+    support_multiplier: float = P(
+        3.0,
+        ge=1.0,
+        le=100.0,
+        unit="x spin_out_rate",
+        description="Spin-out rate multiplier under the programme.",
+    )
+    start_up_grant: float = P(
+        0.5,
+        ge=0.0,
+        le=100.0,
+        unit="GBP m",
+        description="Grant to each spin-out under the programme.",
+    )
+    spin_out_contract_years: int = P(
+        5, ge=1, le=15, unit="years", description="Length of a spin-out's original contract."
+    )
+
+
+class TrustParams(Section):
+    """`[trust]`: a stylised index of public trust in each council's commissioning."""
+
+    initial: float = P(0.5, ge=0.0, le=1.0, unit="index 0-1", description="Trust at the start.")
+    adjustment: float = P(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        unit="per quarter",
+        description="Share of the gap to its target closed each quarter.",
+    )
+    weight_continuity: float = P(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        unit="weight",
+        description="Weight of service delivered in the trust target.",
+    )
+    weight_local: float = P(
+        0.3, ge=0.0, le=1.0, unit="weight", description="Weight of money kept local."
+    )
+    weight_ownership: float = P(
+        0.2, ge=0.0, le=1.0, unit="weight", description="Weight of in-house and mutual provision."
+    )
+    failure_penalty: float = P(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        unit="index per share disrupted",
+        description="Immediate fall in trust per share of a council's value disrupted in a quarter.",
+    )
+
+    @model_validator(mode="after")
+    def _weights_positive(self) -> TrustParams:
+        if self.weight_continuity + self.weight_local + self.weight_ownership <= 0:
+            raise ValueError("the trust weights must not all be zero")
+        return self
+
+
+SHOCK_KINDS = ("provider_collapse", "cost_shock", "demand_shock", "budget_cut")
+COLLAPSE_TARGETS = ("largest_outsourcer", "largest_mutual", "random")
+
+
+class Shock(Section):
+    """`[[shocks]]`: one scheduled shock."""
+
+    kind: Literal["provider_collapse", "cost_shock", "demand_shock", "budget_cut"] = P(
+        "provider_collapse", unit="name", description="What happens."
+    )
+    quarter: int = P(40, ge=0, le=400, unit="quarter", description="When it happens.")
+    target: str = P(
+        "largest_outsourcer",
+        unit="name",
+        description="For provider_collapse: largest_outsourcer, largest_mutual, random, or a provider's name.",
+    )
+    magnitude: float = P(
+        0.1, ge=0.0, le=5.0, unit="fraction", description="Size of a cost, demand or budget shock."
+    )
+    duration: int = P(
+        4, ge=1, le=400, unit="quarters", description="How long a demand shock lasts."
+    )
+    provider_types: list[Literal["outsourcer", "mutual", "inhouse"]] = P(
+        ["outsourcer", "mutual", "inhouse"],
+        unit="names",
+        description="Provider types a cost shock hits.",
+    )
+
+
+class Scenario(Section):
+    """A whole scenario: the parameters of one model run.
+
+    Build one with :func:`load_scenario`, or ``Scenario()`` for the defaults.
+    """
+
+    scenario: ScenarioMeta = Field(default_factory=ScenarioMeta)
+    network: NetworkParams = Field(default_factory=NetworkParams)
+    councils: CouncilParams = Field(default_factory=CouncilParams)
+    commissioning: CommissioningParams = Field(default_factory=CommissioningParams)
+    outsourcers: OutsourcerParams = Field(default_factory=OutsourcerParams)
+    mutuals: MutualParams = Field(default_factory=MutualParams)
+    trust: TrustParams = Field(default_factory=TrustParams)
+    shocks: list[Shock] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        c = self.commissioning
+        if c.social_value_weight + c.local_preference > 1.0 + 1e-12:
+            raise ValueError(
+                "commissioning.social_value_weight + commissioning.local_preference must be at most 1"
+            )
+        if (
+            c.price_weight + c.quality_weight <= 0
+            and c.social_value_weight + c.local_preference < 1
+        ):
+            raise ValueError("commissioning.price_weight and quality_weight must not both be zero")
+        if self.councils.contract_years_min > self.councils.contract_years_max:
+            raise ValueError(
+                "councils.contract_years_min must not exceed councils.contract_years_max"
+            )
+        for i, shock in enumerate(self.shocks):
+            if shock.quarter >= self.scenario.quarters:
+                raise ValueError(
+                    f"shocks[{i}].quarter = {shock.quarter} is past the horizon "
+                    f"(scenario.quarters = {self.scenario.quarters})"
+                )
+        return self
+
+    def effective_weights(self) -> dict[str, float]:
+        """The score weights the model uses: price and quality rescaled to share the rest.
+
+        Social value and local preference are absolute shares of the score; price and quality
+        keep their ratio and fill what is left, so sweeping ``social_value_weight`` alone moves
+        weight from price and quality in proportion.
+        """
+        c = self.commissioning
+        rest = 1.0 - c.social_value_weight - c.local_preference
+        pq = c.price_weight + c.quality_weight
+        price = rest * c.price_weight / pq if pq > 0 else 0.0
+        quality = rest * c.quality_weight / pq if pq > 0 else 0.0
+        return {
+            "price": price,
+            "quality": quality,
+            "social_value": c.social_value_weight,
+            "local": c.local_preference,
+        }
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys.extend(_known_keys(ann, prefix + name + "."))
+    return keys
+
+
+def _suggest(bad: str, candidates: list[str]) -> str:
+    last = bad.rsplit(".", 1)[-1]
+    pool = {c.rsplit(".", 1)[-1]: c for c in candidates}
+    match = difflib.get_close_matches(bad, candidates, n=1, cutoff=0.6) or [
+        pool[m] for m in difflib.get_close_matches(last, list(pool), n=1, cutoff=0.6)
+    ]
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _loc_str(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _format_validation_error(err: ValidationError, origin: str) -> str:
+    """One line for the first error pydantic found: where, which field, what is wrong."""
+    e = err.errors(include_url=False)[0]
+    loc = tuple(p for p in e["loc"] if p not in ("function-after",))
+    field = _loc_str(loc)
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden":
+        section = loc[:-1]
+        model: type[BaseModel] = Scenario
+        for part in section:
+            if isinstance(part, int):
+                continue
+            ann = model.model_fields[part].annotation
+            if hasattr(ann, "__args__"):  # list[Shock]
+                ann = ann.__args__[0]
+            model = ann
+        names = [_loc_str((*section, k)) for k in model.model_fields]
+        return f"{origin}: unknown parameter '{field}'{_suggest(field, names)}"
+    if not field:
+        return f"{origin}: {msg}"
+    got = e.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{origin}: {field}: {msg}{shown}"
+
+
+def scenario_from_dict(data: dict[str, Any], origin: str = "<scenario>") -> Scenario:
+    """Validate a nested dict (as read from TOML) into a :class:`Scenario`."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format_validation_error(err, origin)) from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a one-line :class:`ScenarioError`."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(f"{p}: no such file")
+    if p.is_dir():
+        raise ScenarioError(f"{p}: is a directory, not a TOML file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{p}: not a text file (it is not UTF-8)") from None
+    except OSError as err:
+        raise ScenarioError(f"{p}: cannot be read ({err.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{p}: TOML syntax error: {err}") from None
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load and validate a scenario file, applying dotted-key overrides on top.
+
+    Args:
+        path: a TOML scenario file.
+        overrides: e.g. ``{"commissioning.social_value_weight": 0.2}``.
+
+    Raises:
+        ScenarioError: one line naming the file, the field and what is wrong.
+    """
+    data = read_toml(path)
+    if overrides:
+        data = apply_overrides(data, overrides, origin="--set")
+    return scenario_from_dict(data, origin=str(path))
+
+
+def apply_overrides(
+    data: dict[str, Any], overrides: dict[str, Any], origin: str = "--set"
+) -> dict[str, Any]:
+    """Return a copy of ``data`` with each dotted key set; unknown keys are errors."""
+    known = _known_keys(Scenario)
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for key, value in overrides.items():
+        dotted = key.replace("__", ".")
+        parts = dotted.split(".")
+        if dotted not in known or len(parts) != 2:
+            raise ScenarioError(f"{origin}: '{key}' names no parameter{_suggest(dotted, known)}")
+        section = out.setdefault(parts[0], {})
+        if not isinstance(section, dict):
+            raise ScenarioError(f"{origin}: [{parts[0]}] must be a table")
+        section[parts[1]] = value
+    return out
+
+
+def parse_set_option(text: str) -> tuple[str, Any]:
+    """Parse a ``--set key.path=value`` option; the value is read as TOML, else as a string."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text}: expected key.path=value")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    if not key:
+        raise ScenarioError(f"--set {text}: the key is empty")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """Every scalar parameter of the schema: dotted name, default, unit, range, source, meaning."""
+    rows = []
+    sections = {n: f.annotation for n, f in Scenario.model_fields.items() if n != "shocks"}
+    sections["shocks[]"] = Shock
+    for sec, model in sections.items():
+        for name, field in model.model_fields.items():
+            extra = field.json_schema_extra or {}
+            lo = hi = None
+            for m in field.metadata:
+                lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+                lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
+                hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+            default = field.default
+            rng = "" if lo is None and hi is None else f"{_num(lo)} to {_num(hi)}"
+            rows.append(
+                {
+                    "name": f"{sec}.{name}",
+                    "default": default,
+                    "unit": extra.get("unit", ""),
+                    "range": rng,
+                    "source": extra.get("source", ""),
+                    "description": field.description or "",
+                }
+            )
+    return rows
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and math.isfinite(x) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def parameter_markdown() -> str:
+    """The parameter table as Markdown, as docs/ODD.md carries it."""
+    lines = [
+        "| parameter | default | unit | range | meaning | source |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in parameter_table():
+        d = r["default"]
+        d = "true" if d is True else "false" if d is False else d
+        lines.append(
+            f"| `{r['name']}` | {d} | {r['unit']} | {r['range']} | {r['description']} | {r['source']} |"
+        )
+    return "\n".join(lines)
