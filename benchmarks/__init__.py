@@ -1,0 +1,1 @@
+"""Performance cases, run by ``make bench`` (``python -m benchmarks [NAME ...]``)."""

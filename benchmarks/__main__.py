@@ -1,0 +1,28 @@
+"""Run every benchmark module ``benchmarks/bench_*.py`` (or those named) and print its table.
+
+Each module has a ``main() -> None`` that times its cases (medians over several runs) and
+prints a table. Timings are reported, never asserted: the machines are shared and noisy.
+"""
+
+import importlib
+import pkgutil
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main(names: list[str]) -> None:
+    """Run the named benchmark modules, or all of them."""
+    here = Path(__file__).parent
+    found = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    chosen = [n for n in found if not names or n.removeprefix("bench_") in names or n in names]
+    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, numpy {np.__version__}")
+    for name in chosen:
+        print(f"\n== {name} ==")
+        importlib.import_module(f"benchmarks.{name}").main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
