@@ -66,19 +66,19 @@ def _overrides(items: Sequence[str] | None) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario; write timeseries.csv, summary.json and overview.png."""
-    from sim.metrics import package_version
-    from sim.model import CommissioningModel
-    from sim.plots import overview_figure
-
     overrides = _overrides(args.set)
     if args.seed is not None:
         overrides["scenario.seed"] = args.seed
     scenario = load_scenario(args.scenario, overrides)
+    from tqdm import tqdm
+
+    from sim.metrics import package_version
+    from sim.model import CommissioningModel
+    from sim.plots import overview_figure
+
     out = Path(args.out) if args.out else Path("results") / scenario.scenario.name
     with staged_output(out) as tmp:
         model = CommissioningModel(scenario)
-        from tqdm import tqdm
-
         for _ in tqdm(
             range(scenario.scenario.quarters),
             desc=scenario.scenario.name,

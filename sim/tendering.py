@@ -48,6 +48,8 @@ def score_bids(
     cheapest), the usual relative formula; quality and social value are scores in [0, 1];
     ``local`` is 1 where the bidder is based in or next to the council's area.
     """
+    if price.shape[1] == 0:  # no provider can bid at all
+        return np.full(price.shape, -np.inf)
     masked = np.where(eligible, price, np.inf)
     lowest = masked.min(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
