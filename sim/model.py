@@ -362,7 +362,7 @@ class CommissioningModel(mesa.Model):
 
         spare = self.providers.view("capacity") - self._used_capacity()
         order = slots[self.rng.permutation(slots.size)]
-        external = self._eligible_external(ct.council[order], due_diligence=False)
+        cols, external, _ = self._bidders(ct.council[order], due_diligence=False)
         for row, slot in enumerate(order):
             c = ct.council[slot]
             size = ct.reference[slot]
@@ -378,7 +378,7 @@ class CommissioningModel(mesa.Model):
                     emergency=True,
                 )
                 continue
-            candidates = np.flatnonzero(external[row] & (spare >= size))
+            candidates = cols[external[row] & (spare[cols] >= size)]
             if candidates.size:  # emergency direct award to the best-placed provider with room
                 best = candidates[np.argmax(self.providers.quality[candidates])]
                 spare[best] -= size
@@ -432,17 +432,27 @@ class CommissioningModel(mesa.Model):
 
     # ------------------------------------------------------------------ tendering
 
-    def _eligible_external(self, councils: np.ndarray, *, due_diligence: bool) -> np.ndarray:
-        """(len(councils), n_providers): alive outsourcers and mutuals that reach each council
-        (mutuals reach their home area and its neighbours) and pass the financial check."""
+    def _bidders(
+        self, councils: np.ndarray, *, due_diligence: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which outsourcers and mutuals can bid for contracts of ``councils``.
+
+        Alive outsourcers reach every council; mutuals reach their home area and its
+        neighbours. Only those providers become columns, so the matrices stay small.
+
+        Returns:
+            The provider of each column, the (rows, columns) eligibility, and whether each
+            bidder is local to the row's council (based in or next to it).
+        """
         p = self.providers
-        kind = p.view("kind")
-        reach_local = self.near[np.ix_(councils, np.maximum(p.view("home"), 0))]
-        reach = np.where(kind == ProviderKind.OUTSOURCER, True, reach_local)
-        ok = p.view("alive") & (kind != ProviderKind.INHOUSE)
+        ok = p.view("alive") & (p.view("kind") != ProviderKind.INHOUSE)
         if due_diligence:
-            ok = ok & self._passes_financial_check()
-        return reach & ok[None, :]
+            ok &= self._passes_financial_check()
+        cols = np.flatnonzero(ok)
+        home = p.home[cols]
+        national = home < 0
+        local = self.near[np.ix_(councils, np.maximum(home, 0))] & ~national[None, :]
+        return cols, local | national[None, :], local
 
     def _passes_financial_check(self) -> np.ndarray:
         lag = self.params.councils.report_lag_quarters
@@ -452,7 +462,11 @@ class CommissioningModel(mesa.Model):
         return headroom >= self.params.councils.due_diligence_threshold
 
     def _tender(self, slots: np.ndarray, *, allow_inhouse: bool) -> None:
-        """Run one tender round over ``slots``: bid, score, award, adapt mark-ups."""
+        """Run one tender round over ``slots``: bid, score, award, adapt mark-ups.
+
+        The columns are the outsourcers and mutuals that can bid, plus (when it bids) one
+        column for each council's own in-house unit, which bids at cost and is always local.
+        """
         if slots.size == 0:
             return
         ct = self.contracts
@@ -466,26 +480,29 @@ class CommissioningModel(mesa.Model):
         spare = p.view("capacity") - self._used_capacity()
         np.add.at(spare, incumbent[incumbent >= 0], size[incumbent >= 0])
 
-        eligible = self._eligible_external(councils, due_diligence=True)
-        if allow_inhouse and self.params.councils.inhouse_bids:
-            eligible[np.arange(slots.size), self.inhouse[councils]] = True
-        cols = np.flatnonzero(eligible.any(axis=0))
-        eligible = eligible[:, cols]
-        kind = p.kind[cols]
-        is_inhouse = kind == ProviderKind.INHOUSE
-        markup = np.where(is_inhouse, 0.0, p.markup[cols])
+        cols, eligible, local = self._bidders(councils, due_diligence=True)
         error = self.rng.normal(0.0, cp.bid_error, (slots.size, cols.size))
-        error[:, is_inhouse] = 0.0  # the council knows its own unit's costs
-        price = tendering.bid_prices(size, self._unit_cost(cols), markup, error)
+        price = tendering.bid_prices(size, self._unit_cost(cols), p.markup[cols], error)
+        quality, social_value = p.quality[cols], p.social_value[cols]
+        units = self.inhouse[councils]
+        inhouse_bids = allow_inhouse and self.params.councils.inhouse_bids
+        if inhouse_bids:  # the council knows its own unit's cost: no error, no mark-up
+            price = np.hstack([price, (size * self._unit_cost(units))[:, None]])
+            yes = np.ones((slots.size, 1), dtype=bool)
+            eligible, local = np.hstack([eligible, yes]), np.hstack([local, yes])
+            quality = np.append(quality, p.quality[units[0]])
+            social_value = np.append(social_value, p.social_value[units[0]])
         cap = self.params.councils.price_cap * size * self.budget_factor[councils]
         eligible &= price <= cap[:, None]
-        home = p.home[cols]
-        local = (home[None, :] >= 0) & self.near[np.ix_(councils, np.maximum(home, 0))]
-        score = tendering.score_bids(
-            price, eligible, p.quality[cols], p.social_value[cols], local, self.weights
+        score = tendering.score_bids(price, eligible, quality, social_value, local, self.weights)
+        winner = tendering.award(
+            score,
+            size,
+            spare[cols].copy(),
+            self.rng.permutation(slots.size),
+            own_unit=units if inhouse_bids else None,
+            own_spare=spare.copy() if inhouse_bids else None,
         )
-        col_spare = spare[cols].copy()
-        winner = tendering.award(score, size, col_spare, self.rng.permutation(slots.size))
 
         years = self.rng.integers(
             self.params.councils.contract_years_min,
@@ -495,7 +512,7 @@ class CommissioningModel(mesa.Model):
         for row, slot in enumerate(slots):
             w = winner[row]
             if w >= 0:
-                provider = cols[w]
+                provider = cols[w] if w < cols.size else units[row]
                 self._place(
                     slot,
                     provider,
@@ -504,7 +521,6 @@ class CommissioningModel(mesa.Model):
                     end=t + QUARTERS_PER_YEAR * years[row],
                     emergency=False,
                 )
-                self._choose_subcontractor(slot, provider)
             elif incumbent[row] >= 0 and p.alive[incumbent[row]]:
                 ct.end[slot] = (
                     t + QUARTERS_PER_YEAR
@@ -512,33 +528,37 @@ class CommissioningModel(mesa.Model):
             else:
                 ct.holder[slot] = -1
                 ct.end[slot] = t + cp.retender_quarters
-        self._adapt_markups(cols, eligible, winner)
+        self._choose_subcontractors(slots[winner >= 0])
+        self._adapt_markups(cols, eligible[:, : cols.size], winner)
         self._refresh_inhouse_prices()
 
-    def _choose_subcontractor(self, slot: int, provider: int) -> None:
-        share = self.params.outsourcers.subcontract_share
-        if share <= 0 or self.providers.kind[provider] != ProviderKind.OUTSOURCER:
+    def _choose_subcontractors(self, slots: np.ndarray) -> None:
+        """Outsourcers subcontract part of each new contract to a local mutual, picked at
+        random among those based in or next to the area (the contagion channel)."""
+        if self.params.outsourcers.subcontract_share <= 0 or slots.size == 0:
             return
         p = self.providers
-        council = self.contracts.council[slot]
-        local = np.flatnonzero(
-            p.view("alive")
-            & (p.view("kind") == ProviderKind.MUTUAL)
-            & self.near[council, np.maximum(p.view("home"), 0)]
-        )
-        if local.size:
-            self.contracts.subcontractor[slot] = local[self.rng.integers(local.size)]
+        ct = self.contracts
+        slots = slots[p.kind[ct.holder[slots]] == ProviderKind.OUTSOURCER]
+        mutuals = np.flatnonzero(p.view("alive") & (p.view("kind") == ProviderKind.MUTUAL))
+        if slots.size == 0 or mutuals.size == 0:
+            return
+        near = self.near[np.ix_(ct.council[slots], p.home[mutuals])]
+        pick = np.where(near, self.rng.random(near.shape), -1.0).argmax(axis=1)
+        found = near.any(axis=1)
+        ct.subcontractor[slots[found]] = mutuals[pick[found]]
 
     def _adapt_markups(self, cols: np.ndarray, eligible: np.ndarray, winner: np.ndarray) -> None:
         """Each tender won raises a bidder's mark-up by a step, each lost lowers it (the NetLogo
         tender model's rule), netted over the round: a firm winning less than half its bids cuts
-        its margin, which is how a race to the bottom emerges."""
+        its margin, which is how a race to the bottom emerges. ``cols`` are outsourcers and
+        mutuals; a ``winner`` beyond them is an in-house unit."""
         p = self.providers
         bids = eligible.sum(axis=0)
-        wins = np.bincount(winner[winner >= 0], minlength=cols.size)
-        external = (p.kind[cols] != ProviderKind.INHOUSE) & (bids > 0)
-        idx = cols[external]
-        net = (2 * wins[external] - bids[external]) / bids[external]
+        wins = np.bincount(winner[(winner >= 0) & (winner < cols.size)], minlength=cols.size)
+        bid = bids > 0
+        idx = cols[bid]
+        net = (2 * wins[bid] - bids[bid]) / bids[bid]
         p.markup[idx] = np.clip(
             p.markup[idx] + net * p.markup_step[idx], p.markup_min[idx], p.markup_max[idx]
         )
