@@ -39,18 +39,20 @@ class _Parser(argparse.ArgumentParser):
 
 @contextmanager
 def staged_output(out: Path) -> Iterator[Path]:
-    """Write into a hidden temporary folder beside ``out``; move the files into ``out`` only
-    when the block succeeds, so a failure leaves nothing half-written."""
+    """Write into a hidden temporary folder; move the files into ``out`` (creating it and
+    its parents) only when the block succeeds, so a failure leaves nothing half-written."""
     out = Path(out)
-    parent = out.resolve().parent
     if out.exists() and not out.is_dir():
         raise ScenarioError(f"--out {out}: exists and is not a directory")
-    if not parent.exists():
-        raise ScenarioError(f"--out {out}: parent directory {parent} does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    anchor = out.resolve().parent
+    while not anchor.exists():  # the temporary folder must be on the same file system
+        anchor = anchor.parent
+    if not os.access(anchor, os.W_OK):
+        raise ScenarioError(f"--out {out}: {anchor} is not writable")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=anchor))
     try:
         yield tmp
-        out.mkdir(exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         for item in tmp.iterdir():
             os.replace(item, out / item.name)
     finally:

@@ -31,7 +31,13 @@ from sim.agents import (
     ProviderTable,
 )
 from sim.network import neighbour_matrix, synthetic_geography
-from sim.scenario import Scenario, apply_overrides, load_scenario, scenario_from_dict
+from sim.scenario import (
+    Scenario,
+    apply_overrides,
+    load_scenario,
+    outsourcer_name,
+    scenario_from_dict,
+)
 
 __all__ = ["CommissioningModel", "resolve_scenario"]
 
@@ -180,10 +186,9 @@ class CommissioningModel(mesa.Model):
         o = self.params.outsourcers
         market = self.council_budget.sum() / QUARTERS_PER_YEAR
         for k in range(o.count):
-            label = chr(ord("A") + k) if k < 26 else str(k + 1)
             self._add_provider(
                 Outsourcer,
-                f"Outsourcer {label}",
+                outsourcer_name(k),
                 **self._provider_values(o, o.capacity_share * market),
             )
 
@@ -389,8 +394,8 @@ class CommissioningModel(mesa.Model):
                     slot,
                     best,
                     price=price * (1 + cp.emergency_premium),
-                    start=t + 1,
-                    end=t + 1 + cp.emergency_contract_quarters,
+                    start=t + cp.mobilisation_quarters,
+                    end=t + cp.mobilisation_quarters + cp.emergency_contract_quarters,
                     emergency=True,
                 )
                 continue

@@ -240,11 +240,19 @@ class CommissioningParams(Section):
         description="Error of a bidder's cost estimate; the lowest bidder tends to have underestimated.",
     )
     emergency_premium: float = P(
-        0.25,
+        0.05,
         ge=0.0,
         le=5.0,
         unit="share of price",
         description="Mark-up paid on an emergency direct award or emergency in-house delivery.",
+    )
+    mobilisation_quarters: int = P(
+        2,
+        ge=0,
+        le=8,
+        unit="quarters",
+        description="Time another provider needs to take over a failed contract (recruitment, TUPE); "
+        "the in-house unit steps in at once.",
     )
     emergency_contract_quarters: int = P(
         4,
@@ -254,7 +262,7 @@ class CommissioningParams(Section):
         description="Length of an emergency award before re-tender.",
     )
     transition_cost: float = P(
-        0.10,
+        0.03,
         ge=0.0,
         le=5.0,
         unit="share of yearly value",
@@ -595,6 +603,11 @@ SHOCK_KINDS = ("provider_collapse", "cost_shock", "demand_shock", "budget_cut")
 COLLAPSE_TARGETS = ("largest_outsourcer", "largest_mutual", "random")
 
 
+def outsourcer_name(k: int) -> str:
+    """The name of the k-th outsourcer (0-based): Outsourcer A, B, ... then numbers."""
+    return f"Outsourcer {chr(ord('A') + k) if k < 26 else k + 1}"
+
+
 class Shock(Section):
     """`[[shocks]]`: one scheduled shock."""
 
@@ -651,7 +664,21 @@ class Scenario(Section):
             raise ValueError(
                 "councils.contract_years_min must not exceed councils.contract_years_max"
             )
+        names = {outsourcer_name(k) for k in range(self.outsourcers.count)}
         for i, shock in enumerate(self.shocks):
+            if shock.kind == "provider_collapse" and shock.target not in (
+                *COLLAPSE_TARGETS,
+                *names,
+            ):
+                last = (
+                    f", or Outsourcer A to {outsourcer_name(self.outsourcers.count - 1)}"
+                    if names
+                    else ""
+                )
+                raise ValueError(
+                    f"shocks[{i}].target = {shock.target!r} names no provider: use "
+                    f"{', '.join(COLLAPSE_TARGETS)}{last}"
+                )
             if shock.quarter >= self.scenario.quarters:
                 raise ValueError(
                     f"shocks[{i}].quarter = {shock.quarter} is past the horizon "
@@ -785,6 +812,9 @@ def apply_overrides(
     for key, value in overrides.items():
         dotted = key.replace("__", ".")
         parts = dotted.split(".")
+        if dotted == "shocks":  # the list of shocks is replaced whole
+            out["shocks"] = value
+            continue
         if dotted not in known or len(parts) != 2:
             raise ScenarioError(f"{origin}: '{key}' names no parameter{_suggest(dotted, known)}")
         section = out.setdefault(parts[0], {})
