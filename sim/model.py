@@ -177,8 +177,8 @@ class CommissioningModel(mesa.Model):
                 f"{council.name} in-house",
                 home=i,
                 cost_factor=c.inhouse_cost,
-                quality=0.65,
-                social_value=0.6,
+                quality=c.inhouse_quality,
+                social_value=c.inhouse_social_value,
                 local_cost_share=c.inhouse_local_cost_share,
             )
 

@@ -49,8 +49,10 @@ class Section(BaseModel):
 class ScenarioMeta(Section):
     """`[scenario]`: what the run is and how long it lasts."""
 
-    name: str = P("baseline", unit="text", description="Name shown in reports.")
-    description: str = P("", unit="text", description="One line on what the scenario asks.")
+    name: str = P("baseline", unit="text", description="Name shown in reports.", source="-")
+    description: str = P(
+        "", unit="text", description="One line on what the scenario asks.", source="-"
+    )
     quarters: int = P(
         80, ge=1, le=400, unit="quarters", description="Horizon; one step is one quarter."
     )
@@ -146,6 +148,16 @@ class CouncilParams(Section):
         le=5.0,
         unit="x reference cost",
         description="Unit cost of the in-house unit relative to the reference cost (estimate).",
+    )
+    inhouse_quality: float = P(
+        0.65, ge=0.0, le=1.0, unit="score 0-1", description="Quality score of the in-house unit."
+    )
+    inhouse_social_value: float = P(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        unit="score 0-1",
+        description="Social value score of the in-house unit.",
     )
     inhouse_local_cost_share: float = P(
         0.80,
