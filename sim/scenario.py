@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 __all__ = [
     "SHOCK_KINDS",
@@ -313,64 +313,7 @@ class CommissioningParams(Section):
 
 
 class ProviderParams(Section):
-    """Parameters shared by both provider types; defaults differ by type."""
-
-    count: int = P(8, ge=0, le=5000, unit="providers", description="Providers at the start.")
-    capacity_share: float = P(
-        0.2, gt=0.0, le=10.0, unit="share of value", description="Capacity of each provider."
-    )
-    cost_factor: float = P(1.0, gt=0.0, le=5.0, unit="x reference cost", description="Unit cost.")
-    quality: float = P(0.6, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score.")
-    social_value: float = P(
-        0.3, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
-    )
-    markup_initial: float = P(
-        0.08, ge=-0.5, le=2.0, unit="share of cost", description="Starting bid mark-up."
-    )
-    markup_min: float = P(
-        0.0, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
-    )
-    markup_max: float = P(
-        0.2, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
-    )
-    markup_step: float = P(
-        0.01,
-        ge=0.0,
-        le=0.5,
-        unit="share of cost",
-        description="Mark-up change after a quarter of wins or losses.",
-    )
-    local_cost_share: float = P(
-        0.40,
-        ge=0.0,
-        le=1.0,
-        unit="share of cost",
-        description="Share of costs spent in the area served.",
-    )
-    reserves: float = P(
-        0.05,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Starting cash, as a share of yearly capacity.",
-    )
-    credit_limit: float = P(
-        0.15,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Borrowing headroom: below minus this much cash the provider is insolvent.",
-    )
-    interest_rate: float = P(
-        0.02, ge=0.0, le=0.5, unit="per quarter", description="Interest on borrowing."
-    )
-    failure_hazard: float = P(
-        0.0,
-        ge=0.0,
-        le=1.0,
-        unit="per year",
-        description="Chance of a random failure, on top of insolvency.",
-    )
+    """Fields shared by outsourcers and mutuals; each type has its own defaults and sources."""
 
     @model_validator(mode="after")
     def _markups_ordered(self) -> ProviderParams:
@@ -379,197 +322,205 @@ class ProviderParams(Section):
         return self
 
 
-class OutsourcerParams(ProviderParams):
-    """`[outsourcers]`: few, national, large, leveraged; profit leaves the area."""
-
-    count: int = P(
-        8,
-        ge=0,
-        le=500,
-        unit="providers",
-        description="National outsourcers.",
-        source="NAO 2013; PAC 2018 (top 5 ~60%)",
-    )
-    capacity_share: float = P(
-        0.2,
-        gt=0.0,
-        le=10.0,
-        unit="share of market value",
-        description="Capacity of each, share of all councils' value.",
-    )
-    cost_factor: float = P(
-        0.92,
-        gt=0.0,
-        le=5.0,
-        unit="x reference cost",
-        description="Unit cost (economies of scale; estimate).",
-    )
-    quality: float = P(0.6, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score.")
-    social_value: float = P(
-        0.3, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
-    )
-    markup_initial: float = P(
-        0.08,
-        ge=-0.5,
-        le=2.0,
-        unit="share of cost",
-        description="Starting bid mark-up.",
-        source="home care surplus 0-10%, mean 4.8% (Hounslow); 3-5% in fee setting (LGA) (estimate)",
-    )
-    markup_min: float = P(
-        0.03, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
-    )
-    markup_max: float = P(
-        0.2, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
-    )
-    markup_step: float = P(
-        0.01,
-        ge=0.0,
-        le=0.5,
-        unit="share of cost",
-        description="Mark-up change after a quarter of wins or losses (race to the bottom).",
-        source="Tender-Simulation-ABM (NetLogo)",
-    )
-    local_cost_share: float = P(
-        0.40,
-        ge=0.0,
-        le=1.0,
-        unit="share of cost",
-        description="Share of costs spent in the area served.",
-        source="non-local suppliers re-spend 36% locally (NEF 2005); large firms 40p (FSB/CLES 2013)",
-    )
-    profit_extraction: float = P(
-        0.8,
-        ge=0.0,
-        le=1.0,
-        unit="share of surplus",
-        description="Share of surplus paid out as dividends.",
-    )
-    reserves: float = P(
-        0.03,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Starting cash, share of yearly capacity.",
-    )
-    credit_limit: float = P(
-        0.06,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Borrowing headroom (leverage): below minus this much cash the firm is insolvent.",
-    )
-    subcontract_share: float = P(
-        0.0,
-        ge=0.0,
-        le=0.9,
-        unit="share of contract",
-        description="Share of each contract subcontracted to a local provider (contagion channel).",
-    )
+#: Shared provider fields: type, range, unit and meaning. Defaults and sources are per type.
+_PROVIDER_FIELDS: dict[str, tuple[type, dict[str, float], str, str]] = {
+    "count": (int, {"ge": 0, "le": 5000}, "providers", "Providers of this type at the start."),
+    "capacity_share": (float, {"gt": 0, "le": 10}, "share of value", "Capacity of each provider."),
+    "cost_factor": (
+        float,
+        {"gt": 0, "le": 5},
+        "x reference cost",
+        "Unit cost relative to the reference cost.",
+    ),
+    "quality": (float, {"ge": 0, "le": 1}, "score 0-1", "Mean quality score."),
+    "social_value": (float, {"ge": 0, "le": 1}, "score 0-1", "Mean social value score."),
+    "markup_initial": (float, {"ge": -0.5, "le": 2}, "share of cost", "Starting bid mark-up."),
+    "markup_min": (float, {"ge": -0.5, "le": 2}, "share of cost", "Lowest bid mark-up."),
+    "markup_max": (float, {"ge": -0.5, "le": 2}, "share of cost", "Highest bid mark-up."),
+    "markup_step": (
+        float,
+        {"ge": 0, "le": 0.5},
+        "share of cost",
+        "Mark-up change per net tender won or lost.",
+    ),
+    "local_cost_share": (
+        float,
+        {"ge": 0, "le": 1},
+        "share of cost",
+        "Share of costs spent in the area served.",
+    ),
+    "reserves": (
+        float,
+        {"ge": 0, "le": 10},
+        "years of capacity",
+        "Starting cash, as a share of yearly capacity.",
+    ),
+    "credit_limit": (
+        float,
+        {"ge": 0, "le": 10},
+        "years of capacity",
+        "Borrowing headroom: below minus this much cash the provider is insolvent.",
+    ),
+    "interest_rate": (float, {"ge": 0, "le": 0.5}, "per quarter", "Interest on borrowing."),
+    "failure_hazard": (
+        float,
+        {"ge": 0, "le": 1},
+        "per year",
+        "Chance of a random failure, on top of insolvency.",
+    ),
+}
 
 
-class MutualParams(ProviderParams):
-    """`[mutuals]`: many, small, local, employee-owned; surplus reinvested locally."""
+def _provider_section(
+    name: str, doc: str, defaults: dict[str, Any], sources: dict[str, str], **extra: Any
+) -> type:
+    """A provider section model: the shared fields with this type's defaults, plus ``extra``."""
+    fields = {
+        key: (
+            kind,
+            P(
+                defaults[key],
+                unit=unit,
+                description=text,
+                source=sources.get(key, "assumption"),
+                **bounds,
+            ),
+        )
+        for key, (kind, bounds, unit, text) in _PROVIDER_FIELDS.items()
+    }
+    model = create_model(name, __base__=ProviderParams, __doc__=doc, **fields, **extra)
+    model.__module__ = __name__
+    return model
 
-    count: int = P(
-        60,
-        ge=0,
-        le=5000,
-        unit="providers",
-        description="Mutuals at the start.",
-        source="about 115 public service mutuals in England (SEUK State of the Sector 2018)",
-    )
-    capacity_share: float = P(
-        0.3,
-        gt=0.0,
-        le=10.0,
-        unit="share of home value",
-        description="Capacity, share of the home council's value.",
-    )
-    cost_factor: float = P(
-        1.0, gt=0.0, le=5.0, unit="x reference cost", description="Unit cost (no scale economies)."
-    )
-    quality: float = P(
-        0.65, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score (assumption)."
-    )
-    social_value: float = P(
-        0.75, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
-    )
-    markup_initial: float = P(
-        0.03, ge=-0.5, le=2.0, unit="share of cost", description="Starting bid mark-up."
-    )
-    markup_min: float = P(
-        0.02, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
-    )
-    markup_max: float = P(
-        0.08, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
-    )
-    markup_step: float = P(
-        0.005,
-        ge=0.0,
-        le=0.5,
-        unit="share of cost",
-        description="Mark-up change after a quarter of wins or losses.",
-    )
-    local_cost_share: float = P(
-        0.72,
-        ge=0.0,
-        le=1.0,
-        unit="share of cost",
-        description="Share of costs spent in the area served.",
-        source="local suppliers re-spend 76% locally (NEF 2005); SMEs 63p (FSB/CLES 2013)",
-    )
-    reserves: float = P(
-        0.10,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Starting cash, share of yearly capacity.",
-    )
-    credit_limit: float = P(
-        0.05,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Borrowing headroom (few assets: BCG 2013).",
-    )
-    growth_rate: float = P(
-        0.02,
-        ge=0.0,
-        le=1.0,
-        unit="per quarter",
-        description="Capacity growth while more than 80% used.",
-    )
-    spin_out_rate: float = P(
-        0.01,
-        ge=0.0,
-        le=1.0,
-        unit="per in-house contract per year",
-        description="Chance an in-house service spins out as a mutual.",
-    )
-    support_programme: bool = P(
-        False,
-        unit="yes/no",
-        description="A mutual support programme: higher spin-out rate and start-up grants.",
-        source="Mutuals Support Programme, GBP 10m from Dec 2011",
-    )
-    support_multiplier: float = P(
-        3.0,
-        ge=1.0,
-        le=100.0,
-        unit="x spin_out_rate",
-        description="Spin-out rate multiplier under the programme.",
-    )
-    start_up_grant: float = P(
-        0.5,
-        ge=0.0,
-        le=100.0,
-        unit="GBP m",
-        description="Grant to each spin-out under the programme.",
-    )
-    spin_out_contract_years: int = P(
-        5, ge=1, le=15, unit="years", description="Length of a spin-out's original contract."
-    )
+
+OutsourcerParams = _provider_section(
+    "OutsourcerParams",
+    "`[outsourcers]`: few, national, large, leveraged; profit leaves the area.",
+    defaults={
+        "count": 8,
+        "capacity_share": 0.2,
+        "cost_factor": 0.92,
+        "quality": 0.6,
+        "social_value": 0.3,
+        "markup_initial": 0.08,
+        "markup_min": 0.03,
+        "markup_max": 0.2,
+        "markup_step": 0.01,
+        "local_cost_share": 0.40,
+        "reserves": 0.03,
+        "credit_limit": 0.06,
+        "interest_rate": 0.02,
+        "failure_hazard": 0.0,
+    },
+    sources={
+        "count": "NAO 2013; PAC 2018 (top five hold ~60% of complex public services)",
+        "capacity_share": "assumption (share of all councils' value, each)",
+        "cost_factor": "assumption (economies of scale; estimate)",
+        "markup_initial": "home care surplus 0-10%, mean 4.8% (Hounslow); 3-5% in fee setting (LGA) (estimate)",
+        "markup_step": "Tender-Simulation-ABM (NetLogo): race to the bottom",
+        "local_cost_share": "non-local suppliers re-spend 36% locally (NEF 2005); large firms 40p (FSB/CLES 2013)",
+    },
+    profit_extraction=(
+        float,
+        P(
+            0.8,
+            ge=0.0,
+            le=1.0,
+            unit="share of surplus",
+            description="Share of surplus paid out as dividends.",
+        ),
+    ),
+    subcontract_share=(
+        float,
+        P(
+            0.0,
+            ge=0.0,
+            le=0.9,
+            unit="share of contract",
+            description="Share of each contract subcontracted to a local mutual (contagion channel).",
+        ),
+    ),
+)
+
+MutualParams = _provider_section(
+    "MutualParams",
+    "`[mutuals]`: many, small, local, employee-owned; surplus reinvested locally.",
+    defaults={
+        "count": 60,
+        "capacity_share": 0.3,
+        "cost_factor": 1.0,
+        "quality": 0.65,
+        "social_value": 0.75,
+        "markup_initial": 0.03,
+        "markup_min": 0.02,
+        "markup_max": 0.08,
+        "markup_step": 0.005,
+        "local_cost_share": 0.72,
+        "reserves": 0.10,
+        "credit_limit": 0.05,
+        "interest_rate": 0.02,
+        "failure_hazard": 0.0,
+    },
+    sources={
+        "count": "about 115 public service mutuals in England (SEUK State of the Sector 2018)",
+        "capacity_share": "assumption (share of the home council's value)",
+        "local_cost_share": "local suppliers re-spend 76% locally (NEF 2005); SMEs 63p (FSB/CLES 2013)",
+        "credit_limit": "assumption (few assets: BCG 2013)",
+    },
+    growth_rate=(
+        float,
+        P(
+            0.02,
+            ge=0.0,
+            le=1.0,
+            unit="per quarter",
+            description="Capacity growth while more than 80% used.",
+        ),
+    ),
+    spin_out_rate=(
+        float,
+        P(
+            0.01,
+            ge=0.0,
+            le=1.0,
+            unit="per in-house contract per year",
+            description="Chance an in-house service spins out as a mutual.",
+        ),
+    ),
+    support_programme=(
+        bool,
+        P(
+            False,
+            unit="yes/no",
+            description="A mutual support programme: higher spin-out rate and start-up grants.",
+            source="Mutuals Support Programme, GBP 10m from Dec 2011",
+        ),
+    ),
+    support_multiplier=(
+        float,
+        P(
+            3.0,
+            ge=1.0,
+            le=100.0,
+            unit="x spin_out_rate",
+            description="Spin-out rate multiplier under the programme.",
+        ),
+    ),
+    start_up_grant=(
+        float,
+        P(
+            0.5,
+            ge=0.0,
+            le=100.0,
+            unit="GBP m",
+            description="Grant to each spin-out under the programme.",
+        ),
+    ),
+    spin_out_contract_years=(
+        int,
+        P(5, ge=1, le=15, unit="years", description="Length of a spin-out's original contract."),
+    ),
+)
 
 
 class TrustParams(Section):
