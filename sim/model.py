@@ -564,6 +564,8 @@ class CommissioningModel(mesa.Model):
         bid = bids > 0
         idx = cols[bid]
         net = (2 * wins[bid] - bids[bid]) / bids[bid]
+        # A firm that lost money last quarter prices up a step whatever its win rate.
+        net += p.revenue_last[idx] < p.cost_last[idx]
         p.markup[idx] = np.clip(
             p.markup[idx] + net * p.markup_step[idx], p.markup_min[idx], p.markup_max[idx]
         )
@@ -688,6 +690,7 @@ class CommissioningModel(mesa.Model):
             flows, p.view("cash"), p.view("extraction"), p.view("interest_rate"), p.view("kind")
         )
         p.view("revenue_last")[:] = self.accounts["revenue"]
+        p.view("cost_last")[:] = self.accounts["cost"]
 
         # Contracts losing more than the handback threshold build up towards a handback.
         holder_loss = (paid * (1 - s) - holder_cost) < -cp.handback_loss * paid * (1 - s)
