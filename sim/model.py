@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from sim import finance, metrics, shocks, tendering
+from sim import finance, metrics, network, shocks, tendering
 from sim.agents import (
     ContractBook,
     Council,
@@ -30,13 +30,7 @@ from sim.agents import (
     ProviderKind,
     ProviderTable,
 )
-from sim.network import (
-    load_councils,
-    load_graph,
-    neighbour_matrix,
-    own_geography,
-    synthetic_geography,
-)
+from sim.network import neighbour_matrix, synthetic_geography
 from sim.scenario import Scenario, apply_overrides, load_scenario, scenario_from_dict
 
 __all__ = ["CommissioningModel", "resolve_scenario"]
@@ -122,10 +116,10 @@ class CommissioningModel(mesa.Model):
     def _build_geography(self) -> None:
         net = self.params.network
         # A user's own councils (and graph) replace the synthetic ones (docs/scenarios.md).
-        self.council_table = load_councils(net.councils_file) if net.councils_file else None
+        self.council_table = network.load_councils(net.councils_file) if net.councils_file else None
         if net.graph_file:
-            graph = load_graph(net.graph_file, list(self.council_table["name"]))
-            self.graph, self.positions = own_geography(graph, self.rng)
+            graph = network.load_graph(net.graph_file, list(self.council_table["name"]))
+            self.graph, self.positions = network.own_geography(graph, self.rng)
         else:
             n = net.councils if self.council_table is None else len(self.council_table)
             self.graph, self.positions = synthetic_geography(n, net.mean_degree, self.rng)
