@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from sim import finance, metrics, shocks, tendering
+from sim import finance, metrics, network, shocks, tendering
 from sim.agents import (
     ContractBook,
     Council,
@@ -121,7 +121,14 @@ class CommissioningModel(mesa.Model):
 
     def _build_geography(self) -> None:
         net = self.params.network
-        self.graph, self.positions = synthetic_geography(net.councils, net.mean_degree, self.rng)
+        # A user's own councils (and graph) replace the synthetic ones (docs/scenarios.md).
+        self.council_table = network.load_councils(net.councils_file) if net.councils_file else None
+        if net.graph_file:
+            graph = network.load_graph(net.graph_file, list(self.council_table["name"]))
+            self.graph, self.positions = network.own_geography(graph, self.rng)
+        else:
+            n = net.councils if self.council_table is None else len(self.council_table)
+            self.graph, self.positions = synthetic_geography(n, net.mean_degree, self.rng)
         self.nodes = list(self.graph.nodes)
         self.n_councils = len(self.nodes)
         self.near = neighbour_matrix(self.graph, self.nodes)
@@ -130,14 +137,18 @@ class CommissioningModel(mesa.Model):
 
     def _build_councils(self) -> None:
         c = self.params.councils
-        sigma = c.budget_dispersion
-        mu = np.log(c.budget_mean * 1e6) - sigma**2 / 2
-        self.council_budget = np.exp(self.rng.normal(mu, sigma, self.n_councils))  # GBP / year
+        if self.council_table is None:
+            sigma = c.budget_dispersion
+            mu = np.log(c.budget_mean * 1e6) - sigma**2 / 2
+            self.council_budget = np.exp(self.rng.normal(mu, sigma, self.n_councils))  # GBP / year
+            names = [f"Area {i + 1:03d}" for i in range(self.n_councils)]
+        else:
+            self.council_budget = self.council_table["budget"].to_numpy(dtype=float) * 1e6
+            names = list(self.council_table["name"])
         self.council_trust = np.full(self.n_councils, self.params.trust.initial)
         self.budget_factor = np.ones(self.n_councils)
         self.councils = [
-            Council(self, i, f"Area {i + 1:03d}", self.space._cells[node])
-            for i, node in enumerate(self.nodes)
+            Council(self, i, names[i], self.space._cells[node]) for i, node in enumerate(self.nodes)
         ]
 
     def _add_provider(self, cls: type, name: str, **values: Any) -> int:

@@ -20,9 +20,11 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "apply_overrides",
+    "check_data_files",
     "load_scenario",
     "parameter_table",
     "parse_set_option",
+    "read_text_file",
 ]
 
 
@@ -77,6 +79,29 @@ class NetworkParams(Section):
         unit="neighbours",
         description="Mean number of neighbouring areas in the random geometric graph.",
     )
+    councils_file: str = P(
+        "",
+        unit="path",
+        description="CSV of the councils (name, budget in GBP m / year, optional population), "
+        "relative to the scenario file; '' means the synthetic geography. When given, the "
+        "file sets network.councils and the budgets (councils.budget_mean and "
+        "budget_dispersion do not apply).",
+        source="user data (docs/scenarios.md, 'Bring your own councils')",
+    )
+    graph_file: str = P(
+        "",
+        unit="path",
+        description="Which councils neighbour which: GraphML (.graphml) or an edge list "
+        "(.csv/.txt, two council names a line), relative to the scenario file; needs "
+        "councils_file. '' means random neighbours (network.mean_degree).",
+        source="user data (docs/scenarios.md, 'Bring your own councils')",
+    )
+
+    @model_validator(mode="after")
+    def _graph_needs_councils(self) -> NetworkParams:
+        if self.graph_file and not self.councils_file:
+            raise ValueError("graph_file needs councils_file (the councils' names and budgets)")
+        return self
 
 
 class CouncilParams(Section):
@@ -731,23 +756,40 @@ def scenario_from_dict(data: dict[str, Any], origin: str = "<scenario>") -> Scen
         raise ScenarioError(_format_validation_error(err, origin)) from None
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, turning every failure into a one-line :class:`ScenarioError`."""
+def read_text_file(path: str | Path, kind: str) -> str:
+    """Read a UTF-8 text file (a byte-order mark is dropped), every failure one line.
+
+    Args:
+        path: the file.
+        kind: what the file should be, for the message, e.g. ``"TOML file"``.
+
+    Raises:
+        ScenarioError: the file is missing, a directory, not UTF-8 or unreadable.
+    """
     p = Path(path)
     if not p.exists():
         raise ScenarioError(f"{p}: no such file")
     if p.is_dir():
-        raise ScenarioError(f"{p}: is a directory, not a TOML file")
+        raise ScenarioError(f"{p}: is a directory, not a {kind}")
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ScenarioError(f"{p}: not a text file (it is not UTF-8)") from None
     except OSError as err:
         raise ScenarioError(f"{p}: cannot be read ({err.strerror})") from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a one-line :class:`ScenarioError`."""
+    p = Path(path)
+    text = read_text_file(p, "TOML file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{p}: TOML syntax error: {err}") from None
+
+
+DATA_FILE_FIELDS = ("councils_file", "graph_file")  # in [network]; paths to a user's data
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -757,13 +799,52 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         path: a TOML scenario file.
         overrides: e.g. ``{"commissioning.social_value_weight": 0.2}``.
 
+    Data files the scenario names (``network.councils_file``, ``network.graph_file``) are
+    relative to the scenario file (in an override, to the working directory); they are
+    stored as absolute paths, read and checked here.
+
     Raises:
         ScenarioError: one line naming the file, the field and what is wrong.
     """
     data = read_toml(path)
+    network = data.get("network")
+    if isinstance(network, dict):
+        for key in DATA_FILE_FIELDS:
+            if isinstance(network.get(key), str) and network[key]:
+                network[key] = str((Path(path).parent / network[key]).resolve())
     if overrides:
         data = apply_overrides(data, overrides, origin="--set")
-    return scenario_from_dict(data, origin=str(path))
+    scenario = scenario_from_dict(data, origin=str(path))
+    check_data_files(scenario, origin=str(path))
+    return scenario
+
+
+def check_data_files(scenario: Scenario, origin: str = "<scenario>") -> None:
+    """Read and check the councils and graph files a scenario names (see :mod:`sim.network`).
+
+    Relative paths are made absolute (against the working directory), and
+    ``network.councils`` is set to the number of councils in the file.
+
+    Raises:
+        ScenarioError: ``origin: network.<field>: <file>: <line>: what is wrong``.
+    """
+    from sim.network import load_councils, load_graph  # sim.network imports this module
+
+    net = scenario.network
+    for key in DATA_FILE_FIELDS:
+        if getattr(net, key):
+            setattr(net, key, str(Path(getattr(net, key)).resolve()))
+    if not net.councils_file:
+        return
+    field = "network.councils_file"
+    try:
+        councils = load_councils(net.councils_file)
+        field = "network.graph_file"
+        if net.graph_file:
+            load_graph(net.graph_file, list(councils["name"]))
+    except ScenarioError as err:
+        raise ScenarioError(f"{origin}: {field}: {err}") from None
+    net.councils = len(councils)
 
 
 def apply_overrides(
