@@ -251,9 +251,12 @@ class CommissioningModel(mesa.Model):
         self._refresh_inhouse_prices()
         # The rest was outsourced before the run: one tender round among providers places it.
         self._tender(slots[~inhouse], allow_inhouse=False)
-        # Stagger end dates so that tenders fall due evenly over the years.
+        # Stagger end dates so that tenders fall due evenly over the years (a contract no one
+        # could take keeps its re-tender date).
         term = QUARTERS_PER_YEAR * c.contract_years_max
-        ct.view("end")[:] = self.rng.integers(1, term + 1, n)
+        staggered = self.rng.integers(1, term + 1, n)
+        held = ct.view("holder") >= 0
+        ct.view("end")[held] = staggered[held]
 
     # ------------------------------------------------------------------ helpers
 
@@ -542,11 +545,33 @@ class CommissioningModel(mesa.Model):
                     t + QUARTERS_PER_YEAR
                 )  # no affordable bid: extend the incumbent a year
             else:
-                ct.holder[slot] = -1
-                ct.end[slot] = t + cp.retender_quarters
+                self._leave_gap(slot)
         self._choose_subcontractors(slots[winner >= 0])
         self._adapt_markups(cols, eligible[:, : cols.size], winner)
         self._refresh_inhouse_prices()
+
+    def _leave_gap(self, slot: int) -> None:
+        """No tender could place the contract: it stays unserved until the next tender, and
+        after ``inhouse_rebuild_quarters`` in a gap the council rebuilds the service in-house
+        (as councils took Carillion's services back)."""
+        ct = self.contracts
+        cp = self.params.commissioning
+        t = self.quarter
+        if ct.holder[slot] >= 0 or ct.disrupted_at[slot] < 0:
+            ct.disrupted_at[slot] = t  # the gap starts now
+        ct.holder[slot] = -1
+        if t - ct.disrupted_at[slot] >= cp.inhouse_rebuild_quarters:
+            unit = self.inhouse[ct.council[slot]]
+            self._place(
+                slot,
+                unit,
+                price=0.0,
+                start=t,
+                end=t + cp.emergency_contract_quarters,
+                emergency=True,
+            )
+        else:
+            ct.end[slot] = t + cp.retender_quarters
 
     def _choose_subcontractors(self, slots: np.ndarray) -> None:
         """Outsourcers subcontract part of each new contract to a local mutual, picked at

@@ -320,6 +320,14 @@ class CommissioningParams(Section):
         unit="quarters",
         description="Time to run a tender for a contract left with no provider.",
     )
+    inhouse_rebuild_quarters: int = P(
+        4,
+        ge=0,
+        le=40,
+        unit="quarters",
+        description="A contract no tender can place is rebuilt in-house after this long in a gap.",
+        source="councils took Carillion's services in-house (NAO 2018); the delay is an assumption",
+    )
     handback_loss: float = P(
         0.05,
         ge=0.0,

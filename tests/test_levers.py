@@ -62,3 +62,20 @@ def test_support_programme_creates_more_mutuals():
         for s in range(5)
     ]
     assert sum(backed) > sum(plain)
+
+
+def test_a_contract_nobody_can_take_is_rebuilt_in_house():
+    nobody = small(
+        **{
+            "outsourcers.count": 0,
+            "mutuals.count": 0,
+            "mutuals.spin_out_rate": 0.0,
+            "councils.initial_inhouse_share": 0.0,
+            "councils.inhouse_capacity_retained": 0.0,
+            "commissioning.inhouse_rebuild_quarters": 4,
+        }
+    )
+    ts = CommissioningModel(**nobody).run().timeseries()
+    assert (ts["service_delivered"][:4] == 0).all()
+    assert (ts["service_delivered"][4:] == 1).all()
+    assert (ts["share_inhouse"][4:] == 1).all()
