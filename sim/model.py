@@ -106,6 +106,7 @@ class CommissioningModel(mesa.Model):
         self._build_mutuals()
         self._health_log: list[np.ndarray] = [self._headroom()]
         self._reset_quarter_tallies()
+        self._quarter_closed = False  # True between a recorded quarter and the next one's start
         self._build_contracts()
 
         self.datacollector = mesa.DataCollector(model_reporters=metrics.model_reporters())
@@ -295,6 +296,14 @@ class CommissioningModel(mesa.Model):
         """The Mesa agent of a provider row."""
         return self._provider_agents[index]
 
+    def _open_quarter(self) -> None:
+        """Start the current quarter's tallies, once: at the start of ``step`` or at the first
+        failure after the last quarter was recorded (a dashboard button presses between steps),
+        so a shock applied between steps counts in the quarter it belongs to."""
+        if self._quarter_closed:
+            self._reset_quarter_tallies()
+            self._quarter_closed = False
+
     def _reset_quarter_tallies(self) -> None:
         self.tally = {
             "failures": 0,
@@ -315,6 +324,7 @@ class CommissioningModel(mesa.Model):
         p = self.providers
         if not p.alive[index] or p.kind[index] == ProviderKind.INHOUSE:
             return
+        self._open_quarter()
         p.alive[index] = False
         p.failed_at[index] = self.quarter
         ct = self.contracts
@@ -733,7 +743,7 @@ class CommissioningModel(mesa.Model):
 
     def step(self) -> None:
         """Simulate one quarter."""
-        self._reset_quarter_tallies()
+        self._open_quarter()
         shocks.apply_scheduled(self)
         shocks.random_failures(self)
         self._insolvencies_and_handbacks()
@@ -749,6 +759,7 @@ class CommissioningModel(mesa.Model):
             self.shock_councils_touched = int(self.councils_hit.sum())
         self.metrics = metrics.quarter_metrics(self)
         self.datacollector.collect(self)
+        self._quarter_closed = True  # councils_hit and the tallies stay readable until then
         self.quarter += 1
         if self.quarter >= self.params.scenario.quarters:
             self.running = False
