@@ -73,6 +73,7 @@ LEVERS: dict[str, float | None] = {
 #: Size of the "Cost shock now" button's shock: costs rise 10% for every provider type.
 COST_SHOCK = 0.1
 HIT_EDGE = "#d7191c"
+TITLE = "commsim: the classroom dashboard"
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
 
@@ -322,7 +323,7 @@ def draw_series(
         ax.set_ylim(low, ylim[1])
     ax.grid(alpha=0.3)
     if len(measures) > 1 or not len(df):
-        ax.legend(loc="lower left", fontsize=8)
+        ax.legend(loc="upper right", fontsize=8)
     if not len(df):
         ax.text(0.5, 0.5, "press Step", transform=ax.transAxes, ha="center", color="grey")
 
@@ -382,7 +383,6 @@ compare the market after 10 years.</p>
 @solara.component
 def Explanation(model: CommissioningModel) -> None:
     """A short plain-language panel: what is on screen and what to try."""
-    update_counter.get()
     with solara.Column(style={"padding": "8px", "font-size": "14px"}):
         solara.HTML(tag="div", unsafe_innerHTML=EXPLANATION)
         with solara.Details("What the controls mean"):
@@ -477,7 +477,7 @@ def Dashboard(scenario: solara.Reactive[str | None]) -> None:
         model,
         components=components,
         model_params=lever_params(scenario.value),
-        name="commsim: the classroom dashboard",
+        name=TITLE,
         play_interval=200,
     )
 
@@ -490,4 +490,5 @@ chosen_scenario = solara.reactive(str(Path(_start).resolve()) if _start else Non
 @solara.component
 def Page() -> None:
     """The page Solara serves: picking another scenario builds the dashboard afresh."""
+    solara.Title(TITLE)
     Dashboard(chosen_scenario).key(str(chosen_scenario.value))

@@ -168,7 +168,6 @@ def dashboard_command(
         "SOLARA_ASSETS_PROXY": "True",
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_THEME_SHOW_BANNER": "False",
-        "SOLARA_THEME_TITLE": "commsim dashboard",
     }
     env.pop(SCENARIO_ENV, None)
     if scenario:

@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Offline for real: any name but this machine's fails to resolve.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
 ]
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -47,23 +49,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_dashboard(scenario: Path = BASELINE, timeout: float = 60.0) -> Iterator[str]:
-    """Start ``commsim dashboard`` on a free port; yield its address; stop it afterwards."""
+def running_dashboard(log: Path, scenario: Path = BASELINE, timeout: float = 60.0) -> Iterator[str]:
+    """Start ``commsim dashboard`` on a free port, its output into ``log``; yield its address;
+    stop it afterwards."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "dashboard", str(scenario), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim", "dashboard", str(scenario), "--port", str(port)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        first = proc.stdout.readline().strip()
-        match = re.fullmatch(r"Dashboard: (http://127\.0\.0\.1:\d+)", first)
-        if not match:
-            raise RuntimeError(f"commsim dashboard printed {first!r}")
-        url = match.group(1) + "/"
+        url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -71,10 +70,11 @@ def running_dashboard(scenario: Path = BASELINE, timeout: float = 60.0) -> Itera
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "the dashboard did not start: " + proc.stdout.read()
-                    ) from None
+                    raise RuntimeError("the dashboard did not start: " + log.read_text()) from None
                 time.sleep(0.3)
+        first = log.read_text().splitlines()[0]
+        if first != f"Dashboard: {url.rstrip('/')}":
+            raise RuntimeError(f"commsim dashboard printed {first!r}")
         yield url
     finally:
         if proc.poll() is None:
@@ -84,7 +84,6 @@ def running_dashboard(scenario: Path = BASELINE, timeout: float = 60.0) -> Itera
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        proc.stdout.close()
 
 
 @contextmanager
@@ -187,21 +186,53 @@ def screenshot_main(page: Any, path: Path | None = None) -> bytes:
     return page.locator("main").screenshot(path=path)
 
 
+def nudge_slider(page: Any, label: str, presses: int) -> None:
+    """Move the slider whose label starts with ``label`` by ``presses`` steps (arrow keys)."""
+    slider = page.locator(".v-input__slider", has_text=label).get_by_role("slider")
+    slider.focus()
+    for _ in range(abs(presses)):
+        slider.press("ArrowRight" if presses > 0 else "ArrowLeft")
+
+
+def reset(page: Any, running: str) -> None:
+    """Press Reset; wait until the new model runs with ``running`` in its lever line."""
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.wait_for_function(
+        "t => document.body.innerText.includes(t) && /Quarter 0 of/.test(document.body.innerText)",
+        arg=running,
+        timeout=20_000,
+    )
+
+
 def take_doc_screenshots(out: Path) -> None:
-    """The screenshots docs/teaching.md shows, from the running page."""
+    """The screenshots docs/teaching.md shows, from the running page (one per activity)."""
     out.mkdir(parents=True, exist_ok=True)
     requests: list[str] = []
-    with running_dashboard() as url, browser_page(url, requests) as page:
-        page.screenshot(path=out / "dashboard-start.png")
+    log = out / ".dashboard.log"
+    with running_dashboard(log) as url, browser_page(url, requests) as page:
+        page.set_viewport_size({"width": 1500, "height": 1330})
+        page.wait_for_timeout(1000)
+        page.screenshot(path=out / "activity1-start.png")
+        for _ in range(20):
+            step(page)
+        page.screenshot(path=out / "activity1-quarter-20.png")
+        reset(page, "social value weight 0.1")
         for _ in range(12):
             step(page)
-        page.screenshot(path=out / "dashboard-quarter-12.png")
         collapse(page)
         page.wait_for_timeout(1500)
-        page.screenshot(path=out / "dashboard-collapse.png")
+        page.screenshot(path=out / "activity2-collapse.png")
         for _ in range(8):
             step(page)
-        page.screenshot(path=out / "dashboard-after-collapse.png")
+        page.screenshot(path=out / "activity2-after.png")
+        nudge_slider(page, "Social value weight", 20)
+        nudge_slider(page, "Local preference", 20)
+        page.get_by_text("Support programme (yes/no)").click()
+        reset(page, "social value weight 0.3, local preference 0.2")
+        for _ in range(20):
+            step(page)
+        page.screenshot(path=out / "activity3-quarter-20.png")
+    log.unlink()
     bad = external_requests(requests)
     if bad:
         raise SystemExit(f"the page reached outside the machine: {bad}")

@@ -20,7 +20,9 @@ from dashboard_driver import (
     external_requests,
     image_sources,
     main_images,
+    nudge_slider,
     quarter,
+    reset,
     running_dashboard,
     screenshot_main,
     step,
@@ -36,9 +38,11 @@ pytestmark = [
 ]
 
 
-def test_dashboard_renders_steps_collapses_and_stays_offline() -> None:
+def test_dashboard_renders_steps_collapses_and_stays_offline(tmp_path: Path) -> None:
     requests: list[str] = []
-    with running_dashboard() as url, browser_page(url, requests) as page:
+    log = tmp_path / "dashboard.log"
+    with running_dashboard(log) as url, browser_page(url, requests) as page:
+        assert page.title() == "commsim: the classroom dashboard"
         # The main area shows the map and the four plots as images of real size.
         shown = [i for i in main_images(page) if i["width"] >= 200 and i["height"] >= 150]
         assert len(shown) >= 5 and all(i["loaded"] for i in shown), main_images(page)
@@ -68,9 +72,16 @@ def test_dashboard_renders_steps_collapses_and_stays_offline() -> None:
         assert screenshot_main(page) != plots_before
         assert line in page.inner_text("body")
 
+        # A lever and Reset: SolaraViz rebuilds the model from the file plus the lever.
+        nudge_slider(page, "Social value weight", 5)
+        reset(page, "social value weight 0.15")
+
     outside = external_requests(requests)
     assert not outside, f"the page made requests outside this machine: {outside[:5]}"
     assert any(u.startswith(url) for u in requests)
+    # Nor did the server fetch anything for the page (Solara's CDN proxy logs each miss).
+    server_log = log.read_text()
+    assert "Could not load URL" not in server_log and "Traceback" not in server_log, server_log
 
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
