@@ -4,7 +4,7 @@ Run it with ``commsim dashboard [SCENARIO.toml]`` (or ``solara run sim.app`` wit
 ``COMMSIM_SCENARIO`` naming the file). The page is Mesa's SolaraViz with custom parts:
 
 * a map of the council network, each council coloured by who holds most of its contract
-  value and sized by budget, councils hit by a failure this quarter ringed in red;
+  value and sized by budget, councils with a contract disrupted this quarter ringed in red;
 * controls generated from the scenario schema for the main levers, a scenario picker,
   Step, Play and Reset (SolaraViz's own);
 * shock buttons that apply a shock to the running model in the current quarter, through
@@ -213,7 +213,8 @@ def council_colours(model: CommissioningModel) -> list[str]:
 
 def draw_market_map(model: CommissioningModel, fig: Figure) -> None:
     """Draw the council network on ``fig``: colour by leading provider type, size by budget,
-    a red ring round councils hit by a failure this quarter, and a legend."""
+    a red ring round councils with a contract disrupted this quarter (a provider failed or
+    handed it back), and a legend."""
     ax = fig.add_axes((0.01, 0.02, 0.64, 0.86))
     pos = np.array([model.positions[node] for node in model.nodes])
     edges = [(model.positions[a], model.positions[b]) for a, b in model.graph.edges]
@@ -236,7 +237,7 @@ def draw_market_map(model: CommissioningModel, fig: Figure) -> None:
         0.5,
         0.985,
         f"Quarter {quarter}: who holds most of each council's contract value\n"
-        f"(dot size: budget; {int(hit.sum())} councils hit by a failure this quarter)",
+        f"(dot size: budget; red ring: {int(hit.sum())} councils with a contract disrupted)",
         ha="center",
         va="top",
         fontsize=9,
@@ -255,7 +256,7 @@ def draw_market_map(model: CommissioningModel, fig: Figure) -> None:
             markeredgecolor=HIT_EDGE,
             markeredgewidth=2.5,
             markersize=9,
-            label="hit by a failure",
+            label="contract disrupted",
         ),
     ]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
@@ -371,8 +372,9 @@ def _series_component(title: str, ylabel: str, measures: dict, scale: float, yli
 EXPLANATION = """
 <p><b>What is on screen.</b> Each dot on the map is a council; its colour says who holds most
 of its contract value (orange: private outsourcers, green: mutuals, purple: in-house), its size
-its budget. A red ring marks a council that lost a provider this quarter. The plots follow the
-whole market, one point per quarter (3 months).</p>
+its budget. A red ring marks a council with a contract disrupted this quarter: its provider
+failed or handed the work back. The plots follow the whole market, one point per quarter
+(3 months); a dashed red line marks a shock.</p>
 <p><b>What to try.</b> Press <i>Step</i> a few times, or <i>Play</i>. Press
 <i>Collapse the largest outsourcer now</i> and watch the red rings, then Step: does service
 dip? Who takes the work? Move a slider (e.g. social value weight), press <i>Reset</i>, and
@@ -416,6 +418,7 @@ def ClassroomCard(
     update_counter.get()
     m = model.value
     note = solara.use_reactive("")
+    solara.use_effect(lambda: note.set(""), [id(m)])  # a new model (Reset) starts with no news
 
     def shock(spec: Shock, label: str) -> None:
         before = len(m.events)
@@ -454,6 +457,8 @@ def ClassroomCard(
         )
         solara.Text("Running with: " + running_levers(m), style={"font-size": "13px"})
         failures = [event_text(e) for e in m.events if e["event"] == "failure"][-3:]
+        last = m.quarter - 1 if m.quarter else 0
+        handbacks = [e for e in m.events if e["event"] == "handback" and e["quarter"] >= last]
         with solara.Column(classes=["commsim-status"]):
             if note.value:
                 solara.Text(note.value, style={"font-weight": "bold"})
@@ -462,6 +467,8 @@ def ClassroomCard(
                     solara.Text(line)
             if not failures and not note.value:
                 solara.Text("No provider has failed yet.")
+            for event in handbacks:
+                solara.Text(event_text(event), style={"color": "#555"})
 
 
 @solara.component

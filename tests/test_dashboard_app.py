@@ -59,7 +59,7 @@ def test_map_rings_the_councils_a_collapse_hits(model: app.ClassroomModel) -> No
         "mutual",
         "in-house",
         "gap (no provider)",
-        "hit by a failure",
+        "contract disrupted",
     ]
 
 
