@@ -21,15 +21,15 @@ demo: $(STAMP)
 	$(BIN)/commsim run scenarios/baseline.toml --out results/baseline
 
 test: $(STAMP)
-	$(BIN)/ruff format --check sim tests benchmarks
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks scripts
+	$(BIN)/ruff check sim tests benchmarks scripts
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks scripts
 
 format: $(STAMP)
 	$(BIN)/ruff format sim tests benchmarks

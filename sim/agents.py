@@ -85,6 +85,7 @@ class ProviderTable(_Table):
         "cash": (float, 0.0),
         "credit_limit": (float, 0.0),  # insolvent when cash < -credit_limit
         "revenue_last": (float, 0.0),  # last quarter's revenue, for the financial check
+        "cost_last": (float, 0.0),  # last quarter's costs: a loss makes the firm price up
         "markup": (float, 0.0),
         "markup_min": (float, 0.0),
         "markup_max": (float, 0.0),

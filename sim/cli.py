@@ -39,18 +39,20 @@ class _Parser(argparse.ArgumentParser):
 
 @contextmanager
 def staged_output(out: Path) -> Iterator[Path]:
-    """Write into a hidden temporary folder beside ``out``; move the files into ``out`` only
-    when the block succeeds, so a failure leaves nothing half-written."""
+    """Write into a hidden temporary folder; move the files into ``out`` (creating it and
+    its parents) only when the block succeeds, so a failure leaves nothing half-written."""
     out = Path(out)
-    parent = out.resolve().parent
     if out.exists() and not out.is_dir():
         raise ScenarioError(f"--out {out}: exists and is not a directory")
-    if not parent.exists():
-        raise ScenarioError(f"--out {out}: parent directory {parent} does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    anchor = out.resolve().parent
+    while not anchor.exists():  # the temporary folder must be on the same file system
+        anchor = anchor.parent
+    if not os.access(anchor, os.W_OK):
+        raise ScenarioError(f"--out {out}: {anchor} is not writable")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=anchor))
     try:
         yield tmp
-        out.mkdir(exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         for item in tmp.iterdir():
             os.replace(item, out / item.name)
     finally:
@@ -66,19 +68,19 @@ def _overrides(items: Sequence[str] | None) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario; write timeseries.csv, summary.json and overview.png."""
-    from sim.metrics import package_version
-    from sim.model import CommissioningModel
-    from sim.plots import overview_figure
-
     overrides = _overrides(args.set)
     if args.seed is not None:
         overrides["scenario.seed"] = args.seed
     scenario = load_scenario(args.scenario, overrides)
+    from tqdm import tqdm
+
+    from sim.metrics import package_version
+    from sim.model import CommissioningModel
+    from sim.plots import overview_figure
+
     out = Path(args.out) if args.out else Path("results") / scenario.scenario.name
     with staged_output(out) as tmp:
         model = CommissioningModel(scenario)
-        from tqdm import tqdm
-
         for _ in tqdm(
             range(scenario.scenario.quarters),
             desc=scenario.scenario.name,
@@ -246,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("commsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `commsim params | head`: the reader has gone, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from sim import finance, metrics, shocks, tendering
+from sim import finance, metrics, network, shocks, tendering
 from sim.agents import (
     ContractBook,
     Council,
@@ -31,7 +31,13 @@ from sim.agents import (
     ProviderTable,
 )
 from sim.network import neighbour_matrix, synthetic_geography
-from sim.scenario import Scenario, apply_overrides, load_scenario, scenario_from_dict
+from sim.scenario import (
+    Scenario,
+    apply_overrides,
+    load_scenario,
+    outsourcer_name,
+    scenario_from_dict,
+)
 
 __all__ = ["CommissioningModel", "resolve_scenario"]
 
@@ -116,7 +122,14 @@ class CommissioningModel(mesa.Model):
 
     def _build_geography(self) -> None:
         net = self.params.network
-        self.graph, self.positions = synthetic_geography(net.councils, net.mean_degree, self.rng)
+        # A user's own councils (and graph) replace the synthetic ones (docs/scenarios.md).
+        self.council_table = network.load_councils(net.councils_file) if net.councils_file else None
+        if net.graph_file:
+            graph = network.load_graph(net.graph_file, list(self.council_table["name"]))
+            self.graph, self.positions = network.own_geography(graph, self.rng)
+        else:
+            n = net.councils if self.council_table is None else len(self.council_table)
+            self.graph, self.positions = synthetic_geography(n, net.mean_degree, self.rng)
         self.nodes = list(self.graph.nodes)
         self.n_councils = len(self.nodes)
         self.near = neighbour_matrix(self.graph, self.nodes)
@@ -125,14 +138,18 @@ class CommissioningModel(mesa.Model):
 
     def _build_councils(self) -> None:
         c = self.params.councils
-        sigma = c.budget_dispersion
-        mu = np.log(c.budget_mean * 1e6) - sigma**2 / 2
-        self.council_budget = np.exp(self.rng.normal(mu, sigma, self.n_councils))  # GBP / year
+        if self.council_table is None:
+            sigma = c.budget_dispersion
+            mu = np.log(c.budget_mean * 1e6) - sigma**2 / 2
+            self.council_budget = np.exp(self.rng.normal(mu, sigma, self.n_councils))  # GBP / year
+            names = [f"Area {i + 1:03d}" for i in range(self.n_councils)]
+        else:
+            self.council_budget = self.council_table["budget"].to_numpy(dtype=float) * 1e6
+            names = list(self.council_table["name"])
         self.council_trust = np.full(self.n_councils, self.params.trust.initial)
         self.budget_factor = np.ones(self.n_councils)
         self.councils = [
-            Council(self, i, f"Area {i + 1:03d}", self.space._cells[node])
-            for i, node in enumerate(self.nodes)
+            Council(self, i, names[i], self.space._cells[node]) for i, node in enumerate(self.nodes)
         ]
 
     def _add_provider(self, cls: type, name: str, **values: Any) -> int:
@@ -172,8 +189,8 @@ class CommissioningModel(mesa.Model):
                 f"{council.name} in-house",
                 home=i,
                 cost_factor=c.inhouse_cost,
-                quality=0.65,
-                social_value=0.6,
+                quality=c.inhouse_quality,
+                social_value=c.inhouse_social_value,
                 local_cost_share=c.inhouse_local_cost_share,
             )
 
@@ -181,10 +198,9 @@ class CommissioningModel(mesa.Model):
         o = self.params.outsourcers
         market = self.council_budget.sum() / QUARTERS_PER_YEAR
         for k in range(o.count):
-            label = chr(ord("A") + k) if k < 26 else str(k + 1)
             self._add_provider(
                 Outsourcer,
-                f"Outsourcer {label}",
+                outsourcer_name(k),
                 **self._provider_values(o, o.capacity_share * market),
             )
 
@@ -372,7 +388,7 @@ class CommissioningModel(mesa.Model):
 
         spare = self.providers.view("capacity") - self._used_capacity()
         order = slots[self.rng.permutation(slots.size)]
-        external = self._eligible_external(ct.council[order], due_diligence=False)
+        cols, external, _ = self._bidders(ct.council[order], due_diligence=False)
         for row, slot in enumerate(order):
             c = ct.council[slot]
             size = ct.reference[slot]
@@ -388,7 +404,7 @@ class CommissioningModel(mesa.Model):
                     emergency=True,
                 )
                 continue
-            candidates = np.flatnonzero(external[row] & (spare >= size))
+            candidates = cols[external[row] & (spare[cols] >= size)]
             if candidates.size:  # emergency direct award to the best-placed provider with room
                 best = candidates[np.argmax(self.providers.quality[candidates])]
                 spare[best] -= size
@@ -399,8 +415,8 @@ class CommissioningModel(mesa.Model):
                     slot,
                     best,
                     price=price * (1 + cp.emergency_premium),
-                    start=t + 1,
-                    end=t + 1 + cp.emergency_contract_quarters,
+                    start=t + cp.mobilisation_quarters,
+                    end=t + cp.mobilisation_quarters + cp.emergency_contract_quarters,
                     emergency=True,
                 )
                 continue
@@ -442,17 +458,27 @@ class CommissioningModel(mesa.Model):
 
     # ------------------------------------------------------------------ tendering
 
-    def _eligible_external(self, councils: np.ndarray, *, due_diligence: bool) -> np.ndarray:
-        """(len(councils), n_providers): alive outsourcers and mutuals that reach each council
-        (mutuals reach their home area and its neighbours) and pass the financial check."""
+    def _bidders(
+        self, councils: np.ndarray, *, due_diligence: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which outsourcers and mutuals can bid for contracts of ``councils``.
+
+        Alive outsourcers reach every council; mutuals reach their home area and its
+        neighbours. Only those providers become columns, so the matrices stay small.
+
+        Returns:
+            The provider of each column, the (rows, columns) eligibility, and whether each
+            bidder is local to the row's council (based in or next to it).
+        """
         p = self.providers
-        kind = p.view("kind")
-        reach_local = self.near[np.ix_(councils, np.maximum(p.view("home"), 0))]
-        reach = np.where(kind == ProviderKind.OUTSOURCER, True, reach_local)
-        ok = p.view("alive") & (kind != ProviderKind.INHOUSE)
+        ok = p.view("alive") & (p.view("kind") != ProviderKind.INHOUSE)
         if due_diligence:
-            ok = ok & self._passes_financial_check()
-        return reach & ok[None, :]
+            ok &= self._passes_financial_check()
+        cols = np.flatnonzero(ok)
+        home = p.home[cols]
+        national = home < 0
+        local = self.near[np.ix_(councils, np.maximum(home, 0))] & ~national[None, :]
+        return cols, local | national[None, :], local
 
     def _passes_financial_check(self) -> np.ndarray:
         lag = self.params.councils.report_lag_quarters
@@ -462,7 +488,11 @@ class CommissioningModel(mesa.Model):
         return headroom >= self.params.councils.due_diligence_threshold
 
     def _tender(self, slots: np.ndarray, *, allow_inhouse: bool) -> None:
-        """Run one tender round over ``slots``: bid, score, award, adapt mark-ups."""
+        """Run one tender round over ``slots``: bid, score, award, adapt mark-ups.
+
+        The columns are the outsourcers and mutuals that can bid, plus (when it bids) one
+        column for each council's own in-house unit, which bids at cost and is always local.
+        """
         if slots.size == 0:
             return
         ct = self.contracts
@@ -476,26 +506,29 @@ class CommissioningModel(mesa.Model):
         spare = p.view("capacity") - self._used_capacity()
         np.add.at(spare, incumbent[incumbent >= 0], size[incumbent >= 0])
 
-        eligible = self._eligible_external(councils, due_diligence=True)
-        if allow_inhouse and self.params.councils.inhouse_bids:
-            eligible[np.arange(slots.size), self.inhouse[councils]] = True
-        cols = np.flatnonzero(eligible.any(axis=0))
-        eligible = eligible[:, cols]
-        kind = p.kind[cols]
-        is_inhouse = kind == ProviderKind.INHOUSE
-        markup = np.where(is_inhouse, 0.0, p.markup[cols])
+        cols, eligible, local = self._bidders(councils, due_diligence=True)
         error = self.rng.normal(0.0, cp.bid_error, (slots.size, cols.size))
-        error[:, is_inhouse] = 0.0  # the council knows its own unit's costs
-        price = tendering.bid_prices(size, self._unit_cost(cols), markup, error)
+        price = tendering.bid_prices(size, self._unit_cost(cols), p.markup[cols], error)
+        quality, social_value = p.quality[cols], p.social_value[cols]
+        units = self.inhouse[councils]
+        inhouse_bids = allow_inhouse and self.params.councils.inhouse_bids
+        if inhouse_bids:  # the council knows its own unit's cost: no error, no mark-up
+            price = np.hstack([price, (size * self._unit_cost(units))[:, None]])
+            yes = np.ones((slots.size, 1), dtype=bool)
+            eligible, local = np.hstack([eligible, yes]), np.hstack([local, yes])
+            quality = np.append(quality, p.quality[units[0]])
+            social_value = np.append(social_value, p.social_value[units[0]])
         cap = self.params.councils.price_cap * size * self.budget_factor[councils]
         eligible &= price <= cap[:, None]
-        home = p.home[cols]
-        local = (home[None, :] >= 0) & self.near[np.ix_(councils, np.maximum(home, 0))]
-        score = tendering.score_bids(
-            price, eligible, p.quality[cols], p.social_value[cols], local, self.weights
+        score = tendering.score_bids(price, eligible, quality, social_value, local, self.weights)
+        winner = tendering.award(
+            score,
+            size,
+            spare[cols].copy(),
+            self.rng.permutation(slots.size),
+            own_unit=units if inhouse_bids else None,
+            own_spare=spare.copy() if inhouse_bids else None,
         )
-        col_spare = spare[cols].copy()
-        winner = tendering.award(score, size, col_spare, self.rng.permutation(slots.size))
 
         years = self.rng.integers(
             self.params.councils.contract_years_min,
@@ -505,7 +538,7 @@ class CommissioningModel(mesa.Model):
         for row, slot in enumerate(slots):
             w = winner[row]
             if w >= 0:
-                provider = cols[w]
+                provider = cols[w] if w < cols.size else units[row]
                 self._place(
                     slot,
                     provider,
@@ -514,7 +547,6 @@ class CommissioningModel(mesa.Model):
                     end=t + QUARTERS_PER_YEAR * years[row],
                     emergency=False,
                 )
-                self._choose_subcontractor(slot, provider)
             elif incumbent[row] >= 0 and p.alive[incumbent[row]]:
                 ct.end[slot] = (
                     t + QUARTERS_PER_YEAR
@@ -522,33 +554,39 @@ class CommissioningModel(mesa.Model):
             else:
                 ct.holder[slot] = -1
                 ct.end[slot] = t + cp.retender_quarters
-        self._adapt_markups(cols, eligible, winner)
+        self._choose_subcontractors(slots[winner >= 0])
+        self._adapt_markups(cols, eligible[:, : cols.size], winner)
         self._refresh_inhouse_prices()
 
-    def _choose_subcontractor(self, slot: int, provider: int) -> None:
-        share = self.params.outsourcers.subcontract_share
-        if share <= 0 or self.providers.kind[provider] != ProviderKind.OUTSOURCER:
+    def _choose_subcontractors(self, slots: np.ndarray) -> None:
+        """Outsourcers subcontract part of each new contract to a local mutual, picked at
+        random among those based in or next to the area (the contagion channel)."""
+        if self.params.outsourcers.subcontract_share <= 0 or slots.size == 0:
             return
         p = self.providers
-        council = self.contracts.council[slot]
-        local = np.flatnonzero(
-            p.view("alive")
-            & (p.view("kind") == ProviderKind.MUTUAL)
-            & self.near[council, np.maximum(p.view("home"), 0)]
-        )
-        if local.size:
-            self.contracts.subcontractor[slot] = local[self.rng.integers(local.size)]
+        ct = self.contracts
+        slots = slots[p.kind[ct.holder[slots]] == ProviderKind.OUTSOURCER]
+        mutuals = np.flatnonzero(p.view("alive") & (p.view("kind") == ProviderKind.MUTUAL))
+        if slots.size == 0 or mutuals.size == 0:
+            return
+        near = self.near[np.ix_(ct.council[slots], p.home[mutuals])]
+        pick = np.where(near, self.rng.random(near.shape), -1.0).argmax(axis=1)
+        found = near.any(axis=1)
+        ct.subcontractor[slots[found]] = mutuals[pick[found]]
 
     def _adapt_markups(self, cols: np.ndarray, eligible: np.ndarray, winner: np.ndarray) -> None:
         """Each tender won raises a bidder's mark-up by a step, each lost lowers it (the NetLogo
         tender model's rule), netted over the round: a firm winning less than half its bids cuts
-        its margin, which is how a race to the bottom emerges."""
+        its margin, which is how a race to the bottom emerges. ``cols`` are outsourcers and
+        mutuals; a ``winner`` beyond them is an in-house unit."""
         p = self.providers
         bids = eligible.sum(axis=0)
-        wins = np.bincount(winner[winner >= 0], minlength=cols.size)
-        external = (p.kind[cols] != ProviderKind.INHOUSE) & (bids > 0)
-        idx = cols[external]
-        net = (2 * wins[external] - bids[external]) / bids[external]
+        wins = np.bincount(winner[(winner >= 0) & (winner < cols.size)], minlength=cols.size)
+        bid = bids > 0
+        idx = cols[bid]
+        net = (2 * wins[bid] - bids[bid]) / bids[bid]
+        # A firm that lost money last quarter prices up a step whatever its win rate.
+        net += p.revenue_last[idx] < p.cost_last[idx]
         p.markup[idx] = np.clip(
             p.markup[idx] + net * p.markup_step[idx], p.markup_min[idx], p.markup_max[idx]
         )
@@ -673,6 +711,7 @@ class CommissioningModel(mesa.Model):
             flows, p.view("cash"), p.view("extraction"), p.view("interest_rate"), p.view("kind")
         )
         p.view("revenue_last")[:] = self.accounts["revenue"]
+        p.view("cost_last")[:] = self.accounts["cost"]
 
         # Contracts losing more than the handback threshold build up towards a handback.
         holder_loss = (paid * (1 - s) - holder_cost) < -cp.handback_loss * paid * (1 - s)

@@ -1,13 +1,42 @@
-"""Geography: which local areas neighbour which, and so which providers reach which councils."""
+"""Geography: which local areas neighbour which, and so which providers reach which councils.
+
+The geography is either synthetic (seeded from the model's generator) or a user's own: a CSV
+of councils and, optionally, a graph file (docs/scenarios.md, "Bring your own councils").
+The loaders are pure functions; every bad file ends in a one-line :class:`ScenarioError`.
+"""
 
 from __future__ import annotations
 
+import csv
+import difflib
+import io
 import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 
-__all__ = ["neighbour_matrix", "synthetic_geography"]
+from sim.scenario import ScenarioError, read_text_file
+
+__all__ = [
+    "GRAPH_FORMATS",
+    "load_councils",
+    "load_graph",
+    "neighbour_matrix",
+    "own_geography",
+    "synthetic_geography",
+]
+
+MAX_COUNCILS = 10000  # as network.councils
+MAX_BUDGET = 1e5  # GBP m / year, as councils.budget_mean
+GRAPH_FORMATS = {".graphml": "GraphML", ".csv": "edge list", ".txt": "edge list"}
+
+
+def _positions(xy: np.ndarray) -> dict[int, tuple[float, float]]:
+    """The layout of nodes 0..n-1 from an (n, 2) array of coordinates."""
+    return {i: (float(x), float(y)) for i, (x, y) in enumerate(xy)}
 
 
 def synthetic_geography(
@@ -26,8 +55,7 @@ def synthetic_geography(
     Returns:
         The graph (nodes 0..councils-1) and each node's (x, y) position.
     """
-    xy = rng.random((councils, 2))
-    pos = {i: (float(x), float(y)) for i, (x, y) in enumerate(xy)}
+    pos = _positions(rng.random((councils, 2)))
     radius = math.sqrt(mean_degree / (math.pi * max(councils - 1, 1)))
     graph = nx.random_geometric_graph(councils, radius, pos=pos)
     for node in graph.nodes:
@@ -42,3 +70,213 @@ def neighbour_matrix(graph: nx.Graph, nodes: list) -> np.ndarray:
     for a, b in graph.edges:
         near[index[a], index[b]] = near[index[b], index[a]] = True
     return near
+
+
+# ----------------------------------------------------------------------------- a user's own
+
+
+def _csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, stripped fields) of each CSV record; blank lines and '#' comments skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    for fields in reader:
+        fields = [f.strip() for f in fields]
+        if any(fields) and not fields[0].startswith("#"):
+            yield reader.line_num, fields
+
+
+def _did_you_mean(word: str, known: Sequence[str]) -> str:
+    match = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _positive(text: str, where: str, column: str, unit: str, high: float = math.inf) -> float:
+    """A positive, finite number from a CSV field; an empty field is NaN."""
+    if not text:
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise ScenarioError(f"{where}: {column} '{text}' is not a number ({unit})") from None
+    if not (math.isfinite(value) and 0 < value <= high):
+        limit = "" if math.isinf(high) else f" and at most {high:g}"
+        raise ScenarioError(f"{where}: {column} must be above 0{limit} ({unit}), got '{text}'")
+    return value
+
+
+def load_councils(path: str | Path) -> pd.DataFrame:
+    """Read a CSV of councils: a header line, then one council a line.
+
+    Columns (in any order, names case-insensitive; other columns are ignored): ``name``
+    (unique, non-empty), ``budget`` (GBP m per year, above 0) and, optionally,
+    ``population`` (above 0; may be left empty).
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        One row per council in file order: ``name``, ``budget`` (GBP m / year) and
+        ``population`` (NaN where not given).
+
+    Raises:
+        ScenarioError: one line naming the file, the line and what is wrong.
+    """
+    path = Path(path)
+    records = list(_csv_lines(read_text_file(path, "councils CSV")))
+    if not records:
+        raise ScenarioError(f"{path}: is empty; expected a header line 'name,budget,population'")
+    (header_line, header), body = records[0], records[1:]
+    header = [h.lower() for h in header]
+    for column in ("name", "budget"):
+        if column not in header:
+            raise ScenarioError(
+                f"{path}: line {header_line}: no '{column}' column{_did_you_mean(column, header)}"
+                f" (the header is '{','.join(header)}'; expected name,budget[,population])"
+            )
+    if not body:
+        raise ScenarioError(f"{path}: no councils: there is only the header line")
+    if len(body) > MAX_COUNCILS:
+        raise ScenarioError(f"{path}: {len(body)} councils; at most {MAX_COUNCILS} are allowed")
+    first_seen: dict[str, int] = {}
+    budgets, populations = [], []
+    for line, fields in body:
+        where = f"{path}: line {line}"
+        if len(fields) > len(header):
+            raise ScenarioError(f"{where}: {len(fields)} fields, but the header has {len(header)}")
+        row = dict(zip(header, fields, strict=False))
+        name = row.get("name", "")
+        if not name:
+            raise ScenarioError(f"{where}: the council name is empty")
+        if name in first_seen:
+            raise ScenarioError(
+                f"{where}: council '{name}' is named twice (first on line {first_seen[name]})"
+            )
+        first_seen[name] = line
+        budget = _positive(row.get("budget", ""), where, "budget", "GBP m per year", MAX_BUDGET)
+        if math.isnan(budget):
+            raise ScenarioError(f"{where}: budget is empty (GBP m per year)")
+        budgets.append(budget)
+        populations.append(_positive(row.get("population", ""), where, "population", "people"))
+    if len(budgets) < 2:
+        raise ScenarioError(f"{path}: only one council; at least 2 are needed")
+    return pd.DataFrame({"name": list(first_seen), "budget": budgets, "population": populations})
+
+
+def _council(name: str, known: dict[str, None], where: str) -> str:
+    """``name`` if it is a council of the councils file, else a one-line error."""
+    if not name:
+        raise ScenarioError(f"{where}: a council name is empty")
+    if name not in known:
+        raise ScenarioError(
+            f"{where}: '{name}' is not a council of the councils file{_did_you_mean(name, known)}"
+        )
+    return name
+
+
+def _add_graphml(graph: nx.Graph, path: Path, text: str, known: dict[str, None]) -> None:
+    """Add the edges of a GraphML document; nodes are councils by their ``name`` or id."""
+    try:
+        source = nx.parse_graphml(text)
+    except Exception as err:  # ElementTree and networkx raise many kinds
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ScenarioError(f"{path}: not valid GraphML ({reason})") from None
+    council_of: dict[str, str] = {}  # node id -> council
+    node_of: dict[str, str] = {}  # council -> node id
+    for node, data in source.nodes(data=True):
+        where = f"{path}: node '{node}'"
+        name = _council(str(data.get("name", node)).strip(), known, where)
+        if name in node_of:
+            raise ScenarioError(f"{where}: council '{name}' has two nodes ('{node_of[name]}' too)")
+        council_of[node], node_of[name] = name, node
+        for axis in ("x", "y"):
+            if axis in data:
+                graph.nodes[name][axis] = _coordinate(data[axis], where, axis)
+    graph.add_edges_from((council_of[a], council_of[b]) for a, b in source.edges())
+
+
+def _coordinate(value: object, where: str, axis: str) -> float:
+    """A node's finite coordinate."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ScenarioError(f"{where}: {axis} '{value}' is not a finite number")
+    return number
+
+
+def _add_edge_list(graph: nx.Graph, path: Path, text: str, known: dict[str, None]) -> None:
+    """Add the edges of a comma-separated edge list: two council names a line."""
+    for k, (line, fields) in enumerate(_csv_lines(text)):
+        if k == 0 and [f.lower() for f in fields] == ["source", "target"]:
+            continue  # an optional header
+        where = f"{path}: line {line}"
+        if len(fields) != 2:
+            raise ScenarioError(
+                f"{where}: expected two council names separated by a comma, got {len(fields)} field(s)"
+            )
+        graph.add_edge(*(_council(name, known, where) for name in fields))
+
+
+def load_graph(path: str | Path, names: Sequence[str]) -> nx.Graph:
+    """Read which councils neighbour which, from GraphML or an edge list.
+
+    GraphML (``.graphml``): a node is the council its ``name`` attribute names, or else its
+    id; numeric ``x`` and ``y`` attributes, if every node has them, place it on the map.
+    Edge list (``.csv`` or ``.txt``): two council names a line, comma-separated, with an
+    optional header ``source,target``. Either way edges are undirected, self-loops are
+    dropped, and a council with no edge is fine.
+
+    Args:
+        path: the graph file.
+        names: the councils' names, as :func:`load_councils` read them.
+
+    Returns:
+        An undirected graph whose nodes are ``names``, in that order.
+
+    Raises:
+        ScenarioError: one line naming the file, the line or node, and what is wrong.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in GRAPH_FORMATS:
+        raise ScenarioError(
+            f"{path}: unknown graph file type '{suffix or '(none)'}'; "
+            "use .graphml (GraphML) or .csv/.txt (edge list)"
+        )
+    text = read_text_file(path, f"{GRAPH_FORMATS[suffix]} file")
+    known = dict.fromkeys(names)
+    graph = nx.Graph()
+    graph.add_nodes_from(known)
+    if suffix == ".graphml":
+        _add_graphml(graph, path, text, known)
+    else:
+        _add_edge_list(graph, path, text, known)
+    graph.remove_edges_from(list(nx.selfloop_edges(graph)))
+    return graph
+
+
+def own_geography(
+    graph: nx.Graph, rng: np.random.Generator
+) -> tuple[nx.Graph, dict[int, tuple[float, float]]]:
+    """A user's graph as the model's geography: nodes 0..n-1 in the graph's node order.
+
+    Positions come from the nodes' ``x``/``y`` if every node has both (rescaled into the unit
+    square), else they are drawn from ``rng``: never an unseeded or slow spring layout.
+
+    Args:
+        graph: as :func:`load_graph` returns it.
+        rng: the model's generator.
+
+    Returns:
+        The relabelled graph and each node's (x, y) position.
+    """
+    index = {name: i for i, name in enumerate(graph.nodes)}
+    out = nx.Graph()
+    out.add_nodes_from(range(len(index)))
+    out.add_edges_from((index[a], index[b]) for a, b in graph.edges)
+    data = list(graph.nodes.values())
+    if not all("x" in d and "y" in d for d in data):
+        return out, _positions(rng.random((len(index), 2)))
+    xy = np.array([(d["x"], d["y"]) for d in data], dtype=float)
+    xy = (xy - xy.min(axis=0)) / max(float(np.ptp(xy, axis=0).max()), 1e-12)
+    return out, _positions(xy)

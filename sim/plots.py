@@ -38,6 +38,13 @@ def mark_shocks(ax: plt.Axes, shocks: list[tuple[int, str]], label: bool = False
             )
 
 
+def _joint_legend(ax: plt.Axes, twin: plt.Axes) -> None:
+    """One legend for a panel and its twin axis."""
+    handles, labels = ax.get_legend_handles_labels()
+    more_handles, more_labels = twin.get_legend_handles_labels()
+    ax.legend(handles + more_handles, labels + more_labels, loc="lower left", fontsize=8)
+
+
 def overview_figure(
     ts: pd.DataFrame, title: str, shocks: list[tuple[int, str]], path: str | Path
 ) -> Path:
@@ -70,9 +77,7 @@ def overview_figure(
     twin = ax.twinx()
     twin.bar(q, ts["contracts_disrupted"], color="#e7298a", alpha=0.5, label="contracts disrupted")
     twin.set_ylabel("contracts disrupted per quarter", color="#e7298a")
-    lines = ax.get_legend_handles_labels()
-    bars = twin.get_legend_handles_labels()
-    ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="lower left", fontsize=8)
+    _joint_legend(ax, twin)
 
     ax = axes[1, 0]
     ax.plot(q, ts["local_reinvestment"], color=KIND_COLOURS["mutual"], label="re-spent locally")
@@ -103,9 +108,7 @@ def overview_figure(
     twin = ax.twinx()
     twin.bar(q, ts["emergency_cost"], color="#e6ab02", alpha=0.6, label="emergency cost")
     twin.set_ylabel("emergency cost, GBP m per quarter", color="#a67c00")
-    lines = ax.get_legend_handles_labels()
-    bars = twin.get_legend_handles_labels()
-    ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="lower left", fontsize=8)
+    _joint_legend(ax, twin)
 
     ax = axes[2, 1]
     ax.plot(q, ts["hhi"], color="#666666", label="HHI")
@@ -113,9 +116,7 @@ def overview_figure(
     twin = ax.twinx()
     twin.step(q, ts["providers_active"], color="#a6761d", where="mid", label="providers trading")
     twin.set_ylabel("outsourcers and mutuals trading", color="#a6761d")
-    lines = ax.get_legend_handles_labels()
-    steps = twin.get_legend_handles_labels()
-    ax.legend(lines[0] + steps[0], lines[1] + steps[1], loc="lower left", fontsize=8)
+    _joint_legend(ax, twin)
 
     for i, ax in enumerate(axes.flat):
         mark_shocks(ax, shocks, label=i < 2)

@@ -13,16 +13,18 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 __all__ = [
     "SHOCK_KINDS",
     "Scenario",
     "ScenarioError",
     "apply_overrides",
+    "check_data_files",
     "load_scenario",
     "parameter_table",
     "parse_set_option",
+    "read_text_file",
 ]
 
 
@@ -49,8 +51,10 @@ class Section(BaseModel):
 class ScenarioMeta(Section):
     """`[scenario]`: what the run is and how long it lasts."""
 
-    name: str = P("baseline", unit="text", description="Name shown in reports.")
-    description: str = P("", unit="text", description="One line on what the scenario asks.")
+    name: str = P("baseline", unit="text", description="Name shown in reports.", source="-")
+    description: str = P(
+        "", unit="text", description="One line on what the scenario asks.", source="-"
+    )
     quarters: int = P(
         80, ge=1, le=400, unit="quarters", description="Horizon; one step is one quarter."
     )
@@ -75,6 +79,29 @@ class NetworkParams(Section):
         unit="neighbours",
         description="Mean number of neighbouring areas in the random geometric graph.",
     )
+    councils_file: str = P(
+        "",
+        unit="path",
+        description="CSV of the councils (name, budget in GBP m / year, optional population), "
+        "relative to the scenario file; '' means the synthetic geography. When given, the "
+        "file sets network.councils and the budgets (councils.budget_mean and "
+        "budget_dispersion do not apply).",
+        source="user data (docs/scenarios.md, 'Bring your own councils')",
+    )
+    graph_file: str = P(
+        "",
+        unit="path",
+        description="Which councils neighbour which: GraphML (.graphml) or an edge list "
+        "(.csv/.txt, two council names a line), relative to the scenario file; needs "
+        "councils_file. '' means random neighbours (network.mean_degree).",
+        source="user data (docs/scenarios.md, 'Bring your own councils')",
+    )
+
+    @model_validator(mode="after")
+    def _graph_needs_councils(self) -> NetworkParams:
+        if self.graph_file and not self.councils_file:
+            raise ValueError("graph_file needs councils_file (the councils' names and budgets)")
+        return self
 
 
 class CouncilParams(Section):
@@ -146,6 +173,16 @@ class CouncilParams(Section):
         le=5.0,
         unit="x reference cost",
         description="Unit cost of the in-house unit relative to the reference cost (estimate).",
+    )
+    inhouse_quality: float = P(
+        0.65, ge=0.0, le=1.0, unit="score 0-1", description="Quality score of the in-house unit."
+    )
+    inhouse_social_value: float = P(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        unit="score 0-1",
+        description="Social value score of the in-house unit.",
     )
     inhouse_local_cost_share: float = P(
         0.80,
@@ -240,11 +277,19 @@ class CommissioningParams(Section):
         description="Error of a bidder's cost estimate; the lowest bidder tends to have underestimated.",
     )
     emergency_premium: float = P(
-        0.25,
+        0.05,
         ge=0.0,
         le=5.0,
         unit="share of price",
         description="Mark-up paid on an emergency direct award or emergency in-house delivery.",
+    )
+    mobilisation_quarters: int = P(
+        2,
+        ge=0,
+        le=8,
+        unit="quarters",
+        description="Time another provider needs to take over a failed contract (recruitment, TUPE); "
+        "the in-house unit steps in at once.",
     )
     emergency_contract_quarters: int = P(
         4,
@@ -254,7 +299,7 @@ class CommissioningParams(Section):
         description="Length of an emergency award before re-tender.",
     )
     transition_cost: float = P(
-        0.10,
+        0.03,
         ge=0.0,
         le=5.0,
         unit="share of yearly value",
@@ -293,64 +338,7 @@ class CommissioningParams(Section):
 
 
 class ProviderParams(Section):
-    """Parameters shared by both provider types; defaults differ by type."""
-
-    count: int = P(8, ge=0, le=5000, unit="providers", description="Providers at the start.")
-    capacity_share: float = P(
-        0.2, gt=0.0, le=10.0, unit="share of value", description="Capacity of each provider."
-    )
-    cost_factor: float = P(1.0, gt=0.0, le=5.0, unit="x reference cost", description="Unit cost.")
-    quality: float = P(0.6, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score.")
-    social_value: float = P(
-        0.3, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
-    )
-    markup_initial: float = P(
-        0.08, ge=-0.5, le=2.0, unit="share of cost", description="Starting bid mark-up."
-    )
-    markup_min: float = P(
-        0.0, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
-    )
-    markup_max: float = P(
-        0.2, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
-    )
-    markup_step: float = P(
-        0.01,
-        ge=0.0,
-        le=0.5,
-        unit="share of cost",
-        description="Mark-up change after a quarter of wins or losses.",
-    )
-    local_cost_share: float = P(
-        0.40,
-        ge=0.0,
-        le=1.0,
-        unit="share of cost",
-        description="Share of costs spent in the area served.",
-    )
-    reserves: float = P(
-        0.05,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Starting cash, as a share of yearly capacity.",
-    )
-    credit_limit: float = P(
-        0.15,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Borrowing headroom: below minus this much cash the provider is insolvent.",
-    )
-    interest_rate: float = P(
-        0.02, ge=0.0, le=0.5, unit="per quarter", description="Interest on borrowing."
-    )
-    failure_hazard: float = P(
-        0.0,
-        ge=0.0,
-        le=1.0,
-        unit="per year",
-        description="Chance of a random failure, on top of insolvency.",
-    )
+    """Fields shared by outsourcers and mutuals; each type has its own defaults and sources."""
 
     @model_validator(mode="after")
     def _markups_ordered(self) -> ProviderParams:
@@ -359,197 +347,205 @@ class ProviderParams(Section):
         return self
 
 
-class OutsourcerParams(ProviderParams):
-    """`[outsourcers]`: few, national, large, leveraged; profit leaves the area."""
-
-    count: int = P(
-        8,
-        ge=0,
-        le=500,
-        unit="providers",
-        description="National outsourcers.",
-        source="NAO 2013; PAC 2018 (top 5 ~60%)",
-    )
-    capacity_share: float = P(
-        0.2,
-        gt=0.0,
-        le=10.0,
-        unit="share of market value",
-        description="Capacity of each, share of all councils' value.",
-    )
-    cost_factor: float = P(
-        0.92,
-        gt=0.0,
-        le=5.0,
-        unit="x reference cost",
-        description="Unit cost (economies of scale; estimate).",
-    )
-    quality: float = P(0.6, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score.")
-    social_value: float = P(
-        0.3, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
-    )
-    markup_initial: float = P(
-        0.08,
-        ge=-0.5,
-        le=2.0,
-        unit="share of cost",
-        description="Starting bid mark-up.",
-        source="home care surplus 0-10%, mean 4.8% (Hounslow); 3-5% in fee setting (LGA) (estimate)",
-    )
-    markup_min: float = P(
-        0.03, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
-    )
-    markup_max: float = P(
-        0.2, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
-    )
-    markup_step: float = P(
-        0.01,
-        ge=0.0,
-        le=0.5,
-        unit="share of cost",
-        description="Mark-up change after a quarter of wins or losses (race to the bottom).",
-        source="Tender-Simulation-ABM (NetLogo)",
-    )
-    local_cost_share: float = P(
-        0.40,
-        ge=0.0,
-        le=1.0,
-        unit="share of cost",
-        description="Share of costs spent in the area served.",
-        source="non-local suppliers re-spend 36% locally (NEF 2005); large firms 40p (FSB/CLES 2013)",
-    )
-    profit_extraction: float = P(
-        0.8,
-        ge=0.0,
-        le=1.0,
-        unit="share of surplus",
-        description="Share of surplus paid out as dividends.",
-    )
-    reserves: float = P(
-        0.03,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Starting cash, share of yearly capacity.",
-    )
-    credit_limit: float = P(
-        0.06,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Borrowing headroom (leverage): below minus this much cash the firm is insolvent.",
-    )
-    subcontract_share: float = P(
-        0.0,
-        ge=0.0,
-        le=0.9,
-        unit="share of contract",
-        description="Share of each contract subcontracted to a local provider (contagion channel).",
-    )
+#: Shared provider fields: type, range, unit and meaning. Defaults and sources are per type.
+_PROVIDER_FIELDS: dict[str, tuple[type, dict[str, float], str, str]] = {
+    "count": (int, {"ge": 0, "le": 5000}, "providers", "Providers of this type at the start."),
+    "capacity_share": (float, {"gt": 0, "le": 10}, "share of value", "Capacity of each provider."),
+    "cost_factor": (
+        float,
+        {"gt": 0, "le": 5},
+        "x reference cost",
+        "Unit cost relative to the reference cost.",
+    ),
+    "quality": (float, {"ge": 0, "le": 1}, "score 0-1", "Mean quality score."),
+    "social_value": (float, {"ge": 0, "le": 1}, "score 0-1", "Mean social value score."),
+    "markup_initial": (float, {"ge": -0.5, "le": 2}, "share of cost", "Starting bid mark-up."),
+    "markup_min": (float, {"ge": -0.5, "le": 2}, "share of cost", "Lowest bid mark-up."),
+    "markup_max": (float, {"ge": -0.5, "le": 2}, "share of cost", "Highest bid mark-up."),
+    "markup_step": (
+        float,
+        {"ge": 0, "le": 0.5},
+        "share of cost",
+        "Mark-up change per net tender won or lost.",
+    ),
+    "local_cost_share": (
+        float,
+        {"ge": 0, "le": 1},
+        "share of cost",
+        "Share of costs spent in the area served.",
+    ),
+    "reserves": (
+        float,
+        {"ge": 0, "le": 10},
+        "years of capacity",
+        "Starting cash, as a share of yearly capacity.",
+    ),
+    "credit_limit": (
+        float,
+        {"ge": 0, "le": 10},
+        "years of capacity",
+        "Borrowing headroom: below minus this much cash the provider is insolvent.",
+    ),
+    "interest_rate": (float, {"ge": 0, "le": 0.5}, "per quarter", "Interest on borrowing."),
+    "failure_hazard": (
+        float,
+        {"ge": 0, "le": 1},
+        "per year",
+        "Chance of a random failure, on top of insolvency.",
+    ),
+}
 
 
-class MutualParams(ProviderParams):
-    """`[mutuals]`: many, small, local, employee-owned; surplus reinvested locally."""
+def _provider_section(
+    name: str, doc: str, defaults: dict[str, Any], sources: dict[str, str], **extra: Any
+) -> type:
+    """A provider section model: the shared fields with this type's defaults, plus ``extra``."""
+    fields = {
+        key: (
+            kind,
+            P(
+                defaults[key],
+                unit=unit,
+                description=text,
+                source=sources.get(key, "assumption"),
+                **bounds,
+            ),
+        )
+        for key, (kind, bounds, unit, text) in _PROVIDER_FIELDS.items()
+    }
+    model = create_model(name, __base__=ProviderParams, __doc__=doc, **fields, **extra)
+    model.__module__ = __name__
+    return model
 
-    count: int = P(
-        60,
-        ge=0,
-        le=5000,
-        unit="providers",
-        description="Mutuals at the start.",
-        source="about 115 public service mutuals in England (SEUK State of the Sector 2018)",
-    )
-    capacity_share: float = P(
-        0.3,
-        gt=0.0,
-        le=10.0,
-        unit="share of home value",
-        description="Capacity, share of the home council's value.",
-    )
-    cost_factor: float = P(
-        1.0, gt=0.0, le=5.0, unit="x reference cost", description="Unit cost (no scale economies)."
-    )
-    quality: float = P(
-        0.65, ge=0.0, le=1.0, unit="score 0-1", description="Mean quality score (assumption)."
-    )
-    social_value: float = P(
-        0.75, ge=0.0, le=1.0, unit="score 0-1", description="Mean social value score."
-    )
-    markup_initial: float = P(
-        0.03, ge=-0.5, le=2.0, unit="share of cost", description="Starting bid mark-up."
-    )
-    markup_min: float = P(
-        0.02, ge=-0.5, le=2.0, unit="share of cost", description="Lowest bid mark-up."
-    )
-    markup_max: float = P(
-        0.08, ge=-0.5, le=2.0, unit="share of cost", description="Highest bid mark-up."
-    )
-    markup_step: float = P(
-        0.005,
-        ge=0.0,
-        le=0.5,
-        unit="share of cost",
-        description="Mark-up change after a quarter of wins or losses.",
-    )
-    local_cost_share: float = P(
-        0.72,
-        ge=0.0,
-        le=1.0,
-        unit="share of cost",
-        description="Share of costs spent in the area served.",
-        source="local suppliers re-spend 76% locally (NEF 2005); SMEs 63p (FSB/CLES 2013)",
-    )
-    reserves: float = P(
-        0.10,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Starting cash, share of yearly capacity.",
-    )
-    credit_limit: float = P(
-        0.05,
-        ge=0.0,
-        le=10.0,
-        unit="years of capacity",
-        description="Borrowing headroom (few assets: BCG 2013).",
-    )
-    growth_rate: float = P(
-        0.02,
-        ge=0.0,
-        le=1.0,
-        unit="per quarter",
-        description="Capacity growth while more than 80% used.",
-    )
-    spin_out_rate: float = P(
-        0.01,
-        ge=0.0,
-        le=1.0,
-        unit="per in-house contract per year",
-        description="Chance an in-house service spins out as a mutual.",
-    )
-    support_programme: bool = P(
-        False,
-        unit="yes/no",
-        description="A mutual support programme: higher spin-out rate and start-up grants.",
-        source="Mutuals Support Programme, GBP 10m from Dec 2011",
-    )
-    support_multiplier: float = P(
-        3.0,
-        ge=1.0,
-        le=100.0,
-        unit="x spin_out_rate",
-        description="Spin-out rate multiplier under the programme.",
-    )
-    start_up_grant: float = P(
-        0.5,
-        ge=0.0,
-        le=100.0,
-        unit="GBP m",
-        description="Grant to each spin-out under the programme.",
-    )
-    spin_out_contract_years: int = P(
-        5, ge=1, le=15, unit="years", description="Length of a spin-out's original contract."
-    )
+
+OutsourcerParams = _provider_section(
+    "OutsourcerParams",
+    "`[outsourcers]`: few, national, large, leveraged; profit leaves the area.",
+    defaults={
+        "count": 8,
+        "capacity_share": 0.2,
+        "cost_factor": 0.92,
+        "quality": 0.6,
+        "social_value": 0.3,
+        "markup_initial": 0.08,
+        "markup_min": 0.03,
+        "markup_max": 0.2,
+        "markup_step": 0.01,
+        "local_cost_share": 0.40,
+        "reserves": 0.03,
+        "credit_limit": 0.06,
+        "interest_rate": 0.02,
+        "failure_hazard": 0.0,
+    },
+    sources={
+        "count": "NAO 2013; PAC 2018 (top five hold ~60% of complex public services)",
+        "capacity_share": "assumption (share of all councils' value, each)",
+        "cost_factor": "assumption (economies of scale; estimate)",
+        "markup_initial": "home care surplus 0-10%, mean 4.8% (Hounslow); 3-5% in fee setting (LGA) (estimate)",
+        "markup_step": "Tender-Simulation-ABM (NetLogo): race to the bottom",
+        "local_cost_share": "non-local suppliers re-spend 36% locally (NEF 2005); large firms 40p (FSB/CLES 2013)",
+    },
+    profit_extraction=(
+        float,
+        P(
+            0.8,
+            ge=0.0,
+            le=1.0,
+            unit="share of surplus",
+            description="Share of surplus paid out as dividends.",
+        ),
+    ),
+    subcontract_share=(
+        float,
+        P(
+            0.0,
+            ge=0.0,
+            le=0.9,
+            unit="share of contract",
+            description="Share of each contract subcontracted to a local mutual (contagion channel).",
+        ),
+    ),
+)
+
+MutualParams = _provider_section(
+    "MutualParams",
+    "`[mutuals]`: many, small, local, employee-owned; surplus reinvested locally.",
+    defaults={
+        "count": 60,
+        "capacity_share": 0.3,
+        "cost_factor": 1.0,
+        "quality": 0.65,
+        "social_value": 0.75,
+        "markup_initial": 0.03,
+        "markup_min": 0.02,
+        "markup_max": 0.08,
+        "markup_step": 0.005,
+        "local_cost_share": 0.72,
+        "reserves": 0.10,
+        "credit_limit": 0.05,
+        "interest_rate": 0.02,
+        "failure_hazard": 0.0,
+    },
+    sources={
+        "count": "about 115 public service mutuals in England (SEUK State of the Sector 2018)",
+        "capacity_share": "assumption (share of the home council's value)",
+        "local_cost_share": "local suppliers re-spend 76% locally (NEF 2005); SMEs 63p (FSB/CLES 2013)",
+        "credit_limit": "assumption (few assets: BCG 2013)",
+    },
+    growth_rate=(
+        float,
+        P(
+            0.02,
+            ge=0.0,
+            le=1.0,
+            unit="per quarter",
+            description="Capacity growth while more than 80% used.",
+        ),
+    ),
+    spin_out_rate=(
+        float,
+        P(
+            0.01,
+            ge=0.0,
+            le=1.0,
+            unit="per in-house contract per year",
+            description="Chance an in-house service spins out as a mutual.",
+        ),
+    ),
+    support_programme=(
+        bool,
+        P(
+            False,
+            unit="yes/no",
+            description="A mutual support programme: higher spin-out rate and start-up grants.",
+            source="Mutuals Support Programme, GBP 10m from Dec 2011",
+        ),
+    ),
+    support_multiplier=(
+        float,
+        P(
+            3.0,
+            ge=1.0,
+            le=100.0,
+            unit="x spin_out_rate",
+            description="Spin-out rate multiplier under the programme.",
+        ),
+    ),
+    start_up_grant=(
+        float,
+        P(
+            0.5,
+            ge=0.0,
+            le=100.0,
+            unit="GBP m",
+            description="Grant to each spin-out under the programme.",
+        ),
+    ),
+    spin_out_contract_years=(
+        int,
+        P(5, ge=1, le=15, unit="years", description="Length of a spin-out's original contract."),
+    ),
+)
 
 
 class TrustParams(Section):
@@ -593,6 +589,11 @@ class TrustParams(Section):
 
 SHOCK_KINDS = ("provider_collapse", "cost_shock", "demand_shock", "budget_cut")
 COLLAPSE_TARGETS = ("largest_outsourcer", "largest_mutual", "random")
+
+
+def outsourcer_name(k: int) -> str:
+    """The name of the k-th outsourcer (0-based): Outsourcer A, B, ... then numbers."""
+    return f"Outsourcer {chr(ord('A') + k) if k < 26 else k + 1}"
 
 
 class Shock(Section):
@@ -651,7 +652,21 @@ class Scenario(Section):
             raise ValueError(
                 "councils.contract_years_min must not exceed councils.contract_years_max"
             )
+        names = {outsourcer_name(k) for k in range(self.outsourcers.count)}
         for i, shock in enumerate(self.shocks):
+            if shock.kind == "provider_collapse" and shock.target not in (
+                *COLLAPSE_TARGETS,
+                *names,
+            ):
+                last = (
+                    f", or Outsourcer A to {outsourcer_name(self.outsourcers.count - 1)}"
+                    if names
+                    else ""
+                )
+                raise ValueError(
+                    f"shocks[{i}].target = {shock.target!r} names no provider: use "
+                    f"{', '.join(COLLAPSE_TARGETS)}{last}"
+                )
             if shock.quarter >= self.scenario.quarters:
                 raise ValueError(
                     f"shocks[{i}].quarter = {shock.quarter} is past the horizon "
@@ -741,23 +756,40 @@ def scenario_from_dict(data: dict[str, Any], origin: str = "<scenario>") -> Scen
         raise ScenarioError(_format_validation_error(err, origin)) from None
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, turning every failure into a one-line :class:`ScenarioError`."""
+def read_text_file(path: str | Path, kind: str) -> str:
+    """Read a UTF-8 text file (a byte-order mark is dropped), every failure one line.
+
+    Args:
+        path: the file.
+        kind: what the file should be, for the message, e.g. ``"TOML file"``.
+
+    Raises:
+        ScenarioError: the file is missing, a directory, not UTF-8 or unreadable.
+    """
     p = Path(path)
     if not p.exists():
         raise ScenarioError(f"{p}: no such file")
     if p.is_dir():
-        raise ScenarioError(f"{p}: is a directory, not a TOML file")
+        raise ScenarioError(f"{p}: is a directory, not a {kind}")
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ScenarioError(f"{p}: not a text file (it is not UTF-8)") from None
     except OSError as err:
         raise ScenarioError(f"{p}: cannot be read ({err.strerror})") from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a one-line :class:`ScenarioError`."""
+    p = Path(path)
+    text = read_text_file(p, "TOML file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{p}: TOML syntax error: {err}") from None
+
+
+DATA_FILE_FIELDS = ("councils_file", "graph_file")  # in [network]; paths to a user's data
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -767,13 +799,52 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         path: a TOML scenario file.
         overrides: e.g. ``{"commissioning.social_value_weight": 0.2}``.
 
+    Data files the scenario names (``network.councils_file``, ``network.graph_file``) are
+    relative to the scenario file (in an override, to the working directory); they are
+    stored as absolute paths, read and checked here.
+
     Raises:
         ScenarioError: one line naming the file, the field and what is wrong.
     """
     data = read_toml(path)
+    network = data.get("network")
+    if isinstance(network, dict):
+        for key in DATA_FILE_FIELDS:
+            if isinstance(network.get(key), str) and network[key]:
+                network[key] = str((Path(path).parent / network[key]).resolve())
     if overrides:
         data = apply_overrides(data, overrides, origin="--set")
-    return scenario_from_dict(data, origin=str(path))
+    scenario = scenario_from_dict(data, origin=str(path))
+    check_data_files(scenario, origin=str(path))
+    return scenario
+
+
+def check_data_files(scenario: Scenario, origin: str = "<scenario>") -> None:
+    """Read and check the councils and graph files a scenario names (see :mod:`sim.network`).
+
+    Relative paths are made absolute (against the working directory), and
+    ``network.councils`` is set to the number of councils in the file.
+
+    Raises:
+        ScenarioError: ``origin: network.<field>: <file>: <line>: what is wrong``.
+    """
+    from sim.network import load_councils, load_graph  # sim.network imports this module
+
+    net = scenario.network
+    for key in DATA_FILE_FIELDS:
+        if getattr(net, key):
+            setattr(net, key, str(Path(getattr(net, key)).resolve()))
+    if not net.councils_file:
+        return
+    field = "network.councils_file"
+    try:
+        councils = load_councils(net.councils_file)
+        field = "network.graph_file"
+        if net.graph_file:
+            load_graph(net.graph_file, list(councils["name"]))
+    except ScenarioError as err:
+        raise ScenarioError(f"{origin}: {field}: {err}") from None
+    net.councils = len(councils)
 
 
 def apply_overrides(
@@ -785,6 +856,9 @@ def apply_overrides(
     for key, value in overrides.items():
         dotted = key.replace("__", ".")
         parts = dotted.split(".")
+        if dotted == "shocks":  # the list of shocks is replaced whole
+            out["shocks"] = value
+            continue
         if dotted not in known or len(parts) != 2:
             raise ScenarioError(f"{origin}: '{key}' names no parameter{_suggest(dotted, known)}")
         section = out.setdefault(parts[0], {})

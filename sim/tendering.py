@@ -48,6 +48,8 @@ def score_bids(
     cheapest), the usual relative formula; quality and social value are scores in [0, 1];
     ``local`` is 1 where the bidder is based in or next to the council's area.
     """
+    if price.shape[1] == 0:  # no provider can bid at all
+        return np.full(price.shape, -np.inf)
     masked = np.where(eligible, price, np.inf)
     lowest = masked.min(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -66,28 +68,37 @@ def award(
     size: np.ndarray,
     spare: np.ndarray,
     order: np.ndarray,
+    own_unit: np.ndarray | None = None,
+    own_spare: np.ndarray | None = None,
 ) -> np.ndarray:
     """Award each contract, in ``order``, to its best-scoring bidder with room for it.
 
     Args:
-        score: (n_contracts, n_providers) scores, -inf where a provider cannot bid.
+        score: (n_contracts, n_columns) scores, -inf where a column cannot bid.
         size: (n_contracts,) capacity each contract takes.
-        spare: (n_providers,) spare capacity; updated in place as contracts are awarded.
+        spare: (n_columns,) spare capacity of each column; updated in place.
         order: the order in which contracts are awarded (seeded, so no council always goes first).
+        own_unit: if given, the last column is each council's own in-house unit: the row's unit
+            is ``own_unit[row]``, with spare capacity ``own_spare[own_unit[row]]`` (updated in
+            place; two contracts of one council share their unit's capacity).
+        own_spare: see ``own_unit``.
 
     Returns:
-        (n_contracts,) the winning provider's column, or -1 where no bidder could take it.
+        (n_contracts,) the winning column, or -1 where no bidder could take it.
     """
     winner = np.full(score.shape[0], -1, dtype=np.int64)
     if score.shape[1] == 0:
         return winner
+    own_col = score.shape[1] - 1 if own_unit is not None else -1
     ranked = np.argsort(-score, axis=1, kind="stable")
     for i in order:
         for j in ranked[i]:
             if score[i, j] == -np.inf:
                 break
-            if spare[j] >= size[i]:
+            room = own_spare if j == own_col else spare
+            k = own_unit[i] if j == own_col else j
+            if room[k] >= size[i]:
                 winner[i] = j
-                spare[j] -= size[i]
+                room[k] -= size[i]
                 break
     return winner

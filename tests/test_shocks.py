@@ -1,0 +1,178 @@
+"""Each shock and contagion does what it says, shown on its mechanism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import small
+
+from sim import CommissioningModel
+from sim.agents import ProviderKind
+from sim.shocks import collapse_provider, cost_shock, resolve_target
+
+
+def advance(model: CommissioningModel, quarters: int) -> CommissioningModel:
+    """Step a model a number of quarters."""
+    for _ in range(quarters):
+        model.step()
+    return model
+
+
+def live_contracts_of(model: CommissioningModel, provider: int) -> np.ndarray:
+    return np.flatnonzero(model.contracts.view("holder") == provider)
+
+
+def test_collapse_disrupts_exactly_the_failed_providers_contracts():
+    model = advance(CommissioningModel(**small(**{"scenario.quarters": 20})), 8)
+    target = resolve_target(model, "largest_outsourcer")
+    held = live_contracts_of(model, target)
+    others = {
+        int(s): int(model.contracts.holder[s])
+        for s in np.flatnonzero(model.contracts.view("holder") >= 0)
+    }
+    assert held.size > 0
+    model._reset_quarter_tallies()
+    assert collapse_provider(model, "largest_outsourcer") == target
+    assert not model.providers.alive[target]
+    assert model.tally["contracts_disrupted"] == held.size
+    assert live_contracts_of(model, target).size == 0
+    # Only the failed firm's contracts changed hands.
+    after = model.contracts.view("holder")
+    changed = {s for s, h in others.items() if after[s] != h}
+    assert changed == set(held.tolist())
+    assert model.councils_hit.sum() == np.unique(model.contracts.council[held]).size
+
+
+def test_scheduled_collapse_reports_its_damage():
+    model = CommissioningModel(
+        **small(**{"scenario.quarters": 20, "councils.inhouse_capacity_retained": 0.0}),
+        shocks=[{"kind": "provider_collapse", "quarter": 10, "target": "largest_outsourcer"}],
+    )
+    advance(model, 10)
+    held = live_contracts_of(model, resolve_target(model, "largest_outsourcer")).size
+    model.run()
+    summary, ts = model.summary(), model.timeseries()
+    assert summary["first_shock_quarter"] == 10
+    assert summary["shock_contracts_disrupted"] >= held > 0
+    assert summary["shock_councils_touched"] > 0
+    assert ts["service_delivered"][10] < ts["service_delivered"][9]
+    assert summary["recovery_quarters"] is not None and summary["recovery_quarters"] >= 1
+    assert ts["emergency_cost"][10] > 0
+
+
+def test_collapse_by_name_and_of_nobody():
+    model = CommissioningModel(**small())
+    assert (
+        collapse_provider(model, "Outsourcer C") == model.provider_index_by_name()["Outsourcer C"]
+    )
+    assert collapse_provider(model, "Outsourcer C") is None  # already gone
+    assert collapse_provider(model, "No Such Firm Ltd") is None
+
+
+def test_cost_shock_is_borne_by_fixed_price_holders():
+    model = advance(CommissioningModel(**small(**{"outsourcers.subcontract_share": 0.0})), 4)
+    prices = model.contracts.view("price").copy()
+    model.step()
+    margin_before = model.accounts["surplus"][
+        model.providers.view("kind") == ProviderKind.OUTSOURCER
+    ].sum()
+    cost_shock(model, 0.2, ["outsourcer"])
+    assert model.cost_level[ProviderKind.OUTSOURCER] == pytest.approx(1.2)
+    assert model.cost_level[ProviderKind.MUTUAL] == 1.0
+    model.step()
+    surplus = model.accounts["surplus"][
+        model.providers.view("kind") == ProviderKind.OUTSOURCER
+    ].sum()
+    assert surplus < margin_before - 0.1 * abs(margin_before)
+    # Contracts not re-let keep their price: the shock cannot be passed on.
+    ct = model.contracts
+    kept = (ct.view("holder") >= 0) & (
+        model.providers.kind[ct.view("holder")] == ProviderKind.OUTSOURCER
+    )
+    kept &= ct.view("end") > model.quarter + 1
+    assert np.any(kept)
+    unchanged = np.isclose(ct.view("price")[kept], prices[kept])
+    assert unchanged.mean() > 0.5
+
+
+def test_cost_shock_leads_to_handbacks():
+    base = small(**{"scenario.quarters": 24, "network.councils": 40})
+    calm = CommissioningModel(**base).run().summary()["handbacks_total"]
+    shock = [{"kind": "cost_shock", "quarter": 4, "magnitude": 0.15}]
+    shocked = CommissioningModel(**base, shocks=shock).run().summary()["handbacks_total"]
+    assert shocked > calm
+
+
+def test_demand_shock_raises_need_for_its_duration():
+    shock = [{"kind": "demand_shock", "quarter": 5, "magnitude": 0.3, "duration": 3}]
+    model = CommissioningModel(
+        **small(**{"councils.inhouse_capacity_retained": 0.0}), shocks=shock
+    ).run()
+    ts = model.timeseries()
+    assert (ts["service_delivered"][5:8] < 0.8).all()
+    assert ts["service_delivered"][8] > 0.9
+    assert ts["service_delivered"][4] > 0.9
+
+
+def test_budget_cut_lowers_the_price_councils_accept():
+    shock = [{"kind": "budget_cut", "quarter": 2, "magnitude": 0.3}]
+    model = advance(CommissioningModel(**small(), shocks=shock), 3)
+    assert np.allclose(model.budget_factor, 0.7)
+    advance(model, 8)
+    ct = model.contracts
+    new = (ct.view("start") >= 3) & (ct.view("holder") >= 0) & ~ct.view("emergency")
+    kind = model.providers.kind[ct.view("holder")[new]]
+    external = kind != ProviderKind.INHOUSE
+    cap = model.params.councils.price_cap * 0.7 * ct.view("reference")[new][external]
+    assert np.all(ct.view("price")[new][external] <= cap + 1e-6)
+
+
+def test_random_failures_follow_the_hazard():
+    model = CommissioningModel(
+        **small(**{"outsourcers.failure_hazard": 1.0, "mutuals.failure_hazard": 0.0})
+    )
+    model.step()
+    p = model.providers
+    assert not p.view("alive")[p.view("kind") == ProviderKind.OUTSOURCER].any()
+    assert p.view("alive")[p.view("kind") == ProviderKind.MUTUAL].all()
+    assert model.metrics["failures"] == model.params.outsourcers.count
+
+
+def test_contagion_subcontractors_lose_income_when_their_outsourcer_fails():
+    model = advance(CommissioningModel(**small(**{"outsourcers.subcontract_share": 0.3})), 7)
+    income_before = model.accounts["revenue"].copy()
+    ct = model.contracts
+    subbed = np.flatnonzero((ct.view("subcontractor") >= 0) & (ct.view("holder") >= 0))
+    assert subbed.size > 0
+    failing = int(ct.holder[subbed[0]])
+    slots = subbed[ct.holder[subbed] == failing]
+    subs = ct.subcontractor[slots]
+    owed = np.zeros(model.providers.n)
+    np.add.at(owed, subs, ct.price[slots] * 0.3)
+    cash_before = model.providers.cash.copy()
+    model._reset_quarter_tallies()
+    model.fail_provider(failing, cause="collapse")
+    victims = np.unique(subs)
+    # The quarter's unpaid invoices are lost at once ...
+    assert np.allclose(cash_before[victims] - model.providers.cash[victims], owed[victims])
+    assert model.tally["contagion_loss"] == pytest.approx(owed.sum())
+    # ... and the subcontracted work (and its income) is gone from the next quarter.
+    assert not np.isin(ct.view("subcontractor")[slots], [failing]).any()
+    assert (ct.view("subcontractor")[slots] == -1).all()
+    model.step()
+    assert (model.accounts["revenue"][victims] < income_before[victims]).all()
+
+
+@pytest.mark.parametrize(
+    "shock",
+    [
+        {"kind": "earthquake", "quarter": 1},
+        {"kind": "budget_cut", "quarter": 99},
+        {"kind": "provider_collapse", "quarter": 1, "target": "the biggest one"},
+    ],
+)
+def test_bad_shocks_are_refused(shock):
+    from sim import ScenarioError
+
+    with pytest.raises(ScenarioError):
+        CommissioningModel(**small(), shocks=[shock])
