@@ -17,6 +17,7 @@ The model imports nothing of this module: the dashboard only reads the model and
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,9 @@ __all__ = [
     "ClassroomModel",
     "Lever",
     "Page",
+    "chosen_scenario",
     "council_colours",
+    "dashboard_for",
     "draw_market_map",
     "draw_series",
     "event_text",
@@ -181,8 +184,8 @@ def lever_params(scenario_file: str | None) -> dict[str, Any]:
         section, name = lever.key.split(".")
         value = getattr(getattr(scenario, section), name)
         spec: dict[str, Any] = {"type": lever.kind, "label": lever.label, "value": value}
-        if lever.kind != "Checkbox":
-            spec |= {"min": lever.minimum, "max": lever.maximum, "step": lever.step}
+        if lever.kind != "Checkbox":  # a file may go past the classroom range: keep its value
+            spec |= {"min": lever.minimum, "max": max(lever.maximum, value), "step": lever.step}
         params[lever.param_name] = spec
     return params
 
@@ -231,7 +234,10 @@ def draw_market_map(model: CommissioningModel, fig: Figure) -> None:
         linewidths=np.where(hit, 2.5, 0.5),
         zorder=2,
     )
-    ax.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03), xticks=[], yticks=[], aspect="equal")
+    low, high = pos.min(axis=0), pos.max(axis=0)
+    pad = 0.04 * max(float((high - low).max()), 1e-9)
+    ax.set(xlim=(low[0] - pad, high[0] + pad), ylim=(low[1] - pad, high[1] + pad))
+    ax.set(xticks=[], yticks=[], aspect="equal")
     quarter = model.quarter
     fig.text(
         0.5,
@@ -471,26 +477,37 @@ def ClassroomCard(
                 solara.Text(event_text(event), style={"color": "#555"})
 
 
-@solara.component
-def Dashboard(scenario: solara.Reactive[str | None]) -> None:
-    """SolaraViz for one scenario file, with the classroom card in the sidebar."""
-    initial = solara.use_memo(lambda: ClassroomModel(scenario.value), [])
-    model = solara.use_reactive(initial)
-    with solara.Sidebar():
-        ClassroomCard(model, scenario)
-    components = [(MarketMap, 0), (Explanation, 0)]
-    components += [(_SERIES[i], 0) for i in range(len(PLOTS))]
-    SolaraViz(
-        model,
-        components=components,
-        model_params=lever_params(scenario.value),
-        name=TITLE,
-        play_interval=200,
-    )
+@functools.cache
+def dashboard_for(scenario_file: str | None) -> Any:
+    """The dashboard component of one scenario file: SolaraViz with the classroom card.
+
+    One component type per file, so that picking another file unmounts the old dashboard and
+    mounts a new one: a new model, and SolaraViz's parameters (kept inside it, and used by its
+    Reset) start afresh from the new file. A changing key did not do that reliably.
+    """
+
+    @solara.component
+    def Dashboard() -> None:
+        initial = solara.use_memo(lambda: ClassroomModel(scenario_file), [])
+        model = solara.use_reactive(initial)
+        with solara.Sidebar():
+            ClassroomCard(model, chosen_scenario)
+        components = [(MarketMap, 0), (Explanation, 0)]
+        components += [(series, 0) for series in _SERIES]
+        SolaraViz(
+            model,
+            components=components,
+            model_params=lever_params(scenario_file),
+            name=TITLE,
+            play_interval=200,
+        )
+
+    return Dashboard
 
 
 _SERIES = [_series_component(*spec) for spec in PLOTS]
 _start = os.environ.get(SCENARIO_ENV) or None
+#: The scenario file the page shows (the picker sets it).
 chosen_scenario = solara.reactive(str(Path(_start).resolve()) if _start else None)
 
 
@@ -498,4 +515,4 @@ chosen_scenario = solara.reactive(str(Path(_start).resolve()) if _start else Non
 def Page() -> None:
     """The page Solara serves: picking another scenario builds the dashboard afresh."""
     solara.Title(TITLE)
-    Dashboard(chosen_scenario).key(str(chosen_scenario.value))
+    dashboard_for(chosen_scenario.value)()
