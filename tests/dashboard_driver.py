@@ -204,6 +204,18 @@ def reset(page: Any, running: str) -> None:
     )
 
 
+def pick_scenario(page: Any, name: str, running: str) -> None:
+    """Pick a scenario file in the picker; wait until its model runs, at quarter 0."""
+    page.locator(".v-select", has_text="Scenario").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    page.wait_for_function(
+        "t => document.body.innerText.includes(t) && /Quarter 0 of/.test(document.body.innerText)",
+        arg=running,
+        timeout=20_000,
+    )
+    wait_for_main_images(page)
+
+
 def take_doc_screenshots(out: Path) -> None:
     """The screenshots docs/teaching.md shows, from the running page (one per activity)."""
     out.mkdir(parents=True, exist_ok=True)

@@ -21,12 +21,15 @@ from dashboard_driver import (
     image_sources,
     main_images,
     nudge_slider,
+    pick_scenario,
     quarter,
     reset,
     running_dashboard,
     screenshot_main,
     step,
 )
+
+from sim.app import ClassroomModel, running_levers, scenario_files
 
 pytestmark = [
     pytest.mark.browser,
@@ -75,6 +78,11 @@ def test_dashboard_renders_steps_collapses_and_stays_offline(tmp_path: Path) -> 
         # A lever and Reset: SolaraViz rebuilds the model from the file plus the lever.
         nudge_slider(page, "Social value weight", 5)
         reset(page, "social value weight 0.15")
+
+        # The picker loads another file at once: a new model with that file's levers.
+        other = next(n for n in scenario_files() if n != "baseline.toml")
+        running = running_levers(ClassroomModel(scenario_files()[other]))
+        pick_scenario(page, other, "Running with: " + running)
 
     outside = external_requests(requests)
     assert not outside, f"the page made requests outside this machine: {outside[:5]}"
