@@ -337,13 +337,12 @@ def draw_series(
 
 def event_text(event: dict[str, Any]) -> str:
     """One line on a failure or handback from ``model.events``."""
+    n = event["contracts"]
+    contracts = f"{n} contract{'' if n == 1 else 's'}"
     if event["event"] == "failure":
         verb = {"collapse": "collapsed", "insolvency": "went bust"}.get(event["cause"], "failed")
-        return (
-            f"Quarter {event['quarter']}: {event['provider']} {verb}, "
-            f"{event['contracts']} contracts disrupted"
-        )
-    return f"Quarter {event['quarter']}: {event['contracts']} contracts handed back"
+        return f"Quarter {event['quarter']}: {event['provider']} {verb}, {contracts} disrupted"
+    return f"Quarter {event['quarter']}: {contracts} handed back"
 
 
 # ----------------------------------------------------------------------------- components

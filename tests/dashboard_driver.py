@@ -38,7 +38,7 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 MAIN_IMAGES = "main img, main svg, main canvas"
 QUARTER = re.compile(r"Quarter (\d+) of \d+ simulated")
-FAILURE = re.compile(r"Quarter \d+: Outsourcer \S+ collapsed, \d+ contracts disrupted")
+FAILURE = re.compile(r"Quarter \d+: Outsourcer \S+ collapsed, \d+ contracts? disrupted")
 
 
 def free_port() -> int:

@@ -130,6 +130,9 @@ def test_event_text_reports_a_collapse(model: app.ClassroomModel) -> None:
     assert app.event_text({"quarter": 4, "event": "handback", "contracts": 2}) == (
         "Quarter 4: 2 contracts handed back"
     )
+    assert app.event_text({"quarter": 4, "event": "handback", "contracts": 1}) == (
+        "Quarter 4: 1 contract handed back"
+    )
 
 
 def test_scenario_picker_lists_the_scenarios_folder(tmp_path: Path) -> None:
