@@ -238,7 +238,7 @@ def draw_market_map(model: CommissioningModel, fig: Figure) -> None:
     pad = 0.04 * max(float((high - low).max()), 1e-9)
     ax.set(xlim=(low[0] - pad, high[0] + pad), ylim=(low[1] - pad, high[1] + pad))
     ax.set(xticks=[], yticks=[], aspect="equal")
-    quarter = model.quarter
+    quarter = model.tally_quarter
     fig.text(
         0.5,
         0.985,
@@ -451,7 +451,7 @@ def ClassroomCard(
         )
         horizon = m.params.scenario.quarters
         solara.Text(
-            f"Quarter {m.quarter} of {horizon} simulated ({m.quarter / 4:.1f} years)",
+            f"{m.quarter} of {horizon} quarters simulated ({m.quarter / 4:.1f} years)",
             classes=["commsim-quarter"],
         )
         solara.Button(

@@ -320,6 +320,12 @@ class CommissioningModel(mesa.Model):
             self._reset_quarter_tallies()
             self._quarter_closed = False
 
+    @property
+    def tally_quarter(self) -> int:
+        """The quarter that ``tally`` and ``councils_hit`` count: the last one simulated, or the
+        next one once a shock has hit it between steps."""
+        return self.quarter - 1 if self._quarter_closed else self.quarter
+
     def _reset_quarter_tallies(self) -> None:
         self.tally = {
             "failures": 0,

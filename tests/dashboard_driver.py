@@ -37,7 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 MAIN_IMAGES = "main img, main svg, main canvas"
-QUARTER = re.compile(r"Quarter (\d+) of \d+ simulated")
+QUARTER = re.compile(r"(\d+) of \d+ quarters simulated")
+# A JavaScript predicate: the page shows the text ``t`` and a model at quarter 0.
+AT_QUARTER_ZERO = (
+    r"t => document.body.innerText.includes(t)"
+    r" && /\b0 of \d+ quarters simulated/.test(document.body.innerText)"
+)
 FAILURE = re.compile(r"Quarter \d+: Outsourcer \S+ collapsed, \d+ contracts? disrupted")
 
 
@@ -154,17 +159,19 @@ def image_sources(page: Any) -> list[str]:
 
 
 def step(page: Any) -> float:
-    """Press Step; return the seconds until the counter moved and every figure was re-drawn."""
+    """Press Step; return the seconds until the counter moved and every plot was re-drawn."""
     before_q, before_src = quarter(page), image_sources(page)
     start = time.perf_counter()
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(
         """([n, old]) => {
             const text = document.body.innerText;
-            const m = text.match(/Quarter (\\d+) of \\d+ simulated/);
+            const m = text.match(/(\\d+) of \\d+ quarters simulated/);
             const src = [...document.querySelectorAll('main img')].map(e => e.src);
             const loaded = [...document.querySelectorAll('main img')].every(e => e.complete);
-            return m && Number(m[1]) === n + 1 && loaded && src.every((s, i) => s !== old[i]);
+            // every plot gains a point; the map may be unchanged (e.g. after the first quarter)
+            const plots = src.slice(1).every((s, i) => s !== old[i + 1]);
+            return m && Number(m[1]) === n + 1 && loaded && plots;
         }""",
         arg=[before_q, before_src],
         timeout=20_000,
@@ -198,7 +205,7 @@ def reset(page: Any, running: str) -> None:
     """Press Reset; wait until the new model runs with ``running`` in its lever line."""
     page.get_by_role("button", name="Reset", exact=True).click()
     page.wait_for_function(
-        "t => document.body.innerText.includes(t) && /Quarter 0 of/.test(document.body.innerText)",
+        AT_QUARTER_ZERO,
         arg=running,
         timeout=20_000,
     )
@@ -209,7 +216,7 @@ def pick_scenario(page: Any, name: str, running: str) -> None:
     page.locator(".v-select", has_text="Scenario").click()
     page.get_by_role("option", name=name, exact=True).click()
     page.wait_for_function(
-        "t => document.body.innerText.includes(t) && /Quarter 0 of/.test(document.body.innerText)",
+        AT_QUARTER_ZERO,
         arg=running,
         timeout=20_000,
     )

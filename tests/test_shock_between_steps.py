@@ -16,9 +16,11 @@ def test_a_collapse_between_steps_reaches_the_quarter_tallies_and_trust() -> Non
     for _ in range(3):
         model.step()
         twin.step()
+    assert model.tally_quarter == 2  # the tallies are quarter 2's, the last simulated
     collapse_provider(model, "largest_outsourcer")
     failure = model.events[-1]
     assert failure["quarter"] == 3 and failure["event"] == "failure"
+    assert model.tally_quarter == 3  # the collapse opened quarter 3
     # The map shows this quarter's hits only, at once (not the last quarter's).
     ct = model.contracts
     expected = np.zeros(model.n_councils, dtype=bool)
