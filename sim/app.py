@@ -89,6 +89,8 @@ class ClassroomModel(CommissioningModel):
 
     SolaraViz's Reset calls ``type(model)(**params, scenario=<a Mesa Scenario>)``; Mesa's
     scenario carries nothing the model uses, so it is dropped and the file is read again.
+    Two sliders may ask for social value weight + local preference above 1, which the schema
+    forbids: local preference then gets what is left.
 
     Args:
         scenario_file: the TOML scenario file; None for the defaults.
@@ -105,6 +107,9 @@ class ClassroomModel(CommissioningModel):
         rng: Any = None,
         **levers: Any,
     ):
+        social, local = "commissioning__social_value_weight", "commissioning__local_preference"
+        if social in levers and local in levers:
+            levers[local] = min(levers[local], max(1.0 - levers[social], 0.0))
         super().__init__(scenario_file, rng=rng, **levers)
         self.scenario_file = scenario_file
 

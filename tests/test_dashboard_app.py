@@ -106,6 +106,14 @@ def test_reset_as_solaraviz_does_it_builds_the_model_from_file_and_levers() -> N
     assert "social value weight 0.3" in app.running_levers(fresh)
 
 
+def test_sliders_past_the_schema_sum_leave_local_preference_the_rest() -> None:
+    model = app.ClassroomModel(
+        None, commissioning__social_value_weight=0.7, commissioning__local_preference=0.5, **SMALL
+    )
+    c = model.params.commissioning
+    assert c.social_value_weight == 0.7 and c.local_preference == pytest.approx(0.3)
+
+
 def test_plots_draw_before_the_first_step_and_mark_shocks(model: app.ClassroomModel) -> None:
     empty = app.ClassroomModel(None, **SMALL)
     for spec in app.PLOTS:
