@@ -199,8 +199,9 @@ def scenario_files(extra: str | None = None) -> dict[str, str]:
     """The scenario files the picker offers, name -> path: every ``scenarios/*.toml``, plus
     ``extra`` (the file the dashboard started with) wherever it is."""
     files = {p.name: str(p) for p in sorted(SCENARIO_DIR.glob("*.toml"))}
-    if extra:
-        files.setdefault(Path(extra).name, str(Path(extra).resolve()))
+    if extra and str(Path(extra).resolve()) not in files.values():
+        path = str(Path(extra).resolve())
+        files[path if Path(extra).name in files else Path(extra).name] = path
     return files
 
 
@@ -448,9 +449,10 @@ def ClassroomCard(
     solara.Style(SIDEBAR_CSS)
     with solara.Card("Classroom"):
         files = scenario_files(scenario.value)
+        shown = {path: name for name, path in files.items()}
         solara.Select(
             "Scenario (loads it now)",
-            value=Path(scenario.value).name if scenario.value else None,
+            value=shown.get(str(scenario.value)),
             values=list(files),
             on_value=lambda name: scenario.set(files[name]),
         )

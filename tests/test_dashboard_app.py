@@ -149,6 +149,10 @@ def test_scenario_picker_lists_the_scenarios_folder(tmp_path: Path) -> None:
     own = tmp_path / "mine.toml"
     own.write_text("")
     assert app.scenario_files(str(own))["mine.toml"] == str(own)
+    assert app.scenario_files(BASELINE) == files  # already listed
+    twin = tmp_path / "baseline.toml"  # same name, another folder: listed by its path
+    twin.write_text("")
+    assert app.scenario_files(str(twin))[str(twin)] == str(twin)
 
 
 def test_the_model_imports_nothing_of_the_dashboard() -> None:
