@@ -152,6 +152,53 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- dashboard
+
+
+def dashboard_command(
+    scenario: str | None, host: str, port: int
+) -> tuple[list[str], dict[str, str]]:
+    """The ``solara run`` command line and environment that serve the dashboard offline.
+
+    Solara's JavaScript and CSS come from the installed ``solara-assets`` through its local
+    ``/_solara/cdn`` route; telemetry and the version check (both reach the internet) are off.
+    """
+    from sim.app import SCENARIO_ENV
+
+    env = dict(os.environ)
+    env |= {
+        "SOLARA_ASSETS_PROXY": "True",
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_SHOW_BANNER": "False",
+    }
+    env.pop(SCENARIO_ENV, None)
+    if scenario:
+        env[SCENARIO_ENV] = str(Path(scenario).resolve())
+    argv = [sys.executable, "-m", "solara", "run", "sim.app", "--host", host, "--port", str(port)]
+    argv += ["--production", "--no-open", "--no-check-version", "--log-level", "warning"]
+    return argv, env
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Validate the scenario, print the address, then become the dashboard's server."""
+    if args.scenario:
+        load_scenario(args.scenario)  # bad input: one line, exit 2, before any server starts
+    argv, env = dashboard_command(args.scenario, args.host, args.port)
+    print(f"Dashboard: http://{args.host}:{args.port}", flush=True)
+    print("Ctrl-C stops it.", flush=True)
+    os.execve(argv[0], argv, env)
+    return 0  # not reached: the server process replaces this one
+
+
+def add_dashboard_parser(sub: Any) -> None:
+    """The ``commsim dashboard`` subcommand."""
+    dash = sub.add_parser("dashboard", help="the classroom dashboard in the browser (offline)")
+    dash.add_argument("scenario", nargs="?", help="scenario file (TOML); default: the defaults")
+    dash.add_argument("--port", type=int, default=8521, help="port (default 8521)")
+    dash.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    dash.set_defaults(func=cmd_dashboard)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -185,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     params.set_defaults(func=cmd_params)
 
+    add_dashboard_parser(sub)
     return parser
 
 

@@ -112,6 +112,7 @@ class CommissioningModel(mesa.Model):
         self._build_mutuals()
         self._health_log: list[np.ndarray] = [self._headroom()]
         self._reset_quarter_tallies()
+        self._quarter_closed = False  # True between a recorded quarter and the next one's start
         self._build_contracts()
 
         self.datacollector = mesa.DataCollector(model_reporters=metrics.model_reporters())
@@ -314,6 +315,20 @@ class CommissioningModel(mesa.Model):
         """The Mesa agent of a provider row."""
         return self._provider_agents[index]
 
+    def _open_quarter(self) -> None:
+        """Start the current quarter's tallies, once: at the start of ``step`` or at the first
+        failure after the last quarter was recorded (a dashboard button presses between steps),
+        so a shock applied between steps counts in the quarter it belongs to."""
+        if self._quarter_closed:
+            self._reset_quarter_tallies()
+            self._quarter_closed = False
+
+    @property
+    def tally_quarter(self) -> int:
+        """The quarter that ``tally`` and ``councils_hit`` count: the last one simulated, or the
+        next one once a shock has hit it between steps."""
+        return self.quarter - 1 if self._quarter_closed else self.quarter
+
     def _reset_quarter_tallies(self) -> None:
         self.tally = {
             "failures": 0,
@@ -334,6 +349,7 @@ class CommissioningModel(mesa.Model):
         p = self.providers
         if not p.alive[index] or p.kind[index] == ProviderKind.INHOUSE:
             return
+        self._open_quarter()
         p.alive[index] = False
         p.failed_at[index] = self.quarter
         ct = self.contracts
@@ -797,7 +813,7 @@ class CommissioningModel(mesa.Model):
 
     def step(self) -> None:
         """Simulate one quarter."""
-        self._reset_quarter_tallies()
+        self._open_quarter()
         shocks.apply_scheduled(self)
         shocks.random_failures(self)
         self._insolvencies_and_handbacks()
@@ -813,6 +829,7 @@ class CommissioningModel(mesa.Model):
             self.shock_councils_touched = int(self.councils_hit.sum())
         self.metrics = metrics.quarter_metrics(self)
         self.datacollector.collect(self)
+        self._quarter_closed = True  # councils_hit and the tallies stay readable until then
         self.quarter += 1
         if self.quarter >= self.params.scenario.quarters:
             self.running = False
