@@ -404,14 +404,7 @@ class CommissioningModel(mesa.Model):
             unit = self.inhouse[c]
             if spare[unit] >= size:  # insource now, at an emergency premium
                 spare[unit] -= size
-                self._place(
-                    slot,
-                    unit,
-                    price=0.0,
-                    start=t,
-                    end=t + cp.emergency_contract_quarters,
-                    emergency=True,
-                )
+                self._insource(slot)
                 continue
             candidates = cols[external[row] & (spare[cols] >= size)]
             if candidates.size:  # emergency direct award to the best-placed provider with room
@@ -566,6 +559,14 @@ class CommissioningModel(mesa.Model):
         self._adapt_markups(cols, eligible[:, : cols.size], winner)
         self._refresh_inhouse_prices()
 
+    def _insource(self, slot: int) -> None:
+        """The council's own unit takes the contract now, as an emergency (at the premium, and
+        re-tendered when the emergency term ends)."""
+        unit = self.inhouse[self.contracts.council[slot]]
+        t = self.quarter
+        end = t + self.params.commissioning.emergency_contract_quarters
+        self._place(slot, unit, price=0.0, start=t, end=end, emergency=True)
+
     def _leave_gap(self, slot: int) -> None:
         """No tender could place the contract: it stays unserved until the next tender, and
         after ``inhouse_rebuild_quarters`` in a gap the council rebuilds the service in-house
@@ -577,15 +578,7 @@ class CommissioningModel(mesa.Model):
             ct.disrupted_at[slot] = t  # the gap starts now
         ct.holder[slot] = -1
         if t - ct.disrupted_at[slot] >= cp.inhouse_rebuild_quarters:
-            unit = self.inhouse[ct.council[slot]]
-            self._place(
-                slot,
-                unit,
-                price=0.0,
-                start=t,
-                end=t + cp.emergency_contract_quarters,
-                emergency=True,
-            )
+            self._insource(slot)
         else:
             ct.end[slot] = t + cp.retender_quarters
 
