@@ -292,7 +292,7 @@ def _design_points(
     matrix = _sample_unit(meta, len(keys), [parameters[k] for k in keys])
     return [
         {
-            k: int(round(x)) if kinds[k] == "int" else float(x)
+            k: round(float(x)) if kinds[k] == "int" else float(x)
             for k, x in zip(keys, row, strict=True)
         }
         for row in matrix
@@ -344,7 +344,7 @@ def load_experiment(path: str | Path) -> Experiment:
         _check_design(meta, len(parameters), origin)
         for k, (lo, hi) in parameters.items():  # each bound alone must be a valid value
             for bound in (lo, hi):
-                value = int(round(bound)) if kinds[k] == "int" else bound
+                value = round(bound) if kinds[k] == "int" else bound
                 scenario_from_dict(
                     scenario_at(base, {k: value}, origin), origin=f"{origin}: [parameters] '{k}'"
                 )

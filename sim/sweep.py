@@ -129,8 +129,9 @@ def run_sweep(
     Raises:
         ScenarioError: ``out`` is not empty without ``resume``, or holds another experiment.
     """
-    from sim.metrics import SUMMARY_FIELDS
     from tqdm import tqdm
+
+    from sim.metrics import SUMMARY_FIELDS
 
     out = Path(out)
     old = prepare_sweep_dir(out, resume=resume, experiment_sha256=experiment.sha256)
