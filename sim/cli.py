@@ -202,8 +202,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ScenarioError("compare: give a second scenario file or at least one --set-b")
     label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
     label_b = Path(b_path).stem + "".join(f" {s}" for s in args.set_b or [])
-    out = Path(args.out) if args.out else None
-    with staged_output(out) if out else _no_output() as tmp:
+    default = f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}"
+    out = Path(args.out) if args.out else Path("results") / default
+    if args.out is None:
+        out.parent.mkdir(exist_ok=True)
+    with staged_output(out) as tmp:
         table = compare_scenarios(
             a,
             b,
@@ -214,14 +217,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             out=tmp,
         )
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    if out:
-        print(f"table: {out}/compare.csv, figure: {out}/compare.png")
+    print(f"table: {out}/compare.csv, figure: {out}/compare.png")
     return 0
-
-
-@contextmanager
-def _no_output() -> Iterator[None]:
-    yield None
 
 
 def _add_experiment_commands(sub: Any) -> None:
@@ -254,7 +251,9 @@ def _add_experiment_commands(sub: Any) -> None:
     compare.add_argument("--replications", type=int, default=20, help="paired runs (default 20)")
     compare.add_argument("--seed", type=int, default=1, help="root seed of the pairs (default 1)")
     compare.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
-    compare.add_argument("--out", help="directory for compare.csv and compare.png")
+    compare.add_argument(
+        "--out", help="directory for compare.csv and compare.png (default: results/compare_A_vs_B)"
+    )
     for flag, which in (("--set", "both"), ("--set-a", "A"), ("--set-b", "B")):
         compare.add_argument(
             flag,

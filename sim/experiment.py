@@ -97,6 +97,7 @@ class _ExperimentFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     experiment: ExperimentMeta
+    fixed: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Any] = Field(min_length=1)
 
 
@@ -177,14 +178,14 @@ def _format_error(err: ValidationError, origin: str) -> str:
     return f"{origin}: {where}: {e['msg'].removeprefix('Value error, ')}{shown}"
 
 
-def _parameter_kind(key: str, origin: str) -> str:
-    """The type of a varied parameter, or an error naming the key."""
+def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
+    """The type of a varied (or fixed) parameter, or an error naming the key."""
     if key == SHOCKS_KEY:
         return "shocks"
     dotted = key.replace("__", ".")
     known = [k for k in _known_keys(Scenario) if k.count(".") == 1]
     if dotted not in known:
-        raise _fail(origin, f"[parameters] '{key}' names no parameter{_suggest(dotted, known)}")
+        raise _fail(origin, f"[{table}] '{key}' names no parameter{_suggest(dotted, known)}")
     section, name = dotted.split(".")
     annotation = Scenario.model_fields[section].annotation.model_fields[name].annotation
     return {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation, "str")
@@ -333,6 +334,11 @@ def load_experiment(path: str | Path) -> Experiment:
         base = load_scenario(scenario_path).model_dump(mode="json")
     except ScenarioError as err:
         raise _fail(origin, f"experiment.scenario: {err}") from None
+    if parsed.fixed:
+        for key in parsed.fixed:
+            _parameter_kind(key, origin, table="fixed")
+        fixed = scenario_at(base, parsed.fixed, f"{origin}: [fixed]")
+        base = scenario_from_dict(fixed, origin=f"{origin}: [fixed]").model_dump(mode="json")
 
     kinds = {key: _parameter_kind(key, origin) for key in parsed.parameters}
     if meta.design == "grid":
