@@ -171,6 +171,8 @@ def _format_error(err: ValidationError, origin: str) -> str:
         table = _ExperimentFile if len(loc) == 1 else ExperimentMeta
         known = list(table.model_fields)
         return f"{origin}: unknown key '{where}'{_suggest(loc[-1], known)}"
+    if e["type"] == "missing" and len(loc) == 1:
+        return f"{origin}: the [{where}] table is missing (see docs/experiments.md)"
     if e["type"] == "missing":
         return f"{origin}: {where}: is required"
     got = e.get("input")
@@ -242,7 +244,8 @@ def _grid_values(key: str, kind: str, values: Any, origin: str) -> list[Any]:
 def _first_message(err: ValidationError) -> str:
     e = err.errors(include_url=False)[0]
     where = ".".join(str(p) for p in e["loc"])
-    return f"{where}: {e['msg'].removeprefix('Value error, ')}" if where else e["msg"]
+    message = e["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def _range(key: str, kind: str, bounds: Any, design: str, origin: str) -> tuple[float, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +10,11 @@ REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "scenarios" / "baseline.toml"
 
 #: Small runs: 20 councils, 12 quarters (a few milliseconds each).
-SMALL = '''
+SMALL = """
 [fixed]
 "network.councils" = 20
 "scenario.quarters" = 12
-'''
+"""
 
 
 def experiment_file(
@@ -37,15 +36,12 @@ def experiment_file(
     return path
 
 
-def commsim(*args: str, **kwargs) -> subprocess.CompletedProcess:
+def commsim(*args: str) -> subprocess.CompletedProcess:
     """Run ``python -m sim ARGS`` and capture its output."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
         [sys.executable, "-m", "sim", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=300,
-        env=env,
-        cwd=kwargs.pop("cwd", REPO),
-        **kwargs,
+        cwd=REPO,
     )

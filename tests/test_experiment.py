@@ -15,7 +15,7 @@ SVW = '"commissioning.social_value_weight"'
 
 def test_grid_is_the_full_factorial_with_common_random_numbers(tmp_path):
     exp = load_experiment(
-        experiment_file(tmp_path, f"{SVW} = [0.0, 0.2, 0.4]\n\"outsourcers.count\" = [4, 8]")
+        experiment_file(tmp_path, f'{SVW} = [0.0, 0.2, 0.4]\n"outsourcers.count" = [4, 8]')
     )
     assert len(exp.points) == 6
     assert {(p[SVW.strip('"')], p["outsourcers.count"]) for p in exp.points} == {
@@ -76,7 +76,11 @@ def test_a_run_reproduces_the_model_with_its_seed_and_values(tmp_path):
     result = simulate_run(spec)
     model = CommissioningModel(
         rng=spec.seed,
-        **{"network.councils": 20, "scenario.quarters": 12, "commissioning.social_value_weight": 0.3},
+        **{
+            "network.councils": 20,
+            "scenario.quarters": 12,
+            "commissioning.social_value_weight": 0.3,
+        },
     ).run()
     assert result.row["error"] is None
     assert result.row["resilience"] == model.summary()["resilience"]

@@ -34,7 +34,14 @@ def test_sweep_writes_runs_timeseries_and_manifest(tmp_path):
     assert done.returncode == 0, done.stderr
     runs = pd.read_parquet(out / "runs.parquet")
     assert list(runs["run_id"]) == list(range(8))
-    assert {"point", "replication", "seed", "commissioning.social_value_weight", "shocks", "error"} <= set(runs)
+    assert {
+        "point",
+        "replication",
+        "seed",
+        "commissioning.social_value_weight",
+        "shocks",
+        "error",
+    } <= set(runs)
     assert set(OUTCOMES) <= set(runs.columns)
     assert runs["error"].isna().all()
     assert set(runs["shocks"]) == {"none", "provider_collapse@6(largest_outsourcer)"}
