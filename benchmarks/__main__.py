@@ -18,7 +18,9 @@ def main(names: list[str]) -> None:
     here = Path(__file__).parent
     found = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     chosen = [n for n in found if not names or n.removeprefix("bench_") in names or n in names]
-    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, numpy {np.__version__}"
+    )
     for name in chosen:
         print(f"\n== {name} ==")
         importlib.import_module(f"benchmarks.{name}").main()

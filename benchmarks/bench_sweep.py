@@ -1,0 +1,192 @@
+"""Batch experiments: ``commsim sweep`` against ``mesa.batch_run``, pool against Dask, scaling.
+
+Every case runs in a fresh Python process (``python -m benchmarks.bench_sweep --case ...``) so
+that its memory is its own; the parent samples the proportional set size (PSS: shared pages
+split between the processes that share them, so forked workers are not counted twice) of the
+case's whole process tree every 50 ms and reports the peak of the sum. Wall time is measured
+inside the case, from before the workers start to after the results are on disk (imports
+excluded, worker start-up included).
+
+Cases (short runs: 20 councils, 20 quarters, a grid of 20 social value weights x replications):
+
+- ``sweep`` / ``batch_run``: the same runs (same parameters and seeds) through this sweep
+  (Parquet runs + time series streamed to disk) and through ``mesa.batch_run`` collecting
+  every quarter (``data_collection_period=1``), its result list then written to Parquet.
+- ``sweep`` with 1 worker (in-process) against 2 workers: parallel efficiency T1 / (2 T2).
+- ``dask``: the same sweep on a ``dask.distributed.LocalCluster`` of 2 single-thread worker
+  processes on 127.0.0.1 (cluster start-up included), against the local pool.
+- memory at 1,000 and 10,000 short runs (20 councils, 8 quarters) through the sweep.
+
+``BENCH_QUICK=1`` divides every run count by 10 (a smoke test of the benchmark itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = REPO / "scenarios" / "baseline.toml"
+WEIGHTS = [round(0.02 * i, 2) for i in range(20)]
+WORKERS = 2
+
+
+def _experiment(folder: Path, runs: int, quarters: int) -> Path:
+    path = folder / "bench.toml"
+    path.write_text(
+        f'[experiment]\nname = "bench"\nscenario = "{SCENARIO}"\n'
+        f"replications = {runs // len(WEIGHTS)}\nseed = 1\n"
+        f'[fixed]\n"network.councils" = 20\n"scenario.quarters" = {quarters}\n'
+        f'[parameters]\n"commissioning.social_value_weight" = {WEIGHTS}\n'
+    )
+    return path
+
+
+def _case_sweep(folder: Path, runs: int, quarters: int, workers: int, dask: bool) -> float:
+    from sim.executors import DaskExecutor, make_executor
+    from sim.experiment import load_experiment
+    from sim.sweep import run_sweep
+
+    experiment = load_experiment(_experiment(folder, runs, quarters))
+    start = time.perf_counter()
+    if dask:
+        from dask.distributed import LocalCluster
+
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=None,
+                processes=True,
+            ) as cluster,
+            DaskExecutor(cluster.scheduler_address) as executor,
+        ):
+            run_sweep(experiment, folder / "out", executor, progress=False)
+    else:
+        with make_executor(workers) as executor:
+            run_sweep(experiment, folder / "out", executor, progress=False)
+    return time.perf_counter() - start
+
+
+def _case_batch_run(folder: Path, runs: int, quarters: int, workers: int) -> float:
+    import mesa
+    import pandas as pd
+
+    from sim import CommissioningModel
+    from sim.experiment import replication_seeds
+
+    seeds = replication_seeds(1, runs // len(WEIGHTS))
+    start = time.perf_counter()
+    results = mesa.batch_run(
+        CommissioningModel,
+        parameters={
+            "commissioning__social_value_weight": WEIGHTS,
+            "network__councils": 20,
+            "scenario__quarters": quarters,
+        },
+        rng=seeds,
+        number_processes=workers,
+        data_collection_period=1,
+        max_steps=quarters,
+        display_progress=False,
+    )
+    pd.DataFrame(results).to_parquet(folder / "batch_run.parquet")
+    return time.perf_counter() - start
+
+
+def _child(case: str, runs: int, quarters: int, workers: int) -> None:
+    """Run one case in this process and print its wall time as JSON."""
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+        folder = Path(tmp)
+        if case == "batch_run":
+            seconds = _case_batch_run(folder, runs, quarters, workers)
+        else:
+            seconds = _case_sweep(folder, runs, quarters, workers, dask=case == "dask")
+    print(json.dumps({"seconds": seconds}))
+
+
+def _tree_memory(proc) -> tuple[int, int]:
+    """(sum of PSS, sum of RSS) in bytes over a process and its descendants."""
+    import psutil
+
+    pss = rss = 0
+    try:
+        tree = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return (0, 0)
+    for p in tree:
+        try:
+            info = p.memory_full_info()
+        except psutil.Error:
+            continue
+        pss += getattr(info, "pss", info.rss)
+        rss += info.rss
+    return pss, rss
+
+
+def measure(case: str, runs: int, quarters: int = 20, workers: int = WORKERS) -> dict:
+    """Run a case in a fresh process; return its wall time and peak tree memory (MB)."""
+    import psutil
+
+    command = [sys.executable, "-m", "benchmarks.bench_sweep", "--case", case]
+    command += ["--runs", str(runs), "--quarters", str(quarters), "--workers", str(workers)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=env)
+    proc = psutil.Process(child.pid)
+    peak_pss = peak_rss = 0
+    while child.poll() is None:
+        pss, rss = _tree_memory(proc)
+        peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+        time.sleep(0.05)
+    out, _ = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"benchmark case {case} failed ({child.returncode})")
+    seconds = json.loads(out.strip().splitlines()[-1])["seconds"]
+    return {"seconds": seconds, "pss_mb": peak_pss / 2**20, "rss_mb": peak_rss / 2**20}
+
+
+def main() -> None:
+    """Time every case and print the table (run counts / 10 with BENCH_QUICK=1)."""
+    scale = 10 if os.environ.get("BENCH_QUICK") else 1
+    n = 2000 // scale
+    print(f"load average before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores")
+    rows = {
+        f"sweep, {n} runs, 2 workers": measure("sweep", n),
+        f"mesa.batch_run, {n} runs, 2 processes": measure("batch_run", n),
+        f"sweep, {n} runs, 1 worker (in-process)": measure("sweep", n, workers=1),
+        f"sweep on Dask LocalCluster, {n} runs, 2 workers": measure("dask", n),
+        f"sweep, {10000 // scale} runs of 8 quarters": measure("sweep", 10000 // scale, 8),
+        f"sweep, {1000 // scale} runs of 8 quarters": measure("sweep", 1000 // scale, 8),
+    }
+    print(f"{'case':<52} {'wall s':>8} {'peak PSS MB':>12} {'peak RSS MB':>12}")
+    for name, r in rows.items():
+        print(f"{name:<52} {r['seconds']:>8.1f} {r['pss_mb']:>12.0f} {r['rss_mb']:>12.0f}")
+    sweep, batch, one, dask, big, small = rows.values()
+    print(
+        f"sweep / batch_run: time {sweep['seconds'] / batch['seconds']:.2f}x, "
+        f"memory (PSS) {sweep['pss_mb'] / batch['pss_mb']:.2f}x"
+    )
+    print(f"parallel efficiency on 2 workers: {one['seconds'] / (2 * sweep['seconds']):.2f}")
+    print(f"Dask LocalCluster / local pool: {dask['seconds'] / sweep['seconds']:.2f}x")
+    print(f"peak memory 10x runs / 1x runs: {big['pss_mb'] / small['pss_mb']:.2f}x (PSS)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=["sweep", "batch_run", "dask"])
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--quarters", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=WORKERS)
+    args = parser.parse_args()
+    if args.case:
+        _child(args.case, args.runs, args.quarters, args.workers)
+    else:
+        main()
