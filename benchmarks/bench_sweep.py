@@ -49,23 +49,15 @@ def _experiment(folder: Path, runs: int, quarters: int) -> Path:
 
 
 def _case_sweep(folder: Path, runs: int, quarters: int, workers: int, dask: bool) -> float:
-    from sim.executors import DaskExecutor, make_executor
+    from sim.executors import DaskExecutor, local_cluster, make_executor
     from sim.experiment import load_experiment
     from sim.sweep import run_sweep
 
     experiment = load_experiment(_experiment(folder, runs, quarters))
     start = time.perf_counter()
     if dask:
-        from dask.distributed import LocalCluster
-
         with (
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                host="127.0.0.1",
-                dashboard_address=None,
-                processes=True,
-            ) as cluster,
+            local_cluster(workers) as cluster,
             DaskExecutor(cluster.scheduler_address) as executor,
         ):
             run_sweep(experiment, folder / "out", executor, progress=False)

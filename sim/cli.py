@@ -155,21 +155,34 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run an experiment file's sweep, streaming runs.parquet, timeseries/ and manifest.json."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from sim.executors import make_executor
     from sim.experiment import load_experiment
+    from sim.store import prepare_sweep_dir
     from sim.sweep import run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise ScenarioError(f"--workers {args.workers}: must be at least 1")
     experiment = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / experiment.meta.name
-    from sim.store import prepare_sweep_dir
-
     prepare_sweep_dir(out, resume=args.resume, experiment_sha256=experiment.sha256)
-    with make_executor(args.workers, args.scheduler) as executor:
-        report = run_sweep(
-            experiment, out, executor, resume=args.resume, progress=False if args.quiet else None
+    try:
+        with make_executor(args.workers, args.scheduler) as executor:
+            report = run_sweep(
+                experiment,
+                out,
+                executor,
+                resume=args.resume,
+                progress=False if args.quiet else None,
+            )
+    except BrokenProcessPool:
+        print(
+            f"commsim sweep: a worker process died (out of memory?); the finished runs are kept "
+            f"in {out}: continue with --resume",
+            file=sys.stderr,
         )
+        return 1
     print(
         f"{experiment.meta.name}: {report.total} runs ({report.skipped} already done, "
         f"{report.ran} run now, {report.failed} failed) in {report.seconds:.1f} s"

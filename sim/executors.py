@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
-__all__ = ["DaskExecutor", "InProcessExecutor", "PoolExecutor", "RunExecutor", "make_executor"]
+__all__ = [
+    "DaskExecutor",
+    "InProcessExecutor",
+    "PoolExecutor",
+    "RunExecutor",
+    "local_cluster",
+    "make_executor",
+]
 
 #: Tasks in flight per worker: enough to keep every worker busy while results are written.
 WINDOW_PER_WORKER = 2
@@ -95,7 +102,7 @@ class DaskExecutor(RunExecutor):
 
         try:
             self._client = address if isinstance(address, Client) else Client(address, timeout=20)
-        except (OSError, TimeoutError) as err:
+        except (OSError, TimeoutError, ValueError) as err:
             from sim.scenario import ScenarioError
 
             raise ScenarioError(f"--scheduler {address}: cannot connect ({err})") from None
@@ -129,6 +136,20 @@ class DaskExecutor(RunExecutor):
 
 def _take(items: Iterator[Any], n: int) -> list[Any]:
     return list(itertools.islice(items, n))
+
+
+def local_cluster(workers: int) -> Any:
+    """A ``dask.distributed.LocalCluster`` of single-thread worker processes on 127.0.0.1 with no
+    dashboard: the Dask path on one machine (tests, benchmarks, trying a cluster run)."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        processes=True,
+    )
 
 
 def make_executor(workers: int | None = None, scheduler: Any = None) -> RunExecutor:

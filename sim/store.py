@@ -107,8 +107,6 @@ def prepare_sweep_dir(out: Path, *, resume: bool, experiment_sha256: str) -> dic
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ScenarioError(f"--out {out}: exists and is not a directory")
-    if not out.resolve().parent.exists():
-        raise ScenarioError(f"--out {out}: parent directory {out.resolve().parent} does not exist")
     if not out.exists() or not any(out.iterdir()):
         return None
     if not resume:
@@ -204,6 +202,7 @@ class RunStore:
         for p in files:
             if p.name != RUNS:
                 p.unlink()
+        self.parts.rmdir()  # empty now; a resumed sweep makes it again
         return frame.reset_index(drop=True)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sweep_support import REPO, commsim, experiment_file
 
-from sim.executors import DaskExecutor, InProcessExecutor, PoolExecutor
+from sim.executors import DaskExecutor, InProcessExecutor, PoolExecutor, local_cluster
 from sim.experiment import load_experiment
 from sim.metrics import SUMMARY_FIELDS
 from sim.sweep import run_sweep
@@ -134,28 +134,17 @@ def test_sigkill_then_resume_loses_no_finished_run(tmp_path):
     )
     ts = pd.read_parquet(out / "timeseries")
     assert ts.groupby("run_id").size().to_dict() == dict.fromkeys(range(160), 24)
-    assert not list((out / "parts").iterdir())
+    assert not (out / "parts").exists()
 
 
 @pytest.mark.slow
 def test_dask_local_cluster_matches_local_pool_and_in_process(tmp_path):
-    from dask.distributed import LocalCluster
-
     exp = load_experiment(experiment_file(tmp_path, GRID, replications=3))
     with InProcessExecutor() as executor:
         run_sweep(exp, tmp_path / "one", executor, progress=False)
     with PoolExecutor(2) as executor:
         run_sweep(exp, tmp_path / "pool", executor, progress=False)
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address=None,
-            processes=True,
-        ) as cluster,
-        DaskExecutor(cluster.scheduler_address) as executor,
-    ):
+    with local_cluster(2) as cluster, DaskExecutor(cluster.scheduler_address) as executor:
         assert executor.workers == 2
         run_sweep(exp, tmp_path / "dask", executor, progress=False)
     one = outcomes(tmp_path / "one")
