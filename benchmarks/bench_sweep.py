@@ -12,7 +12,8 @@ Cases (short runs: 20 councils, 20 quarters, a grid of 20 social value weights x
 - ``sweep`` / ``batch_run``: the same runs (same parameters and seeds) through this sweep
   (Parquet runs + time series streamed to disk) and through ``mesa.batch_run`` collecting
   every quarter (``data_collection_period=1``), its result list then written to Parquet.
-- ``sweep`` with 1 worker (in-process) against 2 workers: parallel efficiency T1 / (2 T2).
+- ``sweep`` with ``--workers 1`` (in-process) and with a pool of 1 worker, against 2 workers:
+  parallel efficiency T1 / (2 T2).
 - ``dask``: the same sweep on a ``dask.distributed.LocalCluster`` of 2 single-thread worker
   processes on 127.0.0.1 (cluster start-up included), against the local pool.
 - memory at 1,000 and 10,000 short runs (20 councils, 8 quarters) through the sweep.
@@ -48,21 +49,22 @@ def _experiment(folder: Path, runs: int, quarters: int) -> Path:
     return path
 
 
-def _case_sweep(folder: Path, runs: int, quarters: int, workers: int, dask: bool) -> float:
-    from sim.executors import DaskExecutor, local_cluster, make_executor
+def _case_sweep(folder: Path, runs: int, quarters: int, workers: int, how: str) -> float:
+    from sim.executors import DaskExecutor, PoolExecutor, local_cluster, make_executor
     from sim.experiment import load_experiment
     from sim.sweep import run_sweep
 
     experiment = load_experiment(_experiment(folder, runs, quarters))
     start = time.perf_counter()
-    if dask:
+    if how == "dask":
         with (
             local_cluster(workers) as cluster,
             DaskExecutor(cluster.scheduler_address) as executor,
         ):
             run_sweep(experiment, folder / "out", executor, progress=False)
     else:
-        with make_executor(workers) as executor:
+        executor = PoolExecutor(workers) if how == "pool" else make_executor(workers)
+        with executor:
             run_sweep(experiment, folder / "out", executor, progress=False)
     return time.perf_counter() - start
 
@@ -100,7 +102,7 @@ def _child(case: str, runs: int, quarters: int, workers: int) -> None:
         if case == "batch_run":
             seconds = _case_batch_run(folder, runs, quarters, workers)
         else:
-            seconds = _case_sweep(folder, runs, quarters, workers, dask=case == "dask")
+            seconds = _case_sweep(folder, runs, quarters, workers, how=case)
     print(json.dumps({"seconds": seconds}))
 
 
@@ -147,33 +149,46 @@ def measure(case: str, runs: int, quarters: int = 20, workers: int = WORKERS) ->
 def main() -> None:
     """Time every case and print the table (run counts / 10 with BENCH_QUICK=1)."""
     scale = 10 if os.environ.get("BENCH_QUICK") else 1
-    n = 2000 // scale
-    print(f"load average before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores")
-    rows = {
-        f"sweep, {n} runs, 2 workers": measure("sweep", n),
-        f"mesa.batch_run, {n} runs, 2 processes": measure("batch_run", n),
-        f"sweep, {n} runs, 1 worker (in-process)": measure("sweep", n, workers=1),
-        f"sweep on Dask LocalCluster, {n} runs, 2 workers": measure("dask", n),
-        f"sweep, {10000 // scale} runs of 8 quarters": measure("sweep", 10000 // scale, 8),
-        f"sweep, {1000 // scale} runs of 8 quarters": measure("sweep", 1000 // scale, 8),
+    n, big, small = 2000 // scale, 10000 // scale, 1000 // scale
+    cases = {
+        "sweep": (f"sweep, {n} runs, 2 workers", ("sweep", n)),
+        "batch_run": (f"mesa.batch_run, {n} runs, 2 processes", ("batch_run", n)),
+        "one": (f"sweep, {n} runs, --workers 1 (in-process)", ("sweep", n, 20, 1)),
+        "pool1": (f"sweep, {n} runs, pool of 1 worker", ("pool", n, 20, 1)),
+        "dask": (f"sweep on Dask LocalCluster, {n} runs, 2 workers", ("dask", n)),
+        "big": (f"sweep, {big} runs of 8 quarters, 2 workers", ("sweep", big, 8)),
+        "small": (f"sweep, {small} runs of 8 quarters, 2 workers", ("sweep", small, 8)),
     }
-    print(f"{'case':<52} {'wall s':>8} {'peak PSS MB':>12} {'peak RSS MB':>12}")
-    for name, r in rows.items():
-        print(f"{name:<52} {r['seconds']:>8.1f} {r['pss_mb']:>12.0f} {r['rss_mb']:>12.0f}")
-    sweep, batch, one, dask, big, small = rows.values()
+    print(f"load average before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores")
+    print(f"{'case':<52} {'wall s':>8} {'peak PSS MB':>12} {'peak RSS MB':>12}", flush=True)
+    r = {}
+    for key, (name, args) in cases.items():
+        r[key] = measure(*args)
+        print(
+            f"{name:<52} {r[key]['seconds']:>8.1f} {r[key]['pss_mb']:>12.0f} "
+            f"{r[key]['rss_mb']:>12.0f}",
+            flush=True,
+        )
+    sweep, batch = r["sweep"], r["batch_run"]
     print(
         f"sweep / batch_run: time {sweep['seconds'] / batch['seconds']:.2f}x, "
-        f"memory (PSS) {sweep['pss_mb'] / batch['pss_mb']:.2f}x"
+        f"peak memory {sweep['pss_mb'] / batch['pss_mb']:.2f}x (PSS), "
+        f"{sweep['rss_mb'] / batch['rss_mb']:.2f}x (RSS)"
     )
-    print(f"parallel efficiency on 2 workers: {one['seconds'] / (2 * sweep['seconds']):.2f}")
-    print(f"Dask LocalCluster / local pool: {dask['seconds'] / sweep['seconds']:.2f}x")
-    print(f"peak memory 10x runs / 1x runs: {big['pss_mb'] / small['pss_mb']:.2f}x (PSS)")
+    for key, label in (("one", "--workers 1"), ("pool1", "a 1-worker pool")):
+        efficiency = r[key]["seconds"] / (2 * sweep["seconds"])
+        print(f"parallel efficiency on 2 workers against {label}: {efficiency:.2f}")
+    print(f"Dask LocalCluster / local pool: {r['dask']['seconds'] / sweep['seconds']:.2f}x")
+    print(
+        f"peak memory at {big} runs / at {small} runs: "
+        f"{r['big']['pss_mb'] / r['small']['pss_mb']:.2f}x (PSS)"
+    )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=["sweep", "batch_run", "dask"])
+    parser.add_argument("--case", choices=["sweep", "pool", "batch_run", "dask"])
     parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--quarters", type=int, default=20)
     parser.add_argument("--workers", type=int, default=WORKERS)

@@ -208,11 +208,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if args.replications < 2:
         raise ScenarioError(f"--replications {args.replications}: must be at least 2")
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError(f"--workers {args.workers}: must be at least 1")
     a = load_scenario(args.a, {**_overrides(args.set), **_overrides(args.set_a)})
     b_path = args.b or args.a
     b = load_scenario(b_path, {**_overrides(args.set), **_overrides(args.set_b)})
-    if args.b is None and not args.set_b:
-        raise ScenarioError("compare: give a second scenario file or at least one --set-b")
+    if args.b is None and not (args.set_a or args.set_b):
+        raise ScenarioError("give a second scenario file, or --set-a / --set-b changes to compare")
     label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
     label_b = Path(b_path).stem + "".join(f" {s}" for s in args.set_b or [])
     default = f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}"
