@@ -123,13 +123,20 @@ def sobol_indices(runs: pd.DataFrame, problem: dict[str, Any], seed: int = 1) ->
 
 
 def morris_indices(
-    runs: pd.DataFrame, problem: dict[str, Any], levels: int, seed: int = 1
+    runs: pd.DataFrame, problem: dict[str, Any], x: np.ndarray, levels: int, seed: int = 1
 ) -> pd.DataFrame:
-    """Morris mu* (with its confidence) and sigma of each outcome (SALib)."""
+    """Morris mu* (with its confidence) and sigma of each outcome (SALib).
+
+    Args:
+        runs: the sweep's runs.
+        problem: the SALib problem (names, bounds).
+        x: the design matrix as sampled (integer parameters not yet rounded, so that every
+            step of a trajectory is the one SALib planned).
+        levels: the Morris grid levels.
+        seed: for SALib's bootstrap of the confidence intervals.
+    """
     from SALib.analyze import morris
 
-    points = runs.groupby("point", sort=True)[problem["names"]].first()
-    x = points.to_numpy(dtype=float)
     rows = []
     for outcome in outcome_columns(runs):
         y = _point_means(runs, outcome)
@@ -179,7 +186,11 @@ def analyze_sweep(out: Path) -> list[Path]:
     if meta["design"] == "sobol":
         sensitivity = sobol_indices(runs, problem, seed=meta["seed"])
     elif meta["design"] == "morris":
-        sensitivity = morris_indices(runs, problem, meta["levels"], seed=meta["seed"])
+        from sim.experiment import ExperimentMeta, design_matrix
+
+        fields = {k: v for k, v in meta.items() if k in ExperimentMeta.model_fields}
+        x = design_matrix(ExperimentMeta.model_validate(fields), problem["bounds"])
+        sensitivity = morris_indices(runs, problem, x, meta["levels"], seed=meta["seed"])
     figures = out / "figures"
     figures.mkdir(exist_ok=True)
     if sensitivity is not None:

@@ -37,6 +37,7 @@ __all__ = [
     "ExperimentMeta",
     "RunResult",
     "RunSpec",
+    "design_matrix",
     "load_experiment",
     "replication_seeds",
     "run_specs",
@@ -267,8 +268,10 @@ def _range(key: str, kind: str, bounds: Any, design: str, origin: str) -> tuple[
     return (r.min, r.max)
 
 
-def _sample_unit(meta: ExperimentMeta, d: int, bounds: list[tuple[float, float]]) -> np.ndarray:
-    """The design matrix (points x parameters), from scipy.stats.qmc or SALib."""
+def design_matrix(meta: ExperimentMeta, bounds: list[tuple[float, float]]) -> np.ndarray:
+    """The sampled design (points x parameters, before integer rounding), from
+    scipy.stats.qmc (lhs) or SALib (sobol, morris); the same for the same seed and bounds."""
+    d = len(bounds)
     if meta.design == "lhs":
         from scipy.stats import qmc
 
@@ -293,7 +296,7 @@ def _design_points(
         grids = np.meshgrid(*[np.arange(len(parameters[k])) for k in keys], indexing="ij")
         combos = np.stack([g.ravel() for g in grids], axis=1)
         return [{k: parameters[k][i] for k, i in zip(keys, row, strict=True)} for row in combos]
-    matrix = _sample_unit(meta, len(keys), [parameters[k] for k in keys])
+    matrix = design_matrix(meta, [parameters[k] for k in keys])
     return [
         {
             k: round(float(x)) if kinds[k] == "int" else float(x)
