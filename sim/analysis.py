@@ -283,7 +283,7 @@ def compare_scenarios(
     table = paired_differences(runs[runs.point == 0], runs[runs.point == 1], labels)
     if out is not None:
         table.to_csv(Path(out) / "compare.csv", index=False, float_format="%.10g")
-        ts = pd.concat([r.timeseries for r in results], ignore_index=True)
+        ts = pd.concat([pd.DataFrame(r.timeseries) for r in results], ignore_index=True)
         ts["side"] = np.where(ts["run_id"] < replications, labels[0], labels[1])
         plots.compare_figure(ts, table, labels, Path(out) / "compare.png")
     return table

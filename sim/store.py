@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -180,12 +181,10 @@ class RunStore:
         if not results:
             return
         name = f"{self._prefix}-{next(self._counter):06d}.parquet"
-        frames = [r.timeseries for r in results if r.timeseries is not None]
-        if frames:
-            ts = pd.concat(frames, ignore_index=True)
-            _write_parquet_atomic(
-                pa.Table.from_pandas(ts, preserve_index=False), self.timeseries / f"ts-{name}"
-            )
+        series = [r.timeseries for r in results if r.timeseries is not None]
+        if series:
+            table = pa.table({c: np.concatenate([s[c] for s in series]) for c in series[0]})
+            _write_parquet_atomic(table, self.timeseries / f"ts-{name}")
         rows = pa.Table.from_pylist([r.row for r in results], schema=self.schema)
         _write_parquet_atomic(rows, self.parts / f"runs-{name}")
 

@@ -106,7 +106,7 @@ def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any
 
 def chunk_size(runs: int, workers: int) -> int:
     """Runs per task: few round trips on long sweeps, every worker busy on short ones."""
-    return max(1, min(16, runs // (workers * 16)))
+    return max(1, min(32, runs // (workers * 16)))
 
 
 def run_sweep(

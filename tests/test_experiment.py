@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sweep_support import experiment_file
 
@@ -85,8 +86,9 @@ def test_a_run_reproduces_the_model_with_its_seed_and_values(tmp_path):
     assert result.row["error"] is None
     assert result.row["resilience"] == model.summary()["resilience"]
     assert result.row["final_share_mutual"] == model.summary()["final_share_mutual"]
-    assert list(result.timeseries["quarter"]) == list(range(12))
-    assert set(result.timeseries["run_id"]) == {spec.run_id}
+    ts = pd.DataFrame(result.timeseries)
+    assert list(ts["quarter"]) == list(range(12))
+    assert set(ts["run_id"]) == {spec.run_id}
 
 
 def test_shocks_parameter_switches_a_collapse_on_and_off(tmp_path):
