@@ -145,7 +145,8 @@ def _take(items: Iterator[Any], n: int) -> list[Any]:
 
 def local_cluster(workers: int) -> Any:
     """A ``dask.distributed.LocalCluster`` of single-thread worker processes on 127.0.0.1 with no
-    dashboard: the Dask path on one machine (tests, benchmarks, trying a cluster run)."""
+    dashboard, which import the model as they start: the Dask path on one machine (tests,
+    benchmarks, trying a cluster run)."""
     from dask.distributed import LocalCluster
 
     return LocalCluster(
@@ -154,6 +155,7 @@ def local_cluster(workers: int) -> Any:
         host="127.0.0.1",
         dashboard_address=None,
         processes=True,
+        preload=["sim.experiment"],
     )
 
 
