@@ -199,6 +199,135 @@ def add_dashboard_parser(sub: Any) -> None:
     dash.set_defaults(func=cmd_dashboard)
 
 
+# ----------------------------------------------------------------------------- experiments
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run an experiment file's sweep, streaming runs.parquet, timeseries/ and manifest.json."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.executors import make_executor
+    from sim.experiment import load_experiment
+    from sim.store import prepare_sweep_dir
+    from sim.sweep import run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError(f"--workers {args.workers}: must be at least 1")
+    experiment = load_experiment(args.experiment)
+    out = Path(args.out) if args.out else Path("results") / experiment.meta.name
+    prepare_sweep_dir(out, resume=args.resume, experiment_sha256=experiment.sha256)
+    try:
+        with make_executor(args.workers, args.scheduler) as executor:
+            report = run_sweep(
+                experiment,
+                out,
+                executor,
+                resume=args.resume,
+                progress=False if args.quiet else None,
+            )
+    except BrokenProcessPool:
+        print(
+            f"commsim sweep: a worker process died (out of memory?); the finished runs are kept "
+            f"in {out}: continue with --resume",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"{experiment.meta.name}: {report.total} runs ({report.skipped} already done, "
+        f"{report.ran} run now, {report.failed} failed) in {report.seconds:.1f} s"
+    )
+    print(f"results: {out}/runs.parquet, {out}/timeseries/, {out}/manifest.json")
+    print(f"next: commsim analyze {out}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Summarise a sweep: CIs per design point, sensitivity indices, figures."""
+    from sim.analysis import analyze_sweep
+
+    written = analyze_sweep(Path(args.dir))
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Two scenarios on the same seeds: outcomes, paired differences with 95% CIs, a figure."""
+    from sim.analysis import compare_scenarios
+
+    if args.replications < 2:
+        raise ScenarioError(f"--replications {args.replications}: must be at least 2")
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError(f"--workers {args.workers}: must be at least 1")
+    a = load_scenario(args.a, {**_overrides(args.set), **_overrides(args.set_a)})
+    b_path = args.b or args.a
+    b = load_scenario(b_path, {**_overrides(args.set), **_overrides(args.set_b)})
+    if args.b is None and not (args.set_a or args.set_b):
+        raise ScenarioError("give a second scenario file, or --set-a / --set-b changes to compare")
+    label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
+    label_b = Path(b_path).stem + "".join(f" {s}" for s in args.set_b or [])
+    default = f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}"
+    out = Path(args.out) if args.out else Path("results") / default
+    if args.out is None:
+        out.parent.mkdir(exist_ok=True)
+    with staged_output(out) as tmp:
+        table = compare_scenarios(
+            a,
+            b,
+            labels=(label_a, label_b),
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            out=tmp,
+        )
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(f"table: {out}/compare.csv, figure: {out}/compare.png")
+    return 0
+
+
+def _add_experiment_commands(sub: Any) -> None:
+    """The ``sweep``, ``analyze`` and ``compare`` subcommands (batch experiments)."""
+    sweep = sub.add_parser("sweep", help="run an experiment file: many runs, streamed to Parquet")
+    sweep.add_argument("experiment", help="experiment file (TOML)")
+    sweep.add_argument("--out", help="output directory (default: results/<experiment name>)")
+    group = sweep.add_mutually_exclusive_group()
+    group.add_argument(
+        "--workers",
+        type=int,
+        help="local worker processes (default: every core; 1 runs in this process)",
+    )
+    group.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://10.0.0.5:8786"
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="continue a sweep in --out, skipping finished runs"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
+
+    analyze = sub.add_parser("analyze", help="summarise a sweep: CIs, sensitivity, figures")
+    analyze.add_argument("dir", help="a sweep directory (written by commsim sweep)")
+    analyze.set_defaults(func=cmd_analyze)
+
+    compare = sub.add_parser("compare", help="compare two scenarios on the same seeds")
+    compare.add_argument("a", help="scenario A (TOML)")
+    compare.add_argument("b", nargs="?", help="scenario B (TOML; default: A, with --set-b)")
+    compare.add_argument("--replications", type=int, default=20, help="paired runs (default 20)")
+    compare.add_argument("--seed", type=int, default=1, help="root seed of the pairs (default 1)")
+    compare.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    compare.add_argument(
+        "--out", help="directory for compare.csv and compare.png (default: results/compare_A_vs_B)"
+    )
+    for flag, which in (("--set", "both"), ("--set-a", "A"), ("--set-b", "B")):
+        compare.add_argument(
+            flag,
+            action="append",
+            metavar="KEY=VALUE",
+            help=f"override a parameter in {which}",
+        )
+    compare.set_defaults(func=cmd_compare)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -233,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(func=cmd_params)
 
     add_dashboard_parser(sub)
+    _add_experiment_commands(sub)
     return parser
 
 

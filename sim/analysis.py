@@ -1,0 +1,289 @@
+"""Analysis of sweeps and comparisons: means with 95% CIs, sensitivity indices, paired tests.
+
+Pure functions over DataFrames (``runs.parquet`` rows); :func:`analyze_sweep` and
+:func:`compare_scenarios` are the edges that read and write files. Confidence intervals are
+Student t intervals over replications (``scipy.stats.t``); Sobol and Morris indices come from
+``SALib.analyze`` on the mean outcome of each design point.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.scenario import Scenario, ScenarioError
+
+__all__ = [
+    "KEY_OUTCOMES",
+    "analyze_sweep",
+    "compare_scenarios",
+    "mean_ci",
+    "morris_indices",
+    "outcome_columns",
+    "paired_differences",
+    "point_summary",
+    "sobol_indices",
+]
+
+#: Outcomes shown in sensitivity charts and comparison figures (when present and varying).
+KEY_OUTCOMES = (
+    "resilience",
+    "min_service_delivered",
+    "total_emergency_cost",
+    "mean_local_share",
+    "final_share_outsourcer",
+    "final_share_mutual",
+    "final_hhi",
+    "final_trust",
+)
+CONFIDENCE = 0.95
+
+
+def mean_ci(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
+    """Mean and two-sided Student t confidence interval of the non-null values.
+
+    Returns:
+        (mean, low, high, n); the interval is NaN with fewer than two values.
+    """
+    x = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(dtype=float)
+    n = len(x)
+    if n == 0:
+        return (math.nan, math.nan, math.nan, 0)
+    mean = float(x.mean())
+    if n < 2:
+        return (mean, math.nan, math.nan, n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return (mean, mean - half, mean + half, n)
+
+
+def outcome_columns(runs: pd.DataFrame) -> list[str]:
+    """The run outcomes present in ``runs`` (summary fields, in their documented order)."""
+    from sim.metrics import SUMMARY_FIELDS
+
+    return [c for c in SUMMARY_FIELDS if c in runs.columns]
+
+
+def point_summary(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
+    """One row per design point: its parameter values, runs, failures, and for each outcome
+    ``<outcome>_mean``, ``<outcome>_ci_low``, ``<outcome>_ci_high``."""
+    outcomes = outcome_columns(runs)
+    rows = []
+    for point, group in runs.groupby("point", sort=True):
+        row: dict[str, Any] = {"point": point}
+        row.update({p: group[p].iloc[0] for p in parameters})
+        row["runs"] = len(group)
+        row["failed"] = int(group["error"].notna().sum())
+        for name in outcomes:
+            mean, lo, hi, _ = mean_ci(group[name])
+            row.update({f"{name}_mean": mean, f"{name}_ci_low": lo, f"{name}_ci_high": hi})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _point_means(runs: pd.DataFrame, outcome: str) -> np.ndarray:
+    return runs.groupby("point", sort=True)[outcome].mean().to_numpy(dtype=float)
+
+
+def _analysable(y: np.ndarray, expected: int) -> bool:
+    return len(y) == expected and bool(np.isfinite(y).all()) and float(np.ptp(y)) > 0
+
+
+def sobol_indices(runs: pd.DataFrame, problem: dict[str, Any], seed: int = 1) -> pd.DataFrame:
+    """Sobol first-order (S1) and total (ST) indices of each outcome (SALib, no second order).
+
+    Outcomes that are constant or undefined at some design point are left out.
+    """
+    from SALib.analyze import sobol
+
+    n_points = runs["point"].nunique()
+    rows = []
+    for outcome in outcome_columns(runs):
+        y = _point_means(runs, outcome)
+        if not _analysable(y, n_points) or runs["point"].max() + 1 != n_points:
+            continue
+        res = sobol.analyze(problem, y, calc_second_order=False, seed=seed)
+        for i, name in enumerate(problem["names"]):
+            for index in ("S1", "ST"):
+                rows.append(
+                    {
+                        "outcome": outcome,
+                        "parameter": name,
+                        "method": "sobol",
+                        "index": index,
+                        "value": float(res[index][i]),
+                        "conf": float(res[f"{index}_conf"][i]),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["outcome", "parameter", "method", "index", "value", "conf"])
+
+
+def morris_indices(
+    runs: pd.DataFrame, problem: dict[str, Any], x: np.ndarray, levels: int, seed: int = 1
+) -> pd.DataFrame:
+    """Morris mu* (with its confidence) and sigma of each outcome (SALib).
+
+    Args:
+        runs: the sweep's runs.
+        problem: the SALib problem (names, bounds).
+        x: the design matrix as sampled (integer parameters not yet rounded, so that every
+            step of a trajectory is the one SALib planned).
+        levels: the Morris grid levels.
+        seed: for SALib's bootstrap of the confidence intervals.
+    """
+    from SALib.analyze import morris
+
+    rows = []
+    for outcome in outcome_columns(runs):
+        y = _point_means(runs, outcome)
+        if not _analysable(y, len(x)):
+            continue
+        res = morris.analyze(problem, x, y, num_levels=levels, seed=seed)
+        for i, name in enumerate(problem["names"]):
+            for index, conf in (("mu_star", "mu_star_conf"), ("sigma", None)):
+                rows.append(
+                    {
+                        "outcome": outcome,
+                        "parameter": name,
+                        "method": "morris",
+                        "index": index,
+                        "value": float(res[index][i]),
+                        "conf": float(res[conf][i]) if conf else math.nan,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["outcome", "parameter", "method", "index", "value", "conf"])
+
+
+def analyze_sweep(out: Path) -> list[Path]:
+    """Write ``summary.csv``, ``sensitivity.csv`` (sobol/morris designs) and ``figures/``.
+
+    Raises:
+        ScenarioError: ``out`` is not a sweep directory.
+    """
+    from sim import experiment_plots as plots
+    from sim.store import read_manifest, read_runs, read_timeseries
+
+    out = Path(out)
+    if not out.is_dir():
+        raise ScenarioError(f"{out}: no such sweep directory")
+    manifest = read_manifest(out)
+    if manifest is None:
+        raise ScenarioError(f"{out}: holds no manifest.json: not a sweep directory")
+    runs = read_runs(out)
+    parameters = list(manifest["parameters"])
+    meta = manifest["experiment"]
+    written = []
+    summary = point_summary(runs, parameters)
+    summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
+    written.append(out / "summary.csv")
+
+    sensitivity = None
+    problem = manifest.get("problem")
+    if meta["design"] == "sobol":
+        sensitivity = sobol_indices(runs, problem, seed=meta["seed"])
+    elif meta["design"] == "morris":
+        from sim.experiment import ExperimentMeta, design_matrix
+
+        fields = {k: v for k, v in meta.items() if k in ExperimentMeta.model_fields}
+        x = design_matrix(ExperimentMeta.model_validate(fields), problem["bounds"])
+        sensitivity = morris_indices(runs, problem, x, meta["levels"], seed=meta["seed"])
+    figures = out / "figures"
+    figures.mkdir(exist_ok=True)
+    if sensitivity is not None:
+        sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.10g")
+        written.append(out / "sensitivity.csv")
+        written.append(plots.sensitivity_figure(sensitivity, figures / f"{meta['design']}.png"))
+    kinds = manifest.get("parameter_kinds", {})
+    for name in parameters:
+        path = figures / f"outcomes_vs_{name.replace('.', '_')}.png"
+        written.append(plots.outcomes_figure(runs, name, parameters, kinds, meta["design"], path))
+    ts = read_timeseries(out)
+    if ts is not None:
+        written.append(
+            plots.envelope_figure(ts, runs, parameters, meta["design"], figures / "timeseries.png")
+        )
+    return written
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def paired_differences(a: pd.DataFrame, b: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
+    """Outcomes of A and B run on the same seeds (rows aligned by ``replication``): the mean
+    of each, and the mean paired difference B - A with its 95% CI."""
+    a = a.set_index("replication").sort_index()
+    b = b.set_index("replication").sort_index()
+    rows = []
+    for outcome in outcome_columns(a):
+        xa = pd.to_numeric(a[outcome], errors="coerce")
+        xb = pd.to_numeric(b[outcome], errors="coerce")
+        both = xa.notna() & xb.notna()
+        mean_a = mean_ci(xa)[0]
+        mean_b = mean_ci(xb)[0]
+        diff, lo, hi, n = mean_ci((xb - xa)[both])
+        rows.append(
+            {
+                "outcome": outcome,
+                labels[0]: mean_a,
+                labels[1]: mean_b,
+                "difference": diff,
+                "ci_low": lo,
+                "ci_high": hi,
+                "pairs": n,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def compare_scenarios(
+    a: Scenario,
+    b: Scenario,
+    *,
+    labels: tuple[str, str],
+    replications: int,
+    seed: int,
+    workers: int | None = None,
+    out: Path | None = None,
+) -> pd.DataFrame:
+    """Run A and B on the same ``replications`` seeds; return the paired table.
+
+    With ``out``, writes ``compare.csv`` and the overlay figure ``compare.png`` there.
+    """
+    from sim import experiment_plots as plots
+    from sim.executors import make_executor
+    from sim.experiment import RunSpec, replication_seeds, simulate_runs
+
+    if labels[0] == labels[1]:
+        labels = (f"A: {labels[0]}", f"B: {labels[1]}")
+    seeds = replication_seeds(seed, replications)
+    specs = [
+        RunSpec(
+            run_id=side * replications + r,
+            point=side,
+            replication=r,
+            seed=s,
+            values={},
+            scenario=scenario.model_dump(mode="json"),
+        )
+        for side, scenario in enumerate((a, b))
+        for r, s in enumerate(seeds)
+    ]
+    with make_executor(workers) as executor:
+        results = [
+            r for batch in executor.results(simulate_runs, [[s] for s in specs]) for r in batch
+        ]
+    runs = pd.DataFrame([r.row for r in results])
+    errors = runs["error"].dropna()
+    if len(errors):
+        raise ScenarioError(f"compare: {len(errors)} runs failed, e.g. {errors.iloc[0]}")
+    table = paired_differences(runs[runs.point == 0], runs[runs.point == 1], labels)
+    if out is not None:
+        table.to_csv(Path(out) / "compare.csv", index=False, float_format="%.10g")
+        ts = pd.concat([pd.DataFrame(r.timeseries) for r in results], ignore_index=True)
+        ts["side"] = np.where(ts["run_id"] < replications, labels[0], labels[1])
+        plots.compare_figure(ts, table, labels, Path(out) / "compare.png")
+    return table

@@ -1,0 +1,168 @@
+"""Where runs execute: in this process, in a local process pool, or on a Dask cluster.
+
+One interface: :meth:`RunExecutor.results` takes a worker function and its tasks and yields
+the results in batches as they complete (every result finished since the last batch), so the
+caller can write each batch to disk at once. Only a bounded window of tasks is in flight at
+any time, so memory does not grow with the number of runs.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+__all__ = [
+    "DaskExecutor",
+    "InProcessExecutor",
+    "PoolExecutor",
+    "RunExecutor",
+    "local_cluster",
+    "make_executor",
+]
+
+#: Tasks in flight per worker: enough to keep every worker busy while results are written.
+WINDOW_PER_WORKER = 2
+
+
+class RunExecutor:
+    """Runs tasks and yields their results in completion-order batches."""
+
+    workers: int = 1
+    description: str = ""
+
+    def results(self, fn: Callable[[Any], list[Any]], tasks: Iterable[Any]) -> Iterator[list[Any]]:
+        """Apply ``fn`` (which returns a list) to each task; yield concatenated results of the
+        tasks finished since the last yield."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the workers."""
+
+    def __enter__(self) -> RunExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class InProcessExecutor(RunExecutor):
+    """Every task in this process, one after another (``--workers 1``; easy to debug)."""
+
+    description = "in-process"
+
+    def results(self, fn: Callable[[Any], list[Any]], tasks: Iterable[Any]) -> Iterator[list[Any]]:
+        """Run each task here and yield its results at once."""
+        for task in tasks:
+            yield fn(task)
+
+
+class PoolExecutor(RunExecutor):
+    """A local ``concurrent.futures.ProcessPoolExecutor`` of ``workers`` processes.
+
+    Workers start from a forkserver that has already imported the model, so they start fast
+    and share no state (or threads) with the caller. Each worker first freezes the objects it
+    inherited (``gc.freeze``): the garbage collector then never writes to them, so their pages
+    stay shared with the forkserver instead of being copied into every worker.
+    """
+
+    def __init__(self, workers: int, preload: tuple[str, ...] = ("sim.experiment", "sim.model")):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(preload))
+        self.workers = workers
+        self.description = f"local pool, {workers} processes"
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=gc.freeze
+        )
+
+    def results(self, fn: Callable[[Any], list[Any]], tasks: Iterable[Any]) -> Iterator[list[Any]]:
+        """Submit a window of tasks, yield each completed batch, top the window up."""
+        pending = iter(tasks)
+        window = WINDOW_PER_WORKER * self.workers
+        running = {self._pool.submit(fn, t) for t in _take(pending, window)}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            running |= {self._pool.submit(fn, t) for t in _take(pending, len(done))}
+            yield [r for future in done for r in future.result()]
+
+    def close(self) -> None:
+        """Stop the pool, cancelling tasks not started."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor(RunExecutor):
+    """The same tasks on a Dask distributed cluster (``dask.distributed.Client(address)``).
+
+    Args:
+        address: the scheduler, e.g. ``tcp://10.0.0.5:8786``, or a ``Client`` / cluster object
+            already made (``LocalCluster``, ``dask_jobqueue.SLURMCluster``).
+    """
+
+    def __init__(self, address: Any):
+        from dask.distributed import Client
+
+        try:
+            self._client = address if isinstance(address, Client) else Client(address, timeout=20)
+        except (OSError, TimeoutError, ValueError) as err:
+            from sim.scenario import ScenarioError
+
+            raise ScenarioError(f"--scheduler {address}: cannot connect ({err})") from None
+        self._own = not isinstance(address, Client)
+        threads = self._client.nthreads()
+        self.workers = max(1, sum(threads.values()))
+        self.description = (
+            f"dask scheduler {self._client.scheduler.address}, {self.workers} threads"
+        )
+
+    def results(self, fn: Callable[[Any], list[Any]], tasks: Iterable[Any]) -> Iterator[list[Any]]:
+        """Submit a window of tasks to the scheduler; yield results as they complete."""
+        from dask.distributed import as_completed
+
+        pending = iter(tasks)
+        window = WINDOW_PER_WORKER * self.workers
+        submit = self._client.submit
+        running = as_completed([submit(fn, t, pure=False) for t in _take(pending, window)])
+        for done in running.batches():
+            for task in _take(pending, len(done)):
+                running.add(submit(fn, task, pure=False))
+            yield [r for future in done for r in future.result()]
+            for future in done:
+                future.release()
+
+    def close(self) -> None:
+        """Disconnect from the scheduler (a cluster passed in is left running)."""
+        if self._own:
+            self._client.close()
+
+
+def _take(items: Iterator[Any], n: int) -> list[Any]:
+    return list(itertools.islice(items, n))
+
+
+def local_cluster(workers: int) -> Any:
+    """A ``dask.distributed.LocalCluster`` of single-thread worker processes on 127.0.0.1 with no
+    dashboard, which import the model as they start: the Dask path on one machine (tests,
+    benchmarks, trying a cluster run)."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        processes=True,
+        preload=["sim.experiment"],
+    )
+
+
+def make_executor(workers: int | None = None, scheduler: Any = None) -> RunExecutor:
+    """The executor for ``--workers N`` (default: every core; 1 runs in-process) or
+    ``--scheduler ADDRESS`` (a Dask cluster)."""
+    if scheduler is not None:
+        return DaskExecutor(scheduler)
+    workers = workers or len(os.sched_getaffinity(0))
+    return InProcessExecutor() if workers == 1 else PoolExecutor(workers)

@@ -1,0 +1,471 @@
+"""Experiment files: which parameters to vary, how (grid, LHS, Sobol, Morris), and the seeds.
+
+An experiment file (TOML) names a base scenario and a ``[parameters]`` table; loading it
+validates everything at the edge (the file, the base scenario, every grid point) and raises a
+one-line :class:`~sim.scenario.ScenarioError` naming the file and the field. The design turns
+into a list of :class:`RunSpec` (design point x replication, each with its own seed), and
+:func:`simulate_runs` is the picklable worker that runs them. See docs/experiments.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.scenario import (
+    Scenario,
+    ScenarioError,
+    Shock,
+    _known_keys,
+    _suggest,
+    apply_overrides,
+    load_scenario,
+    read_toml,
+    scenario_from_dict,
+)
+
+__all__ = [
+    "DESIGNS",
+    "SHOCKS_KEY",
+    "Experiment",
+    "ExperimentMeta",
+    "RunResult",
+    "RunSpec",
+    "design_matrix",
+    "load_experiment",
+    "replication_seeds",
+    "run_specs",
+    "salib_problem",
+    "shock_label",
+    "simulate_run",
+    "simulate_runs",
+]
+
+DESIGNS = ("grid", "lhs", "sobol", "morris")
+#: The parameter key that replaces the scenario's whole ``[[shocks]]`` list (grid designs only).
+SHOCKS_KEY = "shocks"
+
+
+class ExperimentMeta(BaseModel):
+    """`[experiment]`: what to run, how many times, with which design, and what to keep."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Name of the sweep.")
+    description: str = Field("", description="One line on what the experiment asks.")
+    scenario: str = Field(min_length=1, description="Base scenario file, relative to this file.")
+    replications: int = Field(10, ge=1, le=100_000, description="Runs per design point.")
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="Root of every run's seed.")
+    design: Literal["grid", "lhs", "sobol", "morris"] = Field("grid", description="The design.")
+    samples: int = Field(
+        64,
+        ge=1,
+        le=1_000_000,
+        description="lhs: points; sobol: base sample N (a power of 2); morris: trajectories.",
+    )
+    levels: int = Field(4, ge=2, le=64, description="morris: grid levels per parameter.")
+    common_random_numbers: bool = Field(
+        True, description="Replication r uses the same seed at every design point."
+    )
+    timeseries: bool = Field(True, description="Keep each run's quarterly time series.")
+    timeseries_every: int = Field(
+        1, ge=1, le=400, description="Keep every k-th quarter of the time series."
+    )
+
+
+class Range(BaseModel):
+    """A sampled parameter's bounds: ``{ min = ..., max = ... }``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not (math.isfinite(self.min) and math.isfinite(self.max)) or self.min >= self.max:
+            raise ValueError(f"min must be below max (got min = {self.min}, max = {self.max})")
+        return self
+
+
+class _ExperimentFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    experiment: ExperimentMeta
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment: the file, the base scenario and the design points.
+
+    Attributes:
+        path: the experiment file.
+        text: its text, as recorded in the manifest.
+        meta: the ``[experiment]`` table.
+        base: the resolved base scenario (JSON-ready dict).
+        parameters: varied parameter -> grid values (list) or sampled bounds (min, max).
+        kinds: varied parameter -> its type: ``int``, ``float``, ``bool``, ``str`` or ``shocks``.
+        points: one dict of parameter values per design point, in design order.
+    """
+
+    path: Path
+    text: str
+    meta: ExperimentMeta
+    base: dict[str, Any]
+    parameters: dict[str, Any]
+    kinds: dict[str, str]
+    points: list[dict[str, Any]]
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the experiment file's text (the manifest records it; --resume checks it)."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    @property
+    def runs(self) -> int:
+        """Number of runs: design points x replications."""
+        return len(self.points) * self.meta.replications
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One run: a design point, a replication and a seed, with everything a worker needs."""
+
+    run_id: int
+    point: int
+    replication: int
+    seed: int
+    values: dict[str, Any]
+    scenario: dict[str, Any]
+    timeseries: bool = True
+    timeseries_every: int = 1
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What a worker returns: the outcome row and, if kept, the run's time series as NumPy
+    columns (they cross between processes far more cheaply than DataFrames)."""
+
+    row: dict[str, Any]
+    timeseries: dict[str, np.ndarray] | None = None  # column -> values
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _fail(origin: str, message: str) -> ScenarioError:
+    return ScenarioError(f"{origin}: {message}")
+
+
+def _format_error(err: ValidationError, origin: str) -> str:
+    e = err.errors(include_url=False)[0]
+    loc = [str(p) for p in e["loc"]]
+    where = ".".join(loc)
+    if e["type"] == "extra_forbidden":
+        table = _ExperimentFile if len(loc) == 1 else ExperimentMeta
+        known = list(table.model_fields)
+        return f"{origin}: unknown key '{where}'{_suggest(loc[-1], known)}"
+    if e["type"] == "missing" and len(loc) == 1:
+        return f"{origin}: the [{where}] table is missing (see docs/experiments.md)"
+    if e["type"] == "missing":
+        return f"{origin}: {where}: is required"
+    got = e.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{origin}: {where}: {e['msg'].removeprefix('Value error, ')}{shown}"
+
+
+def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
+    """The type of a varied (or fixed) parameter, or an error naming the key."""
+    if key == SHOCKS_KEY:
+        return "shocks"
+    dotted = key.replace("__", ".")
+    known = [k for k in _known_keys(Scenario) if k.count(".") == 1]
+    if dotted not in known:
+        raise _fail(origin, f"[{table}] '{key}' names no parameter{_suggest(dotted, known)}")
+    section, name = dotted.split(".")
+    annotation = Scenario.model_fields[section].annotation.model_fields[name].annotation
+    return {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation, "str")
+
+
+def shock_label(shocks: list[dict[str, Any]]) -> str:
+    """A short readable label for a list of shock tables, e.g. ``provider_collapse@40``."""
+    if not shocks:
+        return "none"
+    parts = []
+    for s in shocks:
+        shock = Shock.model_validate(s)
+        detail = shock.target if shock.kind == "provider_collapse" else f"{shock.magnitude:g}"
+        parts.append(f"{shock.kind}@{shock.quarter}({detail})")
+    return "+".join(parts)
+
+
+def scenario_at(base: dict[str, Any], values: dict[str, Any], origin: str) -> dict[str, Any]:
+    """The base scenario dict with a design point's values set (``shocks`` replaces the list)."""
+    overrides = {k: v for k, v in values.items() if k != SHOCKS_KEY}
+    data = apply_overrides(base, overrides, origin=origin) if overrides else dict(base)
+    if SHOCKS_KEY in values:
+        data[SHOCKS_KEY] = values[SHOCKS_KEY]
+    return data
+
+
+def _grid_values(key: str, kind: str, values: Any, origin: str) -> list[Any]:
+    if not isinstance(values, list) or not values:
+        raise _fail(
+            origin,
+            f"[parameters] '{key}': a grid design needs a non-empty list of values "
+            f"(got {values!r})",
+        )
+    if kind == "shocks" and not all(isinstance(v, list) for v in values):
+        raise _fail(
+            origin,
+            f"[parameters] '{key}': each value must be a list of shock tables, "
+            'e.g. [[], [{ kind = "provider_collapse", quarter = 40 }]]',
+        )
+    if kind == "shocks":
+        labels = []
+        for i, v in enumerate(values):
+            try:
+                labels.append(shock_label(v))
+            except ValidationError as err:
+                raise _fail(origin, f"[parameters] '{key}'[{i}]: {_first_message(err)}") from None
+        if len(set(labels)) != len(labels):
+            raise _fail(origin, f"[parameters] '{key}': two values are the same shocks")
+    elif len({repr(v) for v in values}) != len(values):
+        raise _fail(origin, f"[parameters] '{key}': a value appears twice in {values!r}")
+    return values
+
+
+def _first_message(err: ValidationError) -> str:
+    e = err.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in e["loc"])
+    message = e["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _range(key: str, kind: str, bounds: Any, design: str, origin: str) -> tuple[float, float]:
+    if kind not in ("int", "float"):
+        raise _fail(
+            origin,
+            f"[parameters] '{key}': a {kind} parameter cannot be sampled; use design = 'grid'",
+        )
+    if not isinstance(bounds, dict):
+        raise _fail(
+            origin,
+            f"[parameters] '{key}': a {design} design needs bounds {{ min = ..., max = ... }} "
+            f"(got {bounds!r})",
+        )
+    try:
+        r = Range.model_validate(bounds)
+    except ValidationError as err:
+        raise _fail(origin, f"[parameters] '{key}': {_first_message(err)}") from None
+    return (r.min, r.max)
+
+
+def design_matrix(meta: ExperimentMeta, bounds: list[tuple[float, float]]) -> np.ndarray:
+    """The sampled design (points x parameters, before integer rounding), from
+    scipy.stats.qmc (lhs) or SALib (sobol, morris); the same for the same seed and bounds."""
+    d = len(bounds)
+    if meta.design == "lhs":
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=d, rng=np.random.default_rng(meta.seed)).random(meta.samples)
+        lo, hi = np.array(bounds).T
+        return qmc.scale(unit, lo, hi)
+    problem = {"num_vars": d, "names": [f"x{i}" for i in range(d)], "bounds": bounds}
+    if meta.design == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(problem, meta.samples, calc_second_order=False, seed=meta.seed)
+    from SALib.sample import morris
+
+    return morris.sample(problem, meta.samples, num_levels=meta.levels, seed=meta.seed)
+
+
+def _design_points(
+    meta: ExperimentMeta, parameters: dict[str, Any], kinds: dict[str, str]
+) -> list[dict[str, Any]]:
+    keys = list(parameters)
+    if meta.design == "grid":
+        grids = np.meshgrid(*[np.arange(len(parameters[k])) for k in keys], indexing="ij")
+        combos = np.stack([g.ravel() for g in grids], axis=1)
+        return [{k: parameters[k][i] for k, i in zip(keys, row, strict=True)} for row in combos]
+    matrix = design_matrix(meta, [parameters[k] for k in keys])
+    return [
+        {
+            k: round(float(x)) if kinds[k] == "int" else float(x)
+            for k, x in zip(keys, row, strict=True)
+        }
+        for row in matrix
+    ]
+
+
+def _check_design(meta: ExperimentMeta, n_params: int, origin: str) -> None:
+    if meta.design == "sobol" and meta.samples & (meta.samples - 1):
+        raise _fail(
+            origin,
+            f"experiment.samples: a sobol design needs a power of 2 (got {meta.samples}; "
+            f"try {1 << (meta.samples.bit_length() - 1)} or {1 << meta.samples.bit_length()})",
+        )
+    if meta.design in ("sobol", "morris") and n_params < 2:
+        raise _fail(origin, f"a {meta.design} design needs at least 2 varied parameters")
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Load and validate an experiment file: the file, its base scenario and its design.
+
+    Grid points are each validated as whole scenarios; sampled designs have each parameter's
+    bounds validated (a sampled point that breaks a cross-field rule is run and recorded as a
+    failed run).
+
+    Raises:
+        ScenarioError: one line naming the file, the field and what is wrong.
+    """
+    path = Path(path)
+    origin = str(path)
+    data = read_toml(path)
+    try:
+        parsed = _ExperimentFile.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format_error(err, origin)) from None
+    meta = parsed.experiment
+    scenario_path = (path.parent / meta.scenario).resolve()
+    try:
+        base = load_scenario(scenario_path).model_dump(mode="json")
+    except ScenarioError as err:
+        raise _fail(origin, f"experiment.scenario: {err}") from None
+    if parsed.fixed:
+        for key in parsed.fixed:
+            _parameter_kind(key, origin, table="fixed")
+        fixed = scenario_at(base, parsed.fixed, f"{origin}: [fixed]")
+        base = scenario_from_dict(fixed, origin=f"{origin}: [fixed]").model_dump(mode="json")
+
+    kinds = {key: _parameter_kind(key, origin) for key in parsed.parameters}
+    if meta.design == "grid":
+        parameters = {k: _grid_values(k, kinds[k], v, origin) for k, v in parsed.parameters.items()}
+    else:
+        parameters = {
+            k: _range(k, kinds[k], v, meta.design, origin) for k, v in parsed.parameters.items()
+        }
+        _check_design(meta, len(parameters), origin)
+        for k, (lo, hi) in parameters.items():  # each bound alone must be a valid value
+            for bound in (lo, hi):
+                value = round(bound) if kinds[k] == "int" else bound
+                scenario_from_dict(
+                    scenario_at(base, {k: value}, origin), origin=f"{origin}: [parameters] '{k}'"
+                )
+    points = _design_points(meta, parameters, kinds)
+    if len(points) * meta.replications > 10_000_000:
+        raise _fail(origin, f"{len(points)} points x {meta.replications} replications is too many")
+    if meta.design == "grid":
+        for i, point in enumerate(points):
+            where = ", ".join(f"{k} = {_label(v)}" for k, v in point.items())
+            scenario_from_dict(
+                scenario_at(base, point, origin), origin=f"{origin}: design point {i} ({where})"
+            )
+    return Experiment(
+        path=path,
+        text=path.read_text(encoding="utf-8"),
+        meta=meta,
+        base=base,
+        parameters=parameters,
+        kinds=kinds,
+        points=points,
+    )
+
+
+def _label(value: Any) -> Any:
+    return shock_label(value) if isinstance(value, list) else value
+
+
+# ----------------------------------------------------------------------------- seeds and runs
+
+
+def replication_seeds(root: int, n: int) -> list[int]:
+    """``n`` independent seeds from ``numpy.random.SeedSequence(root).spawn(n)``."""
+    children = np.random.SeedSequence(root).spawn(n)
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def run_specs(experiment: Experiment) -> list[RunSpec]:
+    """Every run of the experiment in order: ``run_id = point * replications + replication``.
+
+    With common random numbers (the default) replication ``r`` has the same seed at every
+    design point, so differences between points are the policy's, not the dice's.
+    """
+    meta = experiment.meta
+    reps = meta.replications
+    n_points = len(experiment.points)
+    crn = meta.common_random_numbers
+    seeds = replication_seeds(meta.seed, reps if crn else reps * n_points)
+    return [
+        RunSpec(
+            run_id=p * reps + r,
+            point=p,
+            replication=r,
+            seed=seeds[r] if crn else seeds[p * reps + r],
+            values=values,
+            scenario=experiment.base,
+            timeseries=meta.timeseries,
+            timeseries_every=meta.timeseries_every,
+        )
+        for p, values in enumerate(experiment.points)
+        for r in range(reps)
+    ]
+
+
+def salib_problem(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The SALib problem dict of a sampled design (names and bounds, in file order)."""
+    return {
+        "num_vars": len(parameters),
+        "names": list(parameters),
+        "bounds": [list(b) for b in parameters.values()],
+    }
+
+
+def simulate_run(spec: RunSpec) -> RunResult:
+    """Run one model and return its outcome row (and kept time series).
+
+    A run that raises is returned with every outcome null and the error in ``error``: the
+    sweep records it and goes on.
+    """
+    from sim.metrics import SUMMARY_FIELDS, run_summary
+    from sim.model import CommissioningModel
+
+    row: dict[str, Any] = {
+        "run_id": spec.run_id,
+        "point": spec.point,
+        "replication": spec.replication,
+        "seed": spec.seed,
+    }
+    row.update({k: _label(v) for k, v in spec.values.items()})
+    ts = None
+    try:
+        model = CommissioningModel(
+            scenario_at(spec.scenario, spec.values, "parameters"), rng=spec.seed
+        ).run()
+        frame = model.timeseries()
+        outcomes = run_summary(frame, model.params, model.shock_log, model)
+        if spec.timeseries:
+            kept = frame.iloc[:: spec.timeseries_every]
+            ts = {"run_id": np.full(len(kept), spec.run_id, dtype=np.int64)}
+            ts.update({c: kept[c].to_numpy() for c in kept.columns})
+        error = None
+    except Exception as err:  # recorded per run; the sweep goes on
+        outcomes = dict.fromkeys(SUMMARY_FIELDS)
+        error = f"{type(err).__name__}: {err}".splitlines()[0]
+    row.update({k: outcomes.get(k) for k in SUMMARY_FIELDS})
+    row["error"] = error
+    return RunResult(row=row, timeseries=ts)
+
+
+def simulate_runs(specs: list[RunSpec]) -> list[RunResult]:
+    """Run a chunk of runs in one worker call (fewer round trips than one task per run)."""
+    return [simulate_run(spec) for spec in specs]

@@ -1,0 +1,178 @@
+"""A sweep: every run of an experiment, streamed to disk as it finishes, resumable.
+
+``run_sweep`` ties the parts together: the experiment's run specs (:mod:`sim.experiment`),
+an executor (:mod:`sim.executors`) and the store (:mod:`sim.store`), with a progress bar.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sim.executors import RunExecutor
+from sim.experiment import Experiment, run_specs, salib_problem, simulate_runs
+from sim.store import MANIFEST, RunStore, prepare_sweep_dir, run_schema, write_json_atomic
+
+__all__ = ["KEY_LIBRARIES", "SweepReport", "chunk_size", "manifest_for", "run_sweep"]
+
+KEY_LIBRARIES = (
+    "mesa",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "SALib",
+    "pydantic",
+    "dask",
+    "distributed",
+)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What a sweep did: runs in the experiment, run now, skipped (resumed), failed, seconds."""
+
+    total: int
+    ran: int
+    skipped: int
+    failed: int
+    seconds: float
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in KEY_LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any]:
+    """The manifest of a new sweep: the experiment file (text and hash), the resolved base
+    scenario, the design, versions, the git commit, and the start time."""
+    from sim.metrics import package_version
+
+    meta = experiment.meta
+    sampled = meta.design != "grid"
+    return {
+        "experiment": {
+            "path": str(experiment.path),
+            "sha256": experiment.sha256,
+            "text": experiment.text,
+            **meta.model_dump(mode="json"),
+        },
+        "base_scenario": experiment.base,
+        "parameters": {k: list(v) for k, v in experiment.parameters.items()},
+        "parameter_kinds": experiment.kinds,
+        "problem": salib_problem(experiment.parameters) if sampled else None,
+        "package_version": package_version(),
+        "git_commit": _git_commit(),
+        "versions": _versions(),
+        "executor": executor.description,
+        "started": _now(),
+        "finished": None,
+        "counts": {"points": len(experiment.points), "runs": experiment.runs},
+    }
+
+
+def chunk_size(runs: int, workers: int) -> int:
+    """Runs per task: few round trips on long sweeps, every worker busy on short ones."""
+    return max(1, min(32, runs // (workers * 16)))
+
+
+def run_sweep(
+    experiment: Experiment,
+    out: Path,
+    executor: RunExecutor,
+    *,
+    resume: bool = False,
+    progress: bool | None = None,
+) -> SweepReport:
+    """Run every unfinished run of ``experiment`` and stream the results into ``out``.
+
+    Args:
+        experiment: a loaded experiment.
+        out: the sweep directory; it must be empty or absent unless ``resume``.
+        executor: where the runs execute.
+        resume: skip the runs already in ``out`` (written by the same experiment file).
+        progress: show a progress bar (None: only on a terminal).
+
+    Raises:
+        ScenarioError: ``out`` is not empty without ``resume``, or holds another experiment.
+    """
+    from tqdm import tqdm
+
+    from sim.metrics import SUMMARY_FIELDS
+
+    out = Path(out)
+    old = prepare_sweep_dir(out, resume=resume, experiment_sha256=experiment.sha256)
+    started = time.perf_counter()
+    store = RunStore(out, run_schema(experiment.kinds, list(SUMMARY_FIELDS)))
+    manifest = old or manifest_for(experiment, executor)
+    if old:
+        manifest.setdefault("resumed", []).append({"at": _now(), "executor": executor.description})
+        manifest["finished"] = None
+    write_json_atomic(out / MANIFEST, manifest)
+
+    done = store.finished_ids()
+    todo = [s for s in run_specs(experiment) if s.run_id not in done]
+    size = chunk_size(len(todo), executor.workers)
+    chunks = (todo[i : i + size] for i in range(0, len(todo), size))
+    failed = 0
+    with tqdm(
+        total=experiment.runs,
+        initial=experiment.runs - len(todo),
+        desc=experiment.meta.name,
+        unit="run",
+        disable=None if progress is None else not progress,
+        smoothing=0.1,
+    ) as bar:
+        bar.set_postfix(failures=0)
+        for batch in executor.results(simulate_runs, chunks):
+            store.write(batch)
+            failed += sum(r.row["error"] is not None for r in batch)
+            bar.update(len(batch))
+            bar.set_postfix(failures=failed, refresh=False)
+
+    runs = store.gather()
+    manifest["finished"] = _now()
+    manifest["counts"].update(
+        finished=len(runs), failed=int(runs["error"].notna().sum()), ran_last=len(todo)
+    )
+    write_json_atomic(out / MANIFEST, manifest)
+    return SweepReport(
+        total=experiment.runs,
+        ran=len(todo),
+        skipped=experiment.runs - len(todo),
+        failed=int(runs["error"].notna().sum()),
+        seconds=time.perf_counter() - started,
+    )
