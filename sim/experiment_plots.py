@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import KEY_OUTCOMES, mean_ci, outcome_columns
+from sim.metrics import REPORTERS
 
 __all__ = ["compare_figure", "envelope_figure", "outcomes_figure", "sensitivity_figure"]
 
@@ -166,6 +167,7 @@ def _envelopes(axes: list[plt.Axes], ts: pd.DataFrame, group: str | None) -> Non
                 linewidth=0,
             )
         ax.set_title(reporter, fontsize=9)
+        ax.set_ylabel(REPORTERS[reporter][0], fontsize=7)  # the unit
         ax.set_xlabel("quarter", fontsize=7)
         ax.tick_params(labelsize=7)
 
