@@ -97,7 +97,6 @@ class ProviderTable(_Table):
         "extraction": (float, 0.0),
         "interest_rate": (float, 0.0),
         "hazard": (float, 0.0),  # per quarter
-        "agent_id": (np.int64, -1),
     }
 
 

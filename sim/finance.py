@@ -33,11 +33,6 @@ class Flows:
     local: np.ndarray
     leaked: np.ndarray
 
-    @property
-    def surplus(self) -> np.ndarray:
-        """Revenue less costs, per leg (negative: a loss)."""
-        return self.revenue - self.cost
-
 
 def quarter_flows(
     slot: np.ndarray,

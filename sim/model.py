@@ -155,7 +155,6 @@ class CommissioningModel(mesa.Model):
     def _add_provider(self, cls: type, name: str, **values: Any) -> int:
         index = self.providers.add(kind=cls.kind, **values)
         agent = cls(self, index, name)
-        self.providers.agent_id[index] = agent.unique_id
         self._provider_agents[index] = agent
         return index
 
@@ -557,7 +556,6 @@ class CommissioningModel(mesa.Model):
                 self._leave_gap(slot)
         self._choose_subcontractors(slots[winner >= 0])
         self._adapt_markups(cols, eligible[:, : cols.size], winner)
-        self._refresh_inhouse_prices()
 
     def _insource(self, slot: int) -> None:
         """The council's own unit takes the contract now, as an emergency (at the premium, and
@@ -675,8 +673,6 @@ class CommissioningModel(mesa.Model):
                 emergency=False,
             )
             self.tally["spin_outs"] += 1
-        if chosen.size:
-            self._refresh_inhouse_prices()
 
     # ------------------------------------------------------------------ delivery and money
 
@@ -812,7 +808,7 @@ class CommissioningModel(mesa.Model):
         self._insolvencies_and_handbacks()
         self._tender_due()
         self._spin_outs()
-        self._refresh_inhouse_prices()
+        self._refresh_inhouse_prices()  # in-house services cost what the unit spends this quarter
         self._deliver_and_pay()
         self._grow_mutuals()
         self._update_trust()

@@ -11,7 +11,7 @@ import difflib
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
@@ -595,7 +595,8 @@ class TrustParams(Section):
         return self
 
 
-SHOCK_KINDS = ("provider_collapse", "cost_shock", "demand_shock", "budget_cut")
+ShockKind = Literal["provider_collapse", "cost_shock", "demand_shock", "budget_cut"]
+SHOCK_KINDS = get_args(ShockKind)
 COLLAPSE_TARGETS = ("largest_outsourcer", "largest_mutual", "random")
 
 
@@ -607,9 +608,7 @@ def outsourcer_name(k: int) -> str:
 class Shock(Section):
     """`[[shocks]]`: one scheduled shock."""
 
-    kind: Literal["provider_collapse", "cost_shock", "demand_shock", "budget_cut"] = P(
-        "provider_collapse", unit="name", description="What happens."
-    )
+    kind: ShockKind = P("provider_collapse", unit="name", description="What happens.")
     quarter: int = P(40, ge=0, le=400, unit="quarter", description="When it happens.")
     target: str = P(
         "largest_outsourcer",

@@ -90,5 +90,7 @@ def test_mutual_agents_are_views_of_the_arrays():
     for agent in model.agents_by_type[Mutual]:
         assert agent.alive and agent.cash == model.providers.cash[agent.index]
         assert agent.home >= 0
+    value = model.council_value_by_kind()
     for council in model.councils:
         assert council.budget > 0 and 0 <= council.trust <= 1
+        assert council.leading_kind == value[council.index].argmax()
