@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -78,7 +79,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.model import CommissioningModel
     from sim.plots import overview_figure
 
-    out = Path(args.out) if args.out else Path("results") / scenario.scenario.name
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("results") / re.sub(r"[^\w.-]+", "_", scenario.scenario.name)
+    )
     with staged_output(out) as tmp:
         model = CommissioningModel(scenario)
         for _ in tqdm(
