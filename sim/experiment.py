@@ -25,6 +25,7 @@ from sim.scenario import (
     _known_keys,
     _suggest,
     apply_overrides,
+    field_error,
     load_scenario,
     read_toml,
     scenario_from_dict,
@@ -177,9 +178,7 @@ def _format_error(err: ValidationError, origin: str) -> str:
         return f"{origin}: the [{where}] table is missing (see docs/experiments.md)"
     if e["type"] == "missing":
         return f"{origin}: {where}: is required"
-    got = e.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return f"{origin}: {where}: {e['msg'].removeprefix('Value error, ')}{shown}"
+    return field_error(e, origin, where)
 
 
 def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
@@ -209,11 +208,7 @@ def shock_label(shocks: list[dict[str, Any]]) -> str:
 
 def scenario_at(base: dict[str, Any], values: dict[str, Any], origin: str) -> dict[str, Any]:
     """The base scenario dict with a design point's values set (``shocks`` replaces the list)."""
-    overrides = {k: v for k, v in values.items() if k != SHOCKS_KEY}
-    data = apply_overrides(base, overrides, origin=origin) if overrides else dict(base)
-    if SHOCKS_KEY in values:
-        data[SHOCKS_KEY] = values[SHOCKS_KEY]
-    return data
+    return apply_overrides(base, values, origin=origin)
 
 
 def _grid_values(key: str, kind: str, values: Any, origin: str) -> list[Any]:

@@ -735,7 +735,6 @@ def _format_validation_error(err: ValidationError, origin: str) -> str:
     e = err.errors(include_url=False)[0]
     loc = tuple(p for p in e["loc"] if p not in ("function-after",))
     field = _loc_str(loc)
-    msg = e["msg"].removeprefix("Value error, ")
     if e["type"] == "extra_forbidden":
         section = loc[:-1]
         model: type[BaseModel] = Scenario
@@ -749,10 +748,15 @@ def _format_validation_error(err: ValidationError, origin: str) -> str:
         names = [_loc_str((*section, k)) for k in model.model_fields]
         return f"{origin}: unknown parameter '{field}'{_suggest(field, names)}"
     if not field:
-        return f"{origin}: {msg}"
+        return f"{origin}: {e['msg'].removeprefix('Value error, ')}"
+    return field_error(e, origin, field)
+
+
+def field_error(e: dict[str, Any], origin: str, field: str) -> str:
+    """One line for a pydantic error on a field: the file, the field, the message, the value."""
     got = e.get("input")
     shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return f"{origin}: {field}: {msg}{shown}"
+    return f"{origin}: {field}: {e['msg'].removeprefix('Value error, ')}{shown}"
 
 
 def scenario_from_dict(data: dict[str, Any], origin: str = "<scenario>") -> Scenario:
