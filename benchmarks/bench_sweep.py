@@ -7,11 +7,13 @@ case's whole process tree (``/proc/PID/smaps_rollup``) every 100 ms and reports 
 inside the case, from before the workers start to after the results are on disk (imports
 excluded, worker start-up included).
 
-Cases (short runs: 20 councils, 20 quarters, a grid of 20 social value weights x replications):
+Cases (a grid of 20 social value weights x replications; short runs: 20 councils, 20
+quarters; the baseline as shipped: 150 councils, 80 quarters):
 
 - ``sweep`` / ``batch_run``: the same runs (same parameters and seeds) through this sweep
   (Parquet runs + time series streamed to disk) and through ``mesa.batch_run`` collecting
-  every quarter (``data_collection_period=1``), its result list then written to Parquet.
+  every quarter (``data_collection_period=1``), its result list then written to Parquet;
+  short runs, and the baseline scenario as shipped.
 - ``sweep`` with ``--workers 1`` (in-process) and with a pool of 1 worker, against 2 workers:
   parallel efficiency T1 / (2 T2).
 - ``dask``: the same sweep on a ``dask.distributed.LocalCluster`` of 2 single-thread worker
@@ -40,26 +42,33 @@ WEIGHTS = [round(0.02 * i, 2) for i in range(20)]
 WORKERS = 2
 
 
-def _experiment(folder: Path, runs: int, quarters: int) -> Path:
+def _fixed(quarters: int, councils: int) -> dict[str, int]:
+    """The scenario values a case sets (0: keep the base scenario's own)."""
+    fixed = {"network.councils": councils, "scenario.quarters": quarters}
+    return {k: v for k, v in fixed.items() if v}
+
+
+def _experiment(folder: Path, runs: int, quarters: int, councils: int) -> Path:
     path = folder / "bench.toml"
+    fixed = "".join(f'"{k}" = {v}\n' for k, v in _fixed(quarters, councils).items())
     path.write_text(
         f'[experiment]\nname = "bench"\nscenario = "{SCENARIO}"\n'
         f"replications = {runs // len(WEIGHTS)}\nseed = 1\n"
-        f'[fixed]\n"network.councils" = 20\n"scenario.quarters" = {quarters}\n'
+        f"[fixed]\n{fixed}"
         f'[parameters]\n"commissioning.social_value_weight" = {WEIGHTS}\n'
     )
     return path
 
 
 def _case_sweep(
-    folder: Path, runs: int, quarters: int, workers: int, how: str
+    folder: Path, runs: int, quarters: int, councils: int, workers: int, how: str
 ) -> tuple[float, float]:
     """Wall time of the sweep and, of it, the start-up of a Dask cluster (0 for the pool)."""
     from sim.executors import DaskExecutor, PoolExecutor, local_cluster, make_executor
     from sim.experiment import load_experiment
     from sim.sweep import run_sweep
 
-    experiment = load_experiment(_experiment(folder, runs, quarters))
+    experiment = load_experiment(_experiment(folder, runs, quarters, councils))
     start = time.perf_counter()
     if how == "dask":
         with (
@@ -76,40 +85,39 @@ def _case_sweep(
     return time.perf_counter() - start, startup
 
 
-def _case_batch_run(folder: Path, runs: int, quarters: int, workers: int) -> float:
+def _case_batch_run(folder: Path, runs: int, quarters: int, councils: int, workers: int) -> float:
     import mesa
     import pandas as pd
 
-    from sim import CommissioningModel
+    from sim import CommissioningModel, load_scenario
     from sim.experiment import replication_seeds
 
     seeds = replication_seeds(1, runs // len(WEIGHTS))
+    fixed = {k.replace(".", "__"): v for k, v in _fixed(quarters, councils).items()}
+    steps = quarters or load_scenario(SCENARIO).scenario.quarters
     start = time.perf_counter()
     results = mesa.batch_run(
         CommissioningModel,
-        parameters={
-            "commissioning__social_value_weight": WEIGHTS,
-            "network__councils": 20,
-            "scenario__quarters": quarters,
-        },
+        parameters={"commissioning__social_value_weight": WEIGHTS, **fixed},
         rng=seeds,
         number_processes=workers,
         data_collection_period=1,
-        max_steps=quarters,
+        max_steps=steps,
         display_progress=False,
     )
     pd.DataFrame(results).to_parquet(folder / "batch_run.parquet")
     return time.perf_counter() - start
 
 
-def _child(case: str, runs: int, quarters: int, workers: int) -> None:
+def _child(case: str, runs: int, quarters: int, councils: int, workers: int) -> None:
     """Run one case in this process and print its wall time (and start-up) as JSON."""
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
         if case == "batch_run":
-            seconds, startup = _case_batch_run(folder, runs, quarters, workers), 0.0
+            seconds = _case_batch_run(folder, runs, quarters, councils, workers)
+            startup = 0.0
         else:
-            seconds, startup = _case_sweep(folder, runs, quarters, workers, how=case)
+            seconds, startup = _case_sweep(folder, runs, quarters, councils, workers, how=case)
     print(json.dumps({"seconds": seconds, "startup": startup}))
 
 
@@ -164,12 +172,17 @@ def _tree(proc) -> list[int]:
         return [proc.pid]
 
 
-def measure(case: str, runs: int, quarters: int = 20, workers: int = WORKERS) -> dict:
-    """Run a case in a fresh process; return its wall time and peak tree memory (MB)."""
+def measure(
+    case: str, runs: int, quarters: int = 20, workers: int = WORKERS, councils: int = 20
+) -> dict:
+    """Run a case in a fresh process; return its wall time and peak tree memory (MB).
+
+    ``quarters`` or ``councils`` 0 keeps the base scenario's own value."""
     import psutil
 
     command = [sys.executable, "-m", "benchmarks.bench_sweep", "--case", case]
-    command += ["--runs", str(runs), "--quarters", str(quarters), "--workers", str(workers)]
+    command += ["--runs", str(runs), "--quarters", str(quarters), "--councils", str(councils)]
+    command += ["--workers", str(workers)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=env)
     proc = psutil.Process(child.pid)
@@ -208,6 +221,11 @@ def main() -> None:
     cases = {
         "sweep": (f"sweep, {n} runs, 2 workers", ("sweep", n)),
         "batch_run": (f"mesa.batch_run, {n} runs, 2 processes", ("batch_run", n)),
+        "sweep_shipped": (f"sweep, {n} runs as shipped, 2 workers", ("sweep", n, 0, 2, 0)),
+        "batch_shipped": (
+            f"mesa.batch_run, {n} runs as shipped, 2 processes",
+            ("batch_run", n, 0, 2, 0),
+        ),
         "one": (f"sweep, {n} runs, --workers 1 (in-process)", ("sweep", n, 20, 1)),
         "pool1": (f"sweep, {n} runs, pool of 1 worker", ("pool", n, 20, 1)),
         "dask": (f"sweep on Dask LocalCluster, {n} runs, 2 workers", ("dask", n)),
@@ -242,12 +260,17 @@ def main() -> None:
             f"{name:<52} {r[key]['seconds']:>8.1f} {r[key]['pss_mb']:>12.0f} "
             f"{r[key]['rss_mb']:>12.0f} {r[key]['others']:>7.2f}"
         )
-    sweep, batch = r["sweep"], r["batch_run"]
-    print(
-        f"sweep / batch_run: time {sweep['seconds'] / batch['seconds']:.2f}x, "
-        f"peak memory {sweep['pss_mb'] / batch['pss_mb']:.2f}x (PSS), "
-        f"{sweep['rss_mb'] / batch['rss_mb']:.2f}x (RSS)"
-    )
+    for label, ours, theirs in (
+        ("short runs", "sweep", "batch_run"),
+        ("as shipped", "sweep_shipped", "batch_shipped"),
+    ):
+        sweep, batch = r[ours], r[theirs]
+        print(
+            f"sweep / batch_run, {label}: time {sweep['seconds'] / batch['seconds']:.2f}x, "
+            f"peak memory {sweep['pss_mb'] / batch['pss_mb']:.2f}x (PSS), "
+            f"{sweep['rss_mb'] / batch['rss_mb']:.2f}x (RSS)"
+        )
+    sweep = r["sweep"]
     for key, label in (("one", "--workers 1"), ("pool1", "a 1-worker pool")):
         efficiency = r[key]["seconds"] / (2 * sweep["seconds"])
         print(f"parallel efficiency on 2 workers against {label}: {efficiency:.2f}")
@@ -268,10 +291,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=["sweep", "pool", "batch_run", "dask"])
     parser.add_argument("--runs", type=int, default=2000)
-    parser.add_argument("--quarters", type=int, default=20)
+    parser.add_argument("--quarters", type=int, default=20, help="0: the scenario's own")
+    parser.add_argument("--councils", type=int, default=20, help="0: the scenario's own")
     parser.add_argument("--workers", type=int, default=WORKERS)
     args = parser.parse_args()
     if args.case:
-        _child(args.case, args.runs, args.quarters, args.workers)
+        _child(args.case, args.runs, args.quarters, args.councils, args.workers)
     else:
         main()

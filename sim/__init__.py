@@ -9,7 +9,23 @@ resilience and local reinvestment.
     model.timeseries(), model.summary()
 """
 
-from sim.model import CommissioningModel
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
+if TYPE_CHECKING:
+    from sim.model import CommissioningModel
+
 __all__ = ["CommissioningModel", "Scenario", "ScenarioError", "load_scenario"]
+
+
+def __getattr__(name: str) -> Any:
+    # The model (and Mesa, pandas, scipy: ~80 MB) loads on first use, not on ``import sim``:
+    # a sweep's writer process and ``commsim validate`` never need it.
+    if name == "CommissioningModel":
+        from sim.model import CommissioningModel
+
+        return CommissioningModel
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -75,8 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     from tqdm import tqdm
 
-    from sim.metrics import package_version
     from sim.model import CommissioningModel
+    from sim.outcomes import package_version
     from sim.plots import overview_figure
 
     out = (

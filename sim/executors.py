@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 __all__ = [
+    "LEAN_WORKER_CONFIG",
     "DaskExecutor",
     "InProcessExecutor",
     "PoolExecutor",
@@ -143,20 +144,35 @@ def _take(items: Iterator[Any], n: int) -> list[Any]:
     return list(itertools.islice(items, n))
 
 
+#: Dask settings for :func:`local_cluster`. The cluster has no dashboard, so the workers'
+#: statistical profiler (it samples the running task every 10 ms) feeds nothing; it and the
+#: frequent event-loop and memory checks take the GIL from the runs. Measured on 2,000 short
+#: runs, 2 workers: 1.19x the local pool's time with Dask's defaults, 1.09x with these.
+LEAN_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
+
 def local_cluster(workers: int) -> Any:
     """A ``dask.distributed.LocalCluster`` of single-thread worker processes on 127.0.0.1 with no
     dashboard, which import the model as they start: the Dask path on one machine (tests,
-    benchmarks, trying a cluster run)."""
+    benchmarks, trying a cluster run). Its workers run with :data:`LEAN_WORKER_CONFIG`."""
+    import dask
     from dask.distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        host="127.0.0.1",
-        dashboard_address=None,
-        processes=True,
-        preload=["sim.experiment"],
-    )
+    # the nannies copy the configuration as they are made, and pass it to their workers
+    with dask.config.set(LEAN_WORKER_CONFIG):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            processes=True,
+            preload=["sim.experiment"],
+        )
 
 
 def make_executor(workers: int | None = None, scheduler: Any = None) -> RunExecutor:

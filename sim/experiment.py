@@ -431,8 +431,9 @@ def simulate_run(spec: RunSpec) -> RunResult:
     A run that raises is returned with every outcome null and the error in ``error``: the
     sweep records it and goes on.
     """
-    from sim.metrics import SUMMARY_FIELDS, run_summary
+    from sim.metrics import run_summary
     from sim.model import CommissioningModel
+    from sim.outcomes import SUMMARY_FIELDS
 
     row: dict[str, Any] = {
         "run_id": spec.run_id,

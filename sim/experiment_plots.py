@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import KEY_OUTCOMES, mean_ci, outcome_columns
-from sim.metrics import REPORTERS
+from sim.outcomes import REPORTERS
 
 __all__ = ["compare_figure", "envelope_figure", "outcomes_figure", "sensitivity_figure"]
 

@@ -839,14 +839,15 @@ def check_data_files(scenario: Scenario, origin: str = "<scenario>") -> None:
     Raises:
         ScenarioError: ``origin: network.<field>: <file>: <line>: what is wrong``.
     """
-    from sim.network import load_councils, load_graph  # sim.network imports this module
-
     net = scenario.network
     for key in DATA_FILE_FIELDS:
         if getattr(net, key):
             setattr(net, key, str(Path(getattr(net, key)).resolve()))
     if not net.councils_file:
         return
+    # imported here: sim.network imports this module, and loads networkx and pandas
+    from sim.network import load_councils, load_graph
+
     field = "network.councils_file"
     try:
         councils = load_councils(net.councils_file)

@@ -22,14 +22,16 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.scenario import ScenarioError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MANIFEST",
@@ -188,26 +190,32 @@ class RunStore:
         rows = pa.Table.from_pylist([r.row for r in results], schema=self.schema)
         _write_parquet_atomic(rows, self.parts / f"runs-{name}")
 
-    def gather(self) -> pd.DataFrame:
-        """Gather every finished run into ``runs.parquet`` (sorted by run id) and drop the parts."""
+    def gather(self) -> pa.Table:
+        """Gather every finished run into ``runs.parquet`` (sorted by run id) and drop the parts.
+
+        Done in Arrow, not pandas: the writer process never loads pandas (nor the model).
+        """
         files = self._run_files()
         tables = [pq.read_table(p).cast(self.schema) for p in files]
         table = pa.concat_tables(tables) if tables else self.schema.empty_table()
-        frame = table.to_pandas().drop_duplicates("run_id").sort_values("run_id")
+        # one row per run id (a run can be in two parts if a resume raced a kill), by run id
+        _, first = np.unique(table.column("run_id").to_numpy(), return_index=True)
+        table = table.take(first)
         names = sorted(p.name.removeprefix("ts-") for p in self.timeseries.glob("ts-*.parquet"))
-        gathered = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
         meta = {b"commsim_parts": json.dumps(names).encode()}
-        _write_parquet_atomic(gathered.replace_schema_metadata(meta), self.out / RUNS)
+        _write_parquet_atomic(table.replace_schema_metadata(meta), self.out / RUNS)
         for p in files:
             if p.name != RUNS:
                 p.unlink()
         self.parts.rmdir()  # empty now; a resumed sweep makes it again
-        return frame.reset_index(drop=True)
+        return table
 
 
 def read_runs(out: Path) -> pd.DataFrame:
     """``DIR/runs.parquet`` plus any parts not gathered yet, one row per run id."""
     out = Path(out)
+    import pandas as pd
+
     files = [out / RUNS] if (out / RUNS).exists() else []
     files += sorted((out / PARTS).glob("runs-*.parquet"))
     if not files:
@@ -218,6 +226,8 @@ def read_runs(out: Path) -> pd.DataFrame:
 
 def read_timeseries(out: Path) -> pd.DataFrame | None:
     """Every kept time series of a sweep (``run_id``, ``quarter``, reporters), or None."""
+    import pandas as pd
+
     files = sorted((Path(out) / TIMESERIES).glob("ts-*.parquet"))
     if not files:
         return None

@@ -79,7 +79,7 @@ def _versions() -> dict[str, str | None]:
 def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any]:
     """The manifest of a new sweep: the experiment file (text and hash), the resolved base
     scenario, the design, versions, the git commit, and the start time."""
-    from sim.metrics import package_version
+    from sim.outcomes import package_version
 
     meta = experiment.meta
     sampled = meta.design != "grid"
@@ -131,7 +131,7 @@ def run_sweep(
     """
     from tqdm import tqdm
 
-    from sim.metrics import SUMMARY_FIELDS
+    from sim.outcomes import SUMMARY_FIELDS
 
     out = Path(out)
     old = prepare_sweep_dir(out, resume=resume, experiment_sha256=experiment.sha256)
@@ -164,15 +164,14 @@ def run_sweep(
             bar.set_postfix(failures=failed, refresh=False)
 
     runs = store.gather()
+    failed = len(runs) - runs.column("error").null_count  # each failed run has its error text
     manifest["finished"] = _now()
-    manifest["counts"].update(
-        finished=len(runs), failed=int(runs["error"].notna().sum()), ran_last=len(todo)
-    )
+    manifest["counts"].update(finished=len(runs), failed=failed, ran_last=len(todo))
     write_json_atomic(out / MANIFEST, manifest)
     return SweepReport(
         total=experiment.runs,
         ran=len(todo),
         skipped=experiment.runs - len(todo),
-        failed=int(runs["error"].notna().sum()),
+        failed=failed,
         seconds=time.perf_counter() - started,
     )

@@ -9,13 +9,15 @@ import subprocess
 import sys
 import time
 
+import dask
 import pandas as pd
 import pytest
+from dask.distributed import Client
 from sweep_support import REPO, commsim, experiment_file
 
 from sim.executors import DaskExecutor, InProcessExecutor, PoolExecutor, local_cluster
 from sim.experiment import load_experiment
-from sim.metrics import SUMMARY_FIELDS
+from sim.outcomes import SUMMARY_FIELDS
 from sim.sweep import run_sweep
 
 GRID = '"commissioning.social_value_weight" = [0.0, 0.2]\nshocks = [[], [{ kind = "provider_collapse", quarter = 6 }]]'
@@ -147,9 +149,30 @@ def test_dask_local_cluster_matches_local_pool_and_in_process(tmp_path):
     with local_cluster(2) as cluster, DaskExecutor(cluster.scheduler_address) as executor:
         assert executor.workers == 2
         run_sweep(exp, tmp_path / "dask", executor, progress=False)
+        # the lean settings reach the worker processes (they are made before the cluster)
+        with Client(cluster) as client:
+            seen = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+        assert list(seen.values()) == [False, False]
     one = outcomes(tmp_path / "one")
     assert len(one) == 12 and one["error"].isna().all()
     pd.testing.assert_frame_equal(outcomes(tmp_path / "pool"), one)
     pd.testing.assert_frame_equal(outcomes(tmp_path / "dask"), one)
     manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
     assert manifest["executor"].startswith("dask scheduler tcp://127.0.0.1:")
+
+
+def test_the_sweep_writer_does_not_load_the_model(tmp_path):
+    """The process that streams results to disk holds no copy of Mesa, scipy or networkx: with
+    a pool, only the workers (forked from one preloaded server) carry the model."""
+    exp = experiment_file(tmp_path, GRID)
+    argv = ["sweep", str(exp), "--out", str(tmp_path / "out"), "--workers", "2"]
+    code = (
+        "import sys\n"
+        "from sim.cli import main\n"
+        f"assert main({argv!r}) == 0\n"
+        "print(sorted(m for m in ('mesa', 'scipy', 'networkx', 'sim.model') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == 8
