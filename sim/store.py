@@ -193,7 +193,7 @@ class RunStore:
     def gather(self) -> pa.Table:
         """Gather every finished run into ``runs.parquet`` (sorted by run id) and drop the parts.
 
-        Done in Arrow, not pandas: the writer process never loads pandas (nor the model).
+        Done in Arrow, with no round trip through a pandas DataFrame.
         """
         files = self._run_files()
         tables = [pq.read_table(p).cast(self.schema) for p in files]
@@ -213,9 +213,9 @@ class RunStore:
 
 def read_runs(out: Path) -> pd.DataFrame:
     """``DIR/runs.parquet`` plus any parts not gathered yet, one row per run id."""
-    out = Path(out)
     import pandas as pd
 
+    out = Path(out)
     files = [out / RUNS] if (out / RUNS).exists() else []
     files += sorted((out / PARTS).glob("runs-*.parquet"))
     if not files:
