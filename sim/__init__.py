@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.inputs import InputError, ScenarioError
+from sim.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
 
-__all__ = ["CommissioningModel", "Scenario", "ScenarioError", "load_scenario"]
+# ScenarioError: the deprecated name of InputError (the same class), kept for old scripts
+__all__ = ["CommissioningModel", "InputError", "Scenario", "ScenarioError", "load_scenario"]
 
 
 def __getattr__(name: str) -> Any:

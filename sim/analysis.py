@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sim.scenario import Scenario, ScenarioError
+from sim.inputs import InputError
+from sim.scenario import Scenario
+from sim.stats import KEY_OUTCOMES, mean_ci, outcome_columns
 
 __all__ = [
     "KEY_OUTCOMES",
@@ -29,43 +30,6 @@ __all__ = [
     "point_summary",
     "sobol_indices",
 ]
-
-#: Outcomes shown in sensitivity charts and comparison figures (when present and varying).
-KEY_OUTCOMES = (
-    "resilience",
-    "min_service_delivered",
-    "total_emergency_cost",
-    "mean_local_share",
-    "final_share_outsourcer",
-    "final_share_mutual",
-    "final_hhi",
-    "final_trust",
-)
-CONFIDENCE = 0.95
-
-
-def mean_ci(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
-    """Mean and two-sided Student t confidence interval of the non-null values.
-
-    Returns:
-        (mean, low, high, n); the interval is NaN with fewer than two values.
-    """
-    x = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(dtype=float)
-    n = len(x)
-    if n == 0:
-        return (math.nan, math.nan, math.nan, 0)
-    mean = float(x.mean())
-    if n < 2:
-        return (mean, math.nan, math.nan, n)
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return (mean, mean - half, mean + half, n)
-
-
-def outcome_columns(runs: pd.DataFrame) -> list[str]:
-    """The run outcomes present in ``runs`` (summary fields, in their documented order)."""
-    from sim.outcomes import SUMMARY_FIELDS
-
-    return [c for c in SUMMARY_FIELDS if c in runs.columns]
 
 
 def point_summary(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
@@ -162,17 +126,17 @@ def analyze_sweep(out: Path) -> list[Path]:
     """Write ``summary.csv``, ``sensitivity.csv`` (sobol/morris designs) and ``figures/``.
 
     Raises:
-        ScenarioError: ``out`` is not a sweep directory.
+        InputError: ``out`` is not a sweep directory.
     """
     from sim import experiment_plots as plots
     from sim.store import read_manifest, read_runs, read_timeseries
 
     out = Path(out)
     if not out.is_dir():
-        raise ScenarioError(f"{out}: no such sweep directory")
+        raise InputError(f"{out}: no such sweep directory")
     manifest = read_manifest(out)
     if manifest is None:
-        raise ScenarioError(f"{out}: holds no manifest.json: not a sweep directory")
+        raise InputError(f"{out}: holds no manifest.json: not a sweep directory")
     runs = read_runs(out)
     parameters = list(manifest["parameters"])
     meta = manifest["experiment"]
@@ -279,7 +243,7 @@ def compare_scenarios(
     runs = pd.DataFrame([r.row for r in results])
     errors = runs["error"].dropna()
     if len(errors):
-        raise ScenarioError(f"compare: {len(errors)} runs failed, e.g. {errors.iloc[0]}")
+        raise InputError(f"compare: {len(errors)} runs failed, e.g. {errors.iloc[0]}")
     table = paired_differences(runs[runs.point == 0], runs[runs.point == 1], labels)
     if out is not None:
         table.to_csv(Path(out) / "compare.csv", index=False, float_format="%.10g")

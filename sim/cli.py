@@ -13,20 +13,16 @@ import re
 import shutil
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sim.scenario import (
-    ScenarioError,
-    load_scenario,
-    parameter_markdown,
-    parse_set_option,
-    read_toml,
-)
+from sim.inputs import InputError, read_toml
+from sim.scenario import load_scenario, parameter_markdown
 
-__all__ = ["main", "staged_output"]
+__all__ = ["main", "parse_set_option", "staged_output"]
 
 EXIT_BAD_INPUT = 2
 
@@ -44,12 +40,12 @@ def staged_output(out: Path) -> Iterator[Path]:
     its parents) only when the block succeeds, so a failure leaves nothing half-written."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: exists and is not a directory")
+        raise InputError(f"--out {out}: exists and is not a directory")
     anchor = out.resolve().parent
     while not anchor.exists():  # the temporary folder must be on the same file system
         anchor = anchor.parent
     if not os.access(anchor, os.W_OK):
-        raise ScenarioError(f"--out {out}: {anchor} is not writable")
+        raise InputError(f"--out {out}: {anchor} is not writable")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=anchor))
     try:
         yield tmp
@@ -58,6 +54,20 @@ def staged_output(out: Path) -> Iterator[Path]:
             os.replace(item, out / item.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parse_set_option(text: str) -> tuple[str, Any]:
+    """Parse a ``--set key.path=value`` option; the value is read as TOML, else as a string."""
+    if "=" not in text:
+        raise InputError(f"--set {text}: expected key.path=value")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    if not key:
+        raise InputError(f"--set {text}: the key is empty")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
 
 
 def _overrides(items: Sequence[str] | None) -> dict[str, Any]:
@@ -143,7 +153,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             kind = validate_file(path)
-        except ScenarioError as err:
+        except InputError as err:
             print(err, file=sys.stderr)
             bad += 1
         else:
@@ -217,7 +227,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sweep import run_sweep
 
     if args.workers is not None and args.workers < 1:
-        raise ScenarioError(f"--workers {args.workers}: must be at least 1")
+        raise InputError(f"--workers {args.workers}: must be at least 1")
     experiment = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / experiment.meta.name
     prepare_sweep_dir(out, resume=args.resume, experiment_sha256=experiment.sha256)
@@ -261,14 +271,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.analysis import compare_scenarios
 
     if args.replications < 2:
-        raise ScenarioError(f"--replications {args.replications}: must be at least 2")
+        raise InputError(f"--replications {args.replications}: must be at least 2")
     if args.workers is not None and args.workers < 1:
-        raise ScenarioError(f"--workers {args.workers}: must be at least 1")
+        raise InputError(f"--workers {args.workers}: must be at least 1")
     a = load_scenario(args.a, {**_overrides(args.set), **_overrides(args.set_a)})
     b_path = args.b or args.a
     b = load_scenario(b_path, {**_overrides(args.set), **_overrides(args.set_b)})
     if args.b is None and not (args.set_a or args.set_b):
-        raise ScenarioError("give a second scenario file, or --set-a / --set-b changes to compare")
+        raise InputError("give a second scenario file, or --set-a / --set-b changes to compare")
     label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
     label_b = Path(b_path).stem + "".join(f" {s}" for s in args.set_b or [])
     default = f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}"
@@ -377,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except ScenarioError as err:
+    except InputError as err:
         print(f"commsim {args.command}: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -2,7 +2,7 @@
 
 An experiment file (TOML) names a base scenario and a ``[parameters]`` table; loading it
 validates everything at the edge (the file, the base scenario, every grid point) and raises a
-one-line :class:`~sim.scenario.ScenarioError` naming the file and the field. The design turns
+one-line :class:`~sim.inputs.InputError` naming the file and the field. The design turns
 into a list of :class:`RunSpec` (design point x replication, each with its own seed), and
 :func:`simulate_runs` is the picklable worker that runs them. See docs/experiments.md.
 """
@@ -18,16 +18,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.inputs import InputError, format_validation_error, read_toml, suggest
 from sim.scenario import (
     Scenario,
-    ScenarioError,
     Shock,
-    _known_keys,
-    _suggest,
     apply_overrides,
-    field_error,
+    known_keys,
     load_scenario,
-    read_toml,
     scenario_from_dict,
 )
 
@@ -162,23 +159,8 @@ class RunResult:
 # ----------------------------------------------------------------------------- loading
 
 
-def _fail(origin: str, message: str) -> ScenarioError:
-    return ScenarioError(f"{origin}: {message}")
-
-
-def _format_error(err: ValidationError, origin: str) -> str:
-    e = err.errors(include_url=False)[0]
-    loc = [str(p) for p in e["loc"]]
-    where = ".".join(loc)
-    if e["type"] == "extra_forbidden":
-        table = _ExperimentFile if len(loc) == 1 else ExperimentMeta
-        known = list(table.model_fields)
-        return f"{origin}: unknown key '{where}'{_suggest(loc[-1], known)}"
-    if e["type"] == "missing" and len(loc) == 1:
-        return f"{origin}: the [{where}] table is missing (see docs/experiments.md)"
-    if e["type"] == "missing":
-        return f"{origin}: {where}: is required"
-    return field_error(e, origin, where)
+def _fail(origin: str, message: str) -> InputError:
+    return InputError(f"{origin}: {message}")
 
 
 def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
@@ -186,9 +168,9 @@ def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
     if key == SHOCKS_KEY:
         return "shocks"
     dotted = key.replace("__", ".")
-    known = [k for k in _known_keys(Scenario) if k.count(".") == 1]
+    known = [k for k in known_keys(Scenario) if k.count(".") == 1]
     if dotted not in known:
-        raise _fail(origin, f"[{table}] '{key}' names no parameter{_suggest(dotted, known)}")
+        raise _fail(origin, f"[{table}] '{key}' names no parameter{suggest(dotted, known)}")
     section, name = dotted.split(".")
     annotation = Scenario.model_fields[section].annotation.model_fields[name].annotation
     return {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation, "str")
@@ -230,19 +212,13 @@ def _grid_values(key: str, kind: str, values: Any, origin: str) -> list[Any]:
             try:
                 labels.append(shock_label(v))
             except ValidationError as err:
-                raise _fail(origin, f"[parameters] '{key}'[{i}]: {_first_message(err)}") from None
+                where = f"{origin}: [parameters] '{key}'[{i}]"
+                raise InputError(format_validation_error(err, where, Shock)) from None
         if len(set(labels)) != len(labels):
             raise _fail(origin, f"[parameters] '{key}': two values are the same shocks")
     elif len({repr(v) for v in values}) != len(values):
         raise _fail(origin, f"[parameters] '{key}': a value appears twice in {values!r}")
     return values
-
-
-def _first_message(err: ValidationError) -> str:
-    e = err.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in e["loc"])
-    message = e["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
 
 
 def _range(key: str, kind: str, bounds: Any, design: str, origin: str) -> tuple[float, float]:
@@ -260,7 +236,8 @@ def _range(key: str, kind: str, bounds: Any, design: str, origin: str) -> tuple[
     try:
         r = Range.model_validate(bounds)
     except ValidationError as err:
-        raise _fail(origin, f"[parameters] '{key}': {_first_message(err)}") from None
+        where = f"{origin}: [parameters] '{key}'"
+        raise InputError(format_validation_error(err, where, Range)) from None
     return (r.min, r.max)
 
 
@@ -321,7 +298,7 @@ def load_experiment(path: str | Path) -> Experiment:
     failed run).
 
     Raises:
-        ScenarioError: one line naming the file, the field and what is wrong.
+        InputError: one line naming the file, the field and what is wrong.
     """
     path = Path(path)
     origin = str(path)
@@ -329,12 +306,12 @@ def load_experiment(path: str | Path) -> Experiment:
     try:
         parsed = _ExperimentFile.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_error(err, origin)) from None
+        raise InputError(format_validation_error(err, origin, _ExperimentFile)) from None
     meta = parsed.experiment
     scenario_path = (path.parent / meta.scenario).resolve()
     try:
         base = load_scenario(scenario_path).model_dump(mode="json")
-    except ScenarioError as err:
+    except InputError as err:
         raise _fail(origin, f"experiment.scenario: {err}") from None
     if parsed.fixed:
         for key in parsed.fixed:

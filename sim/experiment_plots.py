@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.analysis import KEY_OUTCOMES, mean_ci, outcome_columns
 from sim.outcomes import REPORTERS
+from sim.stats import KEY_OUTCOMES, mean_ci, outcome_columns
 
 __all__ = ["compare_figure", "envelope_figure", "outcomes_figure", "sensitivity_figure"]
 

@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ScenarioError, read_text_file
+from sim.inputs import ScenarioError, read_text_file
 
 __all__ = [
     "GRAPH_FORMATS",

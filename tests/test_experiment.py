@@ -9,7 +9,7 @@ from sweep_support import experiment_file
 
 from sim import CommissioningModel
 from sim.experiment import load_experiment, replication_seeds, run_specs, simulate_run
-from sim.scenario import ScenarioError
+from sim.inputs import InputError
 
 SVW = '"commissioning.social_value_weight"'
 
@@ -67,7 +67,7 @@ def test_sobol_and_morris_sizes_follow_salib(tmp_path):
 
 def test_sobol_needs_a_power_of_two(tmp_path):
     params = f'{SVW} = {{ min = 0.0, max = 0.4 }}\n"outsourcers.credit_limit" = {{ min = 0.02, max = 0.2 }}'
-    with pytest.raises(ScenarioError, match="power of 2"):
+    with pytest.raises(InputError, match="power of 2"):
         load_experiment(experiment_file(tmp_path, params, design="sobol", extra="samples = 10"))
 
 
@@ -104,5 +104,5 @@ def test_a_run_that_raises_is_returned_with_its_error(tmp_path):
     params = f'{SVW} = {{ min = 0.7, max = 0.9 }}\n"commissioning.local_preference" = {{ min = 0.35, max = 0.5 }}'
     exp = load_experiment(experiment_file(tmp_path, params, design="lhs", extra="samples = 4"))
     row = simulate_run(run_specs(exp)[0]).row  # 0.7 + 0.35 > 1 at every point
-    assert row["error"].startswith("ScenarioError") and "at most 1" in row["error"]
+    assert row["error"].startswith("InputError") and "at most 1" in row["error"]
     assert row["resilience"] is None

@@ -14,7 +14,7 @@ CASES = {
     "toml_syntax": (HEAD + "[parameters\n", "TOML syntax error"),
     "unknown_experiment_key": (
         HEAD + f"replicatons = 3\n[parameters]\n{SVW} = [0.1]\n",
-        "did you mean 'replications'",
+        "did you mean 'experiment.replications'",
     ),
     "unknown_parameter": (
         HEAD + '[parameters]\n"commissioning.social_value_wieght" = [0.1]\n',

@@ -8,7 +8,7 @@ import mesa
 import pytest
 from conftest import small
 
-from sim import CommissioningModel, ScenarioError, load_scenario
+from sim import CommissioningModel, InputError, load_scenario
 from sim.agents import Council, InHouseUnit, Mutual, Outsourcer
 from sim.scenario import Scenario
 
@@ -31,9 +31,15 @@ def test_double_underscore_overrides_match_dotted():
     assert a.equals(b)
 
 
-def test_bad_override_is_a_scenario_error():
+def test_scenario_error_is_the_deprecated_name_of_input_error():
+    import sim
+
+    assert sim.ScenarioError is InputError  # `except ScenarioError` in old scripts still works
+
+
+def test_bad_override_is_an_input_error():
     with pytest.raises(
-        ScenarioError, match=re.escape("did you mean 'commissioning.social_value_weight'")
+        InputError, match=re.escape("did you mean 'commissioning.social_value_weight'")
     ):
         CommissioningModel(commissioning__social_value_wait=0.3)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import CommissioningModel, ScenarioError, load_scenario
+from sim import CommissioningModel, InputError, load_scenario
 from sim.network import load_councils, load_graph, own_geography
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def test_councils_without_a_graph_get_random_neighbours(tmp_path):
 
 def test_a_bad_file_given_to_the_model_directly_is_a_scenario_error(tmp_path):
     (tmp_path / "c.csv").write_text("name,budget\nAsh,1\nAsh,2\n")
-    with pytest.raises(ScenarioError, match="named twice"):
+    with pytest.raises(InputError, match="named twice"):
         CommissioningModel({"network": {"councils_file": str(tmp_path / "c.csv")}})
 
 

@@ -172,7 +172,7 @@ def test_contagion_subcontractors_lose_income_when_their_outsourcer_fails():
     ],
 )
 def test_bad_shocks_are_refused(shock):
-    from sim import ScenarioError
+    from sim import InputError
 
-    with pytest.raises(ScenarioError):
+    with pytest.raises(InputError):
         CommissioningModel(**small(), shocks=[shock])

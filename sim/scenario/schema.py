@@ -1,35 +1,30 @@
 """The scenario schema: every parameter with its default, unit, range and source.
 
-A scenario file (TOML) states only what differs from these defaults. Loading validates the
-whole file at the edge, so the model never checks a parameter in its hot loop. Errors are
-raised as :class:`ScenarioError`, one line naming the file, the field and what is wrong.
+A scenario file (TOML) states only what differs from these defaults. Each TOML table is a
+pydantic model here; loading (:mod:`sim.scenario.loading`) validates a whole file against
+:class:`Scenario` at the edge, so the model never checks a parameter in its hot loop.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
-import tomllib
-from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 __all__ = [
+    "COLLAPSE_TARGETS",
     "SHOCK_KINDS",
+    "CommissioningParams",
+    "CouncilParams",
+    "MutualParams",
+    "NetworkParams",
+    "OutsourcerParams",
     "Scenario",
-    "ScenarioError",
-    "apply_overrides",
-    "check_data_files",
-    "load_scenario",
-    "parameter_table",
-    "parse_set_option",
-    "read_text_file",
+    "ScenarioMeta",
+    "Shock",
+    "TrustParams",
+    "outsourcer_name",
 ]
-
-
-class ScenarioError(ValueError):
-    """Bad input: a scenario file, a field in it, or an override, with what is wrong."""
 
 
 def P(default: Any, *, unit: str, description: str, source: str = "assumption", **kw: Any) -> Any:
@@ -699,247 +694,3 @@ class Scenario(Section):
             "social_value": c.social_value_weight,
             "local": c.local_preference,
         }
-
-
-# ----------------------------------------------------------------------------- loading
-
-
-def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
-    keys = []
-    for name, field in model.model_fields.items():
-        keys.append(prefix + name)
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            keys.extend(_known_keys(ann, prefix + name + "."))
-    return keys
-
-
-def _suggest(bad: str, candidates: list[str]) -> str:
-    last = bad.rsplit(".", 1)[-1]
-    pool = {c.rsplit(".", 1)[-1]: c for c in candidates}
-    match = difflib.get_close_matches(bad, candidates, n=1, cutoff=0.6) or [
-        pool[m] for m in difflib.get_close_matches(last, list(pool), n=1, cutoff=0.6)
-    ]
-    return f" (did you mean '{match[0]}'?)" if match else ""
-
-
-def _loc_str(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _format_validation_error(err: ValidationError, origin: str) -> str:
-    """One line for the first error pydantic found: where, which field, what is wrong."""
-    e = err.errors(include_url=False)[0]
-    loc = tuple(p for p in e["loc"] if p not in ("function-after",))
-    field = _loc_str(loc)
-    if e["type"] == "extra_forbidden":
-        section = loc[:-1]
-        model: type[BaseModel] = Scenario
-        for part in section:
-            if isinstance(part, int):
-                continue
-            ann = model.model_fields[part].annotation
-            if hasattr(ann, "__args__"):  # list[Shock]
-                ann = ann.__args__[0]
-            model = ann
-        names = [_loc_str((*section, k)) for k in model.model_fields]
-        return f"{origin}: unknown parameter '{field}'{_suggest(field, names)}"
-    if not field:
-        return f"{origin}: {e['msg'].removeprefix('Value error, ')}"
-    return field_error(e, origin, field)
-
-
-def field_error(e: dict[str, Any], origin: str, field: str) -> str:
-    """One line for a pydantic error on a field: the file, the field, the message, the value."""
-    got = e.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return f"{origin}: {field}: {e['msg'].removeprefix('Value error, ')}{shown}"
-
-
-def scenario_from_dict(data: dict[str, Any], origin: str = "<scenario>") -> Scenario:
-    """Validate a nested dict (as read from TOML) into a :class:`Scenario`."""
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
-        raise ScenarioError(_format_validation_error(err, origin)) from None
-
-
-def read_text_file(path: str | Path, kind: str) -> str:
-    """Read a UTF-8 text file (a byte-order mark is dropped), every failure one line.
-
-    Args:
-        path: the file.
-        kind: what the file should be, for the message, e.g. ``"TOML file"``.
-
-    Raises:
-        ScenarioError: the file is missing, a directory, not UTF-8 or unreadable.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise ScenarioError(f"{p}: no such file")
-    if p.is_dir():
-        raise ScenarioError(f"{p}: is a directory, not a {kind}")
-    try:
-        return p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{p}: not a text file (it is not UTF-8)") from None
-    except OSError as err:
-        raise ScenarioError(f"{p}: cannot be read ({err.strerror})") from None
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, turning every failure into a one-line :class:`ScenarioError`."""
-    p = Path(path)
-    text = read_text_file(p, "TOML file")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{p}: TOML syntax error: {err}") from None
-
-
-DATA_FILE_FIELDS = ("councils_file", "graph_file")  # in [network]; paths to a user's data
-
-
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load and validate a scenario file, applying dotted-key overrides on top.
-
-    Args:
-        path: a TOML scenario file.
-        overrides: e.g. ``{"commissioning.social_value_weight": 0.2}``.
-
-    Data files the scenario names (``network.councils_file``, ``network.graph_file``) are
-    relative to the scenario file (in an override, to the working directory); they are
-    stored as absolute paths, read and checked here.
-
-    Raises:
-        ScenarioError: one line naming the file, the field and what is wrong.
-    """
-    data = read_toml(path)
-    network = data.get("network")
-    if isinstance(network, dict):
-        for key in DATA_FILE_FIELDS:
-            if isinstance(network.get(key), str) and network[key]:
-                network[key] = str((Path(path).parent / network[key]).resolve())
-    if overrides:
-        data = apply_overrides(data, overrides, origin="--set")
-    scenario = scenario_from_dict(data, origin=str(path))
-    check_data_files(scenario, origin=str(path))
-    return scenario
-
-
-def check_data_files(scenario: Scenario, origin: str = "<scenario>") -> None:
-    """Read and check the councils and graph files a scenario names (see :mod:`sim.network`).
-
-    Relative paths are made absolute (against the working directory), and
-    ``network.councils`` is set to the number of councils in the file.
-
-    Raises:
-        ScenarioError: ``origin: network.<field>: <file>: <line>: what is wrong``.
-    """
-    net = scenario.network
-    for key in DATA_FILE_FIELDS:
-        if getattr(net, key):
-            setattr(net, key, str(Path(getattr(net, key)).resolve()))
-    if not net.councils_file:
-        return
-    # imported here: sim.network imports this module, and loads networkx and pandas
-    from sim.network import load_councils, load_graph
-
-    field = "network.councils_file"
-    try:
-        councils = load_councils(net.councils_file)
-        field = "network.graph_file"
-        if net.graph_file:
-            load_graph(net.graph_file, list(councils["name"]))
-    except ScenarioError as err:
-        raise ScenarioError(f"{origin}: {field}: {err}") from None
-    net.councils = len(councils)
-
-
-def apply_overrides(
-    data: dict[str, Any], overrides: dict[str, Any], origin: str = "--set"
-) -> dict[str, Any]:
-    """Return a copy of ``data`` with each dotted key set; unknown keys are errors."""
-    known = _known_keys(Scenario)
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
-    for key, value in overrides.items():
-        dotted = key.replace("__", ".")
-        parts = dotted.split(".")
-        if dotted == "shocks":  # the list of shocks is replaced whole
-            out["shocks"] = value
-            continue
-        if dotted not in known or len(parts) != 2:
-            raise ScenarioError(f"{origin}: '{key}' names no parameter{_suggest(dotted, known)}")
-        section = out.setdefault(parts[0], {})
-        if not isinstance(section, dict):
-            raise ScenarioError(f"{origin}: [{parts[0]}] must be a table")
-        section[parts[1]] = value
-    return out
-
-
-def parse_set_option(text: str) -> tuple[str, Any]:
-    """Parse a ``--set key.path=value`` option; the value is read as TOML, else as a string."""
-    if "=" not in text:
-        raise ScenarioError(f"--set {text}: expected key.path=value")
-    key, raw = (s.strip() for s in text.split("=", 1))
-    if not key:
-        raise ScenarioError(f"--set {text}: the key is empty")
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key, value
-
-
-def parameter_table() -> list[dict[str, Any]]:
-    """Every scalar parameter of the schema: dotted name, default, unit, range, source, meaning."""
-    rows = []
-    sections = {n: f.annotation for n, f in Scenario.model_fields.items() if n != "shocks"}
-    sections["shocks[]"] = Shock
-    for sec, model in sections.items():
-        for name, field in model.model_fields.items():
-            extra = field.json_schema_extra or {}
-            lo = hi = None
-            for m in field.metadata:
-                lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
-                lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
-                hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
-            default = field.default
-            rng = "" if lo is None and hi is None else f"{_num(lo)} to {_num(hi)}"
-            rows.append(
-                {
-                    "name": f"{sec}.{name}",
-                    "default": default,
-                    "unit": extra.get("unit", ""),
-                    "range": rng,
-                    "source": extra.get("source", ""),
-                    "description": field.description or "",
-                }
-            )
-    return rows
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float) and math.isfinite(x) and x.is_integer():
-        return str(int(x))
-    return str(x)
-
-
-def parameter_markdown() -> str:
-    """The parameter table as Markdown, as docs/ODD.md carries it."""
-    lines = [
-        "| parameter | default | unit | range | meaning | source |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in parameter_table():
-        d = r["default"]
-        d = "true" if d is True else "false" if d is False else d
-        lines.append(
-            f"| `{r['name']}` | {d} | {r['unit']} | {r['range']} | {r['description']} | {r['source']} |"
-        )
-    return "\n".join(lines)
