@@ -25,8 +25,8 @@ def test_a_collapse_between_steps_reaches_the_quarter_tallies_and_trust() -> Non
     ct = model.contracts
     expected = np.zeros(model.n_councils, dtype=bool)
     expected[ct.view("council")[ct.view("disrupted_at") == 3]] = True
-    assert expected.any() and np.array_equal(model.councils_hit, expected)
-    assert model.tally["contracts_disrupted"] == failure["contracts"]
+    assert expected.any() and np.array_equal(model.ledger.councils_hit, expected)
+    assert model.ledger.contracts_disrupted == failure["contracts"]
     model.step()
     twin.step()
     assert model.metrics["failures"] >= 1
