@@ -8,16 +8,11 @@ operations. The Mesa agents are views onto those rows: they give a notebook, the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
 from sim.state import KIND_NAMES, ProviderKind
-
-if TYPE_CHECKING:
-    from sim.model import CommissioningModel
 
 __all__ = [
     "KIND_NAMES",
@@ -38,9 +33,7 @@ class Council(FixedAgent):
         name: the area's name.
     """
 
-    def __init__(
-        self, model: CommissioningModel, index: int, name: str, cell: mesa.discrete_space.Cell
-    ):
+    def __init__(self, model: mesa.Model, index: int, name: str, cell: mesa.discrete_space.Cell):
         super().__init__(model)
         self.index = index
         self.name = name
@@ -73,7 +66,7 @@ class Provider(mesa.Agent):
 
     kind: ProviderKind
 
-    def __init__(self, model: CommissioningModel, index: int):
+    def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)
         self.index = index
         self.name = str(model.providers.name[index])

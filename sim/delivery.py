@@ -13,14 +13,10 @@ revenue = costs + surplus.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.state import QUARTERS_PER_YEAR, Market, ProviderKind, ProviderTable
-
-if TYPE_CHECKING:
-    from sim.scenario import Scenario
+from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderTable
 
 __all__ = [
     "Flows",
@@ -122,7 +118,7 @@ def refresh_inhouse_prices(market: Market, emergency_premium: float) -> None:
     ct.price[ih] = ct.reference[ih] * p.unit_cost(ct.holder[ih], market.cost_level) * premium
 
 
-def deliver_and_pay(market: Market, params: Scenario) -> None:
+def deliver_and_pay(market: Market, params: Params) -> None:
     """Deliver every contract and pay for it: build the quarter's legs, follow the money
     (:func:`quarter_flows`), book it (:func:`settle_accounts`), count each loss-making
     contract towards a handback, and write the quarter's money into the ledger."""

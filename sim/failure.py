@@ -8,16 +8,11 @@ also fails when its holder hands it back after quarters of losses (:func:`handba
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sim.delivery import refresh_inhouse_prices
-from sim.state import QUARTERS_PER_YEAR, Market, ProviderKind
+from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
 from sim.tendering import bid_prices, bidders
-
-if TYPE_CHECKING:
-    from sim.scenario import Scenario
 
 __all__ = [
     "disrupt",
@@ -30,7 +25,7 @@ __all__ = [
 
 
 def fail_provider(
-    market: Market, index: int, cause: str, params: Scenario, rng: np.random.Generator
+    market: Market, index: int, cause: str, params: Params, rng: np.random.Generator
 ) -> None:
     """A provider fails now: every contract it holds fails at once (:func:`disrupt`); its
     subcontractors lose the income, and the quarter's unpaid invoices, from it. In-house units
@@ -64,7 +59,7 @@ def fail_provider(
     disrupt(market, held, params, rng)
 
 
-def insolvencies(market: Market, params: Scenario, rng: np.random.Generator) -> None:
+def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> None:
     """Every trading provider whose cash is below its credit limit fails."""
     p = market.providers
     broke = np.flatnonzero(p.external() & (p.view("cash") < -p.view("credit_limit")))
@@ -72,7 +67,7 @@ def insolvencies(market: Market, params: Scenario, rng: np.random.Generator) -> 
         fail_provider(market, int(index), "insolvency", params, rng)
 
 
-def handbacks(market: Market, params: Scenario, rng: np.random.Generator) -> None:
+def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
     """Contracts that lost money for ``handback_quarters`` in a row are handed back."""
     ct = market.contracts
     back = np.flatnonzero(
@@ -87,7 +82,7 @@ def handbacks(market: Market, params: Scenario, rng: np.random.Generator) -> Non
         disrupt(market, back, params, rng)
 
 
-def disrupt(market: Market, slots: np.ndarray, params: Scenario, rng: np.random.Generator) -> None:
+def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Generator) -> None:
     """Contracts whose provider has gone: the council insources if its unit has room, else
     makes an emergency direct award (after mobilisation) to the best-quality provider with
     room, else is left with a gap until a re-tender. Councils answer in a seeded order."""
@@ -136,7 +131,7 @@ def disrupt(market: Market, slots: np.ndarray, params: Scenario, rng: np.random.
     refresh_inhouse_prices(market, cp.emergency_premium)
 
 
-def insource(market: Market, slot: int, params: Scenario) -> None:
+def insource(market: Market, slot: int, params: Params) -> None:
     """The council's own unit takes the contract now, as an emergency (at the premium, priced
     by :func:`sim.delivery.refresh_inhouse_prices`, and re-tendered when the term ends)."""
     unit = market.councils.inhouse_unit[market.contracts.council[slot]]
@@ -145,7 +140,7 @@ def insource(market: Market, slot: int, params: Scenario) -> None:
     market.contracts.place(slot, unit, price=0.0, start=t, end=end, emergency=True)
 
 
-def leave_gaps(market: Market, slots: np.ndarray, params: Scenario) -> None:
+def leave_gaps(market: Market, slots: np.ndarray, params: Params) -> None:
     """Contracts no tender could place stay unserved until the next tender; after
     ``inhouse_rebuild_quarters`` in a gap the council rebuilds the service in-house (as
     councils took Carillion's services back)."""

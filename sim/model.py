@@ -275,7 +275,7 @@ class CommissioningModel(mesa.Model):
         failure.insolvencies(m, params, rng)
         failure.handbacks(m, params, rng)
         failure.leave_gaps(m, tendering.tender_due(m, params, rng), params)
-        spinouts.spin_outs(m, self.council_table.name, params.mutuals, rng)
+        spinouts.spin_outs(m, params.mutuals, rng)
         # In-house services cost what the unit spends this quarter, cost shocks included.
         delivery.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
         delivery.deliver_and_pay(m, params)

@@ -20,8 +20,6 @@ from sim.tendering import effective_weights
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.model import CommissioningModel
-
 __all__ = [
     "REPORTERS",
     "SUMMARY_FIELDS",
@@ -95,7 +93,7 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def _read_metric(name: str, model: CommissioningModel) -> float:
+def _read_metric(name: str, model: Any) -> float:
     return model.metrics[name]
 
 
@@ -213,8 +211,8 @@ def run_summary(
     }
 
 
-def run_report(model: CommissioningModel, seed: int | None = None) -> dict[str, Any]:
-    """A finished run's report, as written to summary.json: its outcomes, the resolved
+def run_report(model: Any, seed: int | None = None) -> dict[str, Any]:
+    """A finished run's (a ``CommissioningModel``'s) report, as written to summary.json: its outcomes, the resolved
     scenario, the effective score weights, the seed (``seed``, or the scenario's), the
     package version and the events (failures, handbacks)."""
     params = model.params

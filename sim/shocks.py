@@ -8,15 +8,10 @@ dashboard's shock buttons call the same :func:`apply_shock` (through
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sim.failure import fail_provider
-from sim.state import KIND_NAMES, Market, ProviderKind
-
-if TYPE_CHECKING:
-    from sim.scenario import Scenario, Shock
+from sim.state import KIND_NAMES, Market, Params, ProviderKind
 
 __all__ = [
     "apply_shock",
@@ -50,7 +45,7 @@ def resolve_target(market: Market, target: str, rng: np.random.Generator) -> int
 
 
 def collapse_provider(
-    market: Market, target: str, params: Scenario, rng: np.random.Generator
+    market: Market, target: str, params: Params, rng: np.random.Generator
 ) -> int | None:
     """Collapse a provider now: all its contracts fail this quarter. Returns its row."""
     index = resolve_target(market, target, rng)
@@ -82,7 +77,7 @@ def budget_cut(budget_factor: np.ndarray, magnitude: float) -> None:
     budget_factor *= 1.0 - magnitude
 
 
-def apply_shock(market: Market, shock: Shock, params: Scenario, rng: np.random.Generator) -> None:
+def apply_shock(market: Market, shock: Params, params: Params, rng: np.random.Generator) -> None:
     """Apply one shock in the current quarter and log it."""
     match shock.kind:
         case "provider_collapse":
@@ -96,12 +91,12 @@ def apply_shock(market: Market, shock: Shock, params: Scenario, rng: np.random.G
     market.shock_log.append((market.quarter, shock.kind))
 
 
-def scheduled(shocks: list[Shock], quarter: int) -> list[Shock]:
+def scheduled(shocks: list[Params], quarter: int) -> list[Params]:
     """The shocks scheduled for ``quarter``, in file order."""
     return [shock for shock in shocks if shock.quarter == quarter]
 
 
-def random_failures(market: Market, params: Scenario, rng: np.random.Generator) -> None:
+def random_failures(market: Market, params: Params, rng: np.random.Generator) -> None:
     """Fail each trading provider with its quarterly hazard (failures beyond insolvency)."""
     p = market.providers
     hazard = p.view("hazard")

@@ -7,15 +7,17 @@ each new mutual a start-up grant.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from sim.state import QUARTERS_PER_YEAR, Market, ProviderKind, ProviderTable, provider_values
+from sim.state import (
+    QUARTERS_PER_YEAR,
+    Market,
+    Params,
+    ProviderKind,
+    ProviderTable,
+    provider_values,
+)
 from sim.tendering import bid_prices
-
-if TYPE_CHECKING:
-    from sim.scenario import MutualParams
 
 __all__ = ["grow_mutuals", "new_mutual", "spin_outs"]
 
@@ -25,7 +27,7 @@ def new_mutual(
     home: int,
     capacity: float,
     name: str,
-    section: MutualParams,
+    section: Params,
     rng: np.random.Generator,
     grant: float = 0.0,
 ) -> int:
@@ -41,11 +43,9 @@ def new_mutual(
     return index
 
 
-def spin_outs(
-    market: Market, names: list[str], section: MutualParams, rng: np.random.Generator
-) -> list[int]:
+def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list[int]:
     """In-house services (not emergencies) spin out as mutuals at the yearly rate, higher
-    under a support programme. ``names`` are the councils' names. Returns the new rows."""
+    under a support programme. Returns the new mutuals' rows."""
     rate = section.spin_out_rate * (
         section.support_multiplier if section.support_programme else 1.0
     )
@@ -60,7 +60,7 @@ def spin_outs(
     new = []
     for slot in chosen:
         council = int(ct.council[slot])
-        name = f"{names[council]} Mutual {p.n + 1}"
+        name = f"{market.councils.name[council]} Mutual {p.n + 1}"
         mutual = new_mutual(p, council, 1.25 * ct.reference[slot], name, section, rng, grant)
         one = np.array([mutual])
         price = bid_prices(ct.reference[[slot]], p.unit_cost(one, market.cost_level), p.markup[one])

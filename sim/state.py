@@ -21,6 +21,7 @@ __all__ = [
     "ContractBook",
     "CouncilTable",
     "Market",
+    "Params",
     "ProviderKind",
     "ProviderTable",
     "QuarterLedger",
@@ -28,6 +29,11 @@ __all__ = [
 ]
 
 QUARTERS_PER_YEAR = 4
+
+#: A resolved scenario (``sim.scenario.Scenario``) or one of its sections, as the mechanisms
+#: read it. Named, not imported: the scenario's schema checks its weights with
+#: :mod:`sim.tendering`, so no mechanism imports the schema back (type hints included).
+Params = Any
 
 
 class ProviderKind(IntEnum):
@@ -114,7 +120,7 @@ class ProviderTable(_Table):
         return int(rows[0]) if rows.size else None
 
 
-def provider_values(section: Any, capacity: float, rng: np.random.Generator) -> dict[str, Any]:
+def provider_values(section: Params, capacity: float, rng: np.random.Generator) -> dict[str, Any]:
     """Row values for a new outsourcer or mutual from its scenario section (two draws: its
     quality and social value score differ a little from its type's mean)."""
     spread = 0.1

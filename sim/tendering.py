@@ -9,14 +9,9 @@ effective values are here too, so the schema's check and the score use one defin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from sim.state import QUARTERS_PER_YEAR, Market, ProviderKind, ProviderTable
-
-if TYPE_CHECKING:
-    from sim.scenario import CommissioningParams, Scenario
+from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderTable
 
 __all__ = [
     "adapt_markups",
@@ -34,7 +29,7 @@ __all__ = [
 ]
 
 
-def weight_rule_violation(commissioning: CommissioningParams) -> str | None:
+def weight_rule_violation(commissioning: Params) -> str | None:
     """What is wrong with the score weights in ``commissioning``, or None.
 
     Social value and local preference are absolute shares of the score, so together at most 1;
@@ -51,7 +46,7 @@ def weight_rule_violation(commissioning: CommissioningParams) -> str | None:
     return None
 
 
-def effective_weights(commissioning: CommissioningParams) -> dict[str, float]:
+def effective_weights(commissioning: Params) -> dict[str, float]:
     """The weights a tender score uses: price and quality rescaled to share what social value
     and local preference leave, keeping their ratio (so sweeping ``social_value_weight`` alone
     moves weight from price and quality in proportion). Keys: price, quality, social_value
@@ -211,7 +206,7 @@ def contract_terms(
 def tender(
     market: Market,
     slots: np.ndarray,
-    params: Scenario,
+    params: Params,
     rng: np.random.Generator,
     *,
     allow_inhouse: bool,
@@ -320,7 +315,7 @@ def adapt_markups(
     )
 
 
-def tender_due(market: Market, params: Scenario, rng: np.random.Generator) -> np.ndarray:
+def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
     """Tender every contract that ends now; an in-house service is renewed without tender
     unless it is market-tested (or was an emergency). Returns the slots left in a gap."""
     ct = market.contracts

@@ -8,21 +8,14 @@ council's services disrupted this quarter (docs/ODD.md, 7.5). It is a stylised c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from sim.state import ProviderKind
-
-if TYPE_CHECKING:
-    from sim.scenario import TrustParams
+from sim.state import Params, ProviderKind
 
 __all__ = ["trust_target", "update_trust"]
 
 
-def trust_target(
-    money: dict[str, np.ndarray], value_by_kind: np.ndarray, tp: TrustParams
-) -> np.ndarray:
+def trust_target(money: dict[str, np.ndarray], value_by_kind: np.ndarray, tp: Params) -> np.ndarray:
     """Each council's trust target from the quarter's ``money`` (required, delivered, paid,
     local per council) and ``value_by_kind`` ((n_councils, 3) contract value by provider type)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -48,7 +41,7 @@ def update_trust(
     target: np.ndarray,
     disrupted_value: np.ndarray,
     council_total: np.ndarray,
-    tp: TrustParams,
+    tp: Params,
 ) -> np.ndarray:
     """Trust after one quarter: a step of ``adjustment`` towards ``target``, less
     ``failure_penalty`` times the share of the council's services disrupted, within 0-1."""

@@ -215,7 +215,7 @@ def test_a_spin_out_takes_its_service_to_a_new_mutual():
     market = hand_built_market()
     let_contracts(market)
     params = Scenario.model_validate({"mutuals": {"spin_out_rate": 1.0}})
-    new = spin_outs(market, ["A", "B"], params.mutuals, np.random.default_rng(0))
+    new = spin_outs(market, params.mutuals, np.random.default_rng(0))
     p, ct = market.providers, market.contracts
     assert new == [4] and p.n == 5
     assert p.name[4] == "A Mutual 5" and p.kind[4] == ProviderKind.MUTUAL and p.home[4] == 0
