@@ -78,7 +78,7 @@ def budget_cut(budget_factor: np.ndarray, magnitude: float) -> None:
 
 
 def apply_shock(market: Market, shock: Params, params: Params, rng: np.random.Generator) -> None:
-    """Apply one shock in the current quarter and log it."""
+    """Apply one shock (a scenario's ``[[shocks]]`` entry) in the current quarter; log it."""
     match shock.kind:
         case "provider_collapse":
             collapse_provider(market, shock.target, params, rng)

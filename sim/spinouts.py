@@ -31,8 +31,9 @@ def new_mutual(
     rng: np.random.Generator,
     grant: float = 0.0,
 ) -> int:
-    """Add a mutual based in council ``home``, with ``grant`` pounds of start-up cash on top of
-    its reserves. Returns its row."""
+    """Add a mutual based in council ``home``, its values from ``section`` (the scenario's
+    ``[mutuals]``), with ``grant`` pounds of start-up cash on top of its reserves. Returns its
+    row."""
     index = providers.add(
         kind=ProviderKind.MUTUAL,
         name=name,
@@ -45,7 +46,8 @@ def new_mutual(
 
 def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list[int]:
     """In-house services (not emergencies) spin out as mutuals at the yearly rate, higher
-    under a support programme. Returns the new mutuals' rows."""
+    under a support programme (``section``: the scenario's ``[mutuals]``). Returns the new
+    mutuals' rows."""
     rate = section.spin_out_rate * (
         section.support_multiplier if section.support_programme else 1.0
     )

@@ -17,7 +17,8 @@ __all__ = ["trust_target", "update_trust"]
 
 def trust_target(money: dict[str, np.ndarray], value_by_kind: np.ndarray, tp: Params) -> np.ndarray:
     """Each council's trust target from the quarter's ``money`` (required, delivered, paid,
-    local per council) and ``value_by_kind`` ((n_councils, 3) contract value by provider type)."""
+    local per council), ``value_by_kind`` ((n_councils, 3) contract value by provider type) and
+    ``tp`` (the scenario's ``[trust]``)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         continuity = np.where(money["required"] > 0, money["delivered"] / money["required"], 1.0)
         local = np.where(money["paid"] > 0, money["local"] / money["paid"], 0.0)
