@@ -1,138 +1,39 @@
 """The agents: councils and providers (private outsourcers, mutuals, in-house units).
 
-The numeric state of every provider and contract lives in arrays owned by the model (see
-:class:`ProviderTable` and :class:`ContractBook`), so a quarter's money flows and a tender
-round are a few vectorised operations. The Mesa agents are views onto those rows: they give a
-notebook, the dashboard and ``model.agents_by_type`` the familiar objects, and they own the
-decisions that are naturally per agent.
+The numeric state of every council, provider and contract lives in the tables of
+:mod:`sim.state`, so a quarter's money flows and a tender round are a few vectorised
+operations. The Mesa agents are views onto those rows: they give a notebook, the dashboard and
+``model.agents_by_type`` the familiar objects.
 """
 
 from __future__ import annotations
-
-from enum import IntEnum
-from typing import TYPE_CHECKING, ClassVar
 
 import mesa
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-if TYPE_CHECKING:
-    from sim.model import CommissioningModel
+from sim.state import KIND_NAMES, ProviderKind
 
 __all__ = [
-    "ContractBook",
+    "KIND_NAMES",
     "Council",
     "InHouseUnit",
     "Mutual",
     "Outsourcer",
     "Provider",
     "ProviderKind",
-    "ProviderTable",
 ]
-
-
-class ProviderKind(IntEnum):
-    """Who delivers a contract."""
-
-    OUTSOURCER = 0
-    MUTUAL = 1
-    INHOUSE = 2
-
-
-KIND_NAMES = {k: k.name.lower() for k in ProviderKind}
-
-
-class _Table:
-    """Named, equal-length numpy columns that grow by doubling (spin-outs add rows)."""
-
-    _columns: ClassVar[dict[str, tuple[type, object]]] = {}
-
-    def __init__(self, capacity: int = 16) -> None:
-        self.n = 0
-        self._cap = max(capacity, 1)
-        for name, (dtype, fill) in self._columns.items():
-            setattr(self, name, np.full(self._cap, fill, dtype=dtype))
-
-    def add(self, **values: object) -> int:
-        """Append one row; unnamed columns take their fill value. Returns the row index."""
-        if self.n == self._cap:
-            self._cap *= 2
-            for name, (dtype, fill) in self._columns.items():
-                old = getattr(self, name)
-                new = np.full(self._cap, fill, dtype=dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
-        i = self.n
-        for name, value in values.items():
-            getattr(self, name)[i] = value
-        self.n += 1
-        return i
-
-    def view(self, name: str) -> np.ndarray:
-        """The live rows of one column (a view: writes go through)."""
-        return getattr(self, name)[: self.n]
-
-
-class ProviderTable(_Table):
-    """Every provider's state, one row each; money in pounds, capacity in pounds per quarter."""
-
-    _columns: ClassVar[dict[str, tuple[type, object]]] = {
-        "kind": (np.int8, 0),
-        "home": (np.int64, -1),  # council index; -1 for national outsourcers
-        "alive": (bool, True),
-        "failed_at": (np.int64, -1),
-        "capacity": (float, 0.0),  # reference-cost value it can deliver per quarter
-        "cash": (float, 0.0),
-        "credit_limit": (float, 0.0),  # insolvent when cash < -credit_limit
-        "revenue_last": (float, 0.0),  # last quarter's revenue, for the financial check
-        "cost_last": (float, 0.0),  # last quarter's costs: a loss makes the firm price up
-        "markup": (float, 0.0),
-        "markup_min": (float, 0.0),
-        "markup_max": (float, 0.0),
-        "markup_step": (float, 0.0),
-        "cost_factor": (float, 1.0),
-        "quality": (float, 0.5),
-        "social_value": (float, 0.5),
-        "local_cost_share": (float, 0.5),
-        "extraction": (float, 0.0),
-        "interest_rate": (float, 0.0),
-        "hazard": (float, 0.0),  # per quarter
-    }
-
-
-class ContractBook(_Table):
-    """Every contract slot: each council's service lines, split into lots.
-
-    A slot always exists; its holder changes at each award. ``holder == -1`` is a gap: no one
-    delivers and the need is unmet. Prices are fixed at award (fixed-price contracts).
-    """
-
-    _columns: ClassVar[dict[str, tuple[type, object]]] = {
-        "council": (np.int64, 0),
-        "line": (np.int64, 0),
-        "reference": (float, 0.0),  # value of the required service at reference cost, GBP/quarter
-        "holder": (np.int64, -1),
-        "price": (float, 0.0),  # GBP per quarter paid to the holder
-        "start": (np.int64, 0),  # first quarter of delivery (later than award after an emergency)
-        "end": (np.int64, 0),  # first quarter after the contract (re-tender or review then)
-        "emergency": (bool, False),
-        "loss_streak": (np.int64, 0),
-        "subcontractor": (np.int64, -1),
-        "disrupted_at": (np.int64, -1),
-    }
 
 
 class Council(FixedAgent):
     """A council: commissions its service lines by tender and answers failures.
 
     Attributes:
-        index: row of this council in the model's council arrays.
+        index: row of this council in ``model.council_table``.
         name: the area's name.
     """
 
-    def __init__(
-        self, model: CommissioningModel, index: int, name: str, cell: mesa.discrete_space.Cell
-    ):
+    def __init__(self, model: mesa.Model, index: int, name: str, cell: mesa.discrete_space.Cell):
         super().__init__(model)
         self.index = index
         self.name = name
@@ -141,12 +42,12 @@ class Council(FixedAgent):
     @property
     def budget(self) -> float:
         """Yearly budget for the commissioned service lines, GBP."""
-        return float(self.model.council_budget[self.index])
+        return float(self.model.council_table.budget[self.index])
 
     @property
     def trust(self) -> float:
         """Public trust in this council's commissioning, 0-1."""
-        return float(self.model.council_trust[self.index])
+        return float(self.model.council_table.trust[self.index])
 
     @property
     def leading_kind(self) -> ProviderKind | None:
@@ -160,15 +61,15 @@ class Provider(mesa.Agent):
 
     Attributes:
         index: row of this provider in ``model.providers``.
-        name: a readable name, unique in the run.
+        name: a readable name, unique in the run (``model.providers.name``).
     """
 
     kind: ProviderKind
 
-    def __init__(self, model: CommissioningModel, index: int, name: str):
+    def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)
         self.index = index
-        self.name = name
+        self.name = str(model.providers.name[index])
 
     @property
     def alive(self) -> bool:

@@ -8,11 +8,12 @@ Run it with ``commsim dashboard [SCENARIO.toml]`` (or ``solara run sim.app`` wit
 * controls generated from the scenario schema for the main levers, a scenario picker,
   Step, Play and Reset (SolaraViz's own);
 * shock buttons that apply a shock to the running model in the current quarter, through
-  :func:`sim.shocks.apply_shock`, exactly as a scenario file would;
+  ``CommissioningModel.apply_shock`` (:func:`sim.shocks.apply_shock`), exactly as a scenario
+  file would;
 * live plots of market shares, service delivered, local share of spend and trust.
 
-The model imports nothing of this module: the dashboard only reads the model and calls
-:mod:`sim.shocks`.
+The model imports nothing of this module: the dashboard only reads the model and calls its
+``apply_shock``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from sim.agents import KIND_NAMES, ProviderKind
 from sim.model import CommissioningModel
 from sim.plots import KIND_COLOURS
 from sim.scenario import Scenario, Shock, load_scenario
-from sim.shocks import apply_shock
 
 __all__ = [
     "COST_SHOCK",
@@ -228,9 +228,9 @@ def draw_market_map(model: CommissioningModel, fig: Figure) -> None:
     pos = np.array([model.positions[node] for node in model.nodes])
     edges = [(model.positions[a], model.positions[b]) for a, b in model.graph.edges]
     ax.add_collection(LineCollection(edges, colors="#cccccc", linewidths=0.6, zorder=1))
-    budget = model.council_budget
+    budget = model.council_table.budget
     sizes = 20 + 180 * budget / budget.max()
-    hit = model.councils_hit
+    hit = model.ledger.councils_hit
     ax.scatter(
         pos[:, 0],
         pos[:, 1],
@@ -433,7 +433,7 @@ def ClassroomCard(
 
     def shock(spec: Shock, label: str) -> None:
         before = len(m.events)
-        apply_shock(m, spec)
+        m.apply_shock(spec)
         new = m.events[before:]
         note.set(event_text(new[-1]) if new else f"Quarter {m.quarter}: {label}")
         force_update()

@@ -86,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.model import CommissioningModel
-    from sim.outcomes import package_version
+    from sim.outcomes import run_report
     from sim.plots import overview_figure
 
     out = (
@@ -106,14 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             model.step()
         ts = model.timeseries()
         ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.10g")
-        summary = {
-            "outcomes": model.summary(),
-            "scenario": scenario.model_dump(mode="json"),
-            "effective_weights": scenario.effective_weights(),
-            "seed": scenario.scenario.seed,
-            "package_version": package_version(),
-            "events": model.events,
-        }
+        summary = run_report(model)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         overview_figure(
             ts,

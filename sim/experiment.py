@@ -408,9 +408,8 @@ def simulate_run(spec: RunSpec) -> RunResult:
     A run that raises is returned with every outcome null and the error in ``error``: the
     sweep records it and goes on.
     """
-    from sim.metrics import run_summary
     from sim.model import CommissioningModel
-    from sim.outcomes import SUMMARY_FIELDS
+    from sim.outcomes import SUMMARY_FIELDS, run_report
 
     row: dict[str, Any] = {
         "run_id": spec.run_id,
@@ -425,7 +424,7 @@ def simulate_run(spec: RunSpec) -> RunResult:
             scenario_at(spec.scenario, spec.values, "parameters"), rng=spec.seed
         ).run()
         frame = model.timeseries()
-        outcomes = run_summary(frame, model.params, model.shock_log, model)
+        outcomes = run_report(model, seed=spec.seed)["outcomes"]
         if spec.timeseries:
             kept = frame.iloc[:: spec.timeseries_every]
             ts = {"run_id": np.full(len(kept), spec.run_id, dtype=np.int64)}

@@ -1,13 +1,9 @@
 """CommissioningModel: councils tender services to outsourcers, mutuals and in-house units.
 
-One step is one quarter. Each quarter, in this order (docs/ODD.md, "Process overview"):
-
-1. shocks scheduled for the quarter, random failures, insolvencies, handbacks;
-2. councils answer each disrupted contract: insource, emergency award, or leave a gap;
-3. councils tender the contracts that end (and review their in-house services);
-4. in-house services may spin out as mutuals;
-5. every contract is delivered and paid; providers book the quarter;
-6. trust moves; the quarter's outcomes are recorded.
+This module builds the world and runs the schedule; each submodel lives in its own module
+(docs/ODD.md, section 7): :mod:`sim.tendering`, :mod:`sim.failure`, :mod:`sim.delivery`,
+:mod:`sim.shocks`, :mod:`sim.spinouts`, :mod:`sim.trust`, :mod:`sim.outcomes`, all acting on
+the tables of :mod:`sim.state`.
 """
 
 from __future__ import annotations
@@ -20,29 +16,36 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from sim import finance, metrics, network, shocks, tendering
-from sim.agents import (
-    ContractBook,
-    Council,
-    InHouseUnit,
-    Mutual,
-    Outsourcer,
-    ProviderKind,
-    ProviderTable,
-)
+from sim import delivery, failure, network, outcomes, shocks, spinouts, tendering, trust
+from sim.agents import Council, InHouseUnit, Mutual, Outsourcer, Provider
 from sim.network import neighbour_matrix, synthetic_geography
 from sim.scenario import (
     Scenario,
+    Shock,
     apply_overrides,
     load_scenario,
     outsourcer_name,
     scenario_from_dict,
 )
+from sim.state import (
+    KINDS,
+    QUARTERS_PER_YEAR,
+    ContractBook,
+    CouncilTable,
+    Market,
+    ProviderKind,
+    ProviderTable,
+    QuarterLedger,
+    provider_values,
+)
 
 __all__ = ["CommissioningModel", "resolve_scenario"]
 
-QUARTERS_PER_YEAR = 4
-KINDS = len(ProviderKind)
+AGENT_CLASS: dict[ProviderKind, type[Provider]] = {
+    ProviderKind.OUTSOURCER: Outsourcer,
+    ProviderKind.MUTUAL: Mutual,
+    ProviderKind.INHOUSE: InHouseUnit,
+}
 
 
 def resolve_scenario(
@@ -72,9 +75,13 @@ class CommissioningModel(mesa.Model):
 
     Attributes:
         params: the resolved scenario (``self.scenario`` is Mesa's own).
-        quarter: the next quarter to simulate (0 before the first step).
-        providers, contracts: the array state (see :mod:`sim.agents`).
-        datacollector: one row of outcomes per quarter (see :mod:`sim.metrics`).
+        market: the state every mechanism acts on (:class:`sim.state.Market`); ``providers``,
+            ``contracts``, ``council_table``, ``ledger``, ``events`` and ``shock_log`` are its
+            parts.
+        graph, positions, nodes: the geography (council ``i`` is ``nodes[i]``).
+        councils: the Council agents.
+        datacollector: one row of outcomes per quarter (see :mod:`sim.outcomes`).
+        metrics: the last recorded quarter's outcomes.
     """
 
     def __init__(
@@ -85,37 +92,34 @@ class CommissioningModel(mesa.Model):
         **overrides: Any,
     ):
         params = resolve_scenario(scenario, overrides)
-        seed = params.scenario.seed if rng is None else rng
-        super().__init__(rng=seed)
+        super().__init__(rng=params.scenario.seed if rng is None else rng)
         self.params = params
-        self.seed = int(seed) if isinstance(seed, int | np.integer) else None
-        self.quarter = 0
-        self.weights = params.effective_weights()
-        q = params.scenario.quarters
-        self.cost_level = np.ones(KINDS)
-        self.demand_factor = np.ones(q + 1)
-        self.shock_log: list[tuple[int, str]] = []
-        self.events: list[dict[str, Any]] = []  # failures, handbacks: what a report can point to
-        self.shock_councils_touched = 0
-
         self._build_geography()
         self._build_councils()
-        self.providers = ProviderTable(
-            capacity=2 * (self.n_councils + params.outsourcers.count + params.mutuals.count)
+        c = self.council_table
+        self.market = Market(
+            providers=ProviderTable(
+                capacity=2 * (c.n + params.outsourcers.count + params.mutuals.count)
+            ),
+            contracts=ContractBook(
+                capacity=c.n * params.councils.service_lines * params.councils.lots
+            ),
+            councils=c,
+            ledger=QuarterLedger(c.n),
+            cost_level=np.ones(KINDS),
+            demand_factor=np.ones(params.scenario.quarters + 1),
         )
-        self.contracts = ContractBook(
-            capacity=self.n_councils * params.councils.service_lines * params.councils.lots
-        )
-        self._provider_agents: dict[int, Any] = {}
-        self._build_inhouse_units()
-        self._build_outsourcers()
-        self._build_mutuals()
-        self._health_log: list[np.ndarray] = [self._headroom()]
-        self._reset_quarter_tallies()
-        self._quarter_closed = False  # True between a recorded quarter and the next one's start
+        self.providers = self.market.providers
+        self.contracts = self.market.contracts
+        self.ledger = self.market.ledger
+        self.events = self.market.events
+        self.shock_log = self.market.shock_log
+        self.shock_councils_touched = 0
+        self._provider_agents: dict[int, Provider] = {}
+        self._build_providers()
+        self.market.health_log.append(delivery.headroom(self.providers))
         self._build_contracts()
-
-        self.datacollector = mesa.DataCollector(model_reporters=metrics.model_reporters())
+        self.datacollector = mesa.DataCollector(model_reporters=outcomes.model_reporters())
         self.metrics: dict[str, float] = {}
 
     # ------------------------------------------------------------------ construction
@@ -123,704 +127,181 @@ class CommissioningModel(mesa.Model):
     def _build_geography(self) -> None:
         net = self.params.network
         # A user's own councils (and graph) replace the synthetic ones (docs/scenarios.md).
-        self.council_table = network.load_councils(net.councils_file) if net.councils_file else None
+        self._own_councils = network.load_councils(net.councils_file) if net.councils_file else None
         if net.graph_file:
-            graph = network.load_graph(net.graph_file, list(self.council_table["name"]))
+            graph = network.load_graph(net.graph_file, list(self._own_councils["name"]))
             self.graph, self.positions = network.own_geography(graph, self.rng)
         else:
-            n = net.councils if self.council_table is None else len(self.council_table)
+            own = self._own_councils
+            n = net.councils if own is None else len(own)
             self.graph, self.positions = synthetic_geography(n, net.mean_degree, self.rng)
         self.nodes = list(self.graph.nodes)
-        self.n_councils = len(self.nodes)
-        self.near = neighbour_matrix(self.graph, self.nodes)
         # Positions are the layout: no spring layout, no unseeded draw.
         self.space = Network(self.graph, capacity=1, random=self.random, layout=self.positions)
 
     def _build_councils(self) -> None:
         c = self.params.councils
-        if self.council_table is None:
+        n = len(self.nodes)
+        own = self._own_councils
+        if own is None:
             sigma = c.budget_dispersion
             mu = np.log(c.budget_mean * 1e6) - sigma**2 / 2
-            self.council_budget = np.exp(self.rng.normal(mu, sigma, self.n_councils))  # GBP / year
-            names = [f"Area {i + 1:03d}" for i in range(self.n_councils)]
+            budget = np.exp(self.rng.normal(mu, sigma, n))  # GBP / year
+            names = [f"Area {i + 1:03d}" for i in range(n)]
         else:
-            self.council_budget = self.council_table["budget"].to_numpy(dtype=float) * 1e6
-            names = list(self.council_table["name"])
-        self.council_trust = np.full(self.n_councils, self.params.trust.initial)
-        self.budget_factor = np.ones(self.n_councils)
+            budget = own["budget"].to_numpy(dtype=float) * 1e6
+            names = list(own["name"])
+        self.council_table = CouncilTable(
+            name=names,
+            budget=budget,
+            near=neighbour_matrix(self.graph, self.nodes),
+            trust=np.full(n, self.params.trust.initial),
+        )
         self.councils = [
             Council(self, i, names[i], self.space._cells[node]) for i, node in enumerate(self.nodes)
         ]
 
-    def _add_provider(self, cls: type, name: str, **values: Any) -> int:
-        index = self.providers.add(kind=cls.kind, **values)
-        agent = cls(self, index, name)
-        self._provider_agents[index] = agent
-        return index
+    def _add_agents(self) -> None:
+        """A Mesa agent for every provider row that has none yet (new rows: spin-outs)."""
+        p = self.providers
+        for index in range(len(self._provider_agents), p.n):
+            self._provider_agents[index] = AGENT_CLASS[ProviderKind(p.kind[index])](self, index)
 
-    def _provider_values(self, section: Any, capacity: float) -> dict[str, Any]:
-        """Array values for a new outsourcer or mutual from its scenario section."""
-        spread = 0.1  # providers of a type differ a little in quality and social value
-        year = capacity * QUARTERS_PER_YEAR
-        return {
-            "capacity": capacity,
-            "cash": section.reserves * year,
-            "credit_limit": section.credit_limit * year,
-            "markup": section.markup_initial,
-            "markup_min": section.markup_min,
-            "markup_max": section.markup_max,
-            "markup_step": section.markup_step,
-            "cost_factor": section.cost_factor,
-            "quality": np.clip(section.quality + self.rng.uniform(-spread, spread), 0, 1),
-            "social_value": np.clip(section.social_value + self.rng.uniform(-spread, spread), 0, 1),
-            "local_cost_share": section.local_cost_share,
-            "extraction": getattr(section, "profit_extraction", 0.0),
-            "interest_rate": section.interest_rate,
-            "hazard": 1.0 - (1.0 - section.failure_hazard) ** (1 / QUARTERS_PER_YEAR),
-        }
+    def _remove_failed_agents(self) -> None:
+        """Failed providers leave the model's agents (their rows stay, marked not alive)."""
+        for index in np.flatnonzero(~self.providers.view("alive")):
+            agent = self._provider_agents.get(int(index))
+            if agent is not None:
+                agent.remove()
+                self._provider_agents[int(index)] = None  # type: ignore[assignment]
 
-    def _build_inhouse_units(self) -> None:
-        c = self.params.councils
-        self.inhouse = np.empty(self.n_councils, dtype=np.int64)
-        for i, council in enumerate(self.councils):
-            self.inhouse[i] = self._add_provider(
-                InHouseUnit,
-                f"{council.name} in-house",
+    def _build_providers(self) -> None:
+        p, cn, params = self.providers, self.council_table, self.params
+        c = params.councils
+        for i, name in enumerate(cn.name):
+            p.add(
+                kind=ProviderKind.INHOUSE,
+                name=f"{name} in-house",
                 home=i,
                 cost_factor=c.inhouse_cost,
                 quality=c.inhouse_quality,
-                social_value=c.inhouse_social_value,
+                social_value_score=c.inhouse_social_value,
                 local_cost_share=c.inhouse_local_cost_share,
             )
-
-    def _build_outsourcers(self) -> None:
-        o = self.params.outsourcers
-        market = self.council_budget.sum() / QUARTERS_PER_YEAR
+        cn.inhouse_unit = np.arange(cn.n, dtype=np.int64)
+        o = params.outsourcers
+        market = cn.budget.sum() / QUARTERS_PER_YEAR
         for k in range(o.count):
-            self._add_provider(
-                Outsourcer,
-                outsourcer_name(k),
-                **self._provider_values(o, o.capacity_share * market),
-            )
-
-    def _new_mutual(self, home: int, capacity: float, name: str, grant: float = 0.0) -> int:
-        index = self._add_provider(
-            Mutual, name, home=home, **self._provider_values(self.params.mutuals, capacity)
-        )
-        self.providers.cash[index] += grant
-        return index
-
-    def _build_mutuals(self) -> None:
-        m = self.params.mutuals
-        homes = self.rng.integers(0, self.n_councils, m.count)
+            values = provider_values(o, o.capacity_share * market, self.rng)
+            p.add(kind=ProviderKind.OUTSOURCER, name=outsourcer_name(k), **values)
+        m = params.mutuals
+        homes = self.rng.integers(0, cn.n, m.count)
         for k, home in enumerate(homes):
-            value = self.council_budget[home] / QUARTERS_PER_YEAR
-            self._new_mutual(
-                int(home), m.capacity_share * value, f"{self.councils[home].name} Mutual {k + 1}"
-            )
+            value = cn.budget[home] / QUARTERS_PER_YEAR
+            name = f"{cn.name[home]} Mutual {k + 1}"
+            spinouts.new_mutual(p, int(home), m.capacity_share * value, name, m, self.rng)
+        self._add_agents()
 
     def _build_contracts(self) -> None:
         c = self.params.councils
+        cn, ct = self.council_table, self.contracts
         lines, lots = c.service_lines, c.lots
-        weights = (
-            self.rng.dirichlet(np.full(lines, 2.0), self.n_councils)
-            if lines > 1
-            else np.ones((self.n_councils, 1))
-        )
-        quarterly = self.council_budget / QUARTERS_PER_YEAR
-        for i in range(self.n_councils):
+        weights = self.rng.dirichlet(np.full(lines, 2.0), cn.n) if lines > 1 else np.ones((cn.n, 1))
+        quarterly = cn.budget / QUARTERS_PER_YEAR
+        for i in range(cn.n):
             for line in range(lines):
                 for _ in range(lots):
-                    self.contracts.add(
-                        council=i, line=line, reference=quarterly[i] * weights[i, line] / lots
-                    )
-        n = self.contracts.n
-        ct = self.contracts
+                    ct.add(council=i, line=line, reference=quarterly[i] * weights[i, line] / lots)
+        n = ct.n
         inhouse = self.rng.random(n) < c.initial_inhouse_share
         slots = np.arange(n)
-        self.council_total = np.bincount(
-            ct.view("council"), ct.view("reference"), minlength=self.n_councils
-        )
+        cn.total = np.bincount(ct.view("council"), ct.view("reference"), minlength=cn.n)
         ih = slots[inhouse]
-        ct.holder[ih] = self.inhouse[ct.council[ih]]
-        self.inhouse_capacity = np.maximum(
-            np.bincount(ct.council[ih], ct.reference[ih], minlength=self.n_councils),
-            c.inhouse_capacity_retained * self.council_total,
+        ct.holder[ih] = cn.inhouse_unit[ct.council[ih]]
+        cn.inhouse_capacity = np.maximum(
+            np.bincount(ct.council[ih], ct.reference[ih], minlength=cn.n),
+            c.inhouse_capacity_retained * cn.total,
         )
-        self.providers.capacity[self.inhouse] = self.inhouse_capacity
-        self._refresh_inhouse_prices()
+        self.providers.capacity[cn.inhouse_unit] = cn.inhouse_capacity
+        premium = self.params.commissioning.emergency_premium
+        delivery.refresh_inhouse_prices(self.market, premium)
         # The rest was outsourced before the run: one tender round among providers places it.
-        self._tender(slots[~inhouse], allow_inhouse=False)
+        gaps = tendering.tender(
+            self.market, slots[~inhouse], self.params, self.rng, allow_inhouse=False
+        )
+        failure.leave_gaps(self.market, gaps, self.params)
         # Stagger end dates so that tenders fall due evenly over the years (a contract no one
         # could take keeps its re-tender date).
-        term = QUARTERS_PER_YEAR * c.contract_years_max
-        staggered = self.rng.integers(1, term + 1, n)
+        staggered = self.rng.integers(1, QUARTERS_PER_YEAR * c.contract_years_max + 1, n)
         held = ct.view("holder") >= 0
         ct.view("end")[held] = staggered[held]
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ reading the state
 
-    def _headroom(self) -> np.ndarray:
-        """Financial headroom of each provider: (cash + credit) in years of revenue."""
-        p = self.providers
-        revenue_year = (
-            np.maximum(p.view("revenue_last"), p.view("capacity") * 0.25) * QUARTERS_PER_YEAR
-        )
-        return (p.view("cash") + p.view("credit_limit")) / np.maximum(revenue_year, 1.0)
+    @property
+    def quarter(self) -> int:
+        """The next quarter to simulate (0 before the first step)."""
+        return self.market.quarter
 
-    def _unit_cost(self, providers: np.ndarray) -> np.ndarray:
-        p = self.providers
-        return p.cost_factor[providers] * self.cost_level[p.kind[providers]]
-
-    def _used_capacity(self) -> np.ndarray:
-        ct = self.contracts
-        holder = ct.view("holder")
-        held = holder >= 0
-        return np.bincount(holder[held], ct.view("reference")[held], minlength=self.providers.n)
-
-    def _refresh_inhouse_prices(self) -> None:
-        """In-house services cost what the unit spends (no margin, no fixed price)."""
-        ct = self.contracts
-        holder = ct.view("holder")
-        ih = np.flatnonzero(
-            (holder >= 0) & (self.providers.kind[np.maximum(holder, 0)] == ProviderKind.INHOUSE)
-        )
-        premium = np.where(ct.emergency[ih], 1.0 + self.params.commissioning.emergency_premium, 1.0)
-        ct.price[ih] = ct.reference[ih] * self._unit_cost(holder[ih]) * premium
-
-    def provider_contract_value(self) -> np.ndarray:
-        """Contract value (GBP per quarter) each provider holds now."""
-        ct = self.contracts
-        holder = ct.view("holder")
-        held = holder >= 0
-        return np.bincount(holder[held], ct.view("price")[held], minlength=self.providers.n)
-
-    def council_value_by_kind(self) -> np.ndarray:
-        """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
-        ct = self.contracts
-        holder = ct.view("holder")
-        held = holder >= 0
-        kind = self.providers.kind[holder[held]]
-        flat = ct.view("council")[held] * KINDS + kind
-        return np.bincount(flat, ct.view("price")[held], minlength=self.n_councils * KINDS).reshape(
-            -1, KINDS
-        )
-
-    def provider_index_by_name(self) -> dict[str, int]:
-        """Map from provider name to its row."""
-        return {agent.name: index for index, agent in self._provider_agents.items()}
-
-    def provider_agent(self, index: int) -> Any:
-        """The Mesa agent of a provider row."""
-        return self._provider_agents[index]
-
-    def _open_quarter(self) -> None:
-        """Start the current quarter's tallies, once: at the start of ``step`` or at the first
-        failure after the last quarter was recorded (a dashboard button presses between steps),
-        so a shock applied between steps counts in the quarter it belongs to."""
-        if self._quarter_closed:
-            self._reset_quarter_tallies()
-            self._quarter_closed = False
+    @property
+    def n_councils(self) -> int:
+        """Number of councils."""
+        return self.council_table.n
 
     @property
     def tally_quarter(self) -> int:
-        """The quarter that ``tally`` and ``councils_hit`` count: the last one simulated, or the
-        next one once a shock has hit it between steps."""
-        return self.quarter - 1 if self._quarter_closed else self.quarter
+        """The quarter that ``ledger`` counts: the last one simulated, or the next one once a
+        shock has hit it between steps."""
+        return self.quarter - 1 if self.ledger.closed else self.quarter
 
-    def _reset_quarter_tallies(self) -> None:
-        self.tally = {
-            "failures": 0,
-            "contracts_disrupted": 0,
-            "handbacks": 0,
-            "spin_outs": 0,
-            "transition_cost": 0.0,
-            "contagion_loss": 0.0,
-        }
-        self.disrupted_value = np.zeros(self.n_councils)
-        self.councils_hit = np.zeros(self.n_councils, dtype=bool)
-
-    # ------------------------------------------------------------------ failures and responses
-
-    def fail_provider(self, index: int, cause: str) -> None:
-        """A provider fails now: every contract it holds fails at once; its subcontractors
-        lose the income (and the quarter's unpaid invoices) from it."""
-        p = self.providers
-        if not p.alive[index] or p.kind[index] == ProviderKind.INHOUSE:
-            return
-        self._open_quarter()
-        p.alive[index] = False
-        p.failed_at[index] = self.quarter
-        ct = self.contracts
-        held = np.flatnonzero(ct.view("holder") == index)
-        # Contagion: subcontractors are owed the last quarter's share, and lose the work.
-        subs = ct.subcontractor[held]
-        has_sub = subs >= 0
-        unpaid = ct.price[held[has_sub]] * self.params.outsourcers.subcontract_share
-        np.subtract.at(p.cash, subs[has_sub], unpaid)
-        self.tally["contagion_loss"] += float(unpaid.sum())
-        ct.subcontractor[held] = -1
-        # A failed subcontractor simply stops: the holder takes its share back.
-        ct.view("subcontractor")[ct.view("subcontractor") == index] = -1
-        self.tally["failures"] += 1
-        self.events.append(
-            {
-                "quarter": self.quarter,
-                "event": "failure",
-                "cause": cause,
-                "provider": self._provider_agents[index].name,
-                "contracts": int(held.size),
-            }
-        )
-        self._provider_agents[index].remove()
-        self._disrupt(held)
-
-    def _disrupt(self, slots: np.ndarray) -> None:
-        """Contracts whose provider has gone: the council insources, makes an emergency award
-        (after mobilisation), or is left with a gap until a re-tender."""
-        if slots.size == 0:
-            return
-        ct = self.contracts
-        cp = self.params.commissioning
-        t = self.quarter
-        ct.holder[slots] = -1
-        ct.subcontractor[slots] = -1
-        ct.disrupted_at[slots] = t
-        ct.loss_streak[slots] = 0
-        councils = ct.council[slots]
-        yearly = ct.reference[slots] * QUARTERS_PER_YEAR
-        self.tally["contracts_disrupted"] += int(slots.size)
-        self.tally["transition_cost"] += float(cp.transition_cost * yearly.sum())
-        np.add.at(self.disrupted_value, councils, ct.reference[slots])
-        self.councils_hit[councils] = True
-
-        spare = self.providers.view("capacity") - self._used_capacity()
-        order = slots[self.rng.permutation(slots.size)]
-        cols, external, _ = self._bidders(ct.council[order], due_diligence=False)
-        for row, slot in enumerate(order):
-            c = ct.council[slot]
-            size = ct.reference[slot]
-            unit = self.inhouse[c]
-            if spare[unit] >= size:  # insource now, at an emergency premium
-                spare[unit] -= size
-                self._insource(slot)
-                continue
-            candidates = cols[external[row] & (spare[cols] >= size)]
-            if candidates.size:  # emergency direct award to the best-placed provider with room
-                best = candidates[np.argmax(self.providers.quality[candidates])]
-                spare[best] -= size
-                price = (
-                    size * self._unit_cost(np.array([best]))[0] * (1 + self.providers.markup[best])
-                )
-                self._place(
-                    slot,
-                    best,
-                    price=price * (1 + cp.emergency_premium),
-                    start=t + cp.mobilisation_quarters,
-                    end=t + cp.mobilisation_quarters + cp.emergency_contract_quarters,
-                    emergency=True,
-                )
-                continue
-            ct.end[slot] = t + cp.retender_quarters  # gap: unmet need until a tender can award
-        self._refresh_inhouse_prices()
-
-    def _place(
-        self, slot: int, provider: int, *, price: float, start: int, end: int, emergency: bool
-    ) -> None:
-        ct = self.contracts
-        ct.holder[slot] = provider
-        ct.price[slot] = price
-        ct.start[slot] = start
-        ct.end[slot] = end
-        ct.emergency[slot] = emergency
-        ct.loss_streak[slot] = 0
-        ct.subcontractor[slot] = -1
-
-    def _insolvencies_and_handbacks(self) -> None:
-        p = self.providers
-        broke = np.flatnonzero(
-            p.view("alive")
-            & (p.view("kind") != ProviderKind.INHOUSE)
-            & (p.view("cash") < -p.view("credit_limit"))
-        )
-        for index in broke:
-            self.fail_provider(int(index), cause="insolvency")
-        ct = self.contracts
-        handback = np.flatnonzero(
-            (ct.view("holder") >= 0)
-            & (ct.view("loss_streak") >= self.params.commissioning.handback_quarters)
-        )
-        if handback.size:
-            self.tally["handbacks"] += int(handback.size)
-            self.events.append(
-                {"quarter": self.quarter, "event": "handback", "contracts": int(handback.size)}
-            )
-            self._disrupt(handback)
-
-    # ------------------------------------------------------------------ tendering
-
-    def _bidders(
-        self, councils: np.ndarray, *, due_diligence: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Which outsourcers and mutuals can bid for contracts of ``councils``.
-
-        Alive outsourcers reach every council; mutuals reach their home area and its
-        neighbours. Only those providers become columns, so the matrices stay small.
-
-        Returns:
-            The provider of each column, the (rows, columns) eligibility, and whether each
-            bidder is local to the row's council (based in or next to it).
-        """
-        p = self.providers
-        ok = p.view("alive") & (p.view("kind") != ProviderKind.INHOUSE)
-        if due_diligence:
-            ok &= self._passes_financial_check()
-        cols = np.flatnonzero(ok)
-        home = p.home[cols]
-        national = home < 0
-        local = self.near[np.ix_(councils, np.maximum(home, 0))] & ~national[None, :]
-        return cols, local | national[None, :], local
-
-    def _passes_financial_check(self) -> np.ndarray:
-        lag = self.params.councils.report_lag_quarters
-        seen = self._health_log[max(len(self._health_log) - 1 - lag, 0)]
-        headroom = np.full(self.providers.n, np.inf)  # newer than the accounts: nothing to see
-        headroom[: seen.size] = seen
-        return headroom >= self.params.councils.due_diligence_threshold
-
-    def _tender(self, slots: np.ndarray, *, allow_inhouse: bool) -> None:
-        """Run one tender round over ``slots``: bid, score, award, adapt mark-ups.
-
-        The columns are the outsourcers and mutuals that can bid, plus (when it bids) one
-        column for each council's own in-house unit, which bids at cost and is always local.
-        """
-        if slots.size == 0:
-            return
-        ct = self.contracts
-        p = self.providers
-        cp = self.params.commissioning
-        t = self.quarter
-        councils = ct.council[slots]
-        size = ct.reference[slots]
-        incumbent = ct.holder[slots].copy()
-        # The contracts on offer free the capacity they use.
-        spare = p.view("capacity") - self._used_capacity()
-        np.add.at(spare, incumbent[incumbent >= 0], size[incumbent >= 0])
-
-        cols, eligible, local = self._bidders(councils, due_diligence=True)
-        error = self.rng.normal(0.0, cp.bid_error, (slots.size, cols.size))
-        price = tendering.bid_prices(size, self._unit_cost(cols), p.markup[cols], error)
-        quality, social_value = p.quality[cols], p.social_value[cols]
-        units = self.inhouse[councils]
-        inhouse_bids = allow_inhouse and self.params.councils.inhouse_bids
-        if inhouse_bids:  # the council knows its own unit's cost: no error, no mark-up
-            price = np.hstack([price, (size * self._unit_cost(units))[:, None]])
-            yes = np.ones((slots.size, 1), dtype=bool)
-            eligible, local = np.hstack([eligible, yes]), np.hstack([local, yes])
-            quality = np.append(quality, p.quality[units[0]])
-            social_value = np.append(social_value, p.social_value[units[0]])
-        cap = self.params.councils.price_cap * size * self.budget_factor[councils]
-        eligible &= price <= cap[:, None]
-        score = tendering.score_bids(price, eligible, quality, social_value, local, self.weights)
-        winner = tendering.award(
-            score,
-            size,
-            spare[cols].copy(),
-            self.rng.permutation(slots.size),
-            own_unit=units if inhouse_bids else None,
-            own_spare=spare.copy() if inhouse_bids else None,
-        )
-
-        years = self.rng.integers(
-            self.params.councils.contract_years_min,
-            self.params.councils.contract_years_max + 1,
-            slots.size,
-        )
-        for row, slot in enumerate(slots):
-            w = winner[row]
-            if w >= 0:
-                provider = cols[w] if w < cols.size else units[row]
-                self._place(
-                    slot,
-                    provider,
-                    price=price[row, w],
-                    start=t,
-                    end=t + QUARTERS_PER_YEAR * years[row],
-                    emergency=False,
-                )
-            elif incumbent[row] >= 0 and p.alive[incumbent[row]]:
-                ct.end[slot] = (
-                    t + QUARTERS_PER_YEAR
-                )  # no affordable bid: extend the incumbent a year
-            else:
-                self._leave_gap(slot)
-        self._choose_subcontractors(slots[winner >= 0])
-        self._adapt_markups(cols, eligible[:, : cols.size], winner)
-
-    def _insource(self, slot: int) -> None:
-        """The council's own unit takes the contract now, as an emergency (at the premium, and
-        re-tendered when the emergency term ends)."""
-        unit = self.inhouse[self.contracts.council[slot]]
-        t = self.quarter
-        end = t + self.params.commissioning.emergency_contract_quarters
-        self._place(slot, unit, price=0.0, start=t, end=end, emergency=True)
-
-    def _leave_gap(self, slot: int) -> None:
-        """No tender could place the contract: it stays unserved until the next tender, and
-        after ``inhouse_rebuild_quarters`` in a gap the council rebuilds the service in-house
-        (as councils took Carillion's services back)."""
-        ct = self.contracts
-        cp = self.params.commissioning
-        t = self.quarter
-        if ct.holder[slot] >= 0 or ct.disrupted_at[slot] < 0:
-            ct.disrupted_at[slot] = t  # the gap starts now
-        ct.holder[slot] = -1
-        if t - ct.disrupted_at[slot] >= cp.inhouse_rebuild_quarters:
-            self._insource(slot)
-        else:
-            ct.end[slot] = t + cp.retender_quarters
-
-    def _choose_subcontractors(self, slots: np.ndarray) -> None:
-        """Outsourcers subcontract part of each new contract to a local mutual, picked at
-        random among those based in or next to the area (the contagion channel)."""
-        if self.params.outsourcers.subcontract_share <= 0 or slots.size == 0:
-            return
-        p = self.providers
-        ct = self.contracts
-        slots = slots[p.kind[ct.holder[slots]] == ProviderKind.OUTSOURCER]
-        mutuals = np.flatnonzero(p.view("alive") & (p.view("kind") == ProviderKind.MUTUAL))
-        if slots.size == 0 or mutuals.size == 0:
-            return
-        near = self.near[np.ix_(ct.council[slots], p.home[mutuals])]
-        pick = np.where(near, self.rng.random(near.shape), -1.0).argmax(axis=1)
-        found = near.any(axis=1)
-        ct.subcontractor[slots[found]] = mutuals[pick[found]]
-
-    def _adapt_markups(self, cols: np.ndarray, eligible: np.ndarray, winner: np.ndarray) -> None:
-        """Each tender won raises a bidder's mark-up by a step, each lost lowers it (the NetLogo
-        tender model's rule), netted over the round: a firm winning less than half its bids cuts
-        its margin, which is how a race to the bottom emerges. ``cols`` are outsourcers and
-        mutuals; a ``winner`` beyond them is an in-house unit."""
-        p = self.providers
-        bids = eligible.sum(axis=0)
-        wins = np.bincount(winner[(winner >= 0) & (winner < cols.size)], minlength=cols.size)
-        bid = bids > 0
-        idx = cols[bid]
-        net = (2 * wins[bid] - bids[bid]) / bids[bid]
-        # A firm that lost money last quarter prices up a step whatever its win rate.
-        net += p.revenue_last[idx] < p.cost_last[idx]
-        p.markup[idx] = np.clip(
-            p.markup[idx] + net * p.markup_step[idx], p.markup_min[idx], p.markup_max[idx]
-        )
-
-    def _tender_due(self) -> None:
-        """Tender every contract that ends now; review in-house services (market testing)."""
-        ct = self.contracts
-        t = self.quarter
-        due = np.flatnonzero(ct.view("end") <= t)
-        if due.size == 0:
-            return
-        holder = ct.holder[due]
-        inhouse = (holder >= 0) & (
-            self.providers.kind[np.maximum(holder, 0)] == ProviderKind.INHOUSE
-        )
-        keep = (
-            inhouse
-            & ~ct.emergency[due]
-            & (self.rng.random(due.size) >= self.params.councils.market_test_rate)
-        )
-        years = self.rng.integers(
-            self.params.councils.contract_years_min,
-            self.params.councils.contract_years_max + 1,
-            keep.sum(),
-        )
-        ct.end[due[keep]] = t + QUARTERS_PER_YEAR * years
-        self._tender(due[~keep], allow_inhouse=True)
-
-    # ------------------------------------------------------------------ spin-outs
-
-    def _spin_outs(self) -> None:
-        """In-house services spin out as mutuals, more often under a support programme."""
-        m = self.params.mutuals
-        rate = m.spin_out_rate * (m.support_multiplier if m.support_programme else 1.0)
-        if rate <= 0:
-            return
-        ct = self.contracts
-        holder = ct.view("holder")
-        inhouse = np.flatnonzero(
-            (holder >= 0)
-            & (self.providers.kind[np.maximum(holder, 0)] == ProviderKind.INHOUSE)
-            & ~ct.view("emergency")
-        )
-        quarterly = 1.0 - (1.0 - min(rate, 1.0)) ** (1 / QUARTERS_PER_YEAR)
-        chosen = inhouse[self.rng.random(inhouse.size) < quarterly]
-        grant = m.start_up_grant * 1e6 if m.support_programme else 0.0
-        for slot in chosen:
-            council = int(ct.council[slot])
-            name = f"{self.councils[council].name} Mutual {self.providers.n + 1}"
-            mutual = self._new_mutual(council, 1.25 * ct.reference[slot], name, grant=grant)
-            price = (
-                ct.reference[slot]
-                * self._unit_cost(np.array([mutual]))[0]
-                * (1 + self.providers.markup[mutual])
-            )
-            self._place(
-                slot,
-                mutual,
-                price=price,
-                start=self.quarter,
-                end=self.quarter + QUARTERS_PER_YEAR * m.spin_out_contract_years,
-                emergency=False,
-            )
-            self.tally["spin_outs"] += 1
-
-    # ------------------------------------------------------------------ delivery and money
-
-    def _deliver_and_pay(self) -> None:
-        ct = self.contracts
-        p = self.providers
-        cp = self.params.commissioning
-        t = self.quarter
-        holder = ct.view("holder")
-        reference = ct.view("reference")
-        delivering = (holder >= 0) & (ct.view("start") <= t)
-        fraction = np.where(delivering, 1.0, 0.0)
-        fraction[delivering & (ct.view("disrupted_at") == t)] = 1.0 - cp.transition_service_loss
-        slots = np.flatnonzero(fraction > 0)
-        h = holder[slots]
-        sub = ct.subcontractor[slots]
-        s = np.where(sub >= 0, self.params.outsourcers.subcontract_share, 0.0)
-        paid = ct.price[slots] * fraction[slots]
-        work = reference[slots] * fraction[slots]
-        is_ih = p.kind[h] == ProviderKind.INHOUSE
-        holder_cost = np.where(is_ih, paid, work * (1 - s) * self._unit_cost(h))
-        # A subcontracted leg: the subcontractor is paid its share of the price.
-        with_sub = np.flatnonzero(sub >= 0)
-        sub_ids = sub[with_sub]
-        sub_revenue = paid[with_sub] * s[with_sub]
-        sub_cost = work[with_sub] * s[with_sub] * self._unit_cost(sub_ids)
-
-        # Demand above contracted levels: the in-house unit covers what it can, at a premium.
-        demand = self.demand_factor[t]
-        council = ct.view("council")
-        required = reference * demand
-        extra = np.zeros(self.n_councils)
-        if demand > 1.0:
-            want = np.bincount(council, reference * (demand - 1.0), minlength=self.n_councils)
-            spare = np.maximum(self.inhouse_capacity - self._used_capacity()[self.inhouse], 0.0)
-            extra = np.minimum(want, spare)
-        spot = np.flatnonzero(extra > 0)
-        spot_paid = extra[spot] * self._unit_cost(self.inhouse[spot]) * (1 + cp.emergency_premium)
-
-        leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1)])
-        leg_provider = np.concatenate([h, sub_ids, self.inhouse[spot]])
-        leg_council = np.concatenate([council[slots], council[slots[with_sub]], spot])
-        revenue = np.concatenate([paid * (1 - s), sub_revenue, spot_paid])
-        cost = np.concatenate([holder_cost, sub_cost, spot_paid])
-        flows = finance.quarter_flows(
-            leg_slot,
-            leg_provider,
-            leg_council,
-            revenue,
-            cost,
-            p.view("kind"),
-            p.view("local_cost_share"),
-        )
-        self.flows = flows
-        self.accounts = finance.settle_accounts(
-            flows, p.view("cash"), p.view("extraction"), p.view("interest_rate"), p.view("kind")
-        )
-        p.view("revenue_last")[:] = self.accounts["revenue"]
-        p.view("cost_last")[:] = self.accounts["cost"]
-
-        # Contracts losing more than the handback threshold build up towards a handback.
-        holder_loss = (paid * (1 - s) - holder_cost) < -cp.handback_loss * paid * (1 - s)
-        streak = ct.loss_streak[slots]
-        ct.loss_streak[slots] = np.where(holder_loss & ~is_ih, streak + 1, 0)
-
-        premium = cp.emergency_premium / (1 + cp.emergency_premium)
-        emergency_paid = float((paid * ct.emergency[slots]).sum())
-        delivered = np.bincount(council, reference * fraction, minlength=self.n_councils) + extra
-        self.quarter_money = {
-            "required": np.bincount(council, required, minlength=self.n_councils),
-            "delivered": delivered,
-            "paid": np.bincount(flows.council, flows.revenue, minlength=self.n_councils),
-            "local": np.bincount(flows.council, flows.local, minlength=self.n_councils),
-            "leaked": np.bincount(flows.council, flows.leaked, minlength=self.n_councils),
-            "emergency_cost": emergency_paid * premium
-            + float(spot_paid.sum()) * premium
-            + self.tally["transition_cost"],
-        }
-
-    def _grow_mutuals(self) -> None:
-        p = self.providers
-        used = self._used_capacity()
-        busy = (
-            (p.view("kind") == ProviderKind.MUTUAL)
-            & p.view("alive")
-            & (used > 0.8 * p.view("capacity"))
-        )
-        p.view("capacity")[busy] *= 1.0 + self.params.mutuals.growth_rate
-
-    def _update_trust(self) -> None:
-        tp = self.params.trust
-        money = self.quarter_money
-        with np.errstate(invalid="ignore", divide="ignore"):
-            continuity = np.where(
-                money["required"] > 0, money["delivered"] / money["required"], 1.0
-            )
-            local = np.where(money["paid"] > 0, money["local"] / money["paid"], 0.0)
-            value = self.council_value_by_kind()
-            total = value.sum(axis=1)
-            ownership = np.where(
-                total > 0,
-                (value[:, ProviderKind.MUTUAL] + value[:, ProviderKind.INHOUSE]) / total,
-                0.0,
-            )
-            hit = self.disrupted_value / self.council_total
-        w = tp.weight_continuity + tp.weight_local + tp.weight_ownership
-        target = (
-            tp.weight_continuity * continuity
-            + tp.weight_local * local
-            + tp.weight_ownership * ownership
-        ) / w
-        trust = (
-            self.council_trust
-            + tp.adjustment * (target - self.council_trust)
-            - tp.failure_penalty * hit
-        )
-        self.council_trust = np.clip(trust, 0.0, 1.0)
-
-    def _update_inhouse_capacity(self) -> None:
-        """Staff transfer with the work they lose (TUPE); a retained core stays."""
-        used = self._used_capacity()[self.inhouse]
-        retained = self.params.councils.inhouse_capacity_retained * self.council_total
-        self.inhouse_capacity = np.maximum(used, retained)
-        self.providers.capacity[self.inhouse] = self.inhouse_capacity
+    def council_value_by_kind(self) -> np.ndarray:
+        """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
+        return self.contracts.value_by_council_and_kind(self.providers.kind, self.n_councils)
 
     # ------------------------------------------------------------------ the quarter
 
+    def apply_shock(self, shock: Shock) -> None:
+        """Apply a shock now, between steps or within one (the dashboard's buttons)."""
+        shocks.apply_shock(self.market, shock, self.params, self.rng)
+        self._remove_failed_agents()
+
     def step(self) -> None:
-        """Simulate one quarter."""
-        self._open_quarter()
-        shocks.apply_scheduled(self)
-        shocks.random_failures(self)
-        self._insolvencies_and_handbacks()
-        self._tender_due()
-        self._spin_outs()
-        self._refresh_inhouse_prices()  # in-house services cost what the unit spends this quarter
-        self._deliver_and_pay()
-        self._grow_mutuals()
+        """Simulate one quarter in the ODD's order (docs/ODD.md, "Process overview")."""
+        m, params, rng = self.market, self.params, self.rng
+        m.ledger.open()
+        for shock in shocks.scheduled(params.shocks, m.quarter):
+            shocks.apply_shock(m, shock, params, rng)
+        shocks.random_failures(m, params, rng)
+        failure.insolvencies(m, params, rng)
+        failure.handbacks(m, params, rng)
+        failure.leave_gaps(m, tendering.tender_due(m, params, rng), params)
+        spinouts.spin_outs(m, params.mutuals, rng)
+        # In-house services cost what the unit spends this quarter, cost shocks included.
+        delivery.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
+        delivery.deliver_and_pay(m, params)
+        spinouts.grow_mutuals(m, params.mutuals.growth_rate)
         self._update_trust()
-        self._update_inhouse_capacity()
-        self._health_log.append(self._headroom())
-        if self.shock_log and self.shock_log[0][0] == self.quarter:
-            self.shock_councils_touched = int(self.councils_hit.sum())
-        self.metrics = metrics.quarter_metrics(self)
+        delivery.update_inhouse_capacity(m, params.councils.inhouse_capacity_retained)
+        self._record_quarter()
+
+    def _update_trust(self) -> None:
+        cn, ledger, tp = self.council_table, self.ledger, self.params.trust
+        target = trust.trust_target(ledger.money, self.council_value_by_kind(), tp)
+        cn.trust = trust.update_trust(cn.trust, target, ledger.disrupted_value, cn.total, tp)
+
+    def _record_quarter(self) -> None:
+        """Publish the quarter's accounts, record its outcomes, and move to the next quarter."""
+        m = self.market
+        self._add_agents()
+        self._remove_failed_agents()
+        m.health_log.append(delivery.headroom(m.providers))
+        if m.shock_log and m.shock_log[0][0] == m.quarter:
+            self.shock_councils_touched = int(m.ledger.councils_hit.sum())
+        self.metrics = outcomes.quarter_metrics(m, self.params.councils.local_respend)
         self.datacollector.collect(self)
-        self._quarter_closed = True  # councils_hit and the tallies stay readable until then
-        self.quarter += 1
-        if self.quarter >= self.params.scenario.quarters:
+        m.ledger.closed = True  # councils_hit and the counts stay readable until the next quarter
+        m.quarter += 1
+        if m.quarter >= self.params.scenario.quarters:
             self.running = False
 
     def run(self) -> CommissioningModel:
@@ -836,5 +317,5 @@ class CommissioningModel(mesa.Model):
         return df
 
     def summary(self) -> dict[str, Any]:
-        """Run outcomes (see :func:`sim.metrics.run_summary`)."""
-        return metrics.run_summary(self.timeseries(), self.params, self.shock_log, self)
+        """Run outcomes (see :func:`sim.outcomes.run_summary`)."""
+        return outcomes.run_summary(self.timeseries(), self.shock_log, self.shock_councils_touched)

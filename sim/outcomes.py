@@ -1,15 +1,38 @@
-"""The names of what the model records: quarterly reporters and run outcomes, with units.
+"""Outcomes: what the model records each quarter, the run's summary and its report.
 
-These names are the project's fixed interface (DESIGN.md section 3). They live apart from
-:mod:`sim.metrics`, which computes them, so that a process that only handles results (the
-sweep's writer, the analysis) knows them without loading the model and Mesa.
+The names of the quarterly reporters and run outcomes, with their units, are the project's
+fixed interface (DESIGN.md section 3). This module loads neither Mesa nor pandas, so a process
+that only handles results (the sweep's writer, the analysis) can import it cheaply.
+Money is reported in GBP m per quarter; shares and indices are 0-1.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["REPORTERS", "SUMMARY_FIELDS", "package_version"]
+import numpy as np
+
+from sim.state import Market, ProviderKind
+from sim.tendering import effective_weights
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "REPORTERS",
+    "SUMMARY_FIELDS",
+    "local_multiplier",
+    "model_reporters",
+    "package_version",
+    "quarter_metrics",
+    "recovery_quarters",
+    "run_report",
+    "run_summary",
+]
+
+MILLION = 1e6
 
 #: Every quarterly reporter: name -> (unit, meaning).
 REPORTERS: dict[str, tuple[str, str]] = {
@@ -68,3 +91,136 @@ def package_version() -> str:
         return version("commsim")
     except PackageNotFoundError:  # running from a source tree
         return "0+unknown"
+
+
+def _read_metric(name: str, model: Any) -> float:
+    return model.metrics[name]
+
+
+def model_reporters() -> dict[str, partial]:
+    """Reporters for ``mesa.DataCollector``, one per name in :data:`REPORTERS` (picklable)."""
+    return {name: partial(_read_metric, name) for name in REPORTERS}
+
+
+def local_multiplier(
+    spend: float | np.ndarray, local: float | np.ndarray, respend: float
+) -> float | np.ndarray:
+    """LM3 (NEF, *The Money Trail*, 2002): (round 1 + round 2 + round 3) / round 1.
+
+    Round 1 is the council's spend, round 2 the part of it spent in the area, round 3 the part
+    of round 2 that local recipients spend locally again (``respend``).
+    """
+    spend = np.asarray(spend, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(spend > 0, np.asarray(local) / spend, 0.0)
+    out = 1.0 + share * (1.0 + respend)
+    return float(out) if out.ndim == 0 else out
+
+
+def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
+    """The quarter's outcomes (:data:`REPORTERS`), computed once from the market's tables."""
+    ct, p, ledger = market.contracts, market.providers, market.ledger
+    money = ledger.money
+    holder = ct.view("holder")
+    held = holder >= 0
+    value = np.bincount(p.kind[holder[held]], ct.view("price")[held], minlength=3)
+    total = value.sum()
+    shares = value / total if total > 0 else np.zeros(3)
+    by_provider = ct.value_by_provider(p.n)
+    hhi = float(((by_provider / total) ** 2).sum()) if total > 0 else 0.0
+    social_value_column = (
+        float((p.social_value_score[holder[held]] * ct.view("price")[held]).sum() / total)
+        if total > 0
+        else 0.0
+    )
+    alive_ext = p.external()
+    outsourcers = alive_ext & (p.view("kind") == ProviderKind.OUTSOURCER)
+    required, delivered = money["required"].sum(), money["delivered"].sum()
+    spend, local = money["paid"].sum(), money["local"].sum()
+    return {
+        "share_outsourcer": float(shares[ProviderKind.OUTSOURCER]),
+        "share_mutual": float(shares[ProviderKind.MUTUAL]),
+        "share_inhouse": float(shares[ProviderKind.INHOUSE]),
+        "hhi": hhi,
+        "providers_active": int(alive_ext.sum()),
+        "failures": ledger.failures,
+        "contracts_disrupted": ledger.contracts_disrupted,
+        "handbacks": ledger.handbacks,
+        "service_delivered": float(min(delivered / required, 1.0)) if required > 0 else 1.0,
+        "unmet_need": float(max(required - delivered, 0.0)) / MILLION,
+        "emergency_cost": float(money["emergency_cost"]) / MILLION,
+        "spend": float(spend) / MILLION,
+        "local_reinvestment": float(local) / MILLION,
+        "leaked": float(money["leaked"].sum()) / MILLION,
+        "local_share": float(local / spend) if spend > 0 else 0.0,
+        "lm3": float(local_multiplier(spend, local, local_respend)),
+        "social_value": social_value_column,
+        "trust": float(market.councils.trust.mean()),
+        "spin_outs": ledger.spin_outs,
+        "mean_markup_outsourcer": float(p.view("markup")[outsourcers].mean())
+        if outsourcers.any()
+        else 0.0,
+        "contagion_loss": ledger.contagion_loss / MILLION,
+    }
+
+
+def recovery_quarters(
+    service: np.ndarray, shock_quarter: int | None, tolerance: float = 0.01
+) -> int | None:
+    """Quarters after ``shock_quarter`` until ``service`` is back within ``tolerance`` of its
+    level the quarter before; 0 if it never fell; None if there is no shock or no recovery."""
+    if shock_quarter is None or shock_quarter >= len(service):
+        return None
+    before = service[shock_quarter - 1] if shock_quarter > 0 else service[shock_quarter]
+    after = service[shock_quarter:]
+    back = np.flatnonzero(after >= before - tolerance)
+    return int(back[0]) if back.size else None
+
+
+def run_summary(
+    ts: pd.DataFrame, shock_log: list[tuple[int, str]], shock_councils_touched: int = 0
+) -> dict[str, Any]:
+    """Run outcomes from the time series (names and meanings in :data:`SUMMARY_FIELDS`).
+
+    ``shock_councils_touched``: councils with a contract disrupted in the first shock's quarter
+    (counted by the model as it runs; the time series does not hold it).
+    """
+    service = ts["service_delivered"].to_numpy()
+    first = min((q for q, _ in shock_log), default=None)
+    last = ts.iloc[-1]
+    return {
+        "resilience": float(service.mean()),
+        "min_service_delivered": float(service.min()),
+        "recovery_quarters": recovery_quarters(service, first),
+        "total_emergency_cost": float(ts["emergency_cost"].sum()),
+        "cumulative_local_reinvestment": float(ts["local_reinvestment"].sum()),
+        "mean_local_share": float(ts["local_share"].mean()),
+        "failures_total": int(ts["failures"].sum()),
+        "handbacks_total": int(ts["handbacks"].sum()),
+        "spin_outs_total": int(ts["spin_outs"].sum()),
+        "final_share_outsourcer": float(last["share_outsourcer"]),
+        "final_share_mutual": float(last["share_mutual"]),
+        "final_share_inhouse": float(last["share_inhouse"]),
+        "final_hhi": float(last["hhi"]),
+        "final_trust": float(last["trust"]),
+        "first_shock_quarter": first,
+        "shock_contracts_disrupted": int(ts["contracts_disrupted"].iloc[first])
+        if first is not None
+        else 0,
+        "shock_councils_touched": int(shock_councils_touched) if first is not None else 0,
+    }
+
+
+def run_report(model: Any, seed: int | None = None) -> dict[str, Any]:
+    """A finished run's (a ``CommissioningModel``'s) report, as written to summary.json: its outcomes, the resolved
+    scenario, the effective score weights, the seed (``seed``, or the scenario's), the
+    package version and the events (failures, handbacks)."""
+    params = model.params
+    return {
+        "outcomes": model.summary(),
+        "scenario": params.model_dump(mode="json"),
+        "effective_weights": effective_weights(params.commissioning),
+        "seed": params.scenario.seed if seed is None else seed,
+        "package_version": package_version(),
+        "events": model.events,
+    }

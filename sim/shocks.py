@@ -1,61 +1,61 @@
 """Shocks: scheduled collapses, cost, demand and budget shocks, and random failures.
 
-Each function acts on a running model in the current quarter; the model calls
-:func:`apply_scheduled` at the start of every quarter, and the dashboard's shock buttons call
-the same functions, so a button and a scenario file do exactly the same thing.
+Each function acts on the market's state in the current quarter. The model applies the shocks
+scheduled for a quarter at its start (:func:`scheduled`, :func:`apply_shock`), and the
+dashboard's shock buttons call the same :func:`apply_shock` (through
+``CommissioningModel.apply_shock``), so a button and a scenario file do exactly the same thing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from sim.agents import KIND_NAMES, ProviderKind
-from sim.scenario import Shock
-
-if TYPE_CHECKING:
-    from sim.model import CommissioningModel
+from sim.failure import fail_provider
+from sim.state import KIND_NAMES, Market, Params, ProviderKind
 
 __all__ = [
-    "apply_scheduled",
     "apply_shock",
+    "budget_cut",
     "collapse_provider",
     "cost_shock",
+    "demand_shock",
     "random_failures",
     "resolve_target",
+    "scheduled",
 ]
 
 
-def resolve_target(model: CommissioningModel, target: str) -> int | None:
+def resolve_target(market: Market, target: str, rng: np.random.Generator) -> int | None:
     """The provider a collapse hits: the largest outsourcer or mutual by contract value now,
-    one at random, or one by name. None if there is no such provider alive."""
-    p = model.providers
-    alive = p.view("alive") & (p.view("kind") != ProviderKind.INHOUSE)
+    one at random, or one by name. None if there is no such provider trading."""
+    p = market.providers
+    alive = p.external()
     if target in ("largest_outsourcer", "largest_mutual"):
         kind = ProviderKind.OUTSOURCER if target == "largest_outsourcer" else ProviderKind.MUTUAL
         candidates = np.flatnonzero(alive & (p.view("kind") == kind))
         if candidates.size == 0:
             return None
-        value = model.provider_contract_value()
+        value = market.contracts.value_by_provider(p.n)
         return int(candidates[np.argmax(value[candidates])])
     if target == "random":
         candidates = np.flatnonzero(alive)
-        return int(model.rng.choice(candidates)) if candidates.size else None
-    index = model.provider_index_by_name().get(target)
+        return int(rng.choice(candidates)) if candidates.size else None
+    index = p.index_of(target)
     return index if index is not None and alive[index] else None
 
 
-def collapse_provider(model: CommissioningModel, target: str = "largest_outsourcer") -> int | None:
-    """Collapse a provider now: all its contracts fail this quarter. Returns its index."""
-    index = resolve_target(model, target)
+def collapse_provider(
+    market: Market, target: str, params: Params, rng: np.random.Generator
+) -> int | None:
+    """Collapse a provider now: all its contracts fail this quarter. Returns its row."""
+    index = resolve_target(market, target, rng)
     if index is not None:
-        model.fail_provider(index, cause="collapse")
+        fail_provider(market, index, "collapse", params, rng)
     return index
 
 
 def cost_shock(
-    model: CommissioningModel, magnitude: float, provider_types: list[str] | None = None
+    cost_level: np.ndarray, magnitude: float, provider_types: list[str] | None = None
 ) -> None:
     """Raise delivery costs by ``magnitude`` (0.1 = 10%) for some provider types, from now on.
 
@@ -64,37 +64,44 @@ def cost_shock(
     names = provider_types or list(KIND_NAMES.values())
     for kind, name in KIND_NAMES.items():
         if name in names:
-            model.cost_level[kind] *= 1.0 + magnitude
+            cost_level[kind] *= 1.0 + magnitude
 
 
-def apply_shock(model: CommissioningModel, shock: Shock) -> None:
-    """Apply one scheduled shock in the current quarter."""
+def demand_shock(demand_factor: np.ndarray, quarter: int, magnitude: float, duration: int) -> None:
+    """Raise need by ``magnitude`` above contracted levels for ``duration`` quarters from now."""
+    demand_factor[quarter : quarter + duration] *= 1.0 + magnitude
+
+
+def budget_cut(budget_factor: np.ndarray, magnitude: float) -> None:
+    """Cut every council's budget by ``magnitude``: the price it accepts falls with it."""
+    budget_factor *= 1.0 - magnitude
+
+
+def apply_shock(market: Market, shock: Params, params: Params, rng: np.random.Generator) -> None:
+    """Apply one shock (a scenario's ``[[shocks]]`` entry) in the current quarter; log it."""
     match shock.kind:
         case "provider_collapse":
-            collapse_provider(model, shock.target)
+            collapse_provider(market, shock.target, params, rng)
         case "cost_shock":
-            cost_shock(model, shock.magnitude, shock.provider_types)
+            cost_shock(market.cost_level, shock.magnitude, shock.provider_types)
         case "demand_shock":
-            q = model.quarter
-            model.demand_factor[q : q + shock.duration] *= 1.0 + shock.magnitude
+            demand_shock(market.demand_factor, market.quarter, shock.magnitude, shock.duration)
         case "budget_cut":
-            model.budget_factor *= 1.0 - shock.magnitude
-    model.shock_log.append((model.quarter, shock.kind))
+            budget_cut(market.councils.budget_factor, shock.magnitude)
+    market.shock_log.append((market.quarter, shock.kind))
 
 
-def apply_scheduled(model: CommissioningModel) -> None:
-    """Apply every shock scheduled for the current quarter, in file order."""
-    for shock in model.params.shocks:
-        if shock.quarter == model.quarter:
-            apply_shock(model, shock)
+def scheduled(shocks: list[Params], quarter: int) -> list[Params]:
+    """The shocks scheduled for ``quarter``, in file order."""
+    return [shock for shock in shocks if shock.quarter == quarter]
 
 
-def random_failures(model: CommissioningModel) -> None:
+def random_failures(market: Market, params: Params, rng: np.random.Generator) -> None:
     """Fail each trading provider with its quarterly hazard (failures beyond insolvency)."""
-    p = model.providers
+    p = market.providers
     hazard = p.view("hazard")
     at_risk = np.flatnonzero(p.view("alive") & (hazard > 0))
     if at_risk.size:
-        hit = at_risk[model.rng.random(at_risk.size) < hazard[at_risk]]
+        hit = at_risk[rng.random(at_risk.size) < hazard[at_risk]]
         for index in hit:
-            model.fail_provider(int(index), cause="random")
+            fail_provider(market, int(index), "random", params, rng)

@@ -1,22 +1,72 @@
-"""Bids, scores and awards: pure functions over arrays, no Mesa.
+"""The tender round: who may bid, bids, scores, awards, terms and what bidders learn.
 
-A tender round takes every contract being tendered this quarter (rows) against every
-provider (columns) at once: the bid prices and scores are one vectorised computation, and the
+A round takes every contract being tendered this quarter (rows) against every provider that
+may bid (columns) at once: bid prices and scores are one vectorised computation, and the
 awards are then made one contract at a time because each award uses up the winner's capacity.
+Scoring is the "most advantageous tender" (docs/ODD.md, 7.1); the weights' rule and their
+effective values are here too, so the schema's check and the score use one definition.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["award", "bid_prices", "score_bids"]
+from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderTable
+
+__all__ = [
+    "adapt_markups",
+    "award",
+    "bid_prices",
+    "bidders",
+    "choose_subcontractors",
+    "contract_terms",
+    "effective_weights",
+    "passes_financial_check",
+    "score_bids",
+    "tender",
+    "tender_due",
+    "weight_rule_violation",
+]
+
+
+def weight_rule_violation(commissioning: Params) -> str | None:
+    """What is wrong with the score weights in ``commissioning``, or None.
+
+    Social value and local preference are absolute shares of the score, so together at most 1;
+    price and quality share the rest, so they must not both be zero while a rest is left.
+    """
+    c = commissioning
+    absolute = c.social_value_weight + c.local_preference
+    if absolute > 1.0 + 1e-12:
+        return (
+            "commissioning.social_value_weight + commissioning.local_preference must be at most 1"
+        )
+    if c.price_weight + c.quality_weight <= 0 and absolute < 1:
+        return "commissioning.price_weight and quality_weight must not both be zero"
+    return None
+
+
+def effective_weights(commissioning: Params) -> dict[str, float]:
+    """The weights a tender score uses: price and quality rescaled to share what social value
+    and local preference leave, keeping their ratio (so sweeping ``social_value_weight`` alone
+    moves weight from price and quality in proportion). Keys: price, quality, social_value
+    (the social value weight), local (as written to summary.json)."""
+    c = commissioning
+    rest = 1.0 - c.social_value_weight - c.local_preference
+    pq = c.price_weight + c.quality_weight
+    return {
+        "price": rest * c.price_weight / pq if pq > 0 else 0.0,
+        "quality": rest * c.quality_weight / pq if pq > 0 else 0.0,
+        "social_value": c.social_value_weight,
+        "local": c.local_preference,
+    }
 
 
 def bid_prices(
     reference_cost: np.ndarray,
     unit_cost: np.ndarray,
     markup: np.ndarray,
-    estimate_error: np.ndarray,
+    estimate_error: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bid price of every provider for every contract, in pounds per quarter.
 
@@ -24,29 +74,33 @@ def bid_prices(
         reference_cost: (n_contracts,) cost of the service at the reference unit cost.
         unit_cost: (n_providers,) provider cost relative to reference (scale economies, shocks).
         markup: (n_providers,) mark-up over estimated cost.
-        estimate_error: (n_contracts, n_providers) log error of each cost estimate.
+        estimate_error: (n_contracts, n_providers) log error of each cost estimate; None for
+            a price at known cost (an emergency award, a spin-out's first contract).
 
     Returns:
         (n_contracts, n_providers) prices. A bidder that underestimates bids low and, if it
         wins, delivers at a loss: the winner's curse.
     """
-    true_cost = reference_cost[:, None] * unit_cost[None, :]
-    return true_cost * np.exp(estimate_error) * (1.0 + markup[None, :])
+    cost = reference_cost[:, None] * unit_cost[None, :]
+    if estimate_error is not None:
+        cost = cost * np.exp(estimate_error)
+    return cost * (1.0 + markup[None, :])
 
 
 def score_bids(
     price: np.ndarray,
     eligible: np.ndarray,
     quality: np.ndarray,
-    social_value: np.ndarray,
+    social_value_score: np.ndarray,
     local: np.ndarray,
     weights: dict[str, float],
 ) -> np.ndarray:
     """Most-advantageous-tender score of every eligible bid; -inf where not eligible.
 
     The price score is the lowest eligible price divided by the bid's price (1 for the
-    cheapest), the usual relative formula; quality and social value are scores in [0, 1];
-    ``local`` is 1 where the bidder is based in or next to the council's area.
+    cheapest), the usual relative formula; quality and social value scores are in [0, 1];
+    ``local`` is 1 where the bidder is based in or next to the council's area; ``weights`` are
+    :func:`effective_weights`.
     """
     if price.shape[1] == 0:  # no provider can bid at all
         return np.full(price.shape, -np.inf)
@@ -57,7 +111,7 @@ def score_bids(
     score = (
         weights["price"] * price_score
         + weights["quality"] * quality[None, :]
-        + weights["social_value"] * social_value[None, :]
+        + weights["social_value"] * social_value_score[None, :]
         + weights["local"] * local
     )
     return np.where(eligible, score, -np.inf)
@@ -102,3 +156,176 @@ def award(
                 room[k] -= size[i]
                 break
     return winner
+
+
+def passes_financial_check(
+    health_log: list[np.ndarray], n_providers: int, lag: int, threshold: float
+) -> np.ndarray:
+    """Which providers pass a council's financial check: their headroom (in years of revenue)
+    as reported ``lag`` quarters ago is at least ``threshold``. A provider newer than the
+    accounts read has nothing to see, and passes (Carillion passed such checks)."""
+    seen = health_log[max(len(health_log) - 1 - lag, 0)]
+    headroom = np.full(n_providers, np.inf)
+    headroom[: seen.size] = seen
+    return headroom >= threshold
+
+
+def bidders(
+    providers: ProviderTable,
+    near: np.ndarray,
+    councils: np.ndarray,
+    passed: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which outsourcers and mutuals can bid for contracts of ``councils``.
+
+    Trading outsourcers reach every council; mutuals reach their home area and its neighbours
+    (``near``); ``passed``, if given, is the financial check's verdict. Only those providers
+    become columns, so the matrices stay small.
+
+    Returns:
+        The provider of each column, the (rows, columns) eligibility, and whether each
+        bidder is local to the row's council (based in or next to it).
+    """
+    ok = providers.external()
+    if passed is not None:
+        ok &= passed
+    cols = np.flatnonzero(ok)
+    home = providers.home[cols]
+    national = home < 0
+    local = near[np.ix_(councils, np.maximum(home, 0))] & ~national[None, :]
+    return cols, local | national[None, :], local
+
+
+def contract_terms(
+    rng: np.random.Generator, size: int, years_min: int, years_max: int
+) -> np.ndarray:
+    """Length of ``size`` new contracts, in whole years drawn evenly in [min, max], as quarters."""
+    return QUARTERS_PER_YEAR * rng.integers(years_min, years_max + 1, size)
+
+
+def tender(
+    market: Market,
+    slots: np.ndarray,
+    params: Params,
+    rng: np.random.Generator,
+    *,
+    allow_inhouse: bool,
+) -> np.ndarray:
+    """Run one tender round over contract ``slots``: bid, score, award, choose
+    subcontractors, adapt mark-ups. Returns the slots no one took and no incumbent holds on
+    (gaps, for :func:`sim.failure.leave_gaps`).
+
+    The columns are the outsourcers and mutuals that may bid, plus (when councils let their
+    own units bid) one column for each council's own in-house unit, which bids at cost and is
+    always local. A bid above the council's price cap is not eligible.
+    """
+    if slots.size == 0:
+        return slots
+    ct, p, cn = market.contracts, market.providers, market.councils
+    c = params.councils
+    t = market.quarter
+    councils = ct.council[slots]
+    size = ct.reference[slots]
+    incumbent = ct.holder[slots].copy()
+    # The contracts on offer free the capacity they use.
+    spare = p.view("capacity") - ct.used_capacity(p.n)
+    np.add.at(spare, incumbent[incumbent >= 0], size[incumbent >= 0])
+
+    passed = passes_financial_check(
+        market.health_log, p.n, c.report_lag_quarters, c.due_diligence_threshold
+    )
+    cols, eligible, local = bidders(p, cn.near, councils, passed)
+    error = rng.normal(0.0, params.commissioning.bid_error, (slots.size, cols.size))
+    price = bid_prices(size, p.unit_cost(cols, market.cost_level), p.markup[cols], error)
+    quality, social_value_score = p.quality[cols], p.social_value_score[cols]
+    units = cn.inhouse_unit[councils]
+    inhouse_bids = allow_inhouse and c.inhouse_bids
+    if inhouse_bids:  # the council knows its own unit's cost: no error, no mark-up
+        price = np.hstack([price, (size * p.unit_cost(units, market.cost_level))[:, None]])
+        yes = np.ones((slots.size, 1), dtype=bool)
+        eligible, local = np.hstack([eligible, yes]), np.hstack([local, yes])
+        quality = np.append(quality, p.quality[units[0]])
+        social_value_score = np.append(social_value_score, p.social_value_score[units[0]])
+    cap = c.price_cap * size * cn.budget_factor[councils]
+    eligible &= price <= cap[:, None]
+    weights = effective_weights(params.commissioning)
+    score = score_bids(price, eligible, quality, social_value_score, local, weights)
+    winner = award(
+        score,
+        size,
+        spare[cols].copy(),
+        rng.permutation(slots.size),
+        own_unit=units if inhouse_bids else None,
+        own_spare=spare.copy() if inhouse_bids else None,
+    )
+
+    term = contract_terms(rng, slots.size, c.contract_years_min, c.contract_years_max)
+    gaps = []
+    for row, slot in enumerate(slots):
+        w = winner[row]
+        if w >= 0:
+            provider = cols[w] if w < cols.size else units[row]
+            ct.place(
+                slot, provider, price=price[row, w], start=t, end=t + term[row], emergency=False
+            )
+        elif incumbent[row] >= 0 and p.alive[incumbent[row]]:
+            ct.end[slot] = t + QUARTERS_PER_YEAR  # no affordable bid: extend the incumbent a year
+        else:
+            gaps.append(slot)
+    choose_subcontractors(market, slots[winner >= 0], params.outsourcers.subcontract_share, rng)
+    adapt_markups(p, cols, eligible[:, : cols.size], winner)
+    return np.array(gaps, dtype=np.int64)
+
+
+def choose_subcontractors(
+    market: Market, slots: np.ndarray, subcontract_share: float, rng: np.random.Generator
+) -> None:
+    """Outsourcers subcontract part of each new contract to a local mutual, picked at
+    random among those based in or next to the area (the contagion channel)."""
+    if subcontract_share <= 0 or slots.size == 0:
+        return
+    p, ct = market.providers, market.contracts
+    slots = slots[p.kind[ct.holder[slots]] == ProviderKind.OUTSOURCER]
+    mutuals = np.flatnonzero(p.view("alive") & (p.view("kind") == ProviderKind.MUTUAL))
+    if slots.size == 0 or mutuals.size == 0:
+        return
+    near = market.councils.near[np.ix_(ct.council[slots], p.home[mutuals])]
+    pick = np.where(near, rng.random(near.shape), -1.0).argmax(axis=1)
+    found = near.any(axis=1)
+    ct.subcontractor[slots[found]] = mutuals[pick[found]]
+
+
+def adapt_markups(
+    providers: ProviderTable, cols: np.ndarray, eligible: np.ndarray, winner: np.ndarray
+) -> None:
+    """Each tender won raises a bidder's mark-up by a step, each lost lowers it (the NetLogo
+    tender model's rule), netted over the round: a firm winning less than half its bids cuts
+    its margin, which is how a race to the bottom emerges. ``cols`` are outsourcers and
+    mutuals; a ``winner`` beyond them is an in-house unit."""
+    p = providers
+    bids = eligible.sum(axis=0)
+    wins = np.bincount(winner[(winner >= 0) & (winner < cols.size)], minlength=cols.size)
+    bid = bids > 0
+    idx = cols[bid]
+    net = (2 * wins[bid] - bids[bid]) / bids[bid]
+    # A firm that lost money last quarter prices up a step whatever its win rate.
+    net += p.revenue_last[idx] < p.cost_last[idx]
+    p.markup[idx] = np.clip(
+        p.markup[idx] + net * p.markup_step[idx], p.markup_min[idx], p.markup_max[idx]
+    )
+
+
+def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
+    """Tender every contract that ends now; an in-house service is renewed without tender
+    unless it is market-tested (or was an emergency). Returns the slots left in a gap."""
+    ct = market.contracts
+    t = market.quarter
+    c = params.councils
+    due = np.flatnonzero(ct.view("end") <= t)
+    if due.size == 0:
+        return due
+    inhouse = ct.held_by(market.providers.kind, ProviderKind.INHOUSE)[due]
+    keep = inhouse & ~ct.emergency[due] & (rng.random(due.size) >= c.market_test_rate)
+    term = contract_terms(rng, int(keep.sum()), c.contract_years_min, c.contract_years_max)
+    ct.end[due[keep]] = t + term
+    return tender(market, due[~keep], params, rng, allow_inhouse=True)

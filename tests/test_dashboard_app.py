@@ -18,7 +18,6 @@ from sim.agents import ProviderKind
 from sim.cli import build_parser, dashboard_command, main
 from sim.plots import KIND_COLOURS
 from sim.scenario import Scenario, Shock
-from sim.shocks import apply_shock
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = str(ROOT / "scenarios" / "baseline.toml")
@@ -45,14 +44,14 @@ def test_map_colours_follow_the_leading_provider_type(model: app.ClassroomModel)
 
 
 def test_map_rings_the_councils_a_collapse_hits(model: app.ClassroomModel) -> None:
-    apply_shock(model, Shock(kind="provider_collapse", quarter=model.quarter))
-    assert model.councils_hit.any()
+    model.apply_shock(Shock(kind="provider_collapse", quarter=model.quarter))
+    assert model.ledger.councils_hit.any()
     fig = Figure()
     app.draw_market_map(model, fig)
     dots = fig.axes[0].collections[-1]
     edges = [to_hex(c) for c in dots.get_edgecolors()]
     ringed = [e == app.HIT_EDGE for e in edges]
-    assert ringed == list(model.councils_hit)
+    assert ringed == list(model.ledger.councils_hit)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == [
         "private outsourcer",
@@ -118,7 +117,7 @@ def test_plots_draw_before_the_first_step_and_mark_shocks(model: app.ClassroomMo
     empty = app.ClassroomModel(None, **SMALL)
     for spec in app.PLOTS:
         app.draw_series(empty, Figure(), *spec)
-    apply_shock(model, Shock(kind="provider_collapse", quarter=model.quarter))
+    model.apply_shock(Shock(kind="provider_collapse", quarter=model.quarter))
     model.step()
     fig = Figure()
     app.draw_series(model, fig, *app.PLOTS[1])
@@ -129,7 +128,7 @@ def test_plots_draw_before_the_first_step_and_mark_shocks(model: app.ClassroomMo
 
 
 def test_event_text_reports_a_collapse(model: app.ClassroomModel) -> None:
-    apply_shock(model, Shock(kind="provider_collapse", quarter=model.quarter))
+    model.apply_shock(Shock(kind="provider_collapse", quarter=model.quarter))
     event = model.events[-1]
     text = app.event_text(event)
     assert text == (

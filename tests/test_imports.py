@@ -9,8 +9,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SIM = Path(__file__).resolve().parents[1] / "sim"
 
 #: The tools: command line, figures, dashboard, sweeps and their storage, analysis. Every other
@@ -122,26 +120,8 @@ def test_find_cycle_names_the_circle():
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
 
 
-#: The model core's own circles (agents, finance, metrics and shocks naming ``sim.model`` for
-#: their type hints), which the rebuild of the core around explicit state removes. Empty this
-#: set and drop the xfail below when it lands.
-CORE_CIRCLES_IN_REBUILD = {"sim.model", "sim.agents", "sim.finance", "sim.metrics", "sim.shocks"}
-
-
-@pytest.mark.xfail(
-    strict=True, reason="the model core's circles go with its rebuild (CORE_CIRCLES_IN_REBUILD)"
-)
 def test_no_import_circle_between_sim_modules():
     cycle = find_cycle(import_graph())
-    assert cycle is None, "import circle: " + " -> ".join(_short(m) for m in cycle)
-
-
-def test_no_import_circle_outside_the_model_core_rebuild():
-    graph = {
-        m: {t for t in ts if not {m, t} <= CORE_CIRCLES_IN_REBUILD}
-        for m, ts in import_graph().items()
-    }
-    cycle = find_cycle(graph)
     assert cycle is None, "import circle: " + " -> ".join(_short(m) for m in cycle)
 
 

@@ -69,7 +69,8 @@ def scenarios(draw):
 
 def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: int) -> None:
     """Every invariant, for the quarter the model has just simulated."""
-    flows, accounts, money = model.flows, model.accounts, model.quarter_money
+    ledger = model.ledger
+    flows, accounts, money = ledger.flows, ledger.accounts, ledger.money
     paid = flows.revenue.sum()
     # Every pound paid is local or leaked, to the penny, leg by leg and in total.
     assert np.all(np.abs(flows.revenue - flows.local - flows.leaked) < PENNY)
@@ -82,7 +83,7 @@ def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: 
     untouched = (
         p.alive[:n_before]
         & (p.kind[:n_before] != ProviderKind.INHOUSE)
-        & (model.tally["contagion_loss"] == 0)
+        & (ledger.contagion_loss == 0)
     )
     kept = accounts["surplus"] - accounts["dividends"] - accounts["interest"]
     delta = p.cash[:n_before] - cash_before

@@ -7,6 +7,8 @@ from conftest import small
 
 from sim import CommissioningModel
 from sim.agents import ProviderKind
+from sim.delivery import headroom
+from sim.tendering import passes_financial_check
 
 
 def test_lots_split_each_service_line():
@@ -28,9 +30,9 @@ def test_financial_check_sees_lagged_accounts():
         p = model.providers
         firm = int(np.flatnonzero(p.view("kind") == ProviderKind.OUTSOURCER)[0])
         p.cash[firm] = -0.99 * p.credit_limit[firm]  # nearly broke, not yet insolvent
-        model._health_log.append(model._headroom())
-        model.params.councils.due_diligence_threshold = 0.05
-        outcomes[lag] = bool(model._passes_financial_check()[firm])
+        health_log = [*model.market.health_log, headroom(p)]  # the accounts this quarter
+        passed = passes_financial_check(health_log, p.n, lag, threshold=0.05)
+        outcomes[lag] = bool(passed[firm])
     assert outcomes == {0: False, 4: True}
 
 

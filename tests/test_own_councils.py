@@ -62,7 +62,7 @@ def test_example_model_uses_the_files_names_budgets_and_graph():
     model = CommissioningModel(load_scenario(EXAMPLE))
     assert [c.name for c in model.councils] == list(table["name"])
     assert [c.budget for c in model.councils] == pytest.approx(list(table["budget"] * 1e6))
-    assert model.council_budget.sum() == pytest.approx(table["budget"].sum() * 1e6)
+    assert model.council_table.budget.sum() == pytest.approx(table["budget"].sum() * 1e6)
     assert model.params.network.councils == 12
     source = nx.read_graphml(ROOT / "data" / "example_graph.graphml")
     assert model.graph.number_of_edges() == source.number_of_edges()

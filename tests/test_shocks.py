@@ -8,7 +8,9 @@ from conftest import small
 
 from sim import CommissioningModel
 from sim.agents import ProviderKind
-from sim.shocks import collapse_provider, cost_shock, resolve_target
+from sim.failure import fail_provider
+from sim.scenario import Shock
+from sim.shocks import collapse_provider, resolve_target
 
 
 def advance(model: CommissioningModel, quarters: int) -> CommissioningModel:
@@ -22,25 +24,34 @@ def live_contracts_of(model: CommissioningModel, provider: int) -> np.ndarray:
     return np.flatnonzero(model.contracts.view("holder") == provider)
 
 
+def collapse(model: CommissioningModel, target: str) -> int | None:
+    """Collapse ``target`` now, as a scenario's shock would; returns the provider's row."""
+    return collapse_provider(model.market, target, model.params, model.rng)
+
+
+def largest_outsourcer(model: CommissioningModel) -> int | None:
+    return resolve_target(model.market, "largest_outsourcer", model.rng)
+
+
 def test_collapse_disrupts_exactly_the_failed_providers_contracts():
     model = advance(CommissioningModel(**small(**{"scenario.quarters": 20})), 8)
-    target = resolve_target(model, "largest_outsourcer")
+    target = largest_outsourcer(model)
     held = live_contracts_of(model, target)
     others = {
         int(s): int(model.contracts.holder[s])
         for s in np.flatnonzero(model.contracts.view("holder") >= 0)
     }
     assert held.size > 0
-    model._reset_quarter_tallies()
-    assert collapse_provider(model, "largest_outsourcer") == target
+    model.ledger.reset()
+    assert collapse(model, "largest_outsourcer") == target
     assert not model.providers.alive[target]
-    assert model.tally["contracts_disrupted"] == held.size
+    assert model.ledger.contracts_disrupted == held.size
     assert live_contracts_of(model, target).size == 0
     # Only the failed firm's contracts changed hands.
     after = model.contracts.view("holder")
     changed = {s for s, h in others.items() if after[s] != h}
     assert changed == set(held.tolist())
-    assert model.councils_hit.sum() == np.unique(model.contracts.council[held]).size
+    assert model.ledger.councils_hit.sum() == np.unique(model.contracts.council[held]).size
 
 
 def test_scheduled_collapse_reports_its_damage():
@@ -49,7 +60,7 @@ def test_scheduled_collapse_reports_its_damage():
         shocks=[{"kind": "provider_collapse", "quarter": 10, "target": "largest_outsourcer"}],
     )
     advance(model, 10)
-    held = live_contracts_of(model, resolve_target(model, "largest_outsourcer")).size
+    held = live_contracts_of(model, largest_outsourcer(model)).size
     model.run()
     summary, ts = model.summary(), model.timeseries()
     assert summary["first_shock_quarter"] == 10
@@ -62,25 +73,27 @@ def test_scheduled_collapse_reports_its_damage():
 
 def test_collapse_by_name_and_of_nobody():
     model = CommissioningModel(**small())
-    assert (
-        collapse_provider(model, "Outsourcer C") == model.provider_index_by_name()["Outsourcer C"]
-    )
-    assert collapse_provider(model, "Outsourcer C") is None  # already gone
-    assert collapse_provider(model, "No Such Firm Ltd") is None
+    assert collapse(model, "Outsourcer C") == model.providers.index_of("Outsourcer C")
+    assert collapse(model, "Outsourcer C") is None  # already gone
+    assert collapse(model, "No Such Firm Ltd") is None
 
 
 def test_cost_shock_is_borne_by_fixed_price_holders():
     model = advance(CommissioningModel(**small(**{"outsourcers.subcontract_share": 0.0})), 4)
     prices = model.contracts.view("price").copy()
     model.step()
-    margin_before = model.accounts["surplus"][
+    margin_before = model.ledger.accounts["surplus"][
         model.providers.view("kind") == ProviderKind.OUTSOURCER
     ].sum()
-    cost_shock(model, 0.2, ["outsourcer"])
-    assert model.cost_level[ProviderKind.OUTSOURCER] == pytest.approx(1.2)
-    assert model.cost_level[ProviderKind.MUTUAL] == 1.0
+    model.apply_shock(
+        Shock(
+            kind="cost_shock", quarter=model.quarter, magnitude=0.2, provider_types=["outsourcer"]
+        )
+    )
+    assert model.market.cost_level[ProviderKind.OUTSOURCER] == pytest.approx(1.2)
+    assert model.market.cost_level[ProviderKind.MUTUAL] == 1.0
     model.step()
-    surplus = model.accounts["surplus"][
+    surplus = model.ledger.accounts["surplus"][
         model.providers.view("kind") == ProviderKind.OUTSOURCER
     ].sum()
     assert surplus < margin_before - 0.1 * abs(margin_before)
@@ -117,7 +130,7 @@ def test_demand_shock_raises_need_for_its_duration():
 def test_budget_cut_lowers_the_price_councils_accept():
     shock = [{"kind": "budget_cut", "quarter": 2, "magnitude": 0.3}]
     model = advance(CommissioningModel(**small(), shocks=shock), 3)
-    assert np.allclose(model.budget_factor, 0.7)
+    assert np.allclose(model.council_table.budget_factor, 0.7)
     advance(model, 8)
     ct = model.contracts
     new = (ct.view("start") >= 3) & (ct.view("holder") >= 0) & ~ct.view("emergency")
@@ -140,7 +153,7 @@ def test_random_failures_follow_the_hazard():
 
 def test_contagion_subcontractors_lose_income_when_their_outsourcer_fails():
     model = advance(CommissioningModel(**small(**{"outsourcers.subcontract_share": 0.3})), 7)
-    income_before = model.accounts["revenue"].copy()
+    income_before = model.ledger.accounts["revenue"].copy()
     ct = model.contracts
     subbed = np.flatnonzero((ct.view("subcontractor") >= 0) & (ct.view("holder") >= 0))
     assert subbed.size > 0
@@ -150,17 +163,17 @@ def test_contagion_subcontractors_lose_income_when_their_outsourcer_fails():
     owed = np.zeros(model.providers.n)
     np.add.at(owed, subs, ct.price[slots] * 0.3)
     cash_before = model.providers.cash.copy()
-    model._reset_quarter_tallies()
-    model.fail_provider(failing, cause="collapse")
+    model.ledger.reset()
+    fail_provider(model.market, failing, "collapse", model.params, model.rng)
     victims = np.unique(subs)
     # The quarter's unpaid invoices are lost at once ...
     assert np.allclose(cash_before[victims] - model.providers.cash[victims], owed[victims])
-    assert model.tally["contagion_loss"] == pytest.approx(owed.sum())
+    assert model.ledger.contagion_loss == pytest.approx(owed.sum())
     # ... and the subcontracted work (and its income) is gone from the next quarter.
     assert not np.isin(ct.view("subcontractor")[slots], [failing]).any()
     assert (ct.view("subcontractor")[slots] == -1).all()
     model.step()
-    assert (model.accounts["revenue"][victims] < income_before[victims]).all()
+    assert (model.ledger.accounts["revenue"][victims] < income_before[victims]).all()
 
 
 @pytest.mark.parametrize(

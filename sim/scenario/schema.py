@@ -11,6 +11,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from sim.tendering import effective_weights, weight_rule_violation
+
 __all__ = [
     "COLLAPSE_TARGETS",
     "SHOCK_KINDS",
@@ -640,16 +642,9 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        c = self.commissioning
-        if c.social_value_weight + c.local_preference > 1.0 + 1e-12:
-            raise ValueError(
-                "commissioning.social_value_weight + commissioning.local_preference must be at most 1"
-            )
-        if (
-            c.price_weight + c.quality_weight <= 0
-            and c.social_value_weight + c.local_preference < 1
-        ):
-            raise ValueError("commissioning.price_weight and quality_weight must not both be zero")
+        problem = weight_rule_violation(self.commissioning)
+        if problem:
+            raise ValueError(problem)
         if self.councils.contract_years_min > self.councils.contract_years_max:
             raise ValueError(
                 "councils.contract_years_min must not exceed councils.contract_years_max"
@@ -677,20 +672,5 @@ class Scenario(Section):
         return self
 
     def effective_weights(self) -> dict[str, float]:
-        """The score weights the model uses: price and quality rescaled to share the rest.
-
-        Social value and local preference are absolute shares of the score; price and quality
-        keep their ratio and fill what is left, so sweeping ``social_value_weight`` alone moves
-        weight from price and quality in proportion.
-        """
-        c = self.commissioning
-        rest = 1.0 - c.social_value_weight - c.local_preference
-        pq = c.price_weight + c.quality_weight
-        price = rest * c.price_weight / pq if pq > 0 else 0.0
-        quality = rest * c.quality_weight / pq if pq > 0 else 0.0
-        return {
-            "price": price,
-            "quality": quality,
-            "social_value": c.social_value_weight,
-            "local": c.local_preference,
-        }
+        """The score weights the model uses (see :func:`sim.tendering.effective_weights`)."""
+        return effective_weights(self.commissioning)

@@ -1,0 +1,208 @@
+"""Delivery and payment: every contract is delivered and paid, each pound is followed to where
+it is spent, and each provider books its quarter.
+
+Every pound a council pays goes to one provider leg (the holder, a subcontractor for its
+share, or the in-house unit covering extra demand). A leg's revenue is split into its costs and
+its surplus; costs are spent locally in ``local_cost_share`` and leak otherwise; a mutual's or
+in-house unit's surplus stays local, an outsourcer's leaves the area (dividends to
+shareholders, or retained at head office): :func:`quarter_flows` is where money leaves the
+area. So, by construction and checked in the tests: paid = local + leaked, and
+revenue = costs + surplus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderTable
+
+__all__ = [
+    "Flows",
+    "deliver_and_pay",
+    "headroom",
+    "quarter_flows",
+    "refresh_inhouse_prices",
+    "settle_accounts",
+    "update_inhouse_capacity",
+]
+
+
+@dataclass(frozen=True)
+class Flows:
+    """One quarter's money, per leg (one row per provider delivering part of a contract).
+
+    All amounts are pounds in the quarter; ``slot`` is -1 for extra demand bought spot.
+    """
+
+    slot: np.ndarray
+    provider: np.ndarray
+    council: np.ndarray
+    revenue: np.ndarray
+    cost: np.ndarray
+    local: np.ndarray
+    leaked: np.ndarray
+
+
+def quarter_flows(
+    slot: np.ndarray,
+    provider: np.ndarray,
+    council: np.ndarray,
+    revenue: np.ndarray,
+    cost: np.ndarray,
+    kind: np.ndarray,
+    local_cost_share: np.ndarray,
+) -> Flows:
+    """Split each leg's revenue into local and leaked money.
+
+    Args:
+        slot, provider, council: (n_legs,) which contract, provider and paying council.
+        revenue: (n_legs,) pounds paid to the leg this quarter.
+        cost: (n_legs,) pounds the provider spends delivering it.
+        kind: (n_providers,) ProviderKind of each provider.
+        local_cost_share: (n_providers,) share of costs spent in the area.
+    """
+    share = local_cost_share[provider]
+    surplus = revenue - cost
+    surplus_local = kind[provider] != ProviderKind.OUTSOURCER
+    local = share * cost + np.where(surplus_local, surplus, 0.0)
+    leaked = (1.0 - share) * cost + np.where(surplus_local, 0.0, surplus)
+    return Flows(slot, provider, council, revenue, cost, local, leaked)
+
+
+def settle_accounts(
+    flows: Flows,
+    cash: np.ndarray,
+    extraction: np.ndarray,
+    interest_rate: np.ndarray,
+    kind: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Book a quarter into each provider's cash; return its profit-and-loss lines.
+
+    The surplus is paid out as dividends in ``extraction`` (when positive); borrowing costs
+    interest. In-house units hold no cash of their own: the council stands behind them.
+    ``cash`` is updated in place.
+    """
+    n = cash.shape[0]
+    revenue = np.bincount(flows.provider, flows.revenue, minlength=n)
+    cost = np.bincount(flows.provider, flows.cost, minlength=n)
+    surplus = revenue - cost
+    dividends = extraction * np.maximum(surplus, 0.0)
+    interest = interest_rate * np.maximum(-cash, 0.0)
+    external = kind != ProviderKind.INHOUSE
+    cash += np.where(external, surplus - dividends - interest, 0.0)
+    return {
+        "revenue": revenue,
+        "cost": cost,
+        "surplus": surplus,
+        "dividends": dividends,
+        "interest": interest,
+    }
+
+
+def headroom(providers: ProviderTable) -> np.ndarray:
+    """Financial headroom of each provider, as its accounts show it: (cash + credit) in years
+    of revenue (at least a quarter of capacity, so a new firm is not infinitely healthy)."""
+    p = providers
+    revenue_year = np.maximum(p.view("revenue_last"), p.view("capacity") * 0.25) * QUARTERS_PER_YEAR
+    return (p.view("cash") + p.view("credit_limit")) / np.maximum(revenue_year, 1.0)
+
+
+def refresh_inhouse_prices(market: Market, emergency_premium: float) -> None:
+    """In-house services cost what the unit spends (no margin, no fixed price), plus the
+    premium while the unit covers an emergency."""
+    ct, p = market.contracts, market.providers
+    ih = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE))
+    premium = np.where(ct.emergency[ih], 1.0 + emergency_premium, 1.0)
+    ct.price[ih] = ct.reference[ih] * p.unit_cost(ct.holder[ih], market.cost_level) * premium
+
+
+def deliver_and_pay(market: Market, params: Params) -> None:
+    """Deliver every contract and pay for it: build the quarter's legs, follow the money
+    (:func:`quarter_flows`), book it (:func:`settle_accounts`), count each loss-making
+    contract towards a handback, and write the quarter's money into the ledger."""
+    ct, p, cn, ledger = market.contracts, market.providers, market.councils, market.ledger
+    cp = params.commissioning
+    t = market.quarter
+    cost_level = market.cost_level
+    holder = ct.view("holder")
+    reference = ct.view("reference")
+    delivering = (holder >= 0) & (ct.view("start") <= t)
+    fraction = np.where(delivering, 1.0, 0.0)
+    fraction[delivering & (ct.view("disrupted_at") == t)] = 1.0 - cp.transition_service_loss
+    slots = np.flatnonzero(fraction > 0)
+    h = holder[slots]
+    sub = ct.subcontractor[slots]
+    s = np.where(sub >= 0, params.outsourcers.subcontract_share, 0.0)
+    paid = ct.price[slots] * fraction[slots]
+    work = reference[slots] * fraction[slots]
+    is_ih = p.kind[h] == ProviderKind.INHOUSE
+    holder_cost = np.where(is_ih, paid, work * (1 - s) * p.unit_cost(h, cost_level))
+    # A subcontracted leg: the subcontractor is paid its share of the price.
+    with_sub = np.flatnonzero(sub >= 0)
+    sub_ids = sub[with_sub]
+    sub_revenue = paid[with_sub] * s[with_sub]
+    sub_cost = work[with_sub] * s[with_sub] * p.unit_cost(sub_ids, cost_level)
+
+    # Demand above contracted levels: the in-house unit covers what it can, at a premium.
+    demand = market.demand_factor[t]
+    council = ct.view("council")
+    required = reference * demand
+    units = cn.inhouse_unit
+    extra = np.zeros(cn.n)
+    if demand > 1.0:
+        want = np.bincount(council, reference * (demand - 1.0), minlength=cn.n)
+        spare = np.maximum(cn.inhouse_capacity - ct.used_capacity(p.n)[units], 0.0)
+        extra = np.minimum(want, spare)
+    spot = np.flatnonzero(extra > 0)
+    spot_paid = extra[spot] * p.unit_cost(units[spot], cost_level) * (1 + cp.emergency_premium)
+
+    leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1)])
+    leg_provider = np.concatenate([h, sub_ids, units[spot]])
+    leg_council = np.concatenate([council[slots], council[slots[with_sub]], spot])
+    revenue = np.concatenate([paid * (1 - s), sub_revenue, spot_paid])
+    cost = np.concatenate([holder_cost, sub_cost, spot_paid])
+    flows = quarter_flows(
+        leg_slot,
+        leg_provider,
+        leg_council,
+        revenue,
+        cost,
+        p.view("kind"),
+        p.view("local_cost_share"),
+    )
+    accounts = settle_accounts(
+        flows, p.view("cash"), p.view("extraction"), p.view("interest_rate"), p.view("kind")
+    )
+    p.view("revenue_last")[:] = accounts["revenue"]
+    p.view("cost_last")[:] = accounts["cost"]
+
+    # Contracts losing more than the handback threshold build up towards a handback.
+    holder_loss = (paid * (1 - s) - holder_cost) < -cp.handback_loss * paid * (1 - s)
+    streak = ct.loss_streak[slots]
+    ct.loss_streak[slots] = np.where(holder_loss & ~is_ih, streak + 1, 0)
+
+    premium = cp.emergency_premium / (1 + cp.emergency_premium)
+    emergency_paid = float((paid * ct.emergency[slots]).sum())
+    delivered = np.bincount(council, reference * fraction, minlength=cn.n) + extra
+    ledger.flows = flows
+    ledger.accounts = accounts
+    ledger.money = {
+        "required": np.bincount(council, required, minlength=cn.n),
+        "delivered": delivered,
+        "paid": np.bincount(flows.council, flows.revenue, minlength=cn.n),
+        "local": np.bincount(flows.council, flows.local, minlength=cn.n),
+        "leaked": np.bincount(flows.council, flows.leaked, minlength=cn.n),
+        "emergency_cost": emergency_paid * premium
+        + float(spot_paid.sum()) * premium
+        + ledger.transition_cost,
+    }
+
+
+def update_inhouse_capacity(market: Market, retained_share: float) -> None:
+    """Staff transfer with the work they lose (TUPE); a retained core stays."""
+    cn, p = market.councils, market.providers
+    used = market.contracts.used_capacity(p.n)[cn.inhouse_unit]
+    cn.inhouse_capacity = np.maximum(used, retained_share * cn.total)
+    p.capacity[cn.inhouse_unit] = cn.inhouse_capacity

@@ -1,0 +1,157 @@
+"""Failure and the council's response: a provider fails, its contracts are disrupted, and each
+council insources, makes an emergency award, or is left with a gap that it rebuilds in-house.
+
+A provider fails at random (:func:`sim.shocks.random_failures`), in a collapse
+(:func:`sim.shocks.collapse_provider`), or when insolvent (:func:`insolvencies`); a contract
+also fails when its holder hands it back after quarters of losses (:func:`handbacks`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.delivery import refresh_inhouse_prices
+from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
+from sim.tendering import bid_prices, bidders
+
+__all__ = [
+    "disrupt",
+    "fail_provider",
+    "handbacks",
+    "insolvencies",
+    "insource",
+    "leave_gaps",
+]
+
+
+def fail_provider(
+    market: Market, index: int, cause: str, params: Params, rng: np.random.Generator
+) -> None:
+    """A provider fails now: every contract it holds fails at once (:func:`disrupt`); its
+    subcontractors lose the income, and the quarter's unpaid invoices, from it. In-house units
+    never fail (the council stands behind them)."""
+    p, ct, ledger = market.providers, market.contracts, market.ledger
+    if not p.alive[index] or p.kind[index] == ProviderKind.INHOUSE:
+        return
+    ledger.open()
+    p.alive[index] = False
+    p.failed_at[index] = market.quarter
+    held = np.flatnonzero(ct.view("holder") == index)
+    # Contagion: subcontractors are owed the last quarter's share, and lose the work.
+    subs = ct.subcontractor[held]
+    has_sub = subs >= 0
+    unpaid = ct.price[held[has_sub]] * params.outsourcers.subcontract_share
+    np.subtract.at(p.cash, subs[has_sub], unpaid)
+    ledger.contagion_loss += float(unpaid.sum())
+    ct.subcontractor[held] = -1
+    # A failed subcontractor simply stops: the holder takes its share back.
+    ct.view("subcontractor")[ct.view("subcontractor") == index] = -1
+    ledger.failures += 1
+    market.events.append(
+        {
+            "quarter": market.quarter,
+            "event": "failure",
+            "cause": cause,
+            "provider": str(p.name[index]),
+            "contracts": int(held.size),
+        }
+    )
+    disrupt(market, held, params, rng)
+
+
+def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> None:
+    """Every trading provider whose cash is below its credit limit fails."""
+    p = market.providers
+    broke = np.flatnonzero(p.external() & (p.view("cash") < -p.view("credit_limit")))
+    for index in broke:
+        fail_provider(market, int(index), "insolvency", params, rng)
+
+
+def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
+    """Contracts that lost money for ``handback_quarters`` in a row are handed back."""
+    ct = market.contracts
+    back = np.flatnonzero(
+        (ct.view("holder") >= 0)
+        & (ct.view("loss_streak") >= params.commissioning.handback_quarters)
+    )
+    if back.size:
+        market.ledger.handbacks += int(back.size)
+        market.events.append(
+            {"quarter": market.quarter, "event": "handback", "contracts": int(back.size)}
+        )
+        disrupt(market, back, params, rng)
+
+
+def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Generator) -> None:
+    """Contracts whose provider has gone: the council insources if its unit has room, else
+    makes an emergency direct award (after mobilisation) to the best-quality provider with
+    room, else is left with a gap until a re-tender. Councils answer in a seeded order."""
+    if slots.size == 0:
+        return
+    ct, p, cn, ledger = market.contracts, market.providers, market.councils, market.ledger
+    cp = params.commissioning
+    t = market.quarter
+    ct.holder[slots] = -1
+    ct.subcontractor[slots] = -1
+    ct.disrupted_at[slots] = t
+    ct.loss_streak[slots] = 0
+    councils = ct.council[slots]
+    yearly = ct.reference[slots] * QUARTERS_PER_YEAR
+    ledger.contracts_disrupted += int(slots.size)
+    ledger.transition_cost += float(cp.transition_cost * yearly.sum())
+    np.add.at(ledger.disrupted_value, councils, ct.reference[slots])
+    ledger.councils_hit[councils] = True
+
+    spare = p.view("capacity") - ct.used_capacity(p.n)
+    order = slots[rng.permutation(slots.size)]
+    cols, external, _ = bidders(p, cn.near, ct.council[order])
+    for row, slot in enumerate(order):
+        size = ct.reference[slot]
+        unit = cn.inhouse_unit[ct.council[slot]]
+        if spare[unit] >= size:  # insource now, at an emergency premium
+            spare[unit] -= size
+            insource(market, slot, params)
+            continue
+        candidates = cols[external[row] & (spare[cols] >= size)]
+        if candidates.size:  # emergency direct award to the best-placed provider with room
+            best = candidates[np.argmax(p.quality[candidates])]
+            spare[best] -= size
+            one = np.array([best])
+            price = bid_prices(np.array([size]), p.unit_cost(one, market.cost_level), p.markup[one])
+            ct.place(
+                slot,
+                best,
+                price=price[0, 0] * (1 + cp.emergency_premium),
+                start=t + cp.mobilisation_quarters,
+                end=t + cp.mobilisation_quarters + cp.emergency_contract_quarters,
+                emergency=True,
+            )
+            continue
+        ct.end[slot] = t + cp.retender_quarters  # gap: unmet need until a tender can award
+    refresh_inhouse_prices(market, cp.emergency_premium)
+
+
+def insource(market: Market, slot: int, params: Params) -> None:
+    """The council's own unit takes the contract now, as an emergency (at the premium, priced
+    by :func:`sim.delivery.refresh_inhouse_prices`, and re-tendered when the term ends)."""
+    unit = market.councils.inhouse_unit[market.contracts.council[slot]]
+    t = market.quarter
+    end = t + params.commissioning.emergency_contract_quarters
+    market.contracts.place(slot, unit, price=0.0, start=t, end=end, emergency=True)
+
+
+def leave_gaps(market: Market, slots: np.ndarray, params: Params) -> None:
+    """Contracts no tender could place stay unserved until the next tender; after
+    ``inhouse_rebuild_quarters`` in a gap the council rebuilds the service in-house (as
+    councils took Carillion's services back)."""
+    ct = market.contracts
+    cp = params.commissioning
+    t = market.quarter
+    for slot in slots:
+        if ct.holder[slot] >= 0 or ct.disrupted_at[slot] < 0:
+            ct.disrupted_at[slot] = t  # the gap starts now
+        ct.holder[slot] = -1
+        if t - ct.disrupted_at[slot] >= cp.inhouse_rebuild_quarters:
+            insource(market, slot, params)
+        else:
+            ct.end[slot] = t + cp.retender_quarters

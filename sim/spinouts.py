@@ -1,0 +1,85 @@
+"""Spin-outs and growth: council in-house services spin out as mutuals, and busy mutuals grow.
+
+A spin-out takes its service with it: the new mutual holds the contract at its own cost plus
+mark-up for ``spin_out_contract_years``. A support programme multiplies the rate and gives
+each new mutual a start-up grant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.state import (
+    QUARTERS_PER_YEAR,
+    Market,
+    Params,
+    ProviderKind,
+    ProviderTable,
+    provider_values,
+)
+from sim.tendering import bid_prices
+
+__all__ = ["grow_mutuals", "new_mutual", "spin_outs"]
+
+
+def new_mutual(
+    providers: ProviderTable,
+    home: int,
+    capacity: float,
+    name: str,
+    section: Params,
+    rng: np.random.Generator,
+    grant: float = 0.0,
+) -> int:
+    """Add a mutual based in council ``home``, its values from ``section`` (the scenario's
+    ``[mutuals]``), with ``grant`` pounds of start-up cash on top of its reserves. Returns its
+    row."""
+    index = providers.add(
+        kind=ProviderKind.MUTUAL,
+        name=name,
+        home=home,
+        **provider_values(section, capacity, rng),
+    )
+    providers.cash[index] += grant
+    return index
+
+
+def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list[int]:
+    """In-house services (not emergencies) spin out as mutuals at the yearly rate, higher
+    under a support programme (``section``: the scenario's ``[mutuals]``). Returns the new
+    mutuals' rows."""
+    rate = section.spin_out_rate * (
+        section.support_multiplier if section.support_programme else 1.0
+    )
+    if rate <= 0:
+        return []
+    ct, p = market.contracts, market.providers
+    inhouse = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE) & ~ct.view("emergency"))
+    quarterly = 1.0 - (1.0 - min(rate, 1.0)) ** (1 / QUARTERS_PER_YEAR)
+    chosen = inhouse[rng.random(inhouse.size) < quarterly]
+    grant = section.start_up_grant * 1e6 if section.support_programme else 0.0
+    t = market.quarter
+    new = []
+    for slot in chosen:
+        council = int(ct.council[slot])
+        name = f"{market.councils.name[council]} Mutual {p.n + 1}"
+        mutual = new_mutual(p, council, 1.25 * ct.reference[slot], name, section, rng, grant)
+        one = np.array([mutual])
+        price = bid_prices(ct.reference[[slot]], p.unit_cost(one, market.cost_level), p.markup[one])
+        end = t + QUARTERS_PER_YEAR * section.spin_out_contract_years
+        ct.place(slot, mutual, price=price[0, 0], start=t, end=end, emergency=False)
+        market.ledger.spin_outs += 1
+        new.append(mutual)
+    return new
+
+
+def grow_mutuals(market: Market, growth_rate: float) -> None:
+    """A trading mutual using more than 80% of its capacity grows it by ``growth_rate``."""
+    p = market.providers
+    used = market.contracts.used_capacity(p.n)
+    busy = (
+        (p.view("kind") == ProviderKind.MUTUAL)
+        & p.view("alive")
+        & (used > 0.8 * p.view("capacity"))
+    )
+    p.view("capacity")[busy] *= 1.0 + growth_rate

@@ -1,0 +1,306 @@
+"""The model's state, as named tables: providers, contracts, councils and the quarter's ledger.
+
+Every mechanism (:mod:`sim.tendering`, :mod:`sim.failure`, :mod:`sim.delivery`,
+:mod:`sim.shocks`, :mod:`sim.trust`, :mod:`sim.spinouts`) is a function over these tables;
+:class:`Market` bundles them for the mechanisms that touch several at once. The Mesa agents
+(:mod:`sim.agents`) are views onto their rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, ClassVar
+
+import numpy as np
+
+__all__ = [
+    "KINDS",
+    "KIND_NAMES",
+    "QUARTERS_PER_YEAR",
+    "ContractBook",
+    "CouncilTable",
+    "Market",
+    "Params",
+    "ProviderKind",
+    "ProviderTable",
+    "QuarterLedger",
+    "provider_values",
+]
+
+QUARTERS_PER_YEAR = 4
+
+#: A resolved scenario (``sim.scenario.Scenario``) or one of its sections, as the mechanisms
+#: read it. Named, not imported: the scenario's schema checks its weights with
+#: :mod:`sim.tendering`, so no mechanism imports the schema back (type hints included).
+Params = Any
+
+
+class ProviderKind(IntEnum):
+    """Who delivers a contract."""
+
+    OUTSOURCER = 0
+    MUTUAL = 1
+    INHOUSE = 2
+
+
+KINDS = len(ProviderKind)
+KIND_NAMES = {k: k.name.lower() for k in ProviderKind}
+
+
+class _Table:
+    """Named, equal-length numpy columns that grow by doubling (spin-outs add rows)."""
+
+    _columns: ClassVar[dict[str, tuple[type, object]]] = {}
+
+    def __init__(self, capacity: int = 16) -> None:
+        self.n = 0
+        self._cap = max(capacity, 1)
+        for name, (dtype, fill) in self._columns.items():
+            setattr(self, name, np.full(self._cap, fill, dtype=dtype))
+
+    def add(self, **values: object) -> int:
+        """Append one row; unnamed columns take their fill value. Returns the row index."""
+        if self.n == self._cap:
+            self._cap *= 2
+            for name, (dtype, fill) in self._columns.items():
+                old = getattr(self, name)
+                new = np.full(self._cap, fill, dtype=dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        i = self.n
+        for name, value in values.items():
+            getattr(self, name)[i] = value
+        self.n += 1
+        return i
+
+    def view(self, name: str) -> np.ndarray:
+        """The live rows of one column (a view: writes go through)."""
+        return getattr(self, name)[: self.n]
+
+
+class ProviderTable(_Table):
+    """Every provider's state, one row each; money in pounds, capacity in pounds per quarter."""
+
+    _columns: ClassVar[dict[str, tuple[type, object]]] = {
+        "name": (object, ""),  # unique in the run
+        "kind": (np.int8, 0),
+        "home": (np.int64, -1),  # council index; -1 for national outsourcers
+        "alive": (bool, True),
+        "failed_at": (np.int64, -1),
+        "capacity": (float, 0.0),  # reference-cost value it can deliver per quarter
+        "cash": (float, 0.0),
+        "credit_limit": (float, 0.0),  # insolvent when cash < -credit_limit
+        "revenue_last": (float, 0.0),  # last quarter's revenue, for the financial check
+        "cost_last": (float, 0.0),  # last quarter's costs: a loss makes the firm price up
+        "markup": (float, 0.0),
+        "markup_min": (float, 0.0),
+        "markup_max": (float, 0.0),
+        "markup_step": (float, 0.0),
+        "cost_factor": (float, 1.0),
+        "quality": (float, 0.5),
+        "social_value_score": (float, 0.5),  # 0-1, what a tender's social value weight scores
+        "local_cost_share": (float, 0.5),
+        "extraction": (float, 0.0),
+        "interest_rate": (float, 0.0),
+        "hazard": (float, 0.0),  # per quarter
+    }
+
+    def unit_cost(self, rows: np.ndarray, cost_level: np.ndarray) -> np.ndarray:
+        """Cost of delivering one pound of reference-cost service, for ``rows`` now."""
+        return self.cost_factor[rows] * cost_level[self.kind[rows]]
+
+    def external(self) -> np.ndarray:
+        """Mask of live rows that are trading outsourcers or mutuals (not in-house units)."""
+        return self.view("alive") & (self.view("kind") != ProviderKind.INHOUSE)
+
+    def index_of(self, name: str) -> int | None:
+        """The row of the provider called ``name``, or None."""
+        rows = np.flatnonzero(self.view("name") == name)
+        return int(rows[0]) if rows.size else None
+
+
+def provider_values(section: Params, capacity: float, rng: np.random.Generator) -> dict[str, Any]:
+    """Row values for a new outsourcer or mutual from its scenario section (two draws: its
+    quality and social value score differ a little from its type's mean)."""
+    spread = 0.1
+    year = capacity * QUARTERS_PER_YEAR
+    return {
+        "capacity": capacity,
+        "cash": section.reserves * year,
+        "credit_limit": section.credit_limit * year,
+        "markup": section.markup_initial,
+        "markup_min": section.markup_min,
+        "markup_max": section.markup_max,
+        "markup_step": section.markup_step,
+        "cost_factor": section.cost_factor,
+        "quality": np.clip(section.quality + rng.uniform(-spread, spread), 0, 1),
+        "social_value_score": np.clip(section.social_value + rng.uniform(-spread, spread), 0, 1),
+        "local_cost_share": section.local_cost_share,
+        "extraction": getattr(section, "profit_extraction", 0.0),
+        "interest_rate": section.interest_rate,
+        "hazard": 1.0 - (1.0 - section.failure_hazard) ** (1 / QUARTERS_PER_YEAR),
+    }
+
+
+class ContractBook(_Table):
+    """Every contract slot: each council's service lines, split into lots.
+
+    A slot always exists; its holder changes at each award. ``holder == -1`` is a gap: no one
+    delivers and the need is unmet. Prices are fixed at award (fixed-price contracts).
+    """
+
+    _columns: ClassVar[dict[str, tuple[type, object]]] = {
+        "council": (np.int64, 0),
+        "line": (np.int64, 0),
+        "reference": (float, 0.0),  # value of the required service at reference cost, GBP/quarter
+        "holder": (np.int64, -1),
+        "price": (float, 0.0),  # GBP per quarter paid to the holder
+        "start": (np.int64, 0),  # first quarter of delivery (later than award after an emergency)
+        "end": (np.int64, 0),  # first quarter after the contract (re-tender or review then)
+        "emergency": (bool, False),
+        "loss_streak": (np.int64, 0),
+        "subcontractor": (np.int64, -1),
+        "disrupted_at": (np.int64, -1),
+    }
+
+    def place(
+        self, slot: int, provider: int, *, price: float, start: int, end: int, emergency: bool
+    ) -> None:
+        """Give contract ``slot`` to ``provider`` on these terms (a fresh contract: no losses
+        carried over, no subcontractor yet)."""
+        self.holder[slot] = provider
+        self.price[slot] = price
+        self.start[slot] = start
+        self.end[slot] = end
+        self.emergency[slot] = emergency
+        self.loss_streak[slot] = 0
+        self.subcontractor[slot] = -1
+
+    def held_by(self, kind: np.ndarray, which: ProviderKind) -> np.ndarray:
+        """Mask of slots held now by a provider of type ``which`` (``kind``: each provider's)."""
+        holder = self.view("holder")
+        return (holder >= 0) & (kind[np.maximum(holder, 0)] == which)
+
+    def used_capacity(self, n_providers: int) -> np.ndarray:
+        """Reference-cost value each provider delivers now (its capacity in use)."""
+        holder = self.view("holder")
+        held = holder >= 0
+        return np.bincount(holder[held], self.view("reference")[held], minlength=n_providers)
+
+    def value_by_provider(self, n_providers: int) -> np.ndarray:
+        """Contract value (GBP per quarter) each provider holds now."""
+        holder = self.view("holder")
+        held = holder >= 0
+        return np.bincount(holder[held], self.view("price")[held], minlength=n_providers)
+
+    def value_by_council_and_kind(self, kind: np.ndarray, n_councils: int) -> np.ndarray:
+        """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
+        holder = self.view("holder")
+        held = holder >= 0
+        flat = self.view("council")[held] * KINDS + kind[holder[held]]
+        return np.bincount(flat, self.view("price")[held], minlength=n_councils * KINDS).reshape(
+            -1, KINDS
+        )
+
+
+@dataclass
+class CouncilTable:
+    """Every council's state, one entry per council (index = row of the geography's nodes).
+
+    Attributes:
+        name: the area's name.
+        budget: yearly budget for the commissioned service lines, GBP.
+        near: (n, n) whether two areas are the same or neighbours (a mutual's reach).
+        trust: public trust in its commissioning, 0-1.
+        budget_factor: budget cuts so far (1 = none); scales the price cap.
+        total: its contracts' value at reference cost, GBP per quarter.
+        inhouse_unit: the provider row of its own in-house unit.
+        inhouse_capacity: what its in-house unit can deliver, GBP per quarter.
+    """
+
+    name: list[str]
+    budget: np.ndarray
+    near: np.ndarray
+    trust: np.ndarray
+    budget_factor: np.ndarray = field(default=None)  # type: ignore[assignment]
+    total: np.ndarray = field(default=None)  # type: ignore[assignment]
+    inhouse_unit: np.ndarray = field(default=None)  # type: ignore[assignment]
+    inhouse_capacity: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        n = len(self.name)
+        if self.budget_factor is None:
+            self.budget_factor = np.ones(n)
+        if self.total is None:
+            self.total = np.zeros(n)
+        if self.inhouse_unit is None:
+            self.inhouse_unit = np.full(n, -1, dtype=np.int64)
+        if self.inhouse_capacity is None:
+            self.inhouse_capacity = np.zeros(n)
+
+    @property
+    def n(self) -> int:
+        """Number of councils."""
+        return len(self.name)
+
+
+class QuarterLedger:
+    """What one quarter counts: failures, disruption, handbacks, spin-outs and its money.
+
+    It opens at the start of a quarter, or at the first failure after the last quarter was
+    recorded (a dashboard button presses between steps), so that a shock applied between steps
+    counts in the quarter it belongs to.
+    """
+
+    def __init__(self, n_councils: int) -> None:
+        self.n_councils = n_councils
+        self.closed = False  # True between a recorded quarter and the next one's start
+        self.money: dict[str, Any] = {}
+        self.flows: Any = None
+        self.accounts: dict[str, np.ndarray] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero the counts."""
+        self.failures = 0
+        self.contracts_disrupted = 0
+        self.handbacks = 0
+        self.spin_outs = 0
+        self.transition_cost = 0.0
+        self.contagion_loss = 0.0
+        self.disrupted_value = np.zeros(self.n_councils)
+        self.councils_hit = np.zeros(self.n_councils, dtype=bool)
+
+    def open(self) -> None:
+        """Start counting the current quarter, unless it is counting already."""
+        if self.closed:
+            self.reset()
+            self.closed = False
+
+
+@dataclass
+class Market:
+    """The state the mechanisms act on, in one place.
+
+    Attributes:
+        providers, contracts, councils, ledger: the tables above.
+        cost_level: (3,) delivery cost of each provider type relative to the start (cost shocks).
+        demand_factor: (quarters + 1,) need relative to contracted levels (demand shocks).
+        health_log: each provider's financial headroom at each quarter's end (the accounts a
+            council's financial check reads, with a lag).
+        events: failures and handbacks, for a report to point to.
+        shock_log: (quarter, kind) of each shock applied.
+        quarter: the quarter being simulated.
+    """
+
+    providers: ProviderTable
+    contracts: ContractBook
+    councils: CouncilTable
+    ledger: QuarterLedger
+    cost_level: np.ndarray
+    demand_factor: np.ndarray
+    health_log: list[np.ndarray] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    shock_log: list[tuple[int, str]] = field(default_factory=list)
+    quarter: int = 0

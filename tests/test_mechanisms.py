@@ -1,0 +1,257 @@
+"""Each mechanism on its own, on small hand-built tables (no model, no Mesa).
+
+The market: two councils (A, B; not neighbours); council A's in-house unit has room, B's has
+none; one national outsourcer and one mutual based in A; three contracts, two in A, one in B.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.delivery import deliver_and_pay, headroom, refresh_inhouse_prices
+from sim.failure import handbacks, insolvencies, leave_gaps
+from sim.scenario import Scenario
+from sim.spinouts import spin_outs
+from sim.state import ContractBook, CouncilTable, Market, ProviderKind, ProviderTable
+from sim.state import QuarterLedger as Ledger
+from sim.tendering import award, score_bids, tender, weight_rule_violation
+from sim.trust import trust_target, update_trust
+
+UNIT_A, UNIT_B, OUTSOURCER, MUTUAL = 0, 1, 2, 3
+FIRM_COLUMNS = (
+    "name",
+    "kind",
+    "home",
+    "capacity",
+    "cash",
+    "credit_limit",
+    "markup",
+    "cost_factor",
+    "quality",
+    "social_value_score",
+    "local_cost_share",
+    "extraction",
+)
+
+
+def hand_built_market() -> Market:
+    """The market above, before any contract is let."""
+    p = ProviderTable()
+    unit = {
+        "kind": ProviderKind.INHOUSE,
+        "cost_factor": 1.1,
+        "quality": 0.6,
+        "local_cost_share": 0.9,
+    }
+    p.add(name="A in-house", home=0, capacity=300.0, **unit)
+    p.add(name="B in-house", home=1, capacity=0.0, **unit)
+    firm = {"markup_min": 0.0, "markup_max": 0.3, "markup_step": 0.01}
+    # name, kind, home, capacity, cash, credit limit, mark-up, cost factor, quality,
+    # social value score, local cost share, profit extraction
+    for row in [
+        ("Outsourcer A", ProviderKind.OUTSOURCER, -1, 1000, 100, 50, 0.1, 0.9, 0.5, 0.3, 0.4, 0.5),
+        ("A Mutual 1", ProviderKind.MUTUAL, 0, 200, 50, 20, 0.05, 1.0, 0.7, 0.8, 0.9, 0.0),
+    ]:
+        p.add(**dict(zip(FIRM_COLUMNS, row, strict=True)), **firm)
+    ct = ContractBook()
+    for council in (0, 0, 1):
+        ct.add(council=council, reference=100.0, end=0)
+    councils = CouncilTable(
+        name=["A", "B"],
+        budget=np.array([1600.0, 800.0]),
+        near=np.eye(2, dtype=bool),
+        trust=np.full(2, 0.5),
+        total=np.array([200.0, 100.0]),
+        inhouse_unit=np.array([UNIT_A, UNIT_B]),
+        inhouse_capacity=np.array([300.0, 0.0]),
+    )
+    return Market(
+        providers=p,
+        contracts=ct,
+        councils=councils,
+        ledger=Ledger(2),
+        cost_level=np.ones(3),
+        demand_factor=np.ones(9),
+        health_log=[headroom(p)],
+        quarter=1,
+    )
+
+
+def scenario(**commissioning: float) -> Scenario:
+    """Defaults with exact bids (no estimate error) and no subcontracting, unless overridden."""
+    return Scenario.model_validate(
+        {
+            "commissioning": {"bid_error": 0.0, **commissioning},
+            "outsourcers": {"subcontract_share": 0.0},
+        }
+    )
+
+
+def test_three_contracts_two_providers_scored_and_awarded():
+    price = np.array([[100.0, 90.0], [100.0, 90.0], [100.0, 120.0]])
+    eligible = np.array([[True, True], [True, True], [True, False]])
+    quality, social_value_score = np.array([0.5, 0.9]), np.zeros(2)
+    weights = {"price": 0.6, "quality": 0.4, "social_value": 0.0, "local": 0.0}
+    score = score_bids(price, eligible, quality, social_value_score, np.zeros((3, 2)), weights)
+    # Price score is the lowest price over the bid's: 0.9 for the dearer bid, 1 for the cheaper.
+    assert score[0] == pytest.approx([0.6 * 0.9 + 0.4 * 0.5, 0.6 * 1.0 + 0.4 * 0.9])
+    assert score[2, 0] == pytest.approx(0.6 + 0.4 * 0.5) and score[2, 1] == -np.inf
+    # The second provider has room for one contract: the first in order takes it.
+    spare = np.array([500.0, 100.0])
+    winner = award(score, np.full(3, 100.0), spare, order=np.arange(3))
+    assert winner.tolist() == [1, 0, 0]
+    assert spare.tolist() == [300.0, 0.0]
+
+
+def test_a_price_led_tender_goes_to_the_cheapest_and_teaches_the_bidders():
+    market = hand_built_market()
+    params = scenario(price_weight=1.0, quality_weight=0.0)
+    gaps = tender(market, np.arange(3), params, np.random.default_rng(0), allow_inhouse=False)
+    ct, p = market.contracts, market.providers
+    assert gaps.size == 0
+    # The outsourcer bids 100 x 0.9 x 1.1 = 99 against the mutual's 105 (which reaches A only).
+    assert ct.view("holder").tolist() == [OUTSOURCER] * 3
+    assert ct.view("price") == pytest.approx([99.0] * 3)
+    terms = ct.view("end") - ct.view("start")
+    assert ((terms >= 4 * 2) & (terms <= 4 * 7) & (terms % 4 == 0)).all()
+    # Won all it bid for: its mark-up rises a step; the mutual lost both: it cuts a step.
+    assert p.markup[OUTSOURCER] == pytest.approx(0.11)
+    assert p.markup[MUTUAL] == pytest.approx(0.04)
+
+
+def test_a_social_value_led_tender_goes_to_the_local_mutual_where_it_reaches():
+    market = hand_built_market()
+    params = scenario(price_weight=0.0, quality_weight=0.0, social_value_weight=1.0)
+    tender(market, np.arange(3), params, np.random.default_rng(0), allow_inhouse=False)
+    assert market.contracts.view("holder").tolist() == [MUTUAL, MUTUAL, OUTSOURCER]
+
+
+def test_a_bid_above_the_price_cap_is_not_taken():
+    market = hand_built_market()
+    market.councils.budget_factor[:] = 0.5  # cap 1.25 x 0.5 x 100 = 62.5: no bid fits
+    gaps = tender(market, np.arange(3), scenario(), np.random.default_rng(0), allow_inhouse=False)
+    assert gaps.tolist() == [0, 1, 2]
+    assert (market.contracts.view("holder") == -1).all()
+
+
+def let_contracts(market: Market) -> None:
+    """Slot 0 in-house in A, slot 1 the outsourcer's with the mutual subcontracted, slot 2 the
+    outsourcer's in B."""
+    ct = market.contracts
+    ct.place(0, UNIT_A, price=0.0, start=0, end=20, emergency=False)
+    ct.place(1, OUTSOURCER, price=150.0, start=0, end=20, emergency=False)
+    ct.place(2, OUTSOURCER, price=150.0, start=0, end=20, emergency=False)
+    ct.subcontractor[1] = MUTUAL
+
+
+def test_a_providers_books_balance_after_a_quarter():
+    market = hand_built_market()
+    let_contracts(market)
+    params = Scenario.model_validate({"outsourcers": {"subcontract_share": 0.3}})
+    refresh_inhouse_prices(market, params.commissioning.emergency_premium)
+    cash_before = market.providers.view("cash").copy()
+    deliver_and_pay(market, params)
+    flows, accounts, money = market.ledger.flows, market.ledger.accounts, market.ledger.money
+    # In-house work is paid at its cost: 100 x 1.1.
+    assert market.contracts.price[0] == pytest.approx(110.0)
+    # The outsourcer: 70% of 150 plus 150; costs 70 x 0.9 + 100 x 0.9.
+    assert accounts["revenue"][OUTSOURCER] == pytest.approx(255.0)
+    assert accounts["cost"][OUTSOURCER] == pytest.approx(153.0)
+    assert accounts["revenue"][MUTUAL] == pytest.approx(45.0)
+    # Every pound paid is local or leaked; councils paid what providers received.
+    assert flows.revenue == pytest.approx(flows.local + flows.leaked)
+    assert money["paid"].sum() == pytest.approx(110.0 + 300.0)
+    assert accounts["revenue"].sum() == pytest.approx(money["paid"].sum())
+    # Cash moves by the surplus less dividends (50% of it) and interest (none: no debt).
+    kept = accounts["surplus"] - accounts["dividends"] - accounts["interest"]
+    assert market.providers.view("cash") - cash_before == pytest.approx(
+        np.where(market.providers.view("kind") == ProviderKind.INHOUSE, 0.0, kept)
+    )
+    assert kept[OUTSOURCER] == pytest.approx(0.5 * 102.0)
+    # The outsourcer's surplus leaves the area, with 60% of its costs.
+    out = flows.provider == OUTSOURCER
+    assert flows.leaked[out].sum() == pytest.approx(102.0 + 0.6 * 153.0)
+
+
+def test_a_handback_goes_to_the_in_house_unit_with_room():
+    market = hand_built_market()
+    let_contracts(market)
+    market.contracts.loss_streak[1] = 4
+    handbacks(market, scenario(), np.random.default_rng(0))
+    ct, ledger = market.contracts, market.ledger
+    assert (ledger.handbacks, ledger.contracts_disrupted) == (1, 1)
+    assert ct.holder[1] == UNIT_A and ct.emergency[1]
+    assert ct.subcontractor[1] == -1 and ct.loss_streak[1] == 0
+    assert ct.holder[2] == OUTSOURCER  # untouched
+    assert ledger.councils_hit.tolist() == [True, False]
+    assert market.events == [{"quarter": 1, "event": "handback", "contracts": 1}]
+
+
+def test_an_insolvency_fails_every_contract_and_leaves_a_gap_where_no_one_can_step_in():
+    market = hand_built_market()
+    let_contracts(market)
+    market.providers.cash[OUTSOURCER] = -51.0  # below its credit limit of 50
+    insolvencies(market, scenario(), np.random.default_rng(0))
+    p, ct = market.providers, market.contracts
+    assert not p.alive[OUTSOURCER] and p.failed_at[OUTSOURCER] == 1
+    assert market.ledger.failures == 1 and market.ledger.contracts_disrupted == 2
+    assert ct.holder[1] == UNIT_A  # A's unit has room
+    # B's unit has none and the mutual does not reach B: a gap until the re-tender.
+    assert ct.holder[2] == -1 and ct.end[2] == 1 + 2
+    assert market.events[0]["cause"] == "insolvency" and market.events[0]["contracts"] == 2
+
+
+def test_a_gap_is_rebuilt_in_house_after_its_time():
+    market = hand_built_market()
+    ct = market.contracts
+    ct.disrupted_at[2] = 1
+    market.quarter = 1 + 4  # inhouse_rebuild_quarters later
+    leave_gaps(market, np.array([2]), scenario())
+    assert ct.holder[2] == UNIT_B and ct.emergency[2]
+
+
+def test_a_spin_out_takes_its_service_to_a_new_mutual():
+    market = hand_built_market()
+    let_contracts(market)
+    params = Scenario.model_validate({"mutuals": {"spin_out_rate": 1.0}})
+    new = spin_outs(market, params.mutuals, np.random.default_rng(0))
+    p, ct = market.providers, market.contracts
+    assert new == [4] and p.n == 5
+    assert p.name[4] == "A Mutual 5" and p.kind[4] == ProviderKind.MUTUAL and p.home[4] == 0
+    assert ct.holder[0] == 4 and not ct.emergency[0]
+    m = params.mutuals
+    assert ct.price[0] == pytest.approx(100.0 * m.cost_factor * (1 + m.markup_initial))
+    assert ct.end[0] - ct.start[0] == 4 * m.spin_out_contract_years
+    assert market.ledger.spin_outs == 1
+
+
+def test_trust_moves_towards_what_commissioning_delivers_and_drops_with_disruption():
+    tp = Scenario().trust
+    money = {
+        "required": np.array([100.0, 100.0]),
+        "delivered": np.array([100.0, 50.0]),
+        "paid": np.array([100.0, 100.0]),
+        "local": np.array([80.0, 20.0]),
+    }
+    value = np.array([[0.0, 50.0, 50.0], [100.0, 0.0, 0.0]])  # A local, B outsourced
+    target = trust_target(money, value, tp)
+    w = tp.weight_continuity + tp.weight_local + tp.weight_ownership
+    assert target[0] == pytest.approx(
+        (tp.weight_continuity + 0.8 * tp.weight_local + tp.weight_ownership) / w
+    )
+    assert target[1] == pytest.approx((0.5 * tp.weight_continuity + 0.2 * tp.weight_local) / w)
+    trust = np.array([0.5, 0.5])
+    calm = update_trust(trust, target, np.zeros(2), np.array([100.0, 100.0]), tp)
+    assert calm == pytest.approx(0.5 + tp.adjustment * (target - 0.5))
+    hit = update_trust(trust, target, np.array([0.0, 50.0]), np.array([100.0, 100.0]), tp)
+    assert hit[1] == pytest.approx(calm[1] - tp.failure_penalty * 0.5)
+
+
+def test_score_weights_rule():
+    ok = Scenario().commissioning
+    assert weight_rule_violation(ok) is None
+    too_much = ok.model_copy(update={"social_value_weight": 0.7, "local_preference": 0.4})
+    assert "at most 1" in weight_rule_violation(too_much)
+    no_rest = ok.model_copy(update={"price_weight": 0.0, "quality_weight": 0.0})
+    assert "must not both be zero" in weight_rule_violation(no_rest)
