@@ -404,7 +404,15 @@ class RunStore:
                     "its runs will run again"
                 )
                 continue
-            with_series.update(ids.unique().to_pylist())
+            ids = set(ids.unique().to_pylist())
+            if ids & with_series:  # left by two sweeps at once (before the lock existed)
+                self._move_to_quarantine(ts)
+                self.notify(
+                    f"{ts}: repeats time series already on disk; moved to "
+                    f"{self.out / QUARANTINE}, its runs will run again"
+                )
+                continue
+            with_series |= ids
         self._finished = {
             run
             for run, failed in outcome.items()

@@ -252,6 +252,21 @@ def test_damaged_parts_are_quarantined_and_their_runs_run_again(
     assert_same_data(out, reference)
 
 
+def test_time_series_written_twice_are_kept_once(small_exp, reference, tmp_path, capsys):
+    """What two sweeps at once left before the lock: the same runs' parts twice."""
+    out = tmp_path / "out"
+    partial_sweep(small_exp, out, batches=3)
+    capsys.readouterr()
+    for kind, folder in (("runs", "parts"), ("ts", "timeseries")):
+        first = sorted((out / folder).glob(f"{kind}-*.parquet"))[0]
+        shutil.copy(first, out / folder / f"{kind}-ffffffffffffffff-1-000000.parquet")
+    code, stdout, err = cli(capsys, "sweep", small_exp, "--out", out, "--workers", "1", "--resume")
+    assert code == 0
+    assert "repeats time series already on disk" in one_line(err)
+    assert f"{RUNS - 3} run now" in stdout
+    assert_same_data(out, reference)  # each (run, quarter) once
+
+
 def test_a_damaged_gathered_sweep_is_repaired_by_resume(reference, small_exp, tmp_path, capsys):
     """After the sweep: a truncated time-series part, then a truncated runs.parquet."""
     out = tmp_path / "out"
