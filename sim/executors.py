@@ -143,8 +143,9 @@ class DaskExecutor(RunExecutor):
             )
         except Exception as err:  # Dask raises many kinds (OSError, TimeoutError, TypeError..)
             from sim.scenario import ScenarioError
+            from sim.store import error_reason
 
-            reason = (str(err).splitlines() or [type(err).__name__])[0][:120]
+            reason = error_reason(err)
             raise ScenarioError(f"--scheduler {address}: cannot connect ({reason})") from None
         self._own = not isinstance(address, Client)
         self._running: Any = None
