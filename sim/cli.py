@@ -10,7 +10,9 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import tomllib
@@ -210,36 +212,107 @@ def add_dashboard_parser(sub: Any) -> None:
 # ----------------------------------------------------------------------------- experiments
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT arrived during a sweep (a BaseException: run code catching Exception
+    must not swallow it)."""
+
+
+class _StopOnSignals:
+    """While active, the first SIGTERM or SIGINT raises :class:`_Stopped` (if armed) and later
+    ones are ignored, so the clean-up that follows is never cut short by a second Ctrl-C."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.armed = True
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            return
+        self.signum = signum
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if self.armed:
+            raise _Stopped
+
+    @contextmanager
+    def active(self) -> Iterator[_StopOnSignals]:
+        """Install the handlers for the block; restore the previous ones after it."""
+        previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run an experiment file's sweep, streaming runs.parquet, timeseries/ and manifest.json."""
+    """Run an experiment file's sweep, streaming runs.parquet, timeseries/ and manifest.json.
+
+    SIGTERM and SIGINT stop the workers, keep what finished and exit 143 / 130 with one line
+    saying how to resume; a write that fails part-way (full or read-only disk) is one line and
+    exit 1, with the parts already written left whole.
+    """
     from concurrent.futures.process import BrokenProcessPool
 
     from sim.executors import make_executor
     from sim.experiment import load_experiment
-    from sim.store import prepare_sweep_dir
+    from sim.store import error_reason, prepare_sweep_dir, sweep_lock
     from sim.sweep import run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
     experiment = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / experiment.meta.name
+    resume = f"commsim sweep {shlex.quote(args.experiment)} --out {shlex.quote(str(out))} --resume"
+
+    def note(message: str) -> None:
+        print(f"commsim sweep: {message}", file=sys.stderr, flush=True)
+
     prepare_sweep_dir(out, resume=args.resume, experiment_sha256=experiment.sha256)
+    report = None
+    stop = _StopOnSignals()
     try:
-        with make_executor(args.workers, args.scheduler) as executor:
-            report = run_sweep(
-                experiment,
-                out,
-                executor,
-                resume=args.resume,
-                progress=False if args.quiet else None,
+        with stop.active():
+            # the executor first: an unreachable scheduler then leaves --out untouched
+            executor = make_executor(args.workers, args.scheduler)
+            try:
+                with sweep_lock(out, note):
+                    try:
+                        report = run_sweep(
+                            experiment,
+                            out,
+                            executor,
+                            resume=args.resume,
+                            progress=False if args.quiet else None,
+                            notify=note,
+                        )
+                    finally:
+                        stop.armed = False
+            finally:
+                if report is None:
+                    executor.abort()
+                else:
+                    executor.close()
+    except (_Stopped, BrokenProcessPool, OSError) as err:
+        if report is None and stop.signum is not None:
+            name = signal.Signals(stop.signum).name
+            note(f"stopped by {name}; the finished runs are kept in {out}; continue with: {resume}")
+            return 128 + stop.signum
+        if isinstance(err, BrokenProcessPool):
+            note(
+                f"a worker process died (out of memory?); the finished runs are kept in {out}; "
+                f"continue with: {resume}"
             )
-    except BrokenProcessPool:
-        print(
-            f"commsim sweep: a worker process died (out of memory?); the finished runs are kept "
-            f"in {out}: continue with --resume",
-            file=sys.stderr,
-        )
-        return 1
+            return 1
+        if isinstance(err, OSError):
+            note(
+                f"cannot write in {out} ({error_reason(err)}); the runs written are kept; "
+                f"when it is writable again, continue with: {resume}"
+            )
+            return 1
+        raise
     print(
         f"{experiment.meta.name}: {report.total} runs ({report.skipped} already done, "
         f"{report.ran} run now, {report.failed} failed) in {report.seconds:.1f} s"

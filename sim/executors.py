@@ -12,8 +12,10 @@ import gc
 import itertools
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import suppress
 from typing import Any
 
 __all__ = [
@@ -44,11 +46,18 @@ class RunExecutor:
     def close(self) -> None:
         """Release the workers."""
 
+    def abort(self) -> None:
+        """Stop at once (after a signal or an error): drop the tasks in flight, stop workers."""
+        self.close()
+
     def __enter__(self) -> RunExecutor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 class InProcessExecutor(RunExecutor):
@@ -68,7 +77,8 @@ class PoolExecutor(RunExecutor):
     Workers start from a forkserver that has already imported the model, so they start fast
     and share no state (or threads) with the caller. Each worker first freezes the objects it
     inherited (``gc.freeze``): the garbage collector then never writes to them, so their pages
-    stay shared with the forkserver instead of being copied into every worker.
+    stay shared with the forkserver instead of being copied into every worker. Workers ignore
+    SIGINT: Ctrl-C reaches the whole process group, and the caller alone decides what stops.
     """
 
     def __init__(self, workers: int, preload: tuple[str, ...] = ("sim.experiment", "sim.model")):
@@ -77,7 +87,7 @@ class PoolExecutor(RunExecutor):
         self.workers = workers
         self.description = f"local pool, {workers} processes"
         self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=gc.freeze
+            max_workers=workers, mp_context=context, initializer=_start_worker
         )
 
     def results(self, fn: Callable[[Any], list[Any]], tasks: Iterable[Any]) -> Iterator[list[Any]]:
@@ -94,6 +104,19 @@ class PoolExecutor(RunExecutor):
         """Stop the pool, cancelling tasks not started."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def abort(self) -> None:
+        """Cancel the tasks not started, end the running ones (SIGTERM), wait for the workers.
+
+        Their results would be dropped anyway, and a long run should not hold up Ctrl-C.
+        """
+        # the pool has no public way to stop running tasks before Python 3.14
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        self._pool.shutdown(wait=True)
+
 
 class DaskExecutor(RunExecutor):
     """The same tasks on a Dask distributed cluster (``dask.distributed.Client(address)``).
@@ -101,18 +124,31 @@ class DaskExecutor(RunExecutor):
     Args:
         address: the scheduler, e.g. ``tcp://10.0.0.5:8786``, or a ``Client`` / cluster object
             already made (``LocalCluster``, ``dask_jobqueue.SLURMCluster``).
+        timeout: how long to wait for the scheduler (seconds, or text such as ``"5s"``;
+            default: Dask's ``distributed.comm.timeouts.connect``, 30 s unless configured).
+
+    Raises:
+        ScenarioError: the scheduler cannot be reached (one line naming the address).
     """
 
-    def __init__(self, address: Any):
+    def __init__(self, address: Any, timeout: float | str | None = None):
+        import dask
         from dask.distributed import Client
 
-        try:
-            self._client = address if isinstance(address, Client) else Client(address, timeout=20)
-        except (OSError, TimeoutError, ValueError) as err:
-            from sim.scenario import ScenarioError
+        timeout = timeout or dask.config.get("distributed.comm.timeouts.connect")
 
-            raise ScenarioError(f"--scheduler {address}: cannot connect ({err})") from None
+        try:
+            self._client = (
+                address if isinstance(address, Client) else Client(address, timeout=timeout)
+            )
+        except Exception as err:  # Dask raises many kinds (OSError, TimeoutError, TypeError..)
+            from sim.scenario import ScenarioError
+            from sim.store import error_reason
+
+            reason = error_reason(err)
+            raise ScenarioError(f"--scheduler {address}: cannot connect ({reason})") from None
         self._own = not isinstance(address, Client)
+        self._running: Any = None
         threads = self._client.nthreads()
         self.workers = max(1, sum(threads.values()))
         self.description = (
@@ -127,6 +163,7 @@ class DaskExecutor(RunExecutor):
         window = WINDOW_PER_WORKER * self.workers
         submit = self._client.submit
         running = as_completed([submit(fn, t, pure=False) for t in _take(pending, window)])
+        self._running = running
         for done in running.batches():
             for task in _take(pending, len(done)):
                 running.add(submit(fn, task, pure=False))
@@ -138,6 +175,21 @@ class DaskExecutor(RunExecutor):
         """Disconnect from the scheduler (a cluster passed in is left running)."""
         if self._own:
             self._client.close()
+
+    def abort(self) -> None:
+        """Cancel this sweep's tasks on the cluster, then disconnect."""
+        futures = list(self._running.futures) if self._running is not None else []
+        # the scheduler would also drop them once no client wants them; say so at once
+        with suppress(Exception):  # already stopping: a lost scheduler must not hide why
+            if futures:
+                self._client.cancel(futures)
+        self.close()
+
+
+def _start_worker() -> None:
+    """A pool worker's first act: leave SIGINT to the caller, freeze inherited objects."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
 
 
 def _take(items: Iterator[Any], n: int) -> list[Any]:

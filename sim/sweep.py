@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -17,7 +18,16 @@ from typing import Any
 
 from sim.executors import RunExecutor
 from sim.experiment import Experiment, run_specs, salib_problem, simulate_runs
-from sim.store import MANIFEST, RunStore, prepare_sweep_dir, run_schema, write_json_atomic
+from sim.store import (
+    MANIFEST,
+    RunStore,
+    error_reason,
+    note_to_stderr,
+    prepare_sweep_dir,
+    run_schema,
+    sweep_lock,
+    write_json_atomic,
+)
 
 __all__ = ["KEY_LIBRARIES", "SweepReport", "chunk_size", "manifest_for", "run_sweep"]
 
@@ -116,8 +126,13 @@ def run_sweep(
     *,
     resume: bool = False,
     progress: bool | None = None,
+    notify: Callable[[str], None] = note_to_stderr,
 ) -> SweepReport:
     """Run every unfinished run of ``experiment`` and stream the results into ``out``.
+
+    The sweep owns ``out`` while it runs (:func:`~sim.store.sweep_lock`). The manifest is
+    written before anything else; on resume every part already there is checked and the runs
+    of an unreadable one run again, so the data end equal to an uninterrupted sweep's.
 
     Args:
         experiment: a loaded experiment.
@@ -125,23 +140,51 @@ def run_sweep(
         executor: where the runs execute.
         resume: skip the runs already in ``out`` (written by the same experiment file).
         progress: show a progress bar (None: only on a terminal).
+        notify: where one-line notes go (a lock taken over, a part quarantined).
 
     Raises:
-        ScenarioError: ``out`` is not empty without ``resume``, or holds another experiment.
+        ScenarioError: ``out`` is in use by another sweep, is not empty without ``resume``,
+            holds another experiment, or cannot be written when the sweep starts.
+        OSError: writing results failed part-way (e.g. the disk is full); what was written
+            stays whole and ``resume`` continues from it.
     """
+    out = Path(out)
+    with sweep_lock(out, notify):
+        return _run_locked(
+            experiment, out, executor, resume=resume, progress=progress, notify=notify
+        )
+
+
+def _run_locked(
+    experiment: Experiment,
+    out: Path,
+    executor: RunExecutor,
+    *,
+    resume: bool,
+    progress: bool | None,
+    notify: Callable[[str], None],
+) -> SweepReport:
     from tqdm import tqdm
 
     from sim.outcomes import SUMMARY_FIELDS
+    from sim.scenario import ScenarioError
 
-    out = Path(out)
     old = prepare_sweep_dir(out, resume=resume, experiment_sha256=experiment.sha256)
     started = time.perf_counter()
-    store = RunStore(out, run_schema(experiment.kinds, list(SUMMARY_FIELDS)))
     manifest = old or manifest_for(experiment, executor)
     if old:
         manifest.setdefault("resumed", []).append({"at": _now(), "executor": executor.description})
         manifest["finished"] = None
-    write_json_atomic(out / MANIFEST, manifest)
+    try:  # first, so that a folder holding anything else is known to be this sweep's
+        write_json_atomic(out / MANIFEST, manifest)
+        store = RunStore(
+            out,
+            run_schema(experiment.kinds, list(SUMMARY_FIELDS)),
+            timeseries=experiment.meta.timeseries,
+            notify=notify,
+        )
+    except OSError as err:
+        raise ScenarioError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
 
     done = store.finished_ids()
     todo = [s for s in run_specs(experiment) if s.run_id not in done]

@@ -153,12 +153,26 @@ def test_dask_local_cluster_matches_local_pool_and_in_process(tmp_path):
         with Client(cluster) as client:
             seen = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
         assert list(seen.values()) == [False, False]
+        # a stopped sweep (SIGTERM, Ctrl-C) leaves none of its tasks on the cluster
+        executor = DaskExecutor(cluster.scheduler_address)
+        batches = executor.results(slow_task, range(40))
+        assert 0 in next(batches)
+        executor.abort()
+        with Client(cluster) as client:
+            left = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+        assert left == 0
     one = outcomes(tmp_path / "one")
     assert len(one) == 12 and one["error"].isna().all()
     pd.testing.assert_frame_equal(outcomes(tmp_path / "pool"), one)
     pd.testing.assert_frame_equal(outcomes(tmp_path / "dask"), one)
     manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
     assert manifest["executor"].startswith("dask scheduler tcp://127.0.0.1:")
+
+
+def slow_task(n: int) -> list[int]:
+    """A task that takes a moment, so that most are still queued when the sweep stops."""
+    time.sleep(0.2 if n else 0)
+    return [n]
 
 
 def test_the_sweep_writer_does_not_load_the_model(tmp_path):
