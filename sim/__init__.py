@@ -14,11 +14,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
 
-__all__ = ["CommissioningModel", "Scenario", "ScenarioError", "load_scenario"]
+__all__ = ["CommissioningModel", "Scenario", "ScenarioError", "__version__", "load_scenario"]
 
 
 def __getattr__(name: str) -> Any:
