@@ -4,15 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean setup
+.PHONY: demo test bench lint format clean setup dist
 
-# The venv is rebuilt when the project's dependency files change.
-$(STAMP): pyproject.toml constraints.txt
+# The venv is rebuilt when the project's dependency files change. It holds every extra:
+# the dashboard, Dask clusters and EMA Workbench are all tested.
+$(STAMP): pyproject.toml constraints.txt setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 12), "commsim needs Python 3.12 (see .python-version); got " + sys.version' \
 		|| { rm -rf $(VENV); exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,dashboard,cluster,ema]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -21,19 +22,24 @@ demo: $(STAMP)
 	$(BIN)/commsim run scenarios/baseline.toml --out results/baseline
 
 test: $(STAMP)
-	$(BIN)/ruff format --check sim tests benchmarks scripts
-	$(BIN)/ruff check sim tests benchmarks scripts
+	$(BIN)/ruff format --check sim tests benchmarks scripts setup.py
+	$(BIN)/ruff check sim tests benchmarks scripts setup.py
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks scripts
+	$(BIN)/ruff check sim tests benchmarks scripts setup.py
+
+# The sdist and the wheel (with the ready files, LICENSE, CITATION.cff and the commit) in dist/.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build
 
 format: $(STAMP)
 	$(BIN)/ruff format sim tests benchmarks
 	$(BIN)/ruff check --fix sim tests benchmarks
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .ruff_cache
+	rm -rf $(VENV) results .pytest_cache .ruff_cache build dist *.egg-info

@@ -15,12 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from sim.inputs import InputError, ScenarioError
 from sim.scenario import Scenario, load_scenario
+from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
 
 # ScenarioError: the deprecated name of InputError (the same class), kept for old scripts
-__all__ = ["CommissioningModel", "InputError", "Scenario", "ScenarioError", "load_scenario"]
+__all__ = [
+    "CommissioningModel",
+    "InputError",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "load_scenario",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -196,9 +196,12 @@ def lever_params(scenario_file: str | None) -> dict[str, Any]:
 
 
 def scenario_files(extra: str | None = None) -> dict[str, str]:
-    """The scenario files the picker offers, name -> path: every ``scenarios/*.toml``, plus
-    ``extra`` (the file the dashboard started with) wherever it is."""
-    files = {p.name: str(p) for p in sorted(SCENARIO_DIR.glob("*.toml"))}
+    """The scenario files the picker offers, name -> path: every ready scenario (packaged in
+    the wheel, or ``scenarios/*.toml`` in a checkout), plus ``extra`` (the file the dashboard
+    started with) wherever it is."""
+    from sim.examples import examples_root
+
+    files = {p.name: str(p) for p in sorted((examples_root() / "scenarios").glob("*.toml"))}
     if extra and str(Path(extra).resolve()) not in files.values():
         path = str(Path(extra).resolve())
         files[path if Path(extra).name in files else Path(extra).name] = path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import shlex
@@ -21,12 +22,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sim.examples import copy_examples, resolve_scenario_arg
 from sim.inputs import InputError, read_toml
 from sim.scenario import load_scenario, parameter_markdown
 
 __all__ = ["main", "parse_set_option", "staged_output"]
 
 EXIT_BAD_INPUT = 2
+
+#: The extra that installs each optional top-level module (see pyproject.toml).
+EXTRAS = {
+    "solara": "dashboard",
+    "solara_assets": "dashboard",
+    "ipyvue": "dashboard",
+    "ipyvuetify": "dashboard",
+    "altair": "dashboard",
+    "dask": "cluster",
+    "distributed": "cluster",
+    "dask_jobqueue": "cluster",
+    "ema_workbench": "ema",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = _overrides(args.set)
     if args.seed is not None:
         overrides["scenario.seed"] = args.seed
-    scenario = load_scenario(args.scenario, overrides)
+    scenario = load_scenario(resolve_scenario_arg(args.scenario), overrides)
     from tqdm import tqdm
 
     from sim.model import CommissioningModel
@@ -102,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             range(scenario.scenario.quarters),
             desc=scenario.scenario.name,
             unit="quarter",
-            disable=None,
+            disable=True if args.quiet else None,
             leave=False,
         ):
             model.step()
@@ -132,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def validate_file(path: str) -> str:
     """Check a scenario or experiment file without running it; returns what it is."""
+    path = resolve_scenario_arg(path)
     data = read_toml(path)
     if "experiment" in data:
         from sim.experiment import load_experiment
@@ -340,9 +356,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError(f"--replications {args.replications}: must be at least 2")
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
-    a = load_scenario(args.a, {**_overrides(args.set), **_overrides(args.set_a)})
+    a = load_scenario(
+        resolve_scenario_arg(args.a), {**_overrides(args.set), **_overrides(args.set_a)}
+    )
     b_path = args.b or args.a
-    b = load_scenario(b_path, {**_overrides(args.set), **_overrides(args.set_b)})
+    b = load_scenario(
+        resolve_scenario_arg(b_path), {**_overrides(args.set), **_overrides(args.set_b)}
+    )
     if args.b is None and not (args.set_a or args.set_b):
         raise InputError("give a second scenario file, or --set-a / --set-b changes to compare")
     label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
@@ -409,16 +429,69 @@ def _add_experiment_commands(sub: Any) -> None:
     compare.set_defaults(func=cmd_compare)
 
 
+# ----------------------------------------------------------------------------- examples
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    """Copy the ready scenarios, experiments and data into a folder to edit."""
+    for folder in copy_examples(args.dir, force=args.force):
+        print(folder)
+    print(f"next: commsim run {args.dir}/scenarios/baseline.toml")
+    return 0
+
+
 # ----------------------------------------------------------------------------- main
+
+
+class _Version(argparse.Action):
+    """``--version``: the version and the commit it was built from, looked up only if asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        from sim.version import build_commit, package_version
+
+        commit = build_commit()
+        print(f"commsim {package_version()}" + (f" (commit {commit})" if commit else ""))
+        parser.exit(0)
+
+
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+    # `sweep` had its own --quiet (no progress bar); this one replaces it with the same dest.
+    parser.conflict_handler = "resolve"
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "-v", "--verbose", action="count", default=0, help="say more (-vv: debugging detail)"
+    )
+    group.add_argument(
+        "-q", "--quiet", action="count", default=0, help="only errors; no progress bars"
+    )
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.WARNING + 10 * (int(args.quiet) - args.verbose)
+    logging.basicConfig(
+        level=max(logging.DEBUG, min(level, logging.ERROR)),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _missing_extra(err: ModuleNotFoundError) -> str | None:
+    """The extra to install for a module that is not there; None if it is no extra's."""
+    return EXTRAS.get((err.name or "").split(".")[0])
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``commsim`` argument parser with every subcommand."""
     parser = _Parser(prog="commsim", description="Simulate public-service commissioning markets.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one scenario and write its report")
-    run.add_argument("scenario", help="scenario file (TOML)")
+    run.add_argument(
+        "scenario", help="scenario file (TOML), or the name of a ready one, e.g. baseline"
+    )
     run.add_argument("--out", help="output directory (default: results/<scenario name>)")
     run.add_argument(
         "--seed", type=int, help="seed for every random draw (overrides scenario.seed)"
@@ -442,8 +515,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     params.set_defaults(func=cmd_params)
 
+    examples = sub.add_parser(
+        "examples", help="copy the ready scenarios, experiments and data into a folder to edit"
+    )
+    examples.add_argument(
+        "dir", nargs="?", default="commsim-examples", help="folder (default commsim-examples)"
+    )
+    examples.add_argument("--force", action="store_true", help="overwrite files already there")
+    examples.set_defaults(func=cmd_examples)
+
     add_dashboard_parser(sub)
     _add_experiment_commands(sub)
+    for subparser in sub.choices.values():
+        _add_verbosity(subparser)
     return parser
 
 
@@ -451,10 +535,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``commsim``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_logging(args)
     try:
         return args.func(args)
     except InputError as err:
         print(f"commsim {args.command}: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModuleNotFoundError as err:
+        extra = _missing_extra(err)
+        if extra is None:
+            raise
+        print(
+            f"commsim {args.command}: needs {err.name}, which is not installed: "
+            f"pip install 'commsim[{extra}]'",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("commsim: interrupted", file=sys.stderr)

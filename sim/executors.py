@@ -128,7 +128,7 @@ class DaskExecutor(RunExecutor):
             default: Dask's ``distributed.comm.timeouts.connect``, 30 s unless configured).
 
     Raises:
-        ScenarioError: the scheduler cannot be reached (one line naming the address).
+        InputError: the scheduler cannot be reached (one line naming the address).
     """
 
     def __init__(self, address: Any, timeout: float | str | None = None):
@@ -142,11 +142,11 @@ class DaskExecutor(RunExecutor):
                 address if isinstance(address, Client) else Client(address, timeout=timeout)
             )
         except Exception as err:  # Dask raises many kinds (OSError, TimeoutError, TypeError..)
-            from sim.scenario import ScenarioError
+            from sim.scenario import InputError
             from sim.store import error_reason
 
             reason = error_reason(err)
-            raise ScenarioError(f"--scheduler {address}: cannot connect ({reason})") from None
+            raise InputError(f"--scheduler {address}: cannot connect ({reason})") from None
         self._own = not isinstance(address, Client)
         self._running: Any = None
         threads = self._client.nthreads()

@@ -2,7 +2,7 @@
 
 The geography is either synthetic (seeded from the model's generator) or a user's own: a CSV
 of councils and, optionally, a graph file (docs/scenarios.md, "Bring your own councils").
-The loaders are pure functions; every bad file ends in a one-line :class:`ScenarioError`.
+The loaders are pure functions; every bad file ends in a one-line :class:`InputError`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.inputs import ScenarioError, read_text_file
+from sim.inputs import InputError, read_text_file
 
 __all__ = [
     "GRAPH_FORMATS",
@@ -96,10 +96,10 @@ def _positive(text: str, where: str, column: str, unit: str, high: float = math.
     try:
         value = float(text)
     except ValueError:
-        raise ScenarioError(f"{where}: {column} '{text}' is not a number ({unit})") from None
+        raise InputError(f"{where}: {column} '{text}' is not a number ({unit})") from None
     if not (math.isfinite(value) and 0 < value <= high):
         limit = "" if math.isinf(high) else f" and at most {high:g}"
-        raise ScenarioError(f"{where}: {column} must be above 0{limit} ({unit}), got '{text}'")
+        raise InputError(f"{where}: {column} must be above 0{limit} ({unit}), got '{text}'")
     return value
 
 
@@ -118,55 +118,55 @@ def load_councils(path: str | Path) -> pd.DataFrame:
         ``population`` (NaN where not given).
 
     Raises:
-        ScenarioError: one line naming the file, the line and what is wrong.
+        InputError: one line naming the file, the line and what is wrong.
     """
     path = Path(path)
     records = list(_csv_lines(read_text_file(path, "councils CSV")))
     if not records:
-        raise ScenarioError(f"{path}: is empty; expected a header line 'name,budget,population'")
+        raise InputError(f"{path}: is empty; expected a header line 'name,budget,population'")
     (header_line, header), body = records[0], records[1:]
     header = [h.lower() for h in header]
     for column in ("name", "budget"):
         if column not in header:
-            raise ScenarioError(
+            raise InputError(
                 f"{path}: line {header_line}: no '{column}' column{_did_you_mean(column, header)}"
                 f" (the header is '{','.join(header)}'; expected name,budget[,population])"
             )
     if not body:
-        raise ScenarioError(f"{path}: no councils: there is only the header line")
+        raise InputError(f"{path}: no councils: there is only the header line")
     if len(body) > MAX_COUNCILS:
-        raise ScenarioError(f"{path}: {len(body)} councils; at most {MAX_COUNCILS} are allowed")
+        raise InputError(f"{path}: {len(body)} councils; at most {MAX_COUNCILS} are allowed")
     first_seen: dict[str, int] = {}
     budgets, populations = [], []
     for line, fields in body:
         where = f"{path}: line {line}"
         if len(fields) > len(header):
-            raise ScenarioError(f"{where}: {len(fields)} fields, but the header has {len(header)}")
+            raise InputError(f"{where}: {len(fields)} fields, but the header has {len(header)}")
         row = dict(zip(header, fields, strict=False))
         name = row.get("name", "")
         if not name:
-            raise ScenarioError(f"{where}: the council name is empty")
+            raise InputError(f"{where}: the council name is empty")
         if name in first_seen:
-            raise ScenarioError(
+            raise InputError(
                 f"{where}: council '{name}' is named twice (first on line {first_seen[name]})"
             )
         first_seen[name] = line
         budget = _positive(row.get("budget", ""), where, "budget", "GBP m per year", MAX_BUDGET)
         if math.isnan(budget):
-            raise ScenarioError(f"{where}: budget is empty (GBP m per year)")
+            raise InputError(f"{where}: budget is empty (GBP m per year)")
         budgets.append(budget)
         populations.append(_positive(row.get("population", ""), where, "population", "people"))
     if len(budgets) < 2:
-        raise ScenarioError(f"{path}: only one council; at least 2 are needed")
+        raise InputError(f"{path}: only one council; at least 2 are needed")
     return pd.DataFrame({"name": list(first_seen), "budget": budgets, "population": populations})
 
 
 def _council(name: str, known: dict[str, None], where: str) -> str:
     """``name`` if it is a council of the councils file, else a one-line error."""
     if not name:
-        raise ScenarioError(f"{where}: a council name is empty")
+        raise InputError(f"{where}: a council name is empty")
     if name not in known:
-        raise ScenarioError(
+        raise InputError(
             f"{where}: '{name}' is not a council of the councils file{_did_you_mean(name, known)}"
         )
     return name
@@ -178,14 +178,14 @@ def _add_graphml(graph: nx.Graph, path: Path, text: str, known: dict[str, None])
         source = nx.parse_graphml(text)
     except Exception as err:  # ElementTree and networkx raise many kinds
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ScenarioError(f"{path}: not valid GraphML ({reason})") from None
+        raise InputError(f"{path}: not valid GraphML ({reason})") from None
     council_of: dict[str, str] = {}  # node id -> council
     node_of: dict[str, str] = {}  # council -> node id
     for node, data in source.nodes(data=True):
         where = f"{path}: node '{node}'"
         name = _council(str(data.get("name", node)).strip(), known, where)
         if name in node_of:
-            raise ScenarioError(f"{where}: council '{name}' has two nodes ('{node_of[name]}' too)")
+            raise InputError(f"{where}: council '{name}' has two nodes ('{node_of[name]}' too)")
         council_of[node], node_of[name] = name, node
         for axis in ("x", "y"):
             if axis in data:
@@ -200,7 +200,7 @@ def _coordinate(value: object, where: str, axis: str) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not math.isfinite(number):
-        raise ScenarioError(f"{where}: {axis} '{value}' is not a finite number")
+        raise InputError(f"{where}: {axis} '{value}' is not a finite number")
     return number
 
 
@@ -211,7 +211,7 @@ def _add_edge_list(graph: nx.Graph, path: Path, text: str, known: dict[str, None
             continue  # an optional header
         where = f"{path}: line {line}"
         if len(fields) != 2:
-            raise ScenarioError(
+            raise InputError(
                 f"{where}: expected two council names separated by a comma, got {len(fields)} field(s)"
             )
         graph.add_edge(*(_council(name, known, where) for name in fields))
@@ -234,12 +234,12 @@ def load_graph(path: str | Path, names: Sequence[str]) -> nx.Graph:
         An undirected graph whose nodes are ``names``, in that order.
 
     Raises:
-        ScenarioError: one line naming the file, the line or node, and what is wrong.
+        InputError: one line naming the file, the line or node, and what is wrong.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in GRAPH_FORMATS:
-        raise ScenarioError(
+        raise InputError(
             f"{path}: unknown graph file type '{suffix or '(none)'}'; "
             "use .graphml (GraphML) or .csv/.txt (edge list)"
         )

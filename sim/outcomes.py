@@ -9,13 +9,13 @@ Money is reported in GBP m per quarter; shares and indices are 0-1.
 from __future__ import annotations
 
 from functools import partial
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.state import Market, ProviderKind
 from sim.tendering import effective_weights
+from sim.version import package_version
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +25,6 @@ __all__ = [
     "SUMMARY_FIELDS",
     "local_multiplier",
     "model_reporters",
-    "package_version",
     "quarter_metrics",
     "recovery_quarters",
     "run_report",
@@ -83,14 +82,6 @@ SUMMARY_FIELDS: dict[str, str] = {
     "shock_contracts_disrupted": "contracts disrupted in the first shock's quarter",
     "shock_councils_touched": "councils with a contract disrupted in the first shock's quarter",
 }
-
-
-def package_version() -> str:
-    """The installed version of this package."""
-    try:
-        return version("commsim")
-    except PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
 
 
 def _read_metric(name: str, model: Any) -> float:

@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.scenario import ScenarioError
+from sim.scenario import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,7 +159,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _lock_fd(fd: int, path: Path) -> None:
-    """Take the OS lock on an open lock file, or raise ScenarioError naming its owner."""
+    """Take the OS lock on an open lock file, or raise InputError naming its owner."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
@@ -181,7 +181,7 @@ def _lock_fd(fd: int, path: Path) -> None:
         if not owner:  # the owner has the lock but has not written its name yet
             time.sleep(0.05)
             owner = _owner(fd) or "owner unknown"
-        raise ScenarioError(
+        raise InputError(
             f"--out {path.parent}: in use by another sweep ({owner}); wait for it to end, "
             "or choose a new --out"
         )
@@ -200,15 +200,13 @@ def sweep_lock(out: Path, notify: Callable[[str], None] = note_to_stderr) -> Ite
     within one process (the CLI locks before starting workers; :func:`run_sweep` locks too).
 
     Raises:
-        ScenarioError: another live process holds the lock, or ``out`` cannot be created.
+        InputError: another live process holds the lock, or ``out`` cannot be created.
     """
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ScenarioError(
-            f"--out {out}: cannot create the folder ({error_reason(err)})"
-        ) from None
+        raise InputError(f"--out {out}: cannot create the folder ({error_reason(err)})") from None
     key = os.path.realpath(out)
     if key in _HELD:
         yield
@@ -218,7 +216,7 @@ def sweep_lock(out: Path, notify: Callable[[str], None] = note_to_stderr) -> Ite
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as err:
-            raise ScenarioError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
+            raise InputError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
         try:
             _lock_fd(fd, path)
             # the owner removes the file as it lets go: make sure ours is still the one there
@@ -239,7 +237,7 @@ def sweep_lock(out: Path, notify: Callable[[str], None] = note_to_stderr) -> Ite
         os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
     except OSError as err:
         os.close(fd)
-        raise ScenarioError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
+        raise InputError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
     _HELD[key] = fd
     try:
         yield
@@ -263,7 +261,7 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ScenarioError(f"{path}: not a readable manifest ({error_reason(err)})") from None
+        raise InputError(f"{path}: not a readable manifest ({error_reason(err)})") from None
 
 
 def _holds_nothing(folder: Path) -> bool:
@@ -299,12 +297,12 @@ def prepare_sweep_dir(out: Path, *, resume: bool, experiment_sha256: str) -> dic
     sub-folders (a sweep killed before its manifest landed), is new.
 
     Raises:
-        ScenarioError: ``out`` is a file, is in use by another sweep, is not empty and
+        InputError: ``out`` is a file, is in use by another sweep, is not empty and
             ``resume`` is False, or holds another experiment's results.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: exists and is not a directory")
+        raise InputError(f"--out {out}: exists and is not a directory")
     if not out.exists():
         return None
     _check_not_in_use(out)
@@ -312,19 +310,17 @@ def prepare_sweep_dir(out: Path, *, resume: bool, experiment_sha256: str) -> dic
         if _holds_nothing(out):
             return None
     except OSError as err:
-        raise ScenarioError(f"--out {out}: cannot be read ({error_reason(err)})") from None
+        raise InputError(f"--out {out}: cannot be read ({error_reason(err)})") from None
     if not resume:
-        raise ScenarioError(
+        raise InputError(
             f"--out {out}: directory is not empty; pass --resume to continue the sweep in it, "
             "or choose a new --out"
         )
     manifest = read_manifest(out)
     if manifest is None:
-        raise ScenarioError(
-            f"--out {out}: not empty and holds no {MANIFEST}: not a sweep directory"
-        )
+        raise InputError(f"--out {out}: not empty and holds no {MANIFEST}: not a sweep directory")
     if manifest.get("experiment", {}).get("sha256") != experiment_sha256:
-        raise ScenarioError(
+        raise InputError(
             f"--out {out}: was written by a different experiment file (its hash differs); "
             "resume with the same file, or choose a new --out"
         )
@@ -506,7 +502,7 @@ def _read_frames(files: list[Path]) -> pd.DataFrame:
         try:
             frames.append(_read_parquet(path).to_pandas())
         except (OSError, ValueError, pa.ArrowException) as err:
-            raise ScenarioError(
+            raise InputError(
                 f"{path}: unreadable ({error_reason(err)}); repair the sweep with "
                 "commsim sweep EXPERIMENT.toml --out DIR --resume"
             ) from None
@@ -519,7 +515,7 @@ def read_runs(out: Path) -> pd.DataFrame:
     files = [out / RUNS] if (out / RUNS).exists() else []
     files += sorted((out / PARTS).glob("runs-*.parquet"))
     if not files:
-        raise ScenarioError(f"{out}: holds no runs ({RUNS} or {PARTS}/): is it a sweep directory?")
+        raise InputError(f"{out}: holds no runs ({RUNS} or {PARTS}/): is it a sweep directory?")
     frame = _read_frames(files)
     return frame.drop_duplicates("run_id").sort_values("run_id").reset_index(drop=True)
 

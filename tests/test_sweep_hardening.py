@@ -26,7 +26,7 @@ from sweep_support import REPO, commsim, experiment_file
 from sim.cli import main
 from sim.executors import InProcessExecutor
 from sim.experiment import load_experiment
-from sim.scenario import ScenarioError
+from sim.scenario import InputError
 from sim.store import read_timeseries
 from sim.sweep import run_sweep
 
@@ -272,7 +272,7 @@ def test_a_damaged_gathered_sweep_is_repaired_by_resume(reference, small_exp, tm
     out = tmp_path / "out"
     shutil.copytree(reference, out)
     truncate(sorted((out / "timeseries").glob("ts-*.parquet"))[0])
-    with pytest.raises(ScenarioError, match=r"unreadable.*--resume"):
+    with pytest.raises(InputError, match=r"unreadable.*--resume"):
         read_timeseries(out)  # analyze says what to do instead of an Arrow traceback
     code, stdout, err = cli(capsys, "sweep", small_exp, "--out", out, "--workers", "1", "--resume")
     assert code == 0 and "unreadable" in one_line(err)

@@ -1,0 +1,69 @@
+"""Which commsim this is: the version and the git commit it was built from.
+
+A wheel carries both in ``sim/_build_info.py``, written by setup.py when the wheel (or the
+sdist it came from) was built. A source checkout has no such file: the version is the
+installed metadata's and the commit is the checkout's own HEAD. Neither is ever read from the
+directory a user runs commsim in, which may be a git repository of their own.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+__all__ = ["__version__", "build_commit", "package_version"]
+
+
+def _baked() -> tuple[str | None, str | None]:
+    try:
+        from sim import _build_info  # type: ignore[attr-defined]
+    except ImportError:
+        return None, None
+    return _build_info.VERSION, _build_info.COMMIT
+
+
+@cache
+def package_version() -> str:
+    """The version of this commsim (``0+unknown`` in an uninstalled source tree)."""
+    baked, _ = _baked()
+    if baked:
+        return baked
+    try:
+        return version("commsim")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _checkout_head(root: Path) -> str | None:
+    """HEAD of the git checkout whose top level is ``root``; None if ``root`` is not one."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() or None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != root.resolve():
+        return None  # a repository that merely contains the package (a user's own project)
+    return git("rev-parse", "HEAD")
+
+
+@cache
+def build_commit() -> str | None:
+    """The git commit this commsim was built from: baked into a wheel at build time, or the
+    HEAD of the source checkout it runs from; None if neither is known."""
+    _, baked = _baked()
+    if baked:
+        return baked
+    return _checkout_head(Path(__file__).resolve().parent.parent)
+
+
+__version__ = package_version()
