@@ -18,10 +18,10 @@ __all__ = ["__version__", "build_commit", "package_version"]
 
 def _baked() -> tuple[str | None, str | None]:
     try:
-        from sim import _build_info  # type: ignore[attr-defined]
+        from sim._build_info import COMMIT, VERSION  # type: ignore[import-not-found]
     except ImportError:
         return None, None
-    return _build_info.VERSION, _build_info.COMMIT
+    return VERSION, COMMIT
 
 
 @cache
