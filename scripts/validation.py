@@ -9,6 +9,7 @@ Every number in docs/validation.md comes from this script; edit the text here, n
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import matplotlib
@@ -171,7 +172,43 @@ def directional(seeds: int) -> list[tuple[str, str, str]]:
             "as claimed",
         )
     )
+    out.extend(budget_and_uplift_checks(seeds))
     return out
+
+
+def budget_and_uplift_checks(seeds: int) -> list[tuple[str, str, str]]:
+    """Budget cuts and fee uplift (scripts/budgets_and_shocks.py; 40 councils, 60 quarters)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from budgets_and_shocks import budget_cuts, fee_uplift
+
+    cuts, uplift = budget_cuts(seeds), fee_uplift(seeds)
+
+    def arms(rows: list[dict], key: str, fmt: str) -> str:
+        return " / ".join(format(r[key], fmt) for r in rows)
+
+    falls = all(a["spend"] > b["spend"] for a, b in itertools.pairwise(cuts))
+    rises = all(a["unmet_need"] < b["unmet_need"] for a, b in itertools.pairwise(cuts))
+    softer = all(a["handbacks"] > b["handbacks"] for a, b in itertools.pairwise(uplift))
+    return [
+        (
+            "budget cut 0 / 20 / 40% in quarter 12 (`scripts/budgets_and_shocks.py`, "
+            "40 councils, 60 quarters)",
+            f"spend from a year after {arms(cuts, 'spend', ',.0f')} GBP m a quarter; unmet need "
+            f"{arms(cuts, 'unmet_need', ',.0f')} GBP m a quarter; service "
+            f"{arms(cuts, 'service', '.1%')}; failures {arms(cuts, 'failures', '.1f')}",
+            "as claimed: spend falls and unmet need rises with the cut"
+            if falls and rises
+            else "NOT as claimed",
+        ),
+        (
+            "fee uplift 0 / 0.5 / 1 after a 7.5% cost shock in quarter 20 (same script)",
+            f"handbacks in 3 years {arms(uplift, 'handbacks', '.0f')}; failures "
+            f"{arms(uplift, 'failures', '.1f')}; lowest service {arms(uplift, 'min_service', '.1%')}",
+            "as claimed: an uplift softens the cliff" if softer else "NOT as claimed",
+        ),
+    ]
 
 
 def write_doc(seeds: int, paired_seeds: int, hc: dict, car: dict, checks: list) -> str:

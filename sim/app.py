@@ -447,7 +447,7 @@ def ClassroomCard(
 
     def cost() -> None:
         spec = Shock(kind="cost_shock", quarter=m.quarter, magnitude=COST_SHOCK)
-        shock(spec, f"delivery costs rose {COST_SHOCK:.0%} for every provider (fixed prices)")
+        shock(spec, f"delivery costs rose {COST_SHOCK:.0%} for every provider (fee uplift)")
 
     solara.Style(SIDEBAR_CSS)
     with solara.Card("Classroom"):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import budgets
 from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderTable
 
 __all__ = [
@@ -131,6 +132,28 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     delivering = (holder >= 0) & (ct.view("start") <= t)
     fraction = np.where(delivering, 1.0, 0.0)
     fraction[delivering & (ct.view("disrupted_at") == t)] = 1.0 - cp.transition_service_loss
+
+    # Demand above contracted levels: the in-house unit covers what it can, at a premium.
+    demand = market.demand_factor[t]
+    council = ct.view("council")
+    required = reference * demand
+    units = cn.inhouse_unit
+    extra = np.zeros(cn.n)
+    if demand > 1.0:
+        want = np.bincount(council, reference * (demand - 1.0), minlength=cn.n)
+        spare = np.maximum(cn.inhouse_capacity - ct.used_capacity(p.n)[units], 0.0)
+        extra = np.minimum(want, spare)
+    spot_price = p.unit_cost(units, cost_level) * (1 + cp.emergency_premium)
+
+    # Budgets bind: a council over its spending limit buys less of everything (sim.budgets).
+    commissioned = np.bincount(council, ct.view("price") * fraction, minlength=cn.n)
+    limit = budgets.spending_limit(cn, params.councils.budget_headroom)
+    bought = budgets.rationing(commissioned + extra * spot_price, limit)
+    fraction *= bought[council]
+    extra *= bought
+    spot = np.flatnonzero(extra > 0)
+    spot_paid = extra[spot] * spot_price[spot]
+
     slots = np.flatnonzero(fraction > 0)
     h = holder[slots]
     sub = ct.subcontractor[slots]
@@ -144,19 +167,6 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     sub_ids = sub[with_sub]
     sub_revenue = paid[with_sub] * s[with_sub]
     sub_cost = work[with_sub] * s[with_sub] * p.unit_cost(sub_ids, cost_level)
-
-    # Demand above contracted levels: the in-house unit covers what it can, at a premium.
-    demand = market.demand_factor[t]
-    council = ct.view("council")
-    required = reference * demand
-    units = cn.inhouse_unit
-    extra = np.zeros(cn.n)
-    if demand > 1.0:
-        want = np.bincount(council, reference * (demand - 1.0), minlength=cn.n)
-        spare = np.maximum(cn.inhouse_capacity - ct.used_capacity(p.n)[units], 0.0)
-        extra = np.minimum(want, spare)
-    spot = np.flatnonzero(extra > 0)
-    spot_paid = extra[spot] * p.unit_cost(units[spot], cost_level) * (1 + cp.emergency_premium)
 
     leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1)])
     leg_provider = np.concatenate([h, sub_ids, units[spot]])
@@ -194,6 +204,7 @@ def deliver_and_pay(market: Market, params: Params) -> None:
         "paid": np.bincount(flows.council, flows.revenue, minlength=cn.n),
         "local": np.bincount(flows.council, flows.local, minlength=cn.n),
         "leaked": np.bincount(flows.council, flows.leaked, minlength=cn.n),
+        "bought": bought,
         "emergency_cost": emergency_paid * premium
         + float(spot_paid.sum()) * premium
         + ledger.transition_cost,

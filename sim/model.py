@@ -162,9 +162,17 @@ class CommissioningModel(mesa.Model):
         ]
 
     def _add_agents(self) -> None:
-        """A Mesa agent for every provider row that has none yet (new rows: spin-outs)."""
+        """A Mesa agent for every provider row that has none yet (new rows: spin-outs), and
+        the new rows' social value scores from their attributes."""
         p = self.providers
-        for index in range(len(self._provider_agents), p.n):
+        new = slice(len(self._provider_agents), p.n)
+        p.social_value_score[new] = tendering.social_value_scores(
+            p.kind[new],
+            p.local_cost_share[new],
+            p.social_commitments[new],
+            self.params.commissioning,
+        )
+        for index in range(new.start, p.n):
             self._provider_agents[index] = AGENT_CLASS[ProviderKind(p.kind[index])](self, index)
 
     def _remove_failed_agents(self) -> None:
@@ -185,7 +193,7 @@ class CommissioningModel(mesa.Model):
                 home=i,
                 cost_factor=c.inhouse_cost,
                 quality=c.inhouse_quality,
-                social_value_score=c.inhouse_social_value,
+                social_commitments=c.inhouse_social_commitments,
                 local_cost_share=c.inhouse_local_cost_share,
             )
         cn.inhouse_unit = np.arange(cn.n, dtype=np.int64)

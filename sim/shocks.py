@@ -19,6 +19,7 @@ __all__ = [
     "collapse_provider",
     "cost_shock",
     "demand_shock",
+    "fee_uplift",
     "random_failures",
     "resolve_target",
     "scheduled",
@@ -59,12 +60,24 @@ def cost_shock(
 ) -> None:
     """Raise delivery costs by ``magnitude`` (0.1 = 10%) for some provider types, from now on.
 
-    Fixed-price contracts cannot pass it on: their holders bear it until re-tender.
+    Running contracts' prices rise only by the council's fee uplift (:func:`fee_uplift`); their
+    holders bear the rest until re-tender.
     """
     names = provider_types or list(KIND_NAMES.values())
     for kind, name in KIND_NAMES.items():
         if name in names:
             cost_level[kind] *= 1.0 + magnitude
+
+
+def fee_uplift(
+    price: np.ndarray, holder_kind: np.ndarray, rise: np.ndarray, share: float
+) -> np.ndarray:
+    """Prices of running contracts after a fee uplift: each rises by ``share`` of the cost rise
+    of its holder's type (``rise``: (3,) relative rise per provider type, 0.075 for a 7.5%
+    shock). ``holder_kind``: each contract's holder type, -1 for no holder (a gap) or an
+    in-house unit, whose price already follows its cost (:func:`sim.delivery.refresh_inhouse_prices`)."""
+    uplift = np.where(holder_kind >= 0, rise[np.maximum(holder_kind, 0)], 0.0)
+    return price * (1.0 + share * uplift)
 
 
 def demand_shock(demand_factor: np.ndarray, quarter: int, magnitude: float, duration: int) -> None:
@@ -83,7 +96,19 @@ def apply_shock(market: Market, shock: Params, params: Params, rng: np.random.Ge
         case "provider_collapse":
             collapse_provider(market, shock.target, params, rng)
         case "cost_shock":
+            before = market.cost_level.copy()
             cost_shock(market.cost_level, shock.magnitude, shock.provider_types)
+            # Councils pass a share of the rise into running contracts' fees.
+            ct, p = market.contracts, market.providers
+            holder = ct.view("holder")
+            kind = np.where(holder >= 0, p.kind[np.maximum(holder, 0)], -1)
+            kind[kind == ProviderKind.INHOUSE] = -1
+            ct.view("price")[:] = fee_uplift(
+                ct.view("price"),
+                kind,
+                market.cost_level / before - 1.0,
+                params.commissioning.fee_uplift,
+            )
         case "demand_shock":
             demand_shock(market.demand_factor, market.quarter, shock.magnitude, shock.duration)
         case "budget_cut":

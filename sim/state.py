@@ -99,7 +99,11 @@ class ProviderTable(_Table):
         "markup_step": (float, 0.0),
         "cost_factor": (float, 1.0),
         "quality": (float, 0.5),
-        "social_value_score": (float, 0.5),  # 0-1, what a tender's social value weight scores
+        "social_commitments": (float, 0.0),  # 0-1, social value offered beyond delivery
+        "social_value_score": (
+            float,
+            0.5,
+        ),  # 0-1, from the attributes (tendering.social_value_scores)
         "local_cost_share": (float, 0.5),
         "extraction": (float, 0.0),
         "interest_rate": (float, 0.0),
@@ -122,7 +126,7 @@ class ProviderTable(_Table):
 
 def provider_values(section: Params, capacity: float, rng: np.random.Generator) -> dict[str, Any]:
     """Row values for a new outsourcer or mutual from its scenario section (two draws: its
-    quality and social value score differ a little from its type's mean)."""
+    quality and social value commitments differ a little from its type's mean)."""
     spread = 0.1
     year = capacity * QUARTERS_PER_YEAR
     return {
@@ -135,7 +139,9 @@ def provider_values(section: Params, capacity: float, rng: np.random.Generator) 
         "markup_step": section.markup_step,
         "cost_factor": section.cost_factor,
         "quality": np.clip(section.quality + rng.uniform(-spread, spread), 0, 1),
-        "social_value_score": np.clip(section.social_value + rng.uniform(-spread, spread), 0, 1),
+        "social_commitments": np.clip(
+            section.social_commitments + rng.uniform(-3 * spread, 3 * spread), 0, 1
+        ),
         "local_cost_share": section.local_cost_share,
         "extraction": getattr(section, "profit_extraction", 0.0),
         "interest_rate": section.interest_rate,
@@ -147,7 +153,8 @@ class ContractBook(_Table):
     """Every contract slot: each council's service lines, split into lots.
 
     A slot always exists; its holder changes at each award. ``holder == -1`` is a gap: no one
-    delivers and the need is unmet. Prices are fixed at award (fixed-price contracts).
+    delivers and the need is unmet. Prices are fixed at award (fixed-price contracts), but for
+    a fee uplift after a cost shock (:func:`sim.shocks.fee_uplift`).
     """
 
     _columns: ClassVar[dict[str, tuple[type, object]]] = {

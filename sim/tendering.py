@@ -23,6 +23,8 @@ __all__ = [
     "effective_weights",
     "passes_financial_check",
     "score_bids",
+    "social_value_scores",
+    "social_value_weight_total",
     "tender",
     "tender_due",
     "weight_rule_violation",
@@ -60,6 +62,41 @@ def effective_weights(commissioning: Params) -> dict[str, float]:
         "social_value": c.social_value_weight,
         "local": c.local_preference,
     }
+
+
+def social_value_weight_total(commissioning: Params) -> float:
+    """Sum of the three relative weights within a social value score (must be positive)."""
+    c = commissioning
+    return (
+        c.social_value_local_weight
+        + c.social_value_ownership_weight
+        + c.social_value_commitments_weight
+    )
+
+
+def social_value_scores(
+    kind: np.ndarray,
+    local_cost_share: np.ndarray,
+    commitments: np.ndarray,
+    commissioning: Params,
+) -> np.ndarray:
+    """Each provider's social value score (0-1) from what it does, as a tender scores it.
+
+    The weighted mean of three attributes (National TOMs themes, Social Value Portal 2017):
+    local employment and supply chain (its ``local_cost_share``), surplus reinvested locally
+    (1 for mutuals and in-house units, whose surplus stays in the area; 0 for outsourcers,
+    whose surplus goes to shareholders: the same rule as :func:`sim.delivery.quarter_flows`)
+    and the extra ``commitments`` it offers; the weights are the ``social_value_*_weight``
+    parameters of ``commissioning``.
+    """
+    c = commissioning
+    reinvested = (kind != ProviderKind.OUTSOURCER).astype(float)
+    weighted = (
+        c.social_value_local_weight * local_cost_share
+        + c.social_value_ownership_weight * reinvested
+        + c.social_value_commitments_weight * commitments
+    )
+    return weighted / social_value_weight_total(c)
 
 
 def bid_prices(

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from sim import CommissioningModel
 from sim.agents import ProviderKind
+from sim.budgets import spending_limit
 
 PENNY = 0.005  # pounds
 
@@ -44,6 +45,7 @@ def scenarios(draw):
             "inhouse_capacity_retained": draw(st.floats(0.0, 1.0)),
             "price_cap": draw(st.floats(0.8, 2.0)),
             "due_diligence_threshold": draw(st.floats(-0.2, 0.3)),
+            "budget_headroom": draw(st.floats(0.0, 0.5)),
         },
         "commissioning": {
             "price_weight": draw(st.floats(0.0, 1.0)),
@@ -51,6 +53,7 @@ def scenarios(draw):
             "social_value_weight": sv,
             "local_preference": local,
             "bid_error": draw(st.floats(0.0, 0.3)),
+            "fee_uplift": draw(st.floats(0.0, 1.0)),
         },
         "outsourcers": {
             "count": draw(st.integers(0, 6)),
@@ -77,6 +80,10 @@ def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: 
     assert abs(paid - money["local"].sum() - money["leaked"].sum()) < PENNY
     # What councils paid is what providers received.
     assert abs(money["paid"].sum() - accounts["revenue"].sum()) < PENNY
+    # Budgets bind: no council pays more than its spending limit.
+    limit = spending_limit(model.council_table, model.params.councils.budget_headroom)
+    assert np.all(money["paid"] <= limit + PENNY)
+    assert np.all((money["bought"] > 0) & (money["bought"] <= 1))
     # Provider accounts: revenue = costs + surplus, and cash moves by what is kept.
     assert np.all(np.abs(accounts["revenue"] - accounts["cost"] - accounts["surplus"]) < PENNY)
     p = model.providers

@@ -9,13 +9,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.budgets import rationing, spending_limit
 from sim.delivery import deliver_and_pay, headroom, refresh_inhouse_prices
 from sim.failure import handbacks, insolvencies, leave_gaps
-from sim.scenario import Scenario
+from sim.scenario import Scenario, Shock
+from sim.shocks import apply_shock
 from sim.spinouts import spin_outs
 from sim.state import ContractBook, CouncilTable, Market, ProviderKind, ProviderTable
 from sim.state import QuarterLedger as Ledger
-from sim.tendering import award, score_bids, tender, weight_rule_violation
+from sim.tendering import (
+    award,
+    score_bids,
+    social_value_scores,
+    tender,
+    weight_rule_violation,
+)
 from sim.trust import trust_target, update_trust
 
 UNIT_A, UNIT_B, OUTSOURCER, MUTUAL = 0, 1, 2, 3
@@ -148,7 +156,10 @@ def let_contracts(market: Market) -> None:
 def test_a_providers_books_balance_after_a_quarter():
     market = hand_built_market()
     let_contracts(market)
-    params = Scenario.model_validate({"outsourcers": {"subcontract_share": 0.3}})
+    # A budget too wide to bind here: these prices are 1.5 x reference (budgets are tested below).
+    params = Scenario.model_validate(
+        {"outsourcers": {"subcontract_share": 0.3}, "councils": {"budget_headroom": 5.0}}
+    )
     refresh_inhouse_prices(market, params.commissioning.emergency_premium)
     cash_before = market.providers.view("cash").copy()
     deliver_and_pay(market, params)
@@ -255,3 +266,94 @@ def test_score_weights_rule():
     assert "at most 1" in weight_rule_violation(too_much)
     no_rest = ok.model_copy(update={"price_weight": 0.0, "quality_weight": 0.0})
     assert "must not both be zero" in weight_rule_violation(no_rest)
+
+
+def test_a_council_over_its_budget_buys_less_of_every_contract():
+    assert rationing(np.array([100.0, 300.0, 0.0]), np.array([200.0, 150.0, 10.0])) == (
+        pytest.approx([1.0, 0.5, 1.0])
+    )
+    market = hand_built_market()
+    let_contracts(market)  # A commissions 110 (in-house) + 150, B 150, on budgets of 200 and 100
+    params = Scenario.model_validate(
+        {"outsourcers": {"subcontract_share": 0.0}, "councils": {"budget_headroom": 0.1}}
+    )
+    assert spending_limit(market.councils, 0.1) == pytest.approx([220.0, 110.0])
+    refresh_inhouse_prices(market, params.commissioning.emergency_premium)
+    deliver_and_pay(market, params)
+    money, accounts = market.ledger.money, market.ledger.accounts
+    # Each council pays exactly its limit, buying the same share of each of its contracts.
+    a, b = 220.0 / 260.0, 110.0 / 150.0
+    assert money["bought"] == pytest.approx([a, b])
+    assert money["paid"] == pytest.approx([220.0, 110.0])
+    assert money["delivered"] == pytest.approx([200.0 * a, 100.0 * b])
+    assert money["required"] == pytest.approx([200.0, 100.0])  # need does not fall
+    # The outsourcer loses the revenue and the costs of the work not bought.
+    assert accounts["revenue"][OUTSOURCER] == pytest.approx(150.0 * (a + b))
+    assert accounts["cost"][OUTSOURCER] == pytest.approx(90.0 * (a + b))
+    assert accounts["revenue"][UNIT_A] == pytest.approx(110.0 * a)
+    # A budget cut lowers the limit with it; within the limit nothing is rationed.
+    market.councils.budget_factor[:] = [2.0, 0.5]
+    deliver_and_pay(market, params)
+    assert market.ledger.money["bought"] == pytest.approx([1.0, 55.0 / 150.0])
+
+
+def test_a_fee_uplift_passes_a_share_of_a_cost_shock_into_running_contracts():
+    for uplift, expected in ((0.0, 150.0), (0.5, 165.0), (1.0, 180.0)):
+        market = hand_built_market()
+        let_contracts(market)
+        market.contracts.place(0, MUTUAL, price=105.0, start=0, end=20, emergency=False)
+        params = scenario(fee_uplift=uplift)
+        shock = Shock(
+            kind="cost_shock", quarter=1, magnitude=0.2, provider_types=["outsourcer", "inhouse"]
+        )
+        apply_shock(market, shock, params, np.random.default_rng(0))
+        ct = market.contracts
+        # The outsourcer's two contracts rise by the uplift's share of its 20% cost rise ...
+        assert ct.view("price")[1:] == pytest.approx([expected, expected])
+        # ... the mutual's cost did not rise, so neither does its price.
+        assert ct.price[0] == pytest.approx(105.0)
+        assert market.cost_level.tolist() == pytest.approx([1.2, 1.0, 1.2])
+
+
+def test_social_value_follows_from_what_a_provider_does():
+    c = Scenario().commissioning
+    kind = np.array([ProviderKind.OUTSOURCER, ProviderKind.MUTUAL, ProviderKind.INHOUSE])
+    # At the types' default attributes the scores are close to the constants they replace.
+    s = Scenario()
+    defaults = social_value_scores(
+        kind,
+        np.array(
+            [
+                s.outsourcers.local_cost_share,
+                s.mutuals.local_cost_share,
+                s.councils.inhouse_local_cost_share,
+            ]
+        ),
+        np.array(
+            [
+                s.outsourcers.social_commitments,
+                s.mutuals.social_commitments,
+                s.councils.inhouse_social_commitments,
+            ]
+        ),
+        c,
+    )
+    assert defaults == pytest.approx([0.3, 0.75, 0.6], abs=0.01)
+    # Equal attributes give equal scores, whatever the type's label.
+    same = social_value_scores(
+        np.array([ProviderKind.MUTUAL, ProviderKind.MUTUAL]),
+        np.array([0.5, 0.5]),
+        np.array([0.3, 0.3]),
+        c,
+    )
+    assert same[0] == same[1]
+    # An outsourcer that spends locally, and commits more, scores more; ownership is the rest.
+    local = social_value_scores(kind[:2], np.array([0.72, 0.72]), np.array([0.55, 0.55]), c)
+    assert local[0] > defaults[0]
+    assert local[1] - local[0] == pytest.approx(1 / 3)
+    only_local = c.model_copy(
+        update={"social_value_ownership_weight": 0.0, "social_value_commitments_weight": 0.0}
+    )
+    assert social_value_scores(kind[:2], np.array([0.4, 0.7]), np.ones(2), only_local) == (
+        pytest.approx([0.4, 0.7])
+    )

@@ -78,8 +78,9 @@ def test_collapse_by_name_and_of_nobody():
     assert collapse(model, "No Such Firm Ltd") is None
 
 
-def test_cost_shock_is_borne_by_fixed_price_holders():
-    model = advance(CommissioningModel(**small(**{"outsourcers.subcontract_share": 0.0})), 4)
+def test_cost_shock_is_borne_by_fixed_price_holders_without_a_fee_uplift():
+    fixed = {"outsourcers.subcontract_share": 0.0, "commissioning.fee_uplift": 0.0}
+    model = advance(CommissioningModel(**small(**fixed)), 4)
     prices = model.contracts.view("price").copy()
     model.step()
     margin_before = model.ledger.accounts["surplus"][
@@ -114,6 +115,41 @@ def test_cost_shock_leads_to_handbacks():
     shock = [{"kind": "cost_shock", "quarter": 4, "magnitude": 0.15}]
     shocked = CommissioningModel(**base, shocks=shock).run().summary()["handbacks_total"]
     assert shocked > calm
+
+
+def test_a_fee_uplift_softens_a_cost_shock():
+    base = small(**{"scenario.quarters": 24, "network.councils": 40})
+    shock = [{"kind": "cost_shock", "quarter": 4, "magnitude": 0.1}]
+    handbacks, service = [], []
+    for uplift in (0.0, 1.0):
+        for seed in (1, 2):
+            model = CommissioningModel(
+                **base, shocks=shock, rng=seed, **{"commissioning.fee_uplift": uplift}
+            ).run()
+            ts = model.timeseries()
+            handbacks.append(ts["handbacks"][4:].sum())
+            service.append(ts["service_delivered"][4:].min())
+    # Paid its cost rise in full, no holder is pushed over the handback line by the shock.
+    assert sum(handbacks[2:]) < sum(handbacks[:2])
+    assert min(service[2:]) >= min(service[:2])
+
+
+def test_budget_cuts_cut_spend_and_leave_need_unmet():
+    spend, unmet = [], []
+    for cut in (0.0, 0.2, 0.4):
+        shock = [{"kind": "budget_cut", "quarter": 4, "magnitude": cut}]
+        runs = [
+            CommissioningModel(**small(**{"scenario.quarters": 20}), shocks=shock, rng=s)
+            .run()
+            .timeseries()
+            .iloc[8:]
+            for s in (1, 2)
+        ]
+        spend.append(sum(ts["spend"].mean() for ts in runs))
+        unmet.append(sum(ts["unmet_need"].mean() for ts in runs))
+    # Each deeper cut spends less and leaves more need unmet, a year after it.
+    assert spend[0] > spend[1] > spend[2]
+    assert unmet[0] < unmet[1] < unmet[2]
 
 
 def test_demand_shock_raises_need_for_its_duration():

@@ -11,7 +11,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from sim.tendering import effective_weights, weight_rule_violation
+from sim.tendering import effective_weights, social_value_weight_total, weight_rule_violation
 
 __all__ = [
     "COLLAPSE_TARGETS",
@@ -174,12 +174,15 @@ class CouncilParams(Section):
     inhouse_quality: float = P(
         0.65, ge=0.0, le=1.0, unit="score 0-1", description="Quality score of the in-house unit."
     )
-    inhouse_social_value: float = P(
-        0.6,
+    inhouse_social_commitments: float = P(
+        0.0,
         ge=0.0,
         le=1.0,
         unit="score 0-1",
-        description="Social value score of the in-house unit.",
+        description="Social value commitments the in-house unit offers beyond its delivery (see "
+        "outsourcers.social_commitments); with its local costs and public ownership its social "
+        "value score is 0.6 at the defaults.",
+        source="assumption (an in-house bid is a cost comparison, with no social value offer)",
     )
     inhouse_local_cost_share: float = P(
         0.80,
@@ -230,6 +233,17 @@ class CouncilParams(Section):
         description="Age of the accounts the financial check sees (Carillion passed such checks).",
         source="NAO HC 1002 (2018)",
     )
+    budget_headroom: float = P(
+        0.16,
+        ge=0.0,
+        le=5.0,
+        unit="share of budget",
+        description="Spending limit: a council commissions at most its budget (the reference cost "
+        "of its services, after cuts) times 1 + this a quarter; above it, every contract's volume "
+        "is scaled down pro rata and the need not bought is unmet. 0.16 covers the dearest "
+        "quarter without a shock: all work in-house in an emergency (1.10 x 1.05 = 1.155).",
+        source="assumption (reserves and in-year virement; see docs/ODD.md 7.3)",
+    )
 
 
 class CommissioningParams(Section):
@@ -258,6 +272,35 @@ class CommissioningParams(Section):
         unit="share of score",
         description="Share of the tender score given to social value.",
         source="PPN 06/20 (2021) and PPN 002 (2025): at least 10% in central government",
+    )
+    social_value_local_weight: float = P(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        unit="relative weight",
+        description="Weight, within a bid's social value score, of local employment and supply "
+        "chain (the bidder's local cost share). The three social value weights are relative: "
+        "the score is their weighted mean.",
+        source="assumption (National TOMs themes 1-2: jobs and skills, responsible regional "
+        "business; Social Value Portal 2017; equal weights)",
+    )
+    social_value_ownership_weight: float = P(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        unit="relative weight",
+        description="Weight, within a bid's social value score, of surplus reinvested locally "
+        "(1 for mutuals and in-house units, 0 for shareholder-owned outsourcers).",
+        source="assumption (National TOMs theme 3: healthier, safer communities; equal weights)",
+    )
+    social_value_commitments_weight: float = P(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        unit="relative weight",
+        description="Weight, within a bid's social value score, of the bidder's extra "
+        "commitments (social_commitments of its type).",
+        source="assumption (National TOMs themes 4-5 and measures bid on top; equal weights)",
     )
     local_preference: float = P(
         0.0,
@@ -340,6 +383,18 @@ class CommissioningParams(Section):
         description="Consecutive loss-making quarters after which a provider hands a contract back.",
         source="ADASS 2017-18 surveys of home care handbacks",
     )
+    fee_uplift: float = P(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        unit="share of cost rise",
+        description="Share of a cost shock councils pass into the prices of running contracts "
+        "when it hits (a fee uplift); 0 = fixed prices until re-tender. In-house work always "
+        "costs what it costs.",
+        source="assumption: after the 2016 National Living Wage many councils raised fees by "
+        "less than its cost (UKHCA 2016); fees rose 5.3% against a 6.7% NLW rise plus NICs in "
+        "2025-26 (DHSC)",
+    )
 
 
 class ProviderParams(Section):
@@ -363,7 +418,14 @@ _PROVIDER_FIELDS: dict[str, tuple[type, dict[str, float], str, str]] = {
         "Unit cost relative to the reference cost.",
     ),
     "quality": (float, {"ge": 0, "le": 1}, "score 0-1", "Mean quality score."),
-    "social_value": (float, {"ge": 0, "le": 1}, "score 0-1", "Mean social value score."),
+    "social_commitments": (
+        float,
+        {"ge": 0, "le": 1},
+        "score 0-1",
+        "Mean social value commitments a bid makes beyond delivery (apprenticeships, local "
+        "hiring, volunteering, environmental measures: National TOMs measures); each firm's "
+        "differs by up to 0.3.",
+    ),
     "markup_initial": (float, {"ge": -0.5, "le": 2}, "share of cost", "Starting bid mark-up."),
     "markup_min": (float, {"ge": -0.5, "le": 2}, "share of cost", "Lowest bid mark-up."),
     "markup_max": (float, {"ge": -0.5, "le": 2}, "share of cost", "Highest bid mark-up."),
@@ -431,7 +493,7 @@ OutsourcerParams = _provider_section(
         "capacity_share": 0.2,
         "cost_factor": 0.92,
         "quality": 0.6,
-        "social_value": 0.3,
+        "social_commitments": 0.5,
         "markup_initial": 0.08,
         "markup_min": 0.03,
         "markup_max": 0.2,
@@ -480,7 +542,7 @@ MutualParams = _provider_section(
         "capacity_share": 0.3,
         "cost_factor": 1.0,
         "quality": 0.65,
-        "social_value": 0.75,
+        "social_commitments": 0.55,
         "markup_initial": 0.03,
         "markup_min": 0.02,
         "markup_max": 0.08,
@@ -645,6 +707,11 @@ class Scenario(Section):
         problem = weight_rule_violation(self.commissioning)
         if problem:
             raise ValueError(problem)
+        if social_value_weight_total(self.commissioning) <= 0:
+            raise ValueError(
+                "commissioning.social_value_local_weight, social_value_ownership_weight and "
+                "social_value_commitments_weight must not all be zero"
+            )
         if self.councils.contract_years_min > self.councils.contract_years_max:
             raise ValueError(
                 "councils.contract_years_min must not exceed councils.contract_years_max"
