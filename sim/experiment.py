@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.inputs import InputError, format_validation_error, read_toml, suggest
+from sim.inputs import InputError, format_validation_error, quote, read_toml, suggest
 from sim.scenario import (
     Scenario,
     Shock,
@@ -53,10 +53,16 @@ SHOCKS_KEY = "shocks"
 class ExperimentMeta(BaseModel):
     """`[experiment]`: what to run, how many times, with which design, and what to keep."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Name of the sweep.")
-    description: str = Field("", description="One line on what the experiment asks.")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$",
+        description="Name of the sweep and of its default output folder: letters, digits, "
+        "'_', '.' and '-', not starting with '.' or '-', at most 100 characters.",
+    )
+    description: str = Field(
+        "", max_length=500, description="One line on what the experiment asks."
+    )
     scenario: str = Field(min_length=1, description="Base scenario file, relative to this file.")
     replications: int = Field(10, ge=1, le=100_000, description="Runs per design point.")
     seed: int = Field(1, ge=0, le=2**63 - 1, description="Root of every run's seed.")
@@ -80,7 +86,7 @@ class ExperimentMeta(BaseModel):
 class Range(BaseModel):
     """A sampled parameter's bounds: ``{ min = ..., max = ... }``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     min: float
     max: float
@@ -93,7 +99,7 @@ class Range(BaseModel):
 
 
 class _ExperimentFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     experiment: ExperimentMeta
     fixed: dict[str, Any] = Field(default_factory=dict)
@@ -198,7 +204,7 @@ def _grid_values(key: str, kind: str, values: Any, origin: str) -> list[Any]:
         raise _fail(
             origin,
             f"[parameters] '{key}': a grid design needs a non-empty list of values "
-            f"(got {values!r})",
+            f"(got {quote(values)})",
         )
     if kind == "shocks" and not all(isinstance(v, list) for v in values):
         raise _fail(
@@ -217,7 +223,7 @@ def _grid_values(key: str, kind: str, values: Any, origin: str) -> list[Any]:
         if len(set(labels)) != len(labels):
             raise _fail(origin, f"[parameters] '{key}': two values are the same shocks")
     elif len({repr(v) for v in values}) != len(values):
-        raise _fail(origin, f"[parameters] '{key}': a value appears twice in {values!r}")
+        raise _fail(origin, f"[parameters] '{key}': a value appears twice in {quote(values, 60)}")
     return values
 
 
@@ -231,7 +237,7 @@ def _range(key: str, kind: str, bounds: Any, design: str, origin: str) -> tuple[
         raise _fail(
             origin,
             f"[parameters] '{key}': a {design} design needs bounds {{ min = ..., max = ... }} "
-            f"(got {bounds!r})",
+            f"(got {quote(bounds)})",
         )
     try:
         r = Range.model_validate(bounds)

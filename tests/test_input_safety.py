@@ -1,0 +1,173 @@
+"""Inputs an unlucky user gives: each ends in one line on stderr, exit 2, no traceback, no hang,
+and a message that names the file and field without printing the file's contents."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.inputs import MAX_INPUT_BYTES, QUOTE_CHARS
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def commsim(*args: object, cwd: Path = ROOT, timeout: float = 60) -> subprocess.CompletedProcess:
+    """``python -m sim ARGS`` as a user's shell runs it; a hang fails the test."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def refused(done: subprocess.CompletedProcess, *expected: str) -> str:
+    """Assert the command failed as bad input does (one line, exit 2); return the line."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    for text in expected:
+        assert text in done.stderr, done.stderr
+    return done.stderr
+
+
+def scenario(folder: Path, text: str, name: str = "s.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "councils.csv"
+    os.mkfifo(fifo)
+    refused(commsim("validate", fifo, timeout=20), str(fifo), "not a regular file")
+    s = scenario(tmp_path, f'[network]\ncouncils_file = "{fifo}"\n')
+    refused(commsim("validate", s, timeout=20), "network.councils_file", "not a regular file")
+
+
+def test_dev_zero_and_a_directory_are_refused(tmp_path):
+    refused(commsim("validate", "/dev/zero", timeout=20), "not a regular file")
+    s = scenario(tmp_path, '[network]\ncouncils_file = "/dev/zero"\n')
+    refused(commsim("validate", s, timeout=20), "network.councils_file", "not a regular file")
+    refused(commsim("validate", tmp_path), "is a directory")
+
+
+def test_a_file_over_the_size_cap_is_refused_unread(tmp_path):
+    big = tmp_path / "big.toml"
+    with big.open("wb") as f:
+        f.truncate(MAX_INPUT_BYTES + 1)  # sparse: the test writes nothing
+    refused(commsim("validate", big), str(big), "at most 20 MB")
+
+
+def test_integers_beyond_python_s_4300_digits_are_one_line(tmp_path):
+    s = scenario(tmp_path, f"[councils]\nlots = {'9' * 5000}\n")
+    line = refused(commsim("validate", s), "line 2: lots: a number of more than 4300 digits")
+    assert "9" * 30 not in line
+    # one Python converts but no parameter allows: the field, the size, not the digits
+    s = scenario(tmp_path, f"[councils]\nlots = {'9' * 4000}\n")
+    line = refused(commsim("validate", s), "councils.lots", "an integer of about 4000 digits")
+    assert "9" * 30 not in line
+
+
+def test_deep_nesting_is_one_line(tmp_path):
+    depth = 50_000
+    s = scenario(tmp_path, "x = " + "[" * depth + "]" * depth + "\n")
+    refused(commsim("validate", s), str(s), "nested too deeply")
+    s = scenario(tmp_path, "x = " + "{a = " * depth + "1" + "}" * depth + "\n")
+    refused(commsim("validate", s), str(s), "nested too deeply")
+
+
+def test_not_utf8_names_the_line(tmp_path):
+    s = tmp_path / "s.toml"
+    s.write_bytes(b'[scenario]\nname = "a"\ndescription = "\xff"\n')
+    refused(commsim("validate", s), "line 3: not a text file")
+
+
+# ----------------------------------------------------------------------------- strict types
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("[mutuals]\ncount = true\n", "mutuals.count: Input should be a valid integer"),
+        ('[mutuals]\ncount = "1"\n', "mutuals.count: Input should be a valid integer"),
+        ("[mutuals]\ncount = 1.0\n", "mutuals.count: Input should be a valid integer"),
+        ("[scenario]\nname = 1\n", "scenario.name: Input should be a valid string"),
+        ("[councils]\nbudget_mean = true\n", "councils.budget_mean: Input should be a valid"),
+        ('[councils]\ninhouse_bids = "yes"\n', "councils.inhouse_bids: Input should be a valid"),
+        ("[councils]\ninhouse_bids = 1\n", "councils.inhouse_bids: Input should be a valid"),
+    ],
+)
+def test_wrong_types_are_refused(tmp_path, text, field):
+    refused(commsim("validate", scenario(tmp_path, text)), field)
+
+
+def test_an_integer_is_a_valid_decimal(tmp_path):
+    s = scenario(tmp_path, "[councils]\nbudget_mean = 150\n[[shocks]]\nkind = 'cost_shock'\n"
+                           "quarter = 10\nmagnitude = 1\n")  # fmt: skip
+    done = commsim("validate", s)
+    assert done.returncode == 0, done.stderr
+
+
+def test_set_is_as_strict_as_the_file(tmp_path):
+    refused(
+        commsim("run", BASELINE, "--set", "mutuals.count=true", "--out", tmp_path / "o"),
+        "mutuals.count",
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_long_description_is_refused_not_drawn(tmp_path):
+    s = scenario(tmp_path, f'[scenario]\ndescription = "{"x" * 1_000_000}"\n')
+    line = refused(commsim("validate", s), "scenario.description", "at most 500 characters")
+    assert len(line) < 300
+
+
+# ----------------------------------------------------------------------------- messages
+
+
+def test_a_councils_file_s_contents_are_not_printed(tmp_path):
+    """A private file named by mistake (a shadow-like header): a few characters at most."""
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$Zq9secretsalt$hashhashhashhashhash:19000:0:99999:7:::\n")
+    s = scenario(tmp_path, f'[network]\ncouncils_file = "{secret}"\n')
+    line = refused(commsim("validate", s), "network.councils_file", "no 'name' column")
+    assert "secretsalt" not in line and "hashhash" not in line
+
+
+def test_quoted_values_are_short(tmp_path):
+    councils = tmp_path / "c.csv"
+    councils.write_text(f"name,budget\nAsh,{'7' * 200}x\nBeech,3\n")
+    s = scenario(tmp_path, f'[network]\ncouncils_file = "{councils}"\n')
+    line = refused(commsim("validate", s), "line 2: budget")
+    assert "7" * QUOTE_CHARS not in line
+    key = "k" * 500
+    s = scenario(tmp_path, f"[scenario]\n{key} = 1\n")
+    line = refused(commsim("validate", s), "unknown key")
+    assert key not in line
+
+
+def test_a_csv_field_beyond_the_csv_module_s_limit_is_one_line(tmp_path):
+    councils = tmp_path / "c.csv"
+    councils.write_text('name,budget\n"' + "a" * 200_000 + '",3\nBeech,3\n')
+    s = scenario(tmp_path, f'[network]\ncouncils_file = "{councils}"\n')
+    refused(commsim("validate", s), "line 2: not valid CSV")
+
+
+def test_graphml_that_does_not_parse_is_one_line(tmp_path):
+    councils = tmp_path / "c.csv"
+    councils.write_text("name,budget\nAsh,3\nBeech,3\n")
+    graph = tmp_path / "g.graphml"
+    graph.write_text("<graphml><graph><node id='" + "n" * 300 + "'></graph>")
+    s = scenario(tmp_path, f'[network]\ncouncils_file = "{councils}"\ngraph_file = "{graph}"\n')
+    line = refused(commsim("validate", s), "network.graph_file", "not valid GraphML")
+    assert "n" * 40 not in line
