@@ -34,6 +34,7 @@ __all__ = [
     "clip",
     "csv_records",
     "format_validation_error",
+    "parse_toml",
     "quote",
     "read_text_file",
     "read_toml",
@@ -71,6 +72,8 @@ def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
         digits = int((value.bit_length() - 1) * math.log10(2)) + 1
         return f"an integer of about {digits} digits"
+    if isinstance(value, str):  # cut the text, keep the quotes
+        return repr(clip(value, max(limit - 2, 2)))
     return clip(repr(value), limit)
 
 
@@ -145,8 +148,12 @@ def read_text_file(path: str | Path, kind: str) -> str:
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning every failure into a one-line :class:`InputError`."""
+    return parse_toml(read_text_file(path, "TOML file"), path)
+
+
+def parse_toml(text: str, path: str | Path) -> dict[str, Any]:
+    """Parse the text of a TOML input file, every failure one line naming ``path``."""
     p = Path(path)
-    text = read_text_file(p, "TOML file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

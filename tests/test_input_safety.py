@@ -171,3 +171,89 @@ def test_graphml_that_does_not_parse_is_one_line(tmp_path):
     s = scenario(tmp_path, f'[network]\ncouncils_file = "{councils}"\ngraph_file = "{graph}"\n')
     line = refused(commsim("validate", s), "network.graph_file", "not valid GraphML")
     assert "n" * 40 not in line
+
+
+# ----------------------------------------------------------------------------- experiments
+
+
+def experiment(folder: Path, body: str, head: str = "replications = 2") -> Path:
+    path = folder / "e.toml"
+    path.write_text(f'[experiment]\nname = "t"\nscenario = "{BASELINE}"\n{head}\n{body}')
+    return path
+
+
+def test_fixed_data_files_are_checked_when_validating(tmp_path):
+    e = experiment(
+        tmp_path, '[fixed]\n"network.councils_file" = "/etc/passwd"\n'
+        '[parameters]\n"mutuals.count" = [1, 2]\n',
+    )  # fmt: skip
+    line = refused(commsim("validate", e), "[fixed]: network.councils_file", "no 'name' column")
+    assert "/bin/bash" not in line and "root:x:0:0:" not in line
+
+
+def test_relative_data_files_are_relative_to_the_experiment(tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "c.csv").write_text("name,budget\nAsh,100\nBeech,120\nCedar,90\n")
+    (folder / "g.csv").write_text("Ash,Beech\nBeech,Cedar\n")
+    (folder / "g2.csv").write_text("Ash,Nowhere\n")
+    body = (
+        '[fixed]\n"network.councils_file" = "c.csv"\n"scenario.quarters" = 4\n'
+        '[parameters]\n"network.graph_file" = ["g.csv", "g2.csv"]\n'
+    )
+    e = experiment(folder, body)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    line = refused(commsim("validate", e, cwd=elsewhere), "design point 1", "'Nowhere'")
+    assert "is not a council" in line
+    e = experiment(folder, body.replace(', "g2.csv"', ""))
+    done = commsim("sweep", e, "--out", tmp_path / "out", "--workers", "1", cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert runs["error"].isna().all(), runs["error"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("head", "parameters", "expected"),
+    [
+        ("", "".join(f'"commissioning.{k}" = {list(range(10))}\n' for k in (
+            "mobilisation_quarters", "retender_quarters", "handback_quarters",
+            "inhouse_rebuild_quarters", "emergency_contract_quarters")) +
+         "".join(f'"councils.{k}" = [1, 2, 3, 4, 5, 6, 7]\n' for k in (
+            "contract_years_min", "contract_years_max")),
+         "the grid design has 4,900,000 points; at most 100,000"),
+        ('design = "morris"\nsamples = 1000000',
+         '"mutuals.count" = { min = 1, max = 9 }\n"outsourcers.count" = { min = 1, max = 9 }\n',
+         "the morris design has 3,000,000 points"),
+        ("replications = 100000",
+         '"mutuals.count" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\n',
+         "1,100,000 runs; at most 1,000,000"),
+    ],
+)  # fmt: skip
+def test_design_size_is_checked_before_the_design_is_built(tmp_path, head, parameters, expected):
+    e = experiment(tmp_path, f"[parameters]\n{parameters}", head)
+    refused(commsim("validate", e, timeout=20), expected)
+
+
+def test_grid_values_that_are_lists_are_one_line(tmp_path):
+    e = experiment(tmp_path, '[parameters]\n"mutuals.count" = [[1, 2], [3]]\n')
+    refused(commsim("validate", e), "'mutuals.count'[0]: each grid value must be one int value")
+
+
+def test_an_experiment_s_scenario_that_is_a_fifo_is_refused(tmp_path):
+    fifo = tmp_path / "s.toml"
+    os.mkfifo(fifo)
+    e = tmp_path / "e.toml"
+    e.write_text(
+        '[experiment]\nname = "t"\nscenario = "s.toml"\n[parameters]\n"mutuals.count" = [1]\n'
+    )
+    refused(commsim("validate", e, timeout=20), "experiment.scenario", "not a regular file")
+
+
+@pytest.mark.parametrize("name", ["..", ".hidden", "-x", "a/b", "x" * 101])
+def test_experiment_names_cannot_leave_the_results_folder(tmp_path, name):
+    e = experiment(tmp_path, '[parameters]\n"mutuals.count" = [1]\n')
+    e.write_text(e.read_text().replace('name = "t"', f'name = "{name}"'))
+    refused(commsim("validate", e), "experiment.name")
