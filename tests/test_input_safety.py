@@ -257,3 +257,126 @@ def test_experiment_names_cannot_leave_the_results_folder(tmp_path, name):
     e = experiment(tmp_path, '[parameters]\n"mutuals.count" = [1]\n')
     e.write_text(e.read_text().replace('name = "t"', f'name = "{name}"'))
     refused(commsim("validate", e), "experiment.name")
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def small_scenario(folder: Path, name: str = "small") -> Path:
+    return scenario(
+        folder,
+        f'[scenario]\nname = "{name}"\nquarters = 6\n[network]\ncouncils = 12\n',
+        name="small.toml",
+    )
+
+
+def test_a_scenario_named_dot_dot_stays_inside_results(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "summary.json").write_text("mine")
+    done = commsim("run", small_scenario(tmp_path, ".."), cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert (work / "summary.json").read_text() == "mine"
+    assert (work / "results" / "scenario" / "summary.json").exists()
+    assert sorted(p.name for p in work.iterdir()) == ["results", "summary.json"]
+
+
+def test_run_refuses_a_non_empty_out_unless_forced(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("mine")
+    s = small_scenario(tmp_path)
+    refused(commsim("run", s, "--out", out), f"--out {out}: is not empty", "--force")
+    assert (out / "summary.json").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "small.toml"]  # no temp left
+    done = commsim("run", s, "--out", out, "--force")
+    assert done.returncode == 0, done.stderr
+    assert (out / "summary.json").read_text() != "mine" and (out / "overview.png").exists()
+
+
+@pytest.mark.parametrize("out", ["/proc/commsim-test/x", "/sys/commsim-test"])
+def test_an_out_that_cannot_be_created_is_one_line(tmp_path, out):
+    refused(commsim("run", small_scenario(tmp_path), "--out", out), f"--out {out}: cannot be")
+
+
+def _limit_file_size() -> None:  # in the child: a "full disk" after 20 kB of any file
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+
+def test_a_full_disk_during_run_leaves_nothing_half_written(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "run", small_scenario(tmp_path), "--out", out],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        preexec_fn=_limit_file_size,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "nothing was written" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.toml"]
+
+
+def test_a_read_only_parent_is_one_line(tmp_path):
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    if os.geteuid() == 0:  # root ignores permissions: make the folder immutable instead
+        if subprocess.run(["chattr", "+i", parent], capture_output=True).returncode:
+            pytest.skip("running as root without chattr +i")
+        undo = ["chattr", "-i", parent]
+    else:
+        parent.chmod(0o555)
+        undo = ["chmod", "755", parent]
+    try:
+        done = commsim("run", small_scenario(tmp_path), "--out", parent / "x")
+    finally:
+        subprocess.run(undo, check=True)
+    refused(done, f"--out {parent / 'x'}")
+    assert list(parent.iterdir()) == []
+
+
+def test_big_runs_print_an_estimate_and_the_biggest_need_force(tmp_path):
+    big = ("--set", "network.councils=10000", "--set", "councils.lots=20")
+    line = refused(
+        commsim("run", BASELINE, *big, "--set", "network.mean_degree=30", "--out", tmp_path / "o"),
+        "800,000 contracts: about 2.3 GB of memory",
+        "--force",
+    )
+    assert "ceiling" in line and not (tmp_path / "o").exists()
+
+
+def test_a_run_above_the_warning_level_prints_its_estimate_first(capsys):
+    from sim.cli import check_run_cost
+    from sim.scenario import Scenario
+
+    s = Scenario.model_validate({"network": {"councils": 5000}, "councils": {"lots": 20}})
+    check_run_cost(s, force=False)  # 1.2 GB: below the ceiling, above the warning level
+    assert "estimate: 400,000 contracts: about 1.2 GB of memory" in capsys.readouterr().err
+    check_run_cost(Scenario(), force=False)  # the baseline: silent
+    assert capsys.readouterr().err == ""
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def test_a_tls_scheduler_is_one_line(tmp_path):
+    e = experiment(tmp_path, '[parameters]\n"mutuals.count" = [1]\n')
+    refused(
+        commsim("sweep", e, "--scheduler", "tls://10.0.0.5:8786", "--out", tmp_path / "o"),
+        "--scheduler tls://10.0.0.5:8786: only tcp://",
+    )
+    refused(
+        commsim("sweep", e, "--scheduler", "tcp://nohost", "--out", tmp_path / "o"), "HOST:PORT"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
+def test_a_dashboard_port_out_of_range_is_one_line(port):
+    refused(commsim("dashboard", "--port", port), "--port", "is not a port")
