@@ -5,8 +5,9 @@ The formula was fitted to measured runs (peak resident memory and wall time of o
 docs/security.md gives the measurements): a run holds about 2.5 KB per contract (councils x
 service lines x lots) and a byte and a half per pair of councils (the neighbour matrix) on top
 of ~200 MB of loaded libraries; it takes about 25 us per contract to build and 2.6 us per
-contract per quarter to run, plus ~50 ns per pair of councils. Estimates are within ~15% of
-those measurements; a slower machine takes longer, memory does not change with speed.
+contract per quarter to run, plus ~50 ns per pair of councils. Estimates are within 15% of
+those measurements (a quarter for the smallest run's time); a slower machine takes longer,
+memory does not change with speed.
 """
 
 from __future__ import annotations
