@@ -215,15 +215,19 @@ def test_relative_data_files_are_relative_to_the_experiment(tmp_path):
     assert runs["error"].isna().all(), runs["error"].tolist()
 
 
+FLOATS = [f"commissioning.{k}" for k in ("price_weight", "quality_weight", "social_value_weight",
+          "local_preference", "bid_error", "emergency_premium", "transition_cost", "handback_loss")]  # fmt: skip
+
+
+def grid(parameters: int, values: int) -> str:
+    return "".join(f'"{k}" = {[i / values for i in range(values)]}\n' for k in FLOATS[:parameters])
+
+
 @pytest.mark.parametrize(
     ("head", "parameters", "expected"),
     [
-        ("", "".join(f'"commissioning.{k}" = {list(range(10))}\n' for k in (
-            "mobilisation_quarters", "retender_quarters", "handback_quarters",
-            "inhouse_rebuild_quarters", "emergency_contract_quarters")) +
-         "".join(f'"councils.{k}" = [1, 2, 3, 4, 5, 6, 7]\n' for k in (
-            "contract_years_min", "contract_years_max")),
-         "the grid design has 4,900,000 points; at most 100,000"),
+        ("", grid(7, 10), "the grid design has 10,000,000 points; at most 100,000"),
+        ("", grid(8, 20), "the grid design has 25,600,000,000 points"),
         ('design = "morris"\nsamples = 1000000',
          '"mutuals.count" = { min = 1, max = 9 }\n"outsourcers.count" = { min = 1, max = 9 }\n',
          "the morris design has 3,000,000 points"),
