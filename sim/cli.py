@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sim.inputs import InputError, clip, read_toml
+from sim.inputs import InputError, clip, quote, read_toml
 from sim.scenario import MAX_RUN_MEMORY_MB, load_scenario, parameter_markdown, run_cost
 from sim.scenario.cost import WARN_RUN_MEMORY_MB, WARN_RUN_SECONDS
 
@@ -93,7 +93,7 @@ def check_run_cost(scenario: Any, force: bool) -> None:
     cost = run_cost(scenario)
     if cost.memory_mb > MAX_RUN_MEMORY_MB and not force:
         raise InputError(
-            f"{clip(scenario.scenario.name, 40)}: {cost.describe()}; above the "
+            f"{quote(scenario.scenario.name, 40)}: {cost.describe()}; above the "
             f"{MAX_RUN_MEMORY_MB / 1000:g} GB ceiling: --force runs it anyway (docs/security.md)"
         )
     if cost.memory_mb > WARN_RUN_MEMORY_MB or cost.seconds > WARN_RUN_SECONDS:

@@ -196,7 +196,9 @@ def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
     dotted = key.replace("__", ".")
     known = [k for k in known_keys(Scenario) if k.count(".") == 1]
     if dotted not in known:
-        raise _fail(origin, f"[{table}] '{key}' names no parameter{suggest(dotted, known)}")
+        raise _fail(
+            origin, f"[{table}] {quote(key, 60)} names no parameter{suggest(dotted, known)}"
+        )
     section, name = dotted.split(".")
     annotation = Scenario.model_fields[section].annotation.model_fields[name].annotation
     return {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation, "str")
