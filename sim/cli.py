@@ -128,14 +128,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["scenario.seed"] = args.seed
     scenario = load_scenario(args.scenario, overrides)
     check_run_cost(scenario, args.force)
-    from tqdm import tqdm
-
-    from sim.model import CommissioningModel
-    from sim.outcomes import package_version
-    from sim.plots import overview_figure
-
     out = Path(args.out) if args.out else Path("results") / folder_name(scenario.scenario.name)
     with staged_output(out, force=args.force) as tmp:
+        # loaded once the output folder is known to be usable: a refusal is quick
+        from tqdm import tqdm
+
+        from sim.model import CommissioningModel
+        from sim.outcomes import package_version
+        from sim.plots import overview_figure
+
         model = CommissioningModel(scenario)
         for _ in tqdm(
             range(scenario.scenario.quarters),
