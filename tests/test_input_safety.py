@@ -52,6 +52,12 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     refused(commsim("validate", fifo, timeout=20), str(fifo), "not a regular file")
     s = scenario(tmp_path, f'[network]\ncouncils_file = "{fifo}"\n')
     refused(commsim("validate", s, timeout=20), "network.councils_file", "not a regular file")
+    councils = tmp_path / "c.csv"
+    councils.write_text("name,budget\nAsh,3\nBeech,3\n")
+    graph = tmp_path / "g.graphml"
+    os.mkfifo(graph)
+    s = scenario(tmp_path, f'[network]\ncouncils_file = "{councils}"\ngraph_file = "{graph}"\n')
+    refused(commsim("validate", s, timeout=20), "network.graph_file", "not a regular file")
 
 
 def test_dev_zero_and_a_directory_are_refused(tmp_path):
@@ -161,6 +167,21 @@ def test_a_csv_field_beyond_the_csv_module_s_limit_is_one_line(tmp_path):
     councils.write_text('name,budget\n"' + "a" * 200_000 + '",3\nBeech,3\n')
     s = scenario(tmp_path, f'[network]\ncouncils_file = "{councils}"\n')
     refused(commsim("validate", s), "line 2: not valid CSV")
+
+
+def test_graphml_entity_expansion_is_refused(tmp_path):
+    """A "billion laughs" GraphML: the XML parser's amplification limit stops it at once."""
+    entities = ['<!ENTITY e0 "' + "lol" * 30 + '">']
+    entities += [f'<!ENTITY e{k} "{f"&e{k - 1};" * 10}">' for k in range(1, 10)]
+    graph = tmp_path / "g.graphml"
+    graph.write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE g [{"".join(entities)}]>\n'
+        '<graphml><graph edgedefault="undirected"><node id="&e9;"/></graph></graphml>\n'
+    )
+    councils = tmp_path / "c.csv"
+    councils.write_text("name,budget\nAsh,3\nBeech,3\n")
+    s = scenario(tmp_path, f'[network]\ncouncils_file = "{councils}"\ngraph_file = "{graph}"\n')
+    refused(commsim("validate", s, timeout=30), "network.graph_file", "not valid GraphML")
 
 
 def test_graphml_that_does_not_parse_is_one_line(tmp_path):
