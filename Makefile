@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt setup.py
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/commsim run scenarios/baseline.toml --out results/baseline
+	$(BIN)/commsim run scenarios/baseline.toml --out results/baseline --force
 
 test: $(STAMP)
 	$(BIN)/ruff format --check sim tests benchmarks scripts setup.py

@@ -23,12 +23,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sim.examples import copy_examples, resolve_scenario_arg
-from sim.inputs import InputError, read_toml
-from sim.scenario import load_scenario, parameter_markdown
+from sim.inputs import InputError, clip, quote, read_toml
+from sim.scenario import MAX_RUN_MEMORY_MB, load_scenario, parameter_markdown, run_cost
+from sim.scenario.cost import WARN_RUN_MEMORY_MB, WARN_RUN_SECONDS
 
 __all__ = ["main", "parse_set_option", "staged_output"]
 
 EXIT_BAD_INPUT = 2
+EXIT_WRITE_FAILED = 1
+
+
+class OutputError(Exception):
+    """The output could not be written (disk full, read-only, ...); nothing was left behind."""
+
 
 #: The extra that installs each optional top-level module (see pyproject.toml).
 EXTRAS = {
@@ -52,25 +59,63 @@ class _Parser(argparse.ArgumentParser):
 
 
 @contextmanager
-def staged_output(out: Path) -> Iterator[Path]:
+def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
     """Write into a hidden temporary folder; move the files into ``out`` (creating it and
-    its parents) only when the block succeeds, so a failure leaves nothing half-written."""
+    its parents) only when the block succeeds, so a failure leaves nothing half-written.
+
+    Raises:
+        InputError: ``out`` is a file, is not empty (unless ``force``), or cannot be created.
+        OutputError: writing failed (a full disk, say); nothing was moved into ``out``.
+    """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory")
+    if not force and out.is_dir() and any(out.iterdir()):
+        raise InputError(
+            f"--out {out}: is not empty; give another --out, or --force to write into it "
+            "(files of the same names are replaced)"
+        )
     anchor = out.resolve().parent
     while not anchor.exists():  # the temporary folder must be on the same file system
         anchor = anchor.parent
     if not os.access(anchor, os.W_OK):
         raise InputError(f"--out {out}: {anchor} is not writable")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=anchor))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=anchor))
+    except OSError as err:
+        raise InputError(f"--out {out}: cannot be created ({err.strerror})") from None
     try:
         yield tmp
         out.mkdir(parents=True, exist_ok=True)
         for item in tmp.iterdir():
             os.replace(item, out / item.name)
+    except OSError as err:
+        name = Path(err.filename).name if err.filename else str(out)
+        raise OutputError(
+            f"--out {out}: cannot write {name} ({err.strerror}); nothing was written"
+        ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def folder_name(name: str) -> str:
+    """A scenario's name as one folder name that stays inside its parent: characters other
+    than letters, digits, ``_``, ``.`` and ``-`` become ``_``, and no leading ``.`` or
+    ``-`` (so ``..`` cannot climb out of ``results/``)."""
+    safe = re.sub(r"[^\w.-]+", "_", name).lstrip(".-")
+    return safe[:100] or "scenario"
+
+
+def check_run_cost(scenario: Any, force: bool) -> None:
+    """Print the estimated cost of a big run; refuse one above the ceiling unless forced."""
+    cost = run_cost(scenario)
+    if cost.memory_mb > MAX_RUN_MEMORY_MB and not force:
+        raise InputError(
+            f"{quote(scenario.scenario.name, 40)}: {cost.describe()}; above the "
+            f"{MAX_RUN_MEMORY_MB / 1000:g} GB ceiling: --force runs it anyway (docs/security.md)"
+        )
+    if cost.memory_mb > WARN_RUN_MEMORY_MB or cost.seconds > WARN_RUN_SECONDS:
+        print(f"estimate: {cost.describe()}", file=sys.stderr, flush=True)
 
 
 def parse_set_option(text: str) -> tuple[str, Any]:
@@ -100,18 +145,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         overrides["scenario.seed"] = args.seed
     scenario = load_scenario(resolve_scenario_arg(args.scenario), overrides)
-    from tqdm import tqdm
+    check_run_cost(scenario, args.force)
+    out = Path(args.out) if args.out else Path("results") / folder_name(scenario.scenario.name)
+    with staged_output(out, force=args.force) as tmp:
+        # loaded once the output folder is known to be usable: a refusal is quick
+        from tqdm import tqdm
 
-    from sim.model import CommissioningModel
-    from sim.outcomes import run_report
-    from sim.plots import overview_figure
+        from sim.model import CommissioningModel
+        from sim.outcomes import run_report
+        from sim.plots import overview_figure
 
-    out = (
-        Path(args.out)
-        if args.out
-        else Path("results") / re.sub(r"[^\w.-]+", "_", scenario.scenario.name)
-    )
-    with staged_output(out) as tmp:
         model = CommissioningModel(scenario)
         for _ in tqdm(
             range(scenario.scenario.quarters),
@@ -216,11 +259,18 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0  # not reached: the server process replaces this one
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 1 to 65535 (an argparse type: anything else is a usage error, exit 2)."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{clip(text, 12)!r} is not a port (1 to 65535)")
+    return int(text)
+
+
 def add_dashboard_parser(sub: Any) -> None:
     """The ``commsim dashboard`` subcommand."""
     dash = sub.add_parser("dashboard", help="the classroom dashboard in the browser (offline)")
     dash.add_argument("scenario", nargs="?", help="scenario file (TOML); default: the defaults")
-    dash.add_argument("--port", type=int, default=8521, help="port (default 8521)")
+    dash.add_argument("--port", type=port_number, default=8521, help="port (default 8521)")
     dash.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     dash.set_defaults(func=cmd_dashboard)
 
@@ -279,6 +329,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
     experiment = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / experiment.meta.name
     resume = f"commsim sweep {shlex.quote(args.experiment)} --out {shlex.quote(str(out))} --resume"
@@ -338,6 +390,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_scheduler(address: str) -> None:
+    """Refuse a Dask scheduler address commsim cannot use: only plain ``tcp://host:port``
+    (or ``host:port``). TLS needs certificates and keys commsim does not configure; a
+    scheduler belongs on a trusted network (docs/security.md)."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    if scheme != "tcp":
+        raise InputError(
+            f"--scheduler {clip(address, 60)}: only tcp:// schedulers are supported, on a "
+            "trusted network (docs/security.md)"
+        )
+    if not (colon and host and port.isdigit() and 1 <= int(port) <= 65535):
+        raise InputError(f"--scheduler {clip(address, 60)}: expected tcp://HOST:PORT")
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Summarise a sweep: CIs per design point, sensitivity indices, figures."""
     from sim.analysis import analyze_sweep
@@ -371,7 +440,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / default
     if args.out is None:
         out.parent.mkdir(exist_ok=True)
-    with staged_output(out) as tmp:
+    with staged_output(out, force=args.force) as tmp:
         table = compare_scenarios(
             a,
             b,
@@ -426,6 +495,7 @@ def _add_experiment_commands(sub: Any) -> None:
             metavar="KEY=VALUE",
             help=f"override a parameter in {which}",
         )
+    compare.add_argument("--force", action="store_true", help="write into a non-empty --out")
     compare.set_defaults(func=cmd_compare)
 
 
@@ -502,6 +572,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a parameter, e.g. --set commissioning.social_value_weight=0.2",
     )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty --out, and run above the memory ceiling",
+    )
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser(
@@ -551,6 +626,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    except OutputError as err:
+        print(f"commsim {args.command}: {err}", file=sys.stderr)
+        return EXIT_WRITE_FAILED
     except KeyboardInterrupt:
         print("commsim: interrupted", file=sys.stderr)
         return 130

@@ -18,11 +18,21 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.inputs import InputError, format_validation_error, read_toml, suggest
+from sim.inputs import (
+    InputError,
+    clip,
+    format_validation_error,
+    parse_toml,
+    quote,
+    read_text_file,
+    suggest,
+)
 from sim.scenario import (
+    DATA_FILE_FIELDS,
     Scenario,
     Shock,
     apply_overrides,
+    check_data_files,
     known_keys,
     load_scenario,
     scenario_from_dict,
@@ -46,6 +56,16 @@ __all__ = [
 ]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
+#: Most design points an experiment may have (a grid's product of value counts, lhs samples,
+#: sobol N x (parameters + 2), morris trajectories x (parameters + 1)); checked before the
+#: design is built, so a 10^7-point grid is refused at once, not built and checked point by
+#: point. Each grid point is validated as a whole scenario (~60 us each).
+MAX_DESIGN_POINTS = 100_000
+#: Most runs (design points x replications) an experiment may ask for.
+MAX_RUNS = 1_000_000
+#: Parameters naming a user's data file: relative paths in an experiment file are relative
+#: to it, and the files are read and checked when the experiment is validated.
+DATA_KEYS = tuple(f"network.{key}" for key in DATA_FILE_FIELDS)
 #: The parameter key that replaces the scenario's whole ``[[shocks]]`` list (grid designs only).
 SHOCKS_KEY = "shocks"
 
@@ -53,10 +73,16 @@ SHOCKS_KEY = "shocks"
 class ExperimentMeta(BaseModel):
     """`[experiment]`: what to run, how many times, with which design, and what to keep."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Name of the sweep.")
-    description: str = Field("", description="One line on what the experiment asks.")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$",
+        description="Name of the sweep and of its default output folder: letters, digits, "
+        "'_', '.' and '-', not starting with '.' or '-', at most 100 characters.",
+    )
+    description: str = Field(
+        "", max_length=500, description="One line on what the experiment asks."
+    )
     scenario: str = Field(min_length=1, description="Base scenario file, relative to this file.")
     replications: int = Field(10, ge=1, le=100_000, description="Runs per design point.")
     seed: int = Field(1, ge=0, le=2**63 - 1, description="Root of every run's seed.")
@@ -80,7 +106,7 @@ class ExperimentMeta(BaseModel):
 class Range(BaseModel):
     """A sampled parameter's bounds: ``{ min = ..., max = ... }``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     min: float
     max: float
@@ -93,7 +119,7 @@ class Range(BaseModel):
 
 
 class _ExperimentFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     experiment: ExperimentMeta
     fixed: dict[str, Any] = Field(default_factory=dict)
@@ -170,7 +196,9 @@ def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
     dotted = key.replace("__", ".")
     known = [k for k in known_keys(Scenario) if k.count(".") == 1]
     if dotted not in known:
-        raise _fail(origin, f"[{table}] '{key}' names no parameter{suggest(dotted, known)}")
+        raise _fail(
+            origin, f"[{table}] {quote(key, 60)} names no parameter{suggest(dotted, known)}"
+        )
     section, name = dotted.split(".")
     annotation = Scenario.model_fields[section].annotation.model_fields[name].annotation
     return {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation, "str")
@@ -198,7 +226,7 @@ def _grid_values(key: str, kind: str, values: Any, origin: str) -> list[Any]:
         raise _fail(
             origin,
             f"[parameters] '{key}': a grid design needs a non-empty list of values "
-            f"(got {values!r})",
+            f"(got {quote(values)})",
         )
     if kind == "shocks" and not all(isinstance(v, list) for v in values):
         raise _fail(
@@ -216,8 +244,15 @@ def _grid_values(key: str, kind: str, values: Any, origin: str) -> list[Any]:
                 raise InputError(format_validation_error(err, where, Shock)) from None
         if len(set(labels)) != len(labels):
             raise _fail(origin, f"[parameters] '{key}': two values are the same shocks")
+    elif kind != "shocks" and any(isinstance(v, list | dict) for v in values):
+        i = next(i for i, v in enumerate(values) if isinstance(v, list | dict))
+        raise _fail(
+            origin,
+            f"[parameters] '{key}'[{i}]: each grid value must be one {kind} value, "
+            f"not a {'list' if isinstance(values[i], list) else 'table'}",
+        )
     elif len({repr(v) for v in values}) != len(values):
-        raise _fail(origin, f"[parameters] '{key}': a value appears twice in {values!r}")
+        raise _fail(origin, f"[parameters] '{key}': a value appears twice in {quote(values, 60)}")
     return values
 
 
@@ -231,7 +266,7 @@ def _range(key: str, kind: str, bounds: Any, design: str, origin: str) -> tuple[
         raise _fail(
             origin,
             f"[parameters] '{key}': a {design} design needs bounds {{ min = ..., max = ... }} "
-            f"(got {bounds!r})",
+            f"(got {quote(bounds)})",
         )
     try:
         r = Range.model_validate(bounds)
@@ -302,7 +337,8 @@ def load_experiment(path: str | Path) -> Experiment:
     """
     path = Path(path)
     origin = str(path)
-    data = read_toml(path)
+    text = read_text_file(path, "TOML file")
+    data = parse_toml(text, path)
     try:
         parsed = _ExperimentFile.model_validate(data)
     except ValidationError as err:
@@ -316,17 +352,24 @@ def load_experiment(path: str | Path) -> Experiment:
     if parsed.fixed:
         for key in parsed.fixed:
             _parameter_kind(key, origin, table="fixed")
-        fixed = scenario_at(base, parsed.fixed, f"{origin}: [fixed]")
-        base = scenario_from_dict(fixed, origin=f"{origin}: [fixed]").model_dump(mode="json")
+        fixed = scenario_at(base, _data_paths(parsed.fixed, path.parent), f"{origin}: [fixed]")
+        scenario = scenario_from_dict(fixed, origin=f"{origin}: [fixed]")
+        check_data_files(scenario, origin=f"{origin}: [fixed]")
+        base = scenario.model_dump(mode="json")
 
     kinds = {key: _parameter_kind(key, origin) for key in parsed.parameters}
     if meta.design == "grid":
-        parameters = {k: _grid_values(k, kinds[k], v, origin) for k, v in parsed.parameters.items()}
+        parameters = {
+            k: _grid_values(k, kinds[k], v, origin)
+            for k, v in _data_paths(parsed.parameters, path.parent).items()
+        }
     else:
         parameters = {
             k: _range(k, kinds[k], v, meta.design, origin) for k, v in parsed.parameters.items()
         }
         _check_design(meta, len(parameters), origin)
+    _check_size(meta, parameters, origin)
+    if meta.design != "grid":
         for k, (lo, hi) in parameters.items():  # each bound alone must be a valid value
             for bound in (lo, hi):
                 value = round(bound) if kinds[k] == "int" else bound
@@ -334,23 +377,74 @@ def load_experiment(path: str | Path) -> Experiment:
                     scenario_at(base, {k: value}, origin), origin=f"{origin}: [parameters] '{k}'"
                 )
     points = _design_points(meta, parameters, kinds)
-    if len(points) * meta.replications > 10_000_000:
-        raise _fail(origin, f"{len(points)} points x {meta.replications} replications is too many")
     if meta.design == "grid":
-        for i, point in enumerate(points):
-            where = ", ".join(f"{k} = {_label(v)}" for k, v in point.items())
-            scenario_from_dict(
-                scenario_at(base, point, origin), origin=f"{origin}: design point {i} ({where})"
-            )
+        _check_grid_points(base, points, origin)
     return Experiment(
         path=path,
-        text=path.read_text(encoding="utf-8"),
+        text=text,
         meta=meta,
         base=base,
         parameters=parameters,
         kinds=kinds,
         points=points,
     )
+
+
+def _data_paths(values: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``values`` with each data file path (or grid list of paths) made absolute against the
+    experiment file's folder, so runs read the same files wherever they run."""
+
+    def absolute(value: Any) -> Any:
+        if isinstance(value, str) and value:
+            return str((folder / value).resolve())
+        return value
+
+    out = dict(values)
+    for key, value in values.items():
+        if key.replace("__", ".") in DATA_KEYS:
+            out[key] = [absolute(v) for v in value] if isinstance(value, list) else absolute(value)
+    return out
+
+
+def design_size(meta: ExperimentMeta, parameters: dict[str, Any]) -> int:
+    """The number of design points, computed without building the design."""
+    d = len(parameters)
+    if meta.design == "grid":
+        return math.prod(len(values) for values in parameters.values())
+    if meta.design == "sobol":
+        return meta.samples * (d + 2)  # Saltelli without second-order indices
+    if meta.design == "morris":
+        return meta.samples * (d + 1)
+    return meta.samples
+
+
+def _check_size(meta: ExperimentMeta, parameters: dict[str, Any], origin: str) -> None:
+    points = design_size(meta, parameters)
+    if points > MAX_DESIGN_POINTS:
+        raise _fail(
+            origin,
+            f"the {meta.design} design has {points:,} points; at most {MAX_DESIGN_POINTS:,} "
+            "are allowed (see docs/security.md)",
+        )
+    if points * meta.replications > MAX_RUNS:
+        raise _fail(
+            origin,
+            f"{points:,} points x {meta.replications:,} replications is "
+            f"{points * meta.replications:,} runs; at most {MAX_RUNS:,} are allowed",
+        )
+
+
+def _check_grid_points(base: dict[str, Any], points: list[dict[str, Any]], origin: str) -> None:
+    """Validate every grid point as a whole scenario, and read each distinct data file once."""
+    checked: set[tuple[str, str]] = set()
+    for i, point in enumerate(points):
+        where = ", ".join(f"{k} = {clip(str(_label(v)), 40)}" for k, v in point.items())
+        at = f"{origin}: design point {i} ({where})"
+        scenario = scenario_from_dict(scenario_at(base, point, origin), origin=at)
+        files = (scenario.network.councils_file, scenario.network.graph_file)
+        if files not in checked:
+            check_data_files(scenario, origin=at)
+            checked.add(files)
 
 
 def _label(value: Any) -> Any:

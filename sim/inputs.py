@@ -12,7 +12,14 @@ This module imports nothing else from ``sim``, so the geography's file loaders
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
+import math
+import os
+import re
+import stat
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,13 +27,28 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 __all__ = [
+    "MAX_INPUT_BYTES",
+    "QUOTE_CHARS",
     "InputError",
     "ScenarioError",
+    "clip",
+    "csv_records",
     "format_validation_error",
+    "parse_toml",
+    "quote",
     "read_text_file",
     "read_toml",
     "suggest",
 ]
+
+#: Largest input file read (scenario, experiment, councils CSV, graph file): 20 MB. The
+#: largest valid inputs are far smaller (10,000 councils with 30 neighbours each is ~8 MB of
+#: GraphML); anything larger is refused before it is read, so a wrong path (a disk image, a
+#: log) costs nothing.
+MAX_INPUT_BYTES = 20_000_000
+#: At most this many characters of any value from an input file appear in a message, so an
+#: error never prints a file's contents (a header line of /etc/shadow, say).
+QUOTE_CHARS = 24
 
 
 class InputError(ValueError):
@@ -41,37 +63,133 @@ class InputError(ValueError):
 ScenarioError = InputError
 
 
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """``value`` for a message: its repr, cut to ``limit`` characters with an ellipsis.
+
+    A huge integer is described by its number of digits, never converted to text (Python
+    refuses to print one of over 4,300 digits, and it would flood the line anyway).
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        digits = int((value.bit_length() - 1) * math.log10(2)) + 1
+        return f"an integer of about {digits} digits"
+    if isinstance(value, str):  # cut the text, keep the quotes
+        return repr(clip(value, max(limit - 2, 2)))
+    return clip(repr(value), limit)
+
+
+def clip(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the last an ellipsis when it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _open_regular(path: Path, kind: str) -> bytes:
+    """The bytes of a regular file of at most MAX_INPUT_BYTES, every failure one line.
+
+    The file is opened without blocking and checked with ``fstat`` on the open descriptor, so
+    a FIFO does not hang, ``/dev/zero`` is not read forever, and the file checked is the
+    file read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a {kind}") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot be read ({err.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"{path}: is a directory, not a {kind}")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{path}: is not a regular file (a device, pipe or socket?)")
+        if info.st_size > MAX_INPUT_BYTES:
+            raise InputError(
+                f"{path}: {info.st_size / 1e6:.1f} MB; a {kind} may be at most "
+                f"{MAX_INPUT_BYTES / 1e6:.0f} MB"
+            )
+        with os.fdopen(fd, "rb", closefd=True) as handle:
+            fd = -1
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as err:
+        raise InputError(f"{path}: cannot be read ({err.strerror})") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > MAX_INPUT_BYTES:  # it grew since fstat
+        raise InputError(f"{path}: a {kind} may be at most {MAX_INPUT_BYTES / 1e6:.0f} MB")
+    return data
+
+
 def read_text_file(path: str | Path, kind: str) -> str:
-    """Read a UTF-8 text file (a byte-order mark is dropped), every failure one line.
+    """Read a UTF-8 text input file (a byte-order mark is dropped), every failure one line.
+
+    Only a regular file of at most :data:`MAX_INPUT_BYTES` is read.
 
     Args:
         path: the file.
         kind: what the file should be, for the message, e.g. ``"TOML file"``.
 
     Raises:
-        InputError: the file is missing, a directory, not UTF-8 or unreadable.
+        InputError: the file is missing, a directory, a device or pipe, too large, not UTF-8
+            or unreadable.
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory, not a {kind}")
+    data = _open_regular(p, kind)
     try:
-        return p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not a text file (it is not UTF-8)") from None
-    except OSError as err:
-        raise InputError(f"{p}: cannot be read ({err.strerror})") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InputError(f"{p}: line {line}: not a text file (it is not UTF-8)") from None
+    if "\x00" in text:
+        raise InputError(f"{p}: line {text.count(chr(10), 0, text.index(chr(0))) + 1}: a NUL byte")
+    return text
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning every failure into a one-line :class:`InputError`."""
+    return parse_toml(read_text_file(path, "TOML file"), path)
+
+
+def parse_toml(text: str, path: str | Path) -> dict[str, Any]:
+    """Parse the text of a TOML input file, every failure one line naming ``path``."""
     p = Path(path)
-    text = read_text_file(p, "TOML file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"{p}: TOML syntax error: {err}") from None
+    except RecursionError:
+        raise InputError(
+            f"{p}: TOML nested too deeply (arrays or tables within each other)"
+        ) from None
+    except ValueError as err:  # a number Python will not convert: over 4,300 digits
+        raise InputError(_long_number(p, text) or f"{p}: TOML value not understood") from err
+
+
+def _long_number(path: Path, text: str) -> str | None:
+    """The line, key and fault of the first number longer than Python converts."""
+    limit = sys.get_int_max_str_digits()
+    for n, line in enumerate(text.splitlines(), 1):
+        if re.search(rf"\d[\d_]{{{limit},}}", line):
+            key = line.split("=", 1)[0].strip() if "=" in line else ""
+            where = f"{clip(key, 60)}: " if key else ""
+            return f"{path}: line {n}: {where}a number of more than {limit} digits"
+    return None
+
+
+def csv_records(text: str, path: str | Path) -> list[tuple[int, list[str]]]:
+    """(line number, stripped fields) of each record of a CSV input file; blank lines and
+    ``#`` comments skipped; a malformed record is a one-line :class:`InputError`."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records = []
+    try:
+        for fields in reader:
+            fields = [f.strip() for f in fields]
+            if any(fields) and not fields[0].startswith("#"):
+                records.append((reader.line_num, fields))
+    except csv.Error as err:
+        raise InputError(f"{path}: line {reader.line_num}: not valid CSV ({err})") from None
+    return records
 
 
 def suggest(bad: str, candidates: list[str]) -> str:
@@ -132,7 +250,7 @@ def format_validation_error(
     if e["type"] == "extra_forbidden":
         holder = _model_at(root, loc[:-1]) if root is not None else None
         names = [_loc_str((*loc[:-1], k)) for k in holder.model_fields] if holder else []
-        return f"{origin}: unknown key '{field}'{suggest(field, names)}"
+        return f"{origin}: unknown key {quote(field, 60)}{suggest(field, names)}"
     if e["type"] == "missing":
         if root is not None and len(loc) == 1:  # the top level of an input file is tables
             return f"{origin}: the [{field}] table is missing"
@@ -140,5 +258,5 @@ def format_validation_error(
     if not field:
         return f"{origin}: {message}"
     got = e.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return f"{origin}: {field}: {message}{shown}"
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {quote(got)})"
+    return f"{origin}: {clip(field, 60)}: {message}{shown}"

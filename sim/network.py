@@ -7,18 +7,16 @@ The loaders are pure functions; every bad file ends in a one-line :class:`InputE
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.inputs import InputError, read_text_file
+from sim.inputs import InputError, clip, csv_records, quote, read_text_file
 
 __all__ = [
     "GRAPH_FORMATS",
@@ -75,18 +73,9 @@ def neighbour_matrix(graph: nx.Graph, nodes: list) -> np.ndarray:
 # ----------------------------------------------------------------------------- a user's own
 
 
-def _csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, stripped fields) of each CSV record; blank lines and '#' comments skipped."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    for fields in reader:
-        fields = [f.strip() for f in fields]
-        if any(fields) and not fields[0].startswith("#"):
-            yield reader.line_num, fields
-
-
 def _did_you_mean(word: str, known: Sequence[str]) -> str:
     match = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    return f" (did you mean {quote(match[0])}?)" if match else ""
 
 
 def _positive(text: str, where: str, column: str, unit: str, high: float = math.inf) -> float:
@@ -96,10 +85,10 @@ def _positive(text: str, where: str, column: str, unit: str, high: float = math.
     try:
         value = float(text)
     except ValueError:
-        raise InputError(f"{where}: {column} '{text}' is not a number ({unit})") from None
+        raise InputError(f"{where}: {column} {quote(text)} is not a number ({unit})") from None
     if not (math.isfinite(value) and 0 < value <= high):
         limit = "" if math.isinf(high) else f" and at most {high:g}"
-        raise InputError(f"{where}: {column} must be above 0{limit} ({unit}), got '{text}'")
+        raise InputError(f"{where}: {column} must be above 0{limit} ({unit}), got {quote(text)}")
     return value
 
 
@@ -121,7 +110,7 @@ def load_councils(path: str | Path) -> pd.DataFrame:
         InputError: one line naming the file, the line and what is wrong.
     """
     path = Path(path)
-    records = list(_csv_lines(read_text_file(path, "councils CSV")))
+    records = csv_records(read_text_file(path, "councils CSV"), path)
     if not records:
         raise InputError(f"{path}: is empty; expected a header line 'name,budget,population'")
     (header_line, header), body = records[0], records[1:]
@@ -130,7 +119,9 @@ def load_councils(path: str | Path) -> pd.DataFrame:
         if column not in header:
             raise InputError(
                 f"{path}: line {header_line}: no '{column}' column{_did_you_mean(column, header)}"
-                f" (the header is '{','.join(header)}'; expected name,budget[,population])"
+                f" (the header has {len(header)} column(s), "
+                f"{', '.join(quote(h, 12) for h in header[:4])}{', ...' * (len(header) > 4)}; "
+                "expected name,budget[,population])"
             )
     if not body:
         raise InputError(f"{path}: no councils: there is only the header line")
@@ -148,7 +139,7 @@ def load_councils(path: str | Path) -> pd.DataFrame:
             raise InputError(f"{where}: the council name is empty")
         if name in first_seen:
             raise InputError(
-                f"{where}: council '{name}' is named twice (first on line {first_seen[name]})"
+                f"{where}: council {quote(name)} is named twice (first on line {first_seen[name]})"
             )
         first_seen[name] = line
         budget = _positive(row.get("budget", ""), where, "budget", "GBP m per year", MAX_BUDGET)
@@ -167,7 +158,8 @@ def _council(name: str, known: dict[str, None], where: str) -> str:
         raise InputError(f"{where}: a council name is empty")
     if name not in known:
         raise InputError(
-            f"{where}: '{name}' is not a council of the councils file{_did_you_mean(name, known)}"
+            f"{where}: {quote(name)} is not a council of the councils file"
+            f"{_did_you_mean(name, known)}"
         )
     return name
 
@@ -177,15 +169,17 @@ def _add_graphml(graph: nx.Graph, path: Path, text: str, known: dict[str, None])
     try:
         source = nx.parse_graphml(text)
     except Exception as err:  # ElementTree and networkx raise many kinds
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        reason = clip(str(err).splitlines()[0], 60) if str(err) else type(err).__name__
         raise InputError(f"{path}: not valid GraphML ({reason})") from None
     council_of: dict[str, str] = {}  # node id -> council
     node_of: dict[str, str] = {}  # council -> node id
     for node, data in source.nodes(data=True):
-        where = f"{path}: node '{node}'"
+        where = f"{path}: node {quote(node)}"
         name = _council(str(data.get("name", node)).strip(), known, where)
         if name in node_of:
-            raise InputError(f"{where}: council '{name}' has two nodes ('{node_of[name]}' too)")
+            raise InputError(
+                f"{where}: council {quote(name)} has two nodes ({quote(node_of[name])} too)"
+            )
         council_of[node], node_of[name] = name, node
         for axis in ("x", "y"):
             if axis in data:
@@ -200,13 +194,13 @@ def _coordinate(value: object, where: str, axis: str) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not math.isfinite(number):
-        raise InputError(f"{where}: {axis} '{value}' is not a finite number")
+        raise InputError(f"{where}: {axis} {quote(value)} is not a finite number")
     return number
 
 
 def _add_edge_list(graph: nx.Graph, path: Path, text: str, known: dict[str, None]) -> None:
     """Add the edges of a comma-separated edge list: two council names a line."""
-    for k, (line, fields) in enumerate(_csv_lines(text)):
+    for k, (line, fields) in enumerate(csv_records(text, path)):
         if k == 0 and [f.lower() for f in fields] == ["source", "target"]:
             continue  # an optional header
         where = f"{path}: line {line}"

@@ -3,7 +3,8 @@
 - :mod:`sim.scenario.schema`: the pydantic models, one per TOML table, with each parameter's
   default, unit, range and source;
 - :mod:`sim.scenario.loading`: reading a file, its data files' paths, dotted-key overrides;
-- :mod:`sim.scenario.parameters`: the parameter table of ``commsim params`` and the docs.
+- :mod:`sim.scenario.parameters`: the parameter table of ``commsim params`` and the docs;
+- :mod:`sim.scenario.cost`: a run's estimated memory and time, before it starts.
 
 Bad input of every kind raises :class:`~sim.inputs.InputError` (from :mod:`sim.inputs`, the
 reader and error formatter every input file shares). The public names are re-exported here:
@@ -11,6 +12,7 @@ reader and error formatter every input file shares). The public names are re-exp
 """
 
 from sim.inputs import InputError, ScenarioError, read_text_file, read_toml
+from sim.scenario.cost import MAX_RUN_MEMORY_MB, RunCost, run_cost
 from sim.scenario.loading import (
     DATA_FILE_FIELDS,
     apply_overrides,
@@ -38,6 +40,7 @@ from sim.scenario.schema import (
 __all__ = [
     "COLLAPSE_TARGETS",
     "DATA_FILE_FIELDS",
+    "MAX_RUN_MEMORY_MB",
     "SHOCK_KINDS",
     "CommissioningParams",
     "CouncilParams",
@@ -45,6 +48,7 @@ __all__ = [
     "MutualParams",
     "NetworkParams",
     "OutsourcerParams",
+    "RunCost",
     "Scenario",
     "ScenarioError",
     "ScenarioMeta",
@@ -59,5 +63,6 @@ __all__ = [
     "parameter_table",
     "read_text_file",
     "read_toml",
+    "run_cost",
     "scenario_from_dict",
 ]

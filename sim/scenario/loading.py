@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.inputs import InputError, format_validation_error, read_toml, suggest
+from sim.inputs import InputError, format_validation_error, quote, read_toml, suggest
 from sim.scenario.schema import Scenario
 
 __all__ = [
@@ -124,7 +124,9 @@ def apply_overrides(
             out["shocks"] = value
             continue
         if dotted not in known or len(parts) != 2:
-            raise InputError(f"{origin}: '{key}' names no parameter{suggest(dotted, known)}")
+            raise InputError(
+                f"{origin}: {quote(key, 60)} names no parameter{suggest(dotted, known)}"
+            )
         section = out.setdefault(parts[0], {})
         if not isinstance(section, dict):
             raise InputError(f"{origin}: [{parts[0]}] must be a table")

@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from sim.inputs import quote
 from sim.tendering import effective_weights, social_value_weight_total, weight_rule_violation
 
 __all__ = [
@@ -39,18 +40,39 @@ def P(default: Any, *, unit: str, description: str, source: str = "assumption", 
     )
 
 
-class Section(BaseModel):
-    """A TOML table of the scenario: unknown keys are errors, values are typed strictly."""
+#: Longest ``scenario.name`` and ``scenario.description`` (characters): a name becomes a
+#: folder name, a description a figure's title, so neither may be a whole document.
+MAX_NAME_CHARS = 100
+MAX_DESCRIPTION_CHARS = 500
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+class Section(BaseModel):
+    """A TOML table of the scenario: unknown keys are errors, values are typed strictly.
+
+    Strict: ``true`` is not a number, ``"1"`` is not an integer, ``1`` is not a name; an
+    integer is still a valid value of a decimal parameter (``quarters = 40``, ``magnitude = 1``).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class ScenarioMeta(Section):
     """`[scenario]`: what the run is and how long it lasts."""
 
-    name: str = P("baseline", unit="text", description="Name shown in reports.", source="-")
+    name: str = P(
+        "baseline",
+        unit="text",
+        description="Name shown in reports and of the default output folder.",
+        source="-",
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+    )
     description: str = P(
-        "", unit="text", description="One line on what the scenario asks.", source="-"
+        "",
+        unit="text",
+        description="One line on what the scenario asks.",
+        source="-",
+        max_length=MAX_DESCRIPTION_CHARS,
     )
     quarters: int = P(
         80, ge=1, le=400, unit="quarters", description="Horizon; one step is one quarter."
@@ -728,7 +750,7 @@ class Scenario(Section):
                     else ""
                 )
                 raise ValueError(
-                    f"shocks[{i}].target = {shock.target!r} names no provider: use "
+                    f"shocks[{i}].target = {quote(shock.target)} names no provider: use "
                     f"{', '.join(COLLAPSE_TARGETS)}{last}"
                 )
             if shock.quarter >= self.scenario.quarters:
