@@ -50,7 +50,10 @@ REPORTERS: dict[str, tuple[str, str]] = {
     "service_delivered": ("share", "Required service delivered (0-1)"),
     "unmet_need": ("GBP m / quarter", "Required service not delivered, at reference cost"),
     "emergency_cost": ("GBP m / quarter", "Emergency premiums and transition costs of failure"),
-    "spend": ("GBP m / quarter", "Paid by councils to providers (in-house units included)"),
+    "spend": (
+        "GBP m / quarter",
+        "Paid by councils: to providers (in-house units included) and transition costs",
+    ),
     "local_reinvestment": ("GBP m / quarter", "Spend re-spent in the paying council's area"),
     "leaked": ("GBP m / quarter", "Spend that leaves the paying council's area"),
     "local_share": ("share", "local_reinvestment / spend"),

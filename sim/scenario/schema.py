@@ -303,6 +303,14 @@ class CommissioningParams(Section):
         description="One-off cost to the council of re-procuring and mobilising a disrupted contract.",
         source="calibrated to the NAO's GBP 148m for ~420 Carillion contracts (see docs/validation.md)",
     )
+    transition_local_share: float = P(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        unit="share of transition cost",
+        description="Share of transition costs spent in the council's area (its own procurement and "
+        "commissioning staff); the rest goes to outside lawyers and advisers.",
+    )
     transition_service_loss: float = P(
         0.25,
         ge=0.0,
