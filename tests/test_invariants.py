@@ -100,6 +100,7 @@ def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: 
     held = (model.contracts.view("holder") >= 0).any()
     assert abs(shares - 1.0) < 1e-9 if held else shares == 0.0
     assert 0.0 <= m["service_delivered"] <= 1.0
+    assert m["failures_outsourcer"] + m["failures_mutual"] == m["failures"]
     assert 0.0 <= m["local_share"] <= 1.0 + 1e-12
     # No live contract is held by, or subcontracted to, a failed provider.
     holder = model.contracts.view("holder")

@@ -56,6 +56,16 @@ class ScenarioMeta(Section):
         80, ge=1, le=400, unit="quarters", description="Horizon; one step is one quarter."
     )
     seed: int = P(42, ge=0, le=2**63 - 1, unit="integer", description="Seed of every random draw.")
+    warm_up_quarters: int = P(
+        8,
+        ge=0,
+        le=400,
+        unit="quarters",
+        description="First quarters left out of the run outcomes (the start-up transient: the "
+        "first tender round, mark-ups settling); the time series keep every quarter. A run no "
+        "longer than this is summarised over its last quarter.",
+        source="assumption (two years: most mark-ups settle within them)",
+    )
 
 
 class NetworkParams(Section):
