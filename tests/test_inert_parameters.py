@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +25,14 @@ import pytest
 
 from sim import CommissioningModel
 from sim.outcomes import SUMMARY_FIELDS
-from sim.scenario import InputError, Scenario, Shock, known_keys, parameter_table
+from sim.scenario import (
+    InputError,
+    Scenario,
+    Shock,
+    known_keys,
+    parameter_table,
+    scenario_from_dict,
+)
 
 QUARTERS = 20
 SEEDS = (1, 2)
@@ -208,9 +216,16 @@ def differ(a: tuple[list[Any], np.ndarray], b: tuple[list[Any], np.ndarray]) -> 
 
 
 def scan() -> tuple[list[str], list[str]]:
-    """Scan every parameter. Returns (inert parameters, parameters whose ends cannot run)."""
+    """Scan every parameter. Returns (inert parameters, markets or parameter ends that are not
+    valid scenarios)."""
     inert, broken = [], []
-    markets = {label: _known(market) for label, market in MARKETS.items()}
+    markets = {}
+    for label, market in MARKETS.items():
+        try:  # a market other work made invalid is named once, not under every parameter
+            scenario_from_dict(_known(market), origin=f"the {label} market")
+            markets[label] = _known(market)
+        except InputError as err:
+            broken.append(str(err))
     for name, _, low, high in scanned_parameters():
         moved = False
         for market in markets.values():
@@ -243,7 +258,10 @@ def test_no_parameter_is_inert():
             + "\n  ".join(inert)
         )
     if broken:
-        message.append("parameters whose scanned ends are not valid:\n  " + "\n  ".join(broken))
+        message.append(
+            "markets or parameter ends that are not valid scenarios (fix the market, or add "
+            "the parameter to ORDERED or CLIPPED):\n  " + "\n  ".join(broken)
+        )
     assert not message, "\n".join(message)
 
 
@@ -262,3 +280,11 @@ def test_ordered_parameters_move_their_neighbours():
     assert data["outsourcers"]["markup_max"] == 2.0
     data = with_value({}, "commissioning.local_preference", 1.0)
     assert data["commissioning"]["social_value_weight"] == 0.0
+
+
+def test_the_scan_names_a_parameter_that_moves_nothing(monkeypatch):
+    """A parameter whose two ends are the same value moves nothing: the scan names it."""
+    one = [("councils.price_cap", 1.25, 1.25, 1.25), ("councils.market_test_rate", 0.5, 0.0, 1.0)]
+    monkeypatch.setattr(sys.modules[__name__], "scanned_parameters", lambda: iter(one))
+    inert, broken = scan()
+    assert inert == ["councils.price_cap [1.25 vs 1.25]"] and not broken
