@@ -26,6 +26,7 @@ __all__ = [
     "quarter_flows",
     "refresh_inhouse_prices",
     "settle_accounts",
+    "transition_flows",
     "update_inhouse_capacity",
 ]
 
@@ -65,11 +66,22 @@ def quarter_flows(
         local_cost_share: (n_providers,) share of costs spent in the area.
     """
     share = local_cost_share[provider]
-    surplus = revenue - cost
+    # Only the council's pounds are split: a leg that costs more than it earns spends the
+    # provider's own cash beyond its revenue, and that is not council money kept local.
+    funded = np.minimum(cost, revenue)
+    kept = revenue - funded  # the surplus, or 0 on a loss
     surplus_local = kind[provider] != ProviderKind.OUTSOURCER
-    local = share * cost + np.where(surplus_local, surplus, 0.0)
-    leaked = (1.0 - share) * cost + np.where(surplus_local, 0.0, surplus)
+    local = share * funded + np.where(surplus_local, kept, 0.0)
+    leaked = (1.0 - share) * funded + np.where(surplus_local, 0.0, kept)
     return Flows(slot, provider, council, revenue, cost, local, leaked)
+
+
+def transition_flows(transition: np.ndarray, local_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each council's transition costs this quarter (re-procuring and mobilising disrupted
+    contracts) split into what is spent locally and what leaves: ``local_share`` goes to the
+    council's own procurement and commissioning staff, the rest to outside advisers."""
+    local = transition * local_share
+    return local, transition - local
 
 
 def settle_accounts(
@@ -196,14 +208,19 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     premium = cp.emergency_premium / (1 + cp.emergency_premium)
     emergency_paid = float((paid * ct.emergency[slots]).sum())
     delivered = np.bincount(council, reference * fraction, minlength=cn.n) + extra
+    # Transition costs are council spend too: each council pays for its own disruptions.
+    hit = ledger.disrupted_value
+    transition = ledger.transition_cost * hit / hit.sum() if hit.sum() > 0 else np.zeros(cn.n)
+    transition_local, transition_leaked = transition_flows(transition, cp.transition_local_share)
     ledger.flows = flows
     ledger.accounts = accounts
     ledger.money = {
         "required": np.bincount(council, required, minlength=cn.n),
         "delivered": delivered,
-        "paid": np.bincount(flows.council, flows.revenue, minlength=cn.n),
-        "local": np.bincount(flows.council, flows.local, minlength=cn.n),
-        "leaked": np.bincount(flows.council, flows.leaked, minlength=cn.n),
+        "paid": np.bincount(flows.council, flows.revenue, minlength=cn.n) + transition,
+        "local": np.bincount(flows.council, flows.local, minlength=cn.n) + transition_local,
+        "leaked": np.bincount(flows.council, flows.leaked, minlength=cn.n) + transition_leaked,
+        "transition": transition,
         "bought": bought,
         "emergency_cost": emergency_paid * premium
         + float(spot_paid.sum()) * premium

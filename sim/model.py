@@ -326,4 +326,10 @@ class CommissioningModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """Run outcomes (see :func:`sim.outcomes.run_summary`)."""
-        return outcomes.run_summary(self.timeseries(), self.shock_log, self.shock_councils_touched)
+        return outcomes.run_summary(
+            self.timeseries(),
+            self.shock_log,
+            self.shock_councils_touched,
+            warm_up=self.params.scenario.warm_up_quarters,
+            events=self.events,
+        )

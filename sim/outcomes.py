@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "FAILURE_CAUSES",
     "REPORTERS",
     "SUMMARY_FIELDS",
+    "failures_by_kind",
     "local_multiplier",
     "model_reporters",
     "quarter_metrics",
@@ -49,7 +51,10 @@ REPORTERS: dict[str, tuple[str, str]] = {
     "service_delivered": ("share", "Required service delivered (0-1)"),
     "unmet_need": ("GBP m / quarter", "Required service not delivered, at reference cost"),
     "emergency_cost": ("GBP m / quarter", "Emergency premiums and transition costs of failure"),
-    "spend": ("GBP m / quarter", "Paid by councils to providers (in-house units included)"),
+    "spend": (
+        "GBP m / quarter",
+        "Paid by councils: to providers (in-house units included) and transition costs",
+    ),
     "local_reinvestment": ("GBP m / quarter", "Spend re-spent in the paying council's area"),
     "leaked": ("GBP m / quarter", "Spend that leaves the paying council's area"),
     "local_share": ("share", "local_reinvestment / spend"),
@@ -59,20 +64,40 @@ REPORTERS: dict[str, tuple[str, str]] = {
     "spin_outs": ("providers", "In-house services that spun out as mutuals this quarter"),
     "mean_markup_outsourcer": ("share of cost", "Mean bid mark-up of trading outsourcers"),
     "contagion_loss": ("GBP m", "Income subcontractors lost to failed outsourcers this quarter"),
+    "failures_outsourcer": ("providers", "Outsourcers that failed this quarter"),
+    "failures_mutual": ("providers", "Mutuals that failed this quarter"),
 }
 
-#: Every run outcome in summary.json: name -> meaning.
+#: Causes of a provider's failure, as the events name them, and the run outcome counting each.
+FAILURE_CAUSES = {
+    "insolvency": "insolvency_failures_total",
+    "collapse": "collapse_failures_total",
+    "random": "random_failures_total",
+}
+
+#: Every run outcome in summary.json: name -> meaning. "Over the run" means the quarters
+#: after the warm-up (``scenario.warm_up_quarters``); the first shock's outcomes and the
+#: final ones read the whole run.
 SUMMARY_FIELDS: dict[str, str] = {
-    "resilience": "mean service_delivered over the run",
-    "min_service_delivered": "lowest quarterly service_delivered",
-    "recovery_quarters": "quarters after the first shock until service_delivered is back within 0.01 of "
-    "its level the quarter before (null: no shock, or never)",
-    "total_emergency_cost": "GBP m, sum of emergency_cost",
-    "cumulative_local_reinvestment": "GBP m, sum of local_reinvestment",
-    "mean_local_share": "mean of local_share",
-    "failures_total": "providers that failed",
-    "handbacks_total": "contracts handed back",
-    "spin_outs_total": "mutuals spun out",
+    "resilience": "mean service_delivered over the run (after the warm-up)",
+    "min_service_delivered": "lowest quarterly service_delivered after the warm-up",
+    "recovery_quarters": "quarters after the first shock (warm-up included) until "
+    "service_delivered is back within 0.01 of its level the quarter before (null: no shock, "
+    "or never)",
+    "total_emergency_cost": "GBP m, sum of emergency_cost after the warm-up",
+    "cumulative_local_reinvestment": "GBP m, sum of local_reinvestment after the warm-up",
+    "mean_local_share": "mean of local_share after the warm-up",
+    "failures_total": "providers that failed after the warm-up",
+    "handbacks_total": "contracts handed back after the warm-up",
+    "spin_outs_total": "mutuals spun out after the warm-up",
+    "service_quarters_lost": "sum of 1 - service_delivered after the warm-up (quarters of the "
+    "whole market's service lost)",
+    "unmet_need_total": "GBP m, sum of unmet_need after the warm-up",
+    "outsourcer_failures_total": "outsourcers that failed after the warm-up",
+    "mutual_failures_total": "mutuals that failed after the warm-up",
+    "insolvency_failures_total": "providers that failed insolvent after the warm-up",
+    "collapse_failures_total": "providers that failed in a scheduled collapse after the warm-up",
+    "random_failures_total": "providers that failed at random (failure_hazard) after the warm-up",
     "final_share_outsourcer": "share_outsourcer in the last quarter",
     "final_share_mutual": "share_mutual in the last quarter",
     "final_share_inhouse": "share_inhouse in the last quarter",
@@ -152,6 +177,17 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         if outsourcers.any()
         else 0.0,
         "contagion_loss": ledger.contagion_loss / MILLION,
+        **failures_by_kind(p.view("kind"), p.view("failed_at"), market.quarter),
+    }
+
+
+def failures_by_kind(kind: np.ndarray, failed_at: np.ndarray, quarter: int) -> dict[str, int]:
+    """How many outsourcers and mutuals failed in ``quarter`` (``failed_at``: each provider's
+    quarter of failure, -1 if trading)."""
+    now = failed_at == quarter
+    return {
+        "failures_outsourcer": int((now & (kind == ProviderKind.OUTSOURCER)).sum()),
+        "failures_mutual": int((now & (kind == ProviderKind.MUTUAL)).sum()),
     }
 
 
@@ -169,26 +205,49 @@ def recovery_quarters(
 
 
 def run_summary(
-    ts: pd.DataFrame, shock_log: list[tuple[int, str]], shock_councils_touched: int = 0
+    ts: pd.DataFrame,
+    shock_log: list[tuple[int, str]],
+    shock_councils_touched: int = 0,
+    *,
+    warm_up: int = 0,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run outcomes from the time series (names and meanings in :data:`SUMMARY_FIELDS`).
 
     ``shock_councils_touched``: councils with a contract disrupted in the first shock's quarter
-    (counted by the model as it runs; the time series does not hold it).
+    (counted by the model as it runs; the time series does not hold it). ``warm_up``: the
+    first quarters left out of the outcomes over the run (a run no longer than it is
+    summarised over its last quarter); the first shock's outcomes (recovery included) and the
+    final ones read the whole run. ``events``: the run's failures and handbacks, for the
+    failures by cause.
     """
-    service = ts["service_delivered"].to_numpy()
+    service_all = ts["service_delivered"].to_numpy()
+    start = min(max(warm_up, 0), len(ts) - 1)
+    after = ts.iloc[start:]
+    service = service_all[start:]
     first = min((q for q, _ in shock_log), default=None)
     last = ts.iloc[-1]
+    causes = dict.fromkeys(FAILURE_CAUSES.values(), 0)
+    for event in events or []:
+        if event["event"] == "failure" and event["quarter"] >= start:
+            field = FAILURE_CAUSES.get(event.get("cause", ""))
+            if field is not None:
+                causes[field] += 1
     return {
         "resilience": float(service.mean()),
         "min_service_delivered": float(service.min()),
-        "recovery_quarters": recovery_quarters(service, first),
-        "total_emergency_cost": float(ts["emergency_cost"].sum()),
-        "cumulative_local_reinvestment": float(ts["local_reinvestment"].sum()),
-        "mean_local_share": float(ts["local_share"].mean()),
-        "failures_total": int(ts["failures"].sum()),
-        "handbacks_total": int(ts["handbacks"].sum()),
-        "spin_outs_total": int(ts["spin_outs"].sum()),
+        "recovery_quarters": recovery_quarters(service_all, first),
+        "total_emergency_cost": float(after["emergency_cost"].sum()),
+        "cumulative_local_reinvestment": float(after["local_reinvestment"].sum()),
+        "mean_local_share": float(after["local_share"].mean()),
+        "failures_total": int(after["failures"].sum()),
+        "handbacks_total": int(after["handbacks"].sum()),
+        "spin_outs_total": int(after["spin_outs"].sum()),
+        "service_quarters_lost": float((1.0 - service).sum()),
+        "unmet_need_total": float(after["unmet_need"].sum()),
+        "outsourcer_failures_total": int(after["failures_outsourcer"].sum()),
+        "mutual_failures_total": int(after["failures_mutual"].sum()),
+        **causes,
         "final_share_outsourcer": float(last["share_outsourcer"]),
         "final_share_mutual": float(last["share_mutual"]),
         "final_share_inhouse": float(last["share_inhouse"]),

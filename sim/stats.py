@@ -15,6 +15,7 @@ __all__ = ["CONFIDENCE", "KEY_OUTCOMES", "mean_ci", "outcome_columns"]
 KEY_OUTCOMES = (
     "resilience",
     "min_service_delivered",
+    "service_quarters_lost",
     "total_emergency_cost",
     "mean_local_share",
     "final_share_outsourcer",

@@ -3,7 +3,9 @@
 The target is a weighted mean of service continuity (delivered / required), the local share
 of spend, and local ownership (the share of contract value held by mutuals and in-house
 units); trust moves a fraction of the way there each quarter and drops with the share of the
-council's services disrupted this quarter (docs/ODD.md, 7.5). It is a stylised construct.
+council's services disrupted this quarter (docs/ODD.md, 7.5). It is a stylised construct and
+an indicator only: no decision reads it (the target rewards local ownership by assumption, so
+a decision fed by it would build in the claim the model tests; docs/ODD.md, 7.5, says why).
 """
 
 from __future__ import annotations

@@ -78,6 +78,16 @@ class ScenarioMeta(Section):
         80, ge=1, le=400, unit="quarters", description="Horizon; one step is one quarter."
     )
     seed: int = P(42, ge=0, le=2**63 - 1, unit="integer", description="Seed of every random draw.")
+    warm_up_quarters: int = P(
+        8,
+        ge=0,
+        le=400,
+        unit="quarters",
+        description="First quarters left out of the run outcomes (the start-up transient: the "
+        "first tender round, mark-ups settling); the time series keep every quarter. A run no "
+        "longer than this is summarised over its last quarter.",
+        source="assumption (two years: most mark-ups settle within them)",
+    )
 
 
 class NetworkParams(Section):
@@ -367,6 +377,14 @@ class CommissioningParams(Section):
         unit="share of yearly value",
         description="One-off cost to the council of re-procuring and mobilising a disrupted contract.",
         source="calibrated to the NAO's GBP 148m for ~420 Carillion contracts (see docs/validation.md)",
+    )
+    transition_local_share: float = P(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        unit="share of transition cost",
+        description="Share of transition costs spent in the council's area (its own procurement and "
+        "commissioning staff); the rest goes to outside lawyers and advisers.",
     )
     transition_service_loss: float = P(
         0.25,
