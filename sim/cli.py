@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -160,6 +161,10 @@ def cmd_params(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- dashboard
 
 
+#: How long a closed tab's session is kept before its memory is freed.
+CULL_TIMEOUT = "15s"
+
+
 def dashboard_command(
     scenario: str | None, host: str, port: int
 ) -> tuple[list[str], dict[str, str]]:
@@ -175,6 +180,9 @@ def dashboard_command(
         "SOLARA_ASSETS_PROXY": "True",
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_THEME_SHOW_BANNER": "False",
+        # A closed tab's session (its model, its page) is dropped this long after it closed,
+        # not after Solara's default of a day: a class of 30 opening and closing tabs.
+        "SOLARA_KERNEL_CULL_TIMEOUT": CULL_TIMEOUT,
     }
     env.pop(SCENARIO_ENV, None)
     if scenario:
@@ -184,12 +192,30 @@ def dashboard_command(
     return argv, env
 
 
+def reachable_address(host: str) -> str:
+    """The address to give students for ``host``: for 0.0.0.0 (every interface) this
+    machine's address on its network, found without sending anything; else ``host``."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # a UDP "connect" only picks the route
+            return s.getsockname()[0]
+        except OSError:
+            return socket.gethostbyname(socket.gethostname())
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Validate the scenario, print the address, then become the dashboard's server."""
     if args.scenario:
         load_scenario(args.scenario)  # bad input: one line, exit 2, before any server starts
     argv, env = dashboard_command(args.scenario, args.host, args.port)
-    print(f"Dashboard: http://{args.host}:{args.port}", flush=True)
+    print(f"Dashboard: http://{reachable_address(args.host)}:{args.port}", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            "Warning: anyone on this network can open this address and drive the dashboard.",
+            flush=True,
+        )
     print("Ctrl-C stops it.", flush=True)
     os.execve(argv[0], argv, env)
     return 0  # not reached: the server process replaces this one
