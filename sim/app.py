@@ -631,7 +631,8 @@ module.exports = {
     if (this.observer) { this.observer.disconnect(); }
     if (this.chart) { this.chart.dispose(); }
   },
-  watch: { spec() { this.draw(); } },
+  computed: { frame() { return [this.spec, this.quarter]; } },
+  watch: { frame() { this.draw(); } },  /* once per update, even if only one of them moved */
   methods: {
     draw() {
       if (!this.chart) { return; }
