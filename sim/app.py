@@ -19,6 +19,7 @@ the model imports nothing of this module.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import html
@@ -485,7 +486,7 @@ def plot_option(
     option: dict[str, Any] = {
         "animation": False,
         "title": {"text": title, "textStyle": {"fontSize": 14}, "left": 2, "top": 0},
-        "grid": {"left": 38, "right": 10, "top": 30 if len(lines) == 1 else 50, "bottom": 24},
+        "grid": {"left": 38, "right": 10, "top": 30 if len(lines) == 1 else 60, "bottom": 24},
         "xAxis": {
             "type": "value",
             "min": 0,
@@ -676,13 +677,14 @@ class _Session:
     model: CommissioningModel
     lock: threading.Lock
     pressed: set[int]
+    ended: threading.Event  # set when the tab's page goes or the model is replaced: Play stops
 
 
 def _build(scenario_file: str | None, values: dict[str, Any]) -> _Session:
     model = ClassroomModel(
         scenario_file, **{key.replace(".", "__"): value for key, value in values.items()}
     )
-    return _Session(model, threading.Lock(), set())
+    return _Session(model, threading.Lock(), set(), threading.Event())
 
 
 _start = os.environ.get(SCENARIO_ENV) or None
@@ -776,7 +778,7 @@ def Page() -> None:
         redraw()
 
     def play_loop() -> None:
-        while playing.value and session.value is s:
+        while playing.value and not s.ended.is_set():
             start = time.perf_counter()
             advance()
             if not s.model.running:
@@ -786,6 +788,7 @@ def Page() -> None:
             time.sleep(max(SPEEDS[speed.value - 1] - took, took))
 
     solara.lab.use_task(play_loop, dependencies=[playing.value, id(s)], prefer_threaded=True)
+    solara.use_effect(lambda: s.ended.set, [id(s)])  # runs s.ended.set() when s goes
 
     def press(kind: str) -> None:
         with s.lock:
@@ -948,13 +951,19 @@ def Page() -> None:
         on_ok=lambda: do(pending.value),
         cancel="Keep this run",
     )
-    with solara.v.Dialog(v_model=about.value, on_v_model=about.set, max_width=760, scrollable=True):
-        with solara.Card("About this model"):
-            solara.HTML(tag="div", unsafe_innerHTML=ABOUT)
-            with solara.Details("What the levers mean"):
-                for lever in levers():
-                    solara.Text(f"{lever.label}: {lever.description}")
-            solara.Button("Close", on_click=lambda: about.set(False))
+    About(about)
+
+
+@solara.component
+def About(open_: solara.Reactive[bool]) -> None:
+    """The "About this model" panel: what it is, how it works, things to try."""
+    dialog = solara.v.Dialog(v_model=open_.value, on_v_model=open_.set, max_width=760)
+    with dialog, solara.Card("About this model"):
+        solara.HTML(tag="div", unsafe_innerHTML=ABOUT)
+        with solara.Details("What the levers mean"):
+            for lever in levers():
+                solara.Text(f"{lever.label}: {lever.description}")
+        solara.Button("Close", on_click=lambda: open_.set(False))
 
 
 @solara.component
@@ -969,10 +978,8 @@ def _release_memory() -> None:
     """After a tab's session ends: collect its model and hand the freed memory back to the
     system (glibc keeps freed memory for reuse unless asked)."""
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: memory is reused instead
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: the memory is reused by the next sessions instead
 
 
 @solara.lab.on_kernel_start

@@ -58,9 +58,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_dashboard(log: Path, scenario: Path = BASELINE, timeout: float = 60.0) -> Iterator[str]:
+def running_dashboard(
+    log: Path, scenario: Path = BASELINE, timeout: float = 60.0, pids: list[int] | None = None
+) -> Iterator[str]:
     """Start ``commsim dashboard`` on a free port, its output into ``log``; yield its address;
-    stop it afterwards."""
+    stop it afterwards. The server's process id is appended to ``pids`` if given."""
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen(
@@ -70,6 +72,8 @@ def running_dashboard(log: Path, scenario: Path = BASELINE, timeout: float = 60.
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    if pids is not None:
+        pids.append(proc.pid)  # commsim becomes the server (exec): the same process
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + timeout
@@ -260,6 +264,27 @@ def layout(page: Any) -> dict[str, Any]:
     )
 
 
+#: Deuteranopia (no green cones), Machado, Oliveira and Fernandes (2009), severity 1, applied
+#: to linear RGB.
+DEUTERANOPIA = (
+    (0.367322, 0.860646, -0.227968),
+    (0.280085, 0.672501, 0.047413),
+    (-0.011820, 0.042940, 0.968881),
+)
+
+
+def deuteranopia(src: Path, dst: Path) -> None:
+    """Write ``dst``: the screenshot ``src`` as a viewer with deuteranopia would see it."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(src).convert("RGB"), dtype=float) / 255
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    seen = np.clip(linear @ np.array(DEUTERANOPIA).T, 0, 1)
+    srgb = np.where(seen <= 0.0031308, 12.92 * seen, 1.055 * seen ** (1 / 2.4) - 0.055)
+    Image.fromarray((srgb * 255).round().astype(np.uint8)).save(dst)
+
+
 def take_doc_screenshots(out: Path) -> None:
     """The screenshots docs/teaching.md shows, from the running page at 1280x720, following
     its three activities."""
@@ -279,14 +304,15 @@ def take_doc_screenshots(out: Path) -> None:
         collapse(page)
         page.wait_for_timeout(800)
         screenshot(page, out / "activity2-collapse.png")
+        deuteranopia(out / "activity2-collapse.png", out / "activity2-collapse-deuteranopia.png")
         run_to(page, 20)
         page.wait_for_timeout(500)
         screenshot(page, out / "activity2-after.png")
         nudge_slider(page, "Social value weight", 20)
         nudge_slider(page, "Local preference", 20)
-        page.locator(".commsim-lever", has_text="Support programme").get_by_role(
-            "checkbox"
-        ).check(force=True)
+        page.locator(".commsim-lever", has_text="Support programme").get_by_role("checkbox").check(
+            force=True
+        )
         page.wait_for_timeout(500)
         screenshot(page, out / "activity3-levers.png")
         reset(page)
