@@ -486,7 +486,7 @@ def plot_option(
     option: dict[str, Any] = {
         "animation": False,
         "title": {"text": title, "textStyle": {"fontSize": 14}, "left": 2, "top": 0},
-        "grid": {"left": 38, "right": 10, "top": 30 if len(lines) == 1 else 60, "bottom": 24},
+        "grid": {"left": 38, "right": 10, "top": 30 if len(lines) == 1 else 70, "bottom": 24},
         "xAxis": {
             "type": "value",
             "min": 0,
@@ -889,7 +889,7 @@ def Page() -> None:
                     solara.SliderInt("", value=speed, min=1, max=len(SPEEDS), thumb_label=False)
                 solara.Text("fast")
                 solara.Button(
-                    "Run to quarter",
+                    f"Run to quarter {target.value}",
                     on_click=lambda: advance(target.value),
                     disabled=not view.running or playing.value,
                     small=True,

@@ -224,7 +224,7 @@ def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
 def test_page_runs_to_the_end_and_says_so(page: Any) -> None:
     box, rc = page
     rc.find(ipyvuetify.TextField).widget.v_model = "80"
-    button(rc, "Run to quarter").click()
+    button(rc, "Run to quarter 80").click()
     shown = " ".join(texts(box))
     assert "80 of 80" in shown and "The run is over: all 80 quarters (20 years) simulated" in shown
     assert button(rc, "Step").disabled and button(rc, "Play").disabled
