@@ -229,7 +229,11 @@ def add_dashboard_parser(sub: Any) -> None:
     dash = sub.add_parser("dashboard", help="the classroom dashboard in the browser (offline)")
     dash.add_argument("scenario", nargs="?", help="scenario file (TOML); default: the defaults")
     dash.add_argument("--port", type=int, default=8521, help="port (default 8521)")
-    dash.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    dash.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address (default 127.0.0.1: this machine only; 0.0.0.0: anyone on the network)",
+    )
     dash.set_defaults(func=cmd_dashboard)
 
 

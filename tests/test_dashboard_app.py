@@ -230,6 +230,19 @@ def test_page_runs_to_the_end_and_says_so(page: Any) -> None:
     assert button(rc, "Step").disabled and button(rc, "Play").disabled
 
 
+def test_page_explains_the_model_and_hides_the_levers_for_presenting(page: Any) -> None:
+    box, rc = page
+    about = rc.find(ipyvuetify.Dialog).widgets[-1]
+    assert not about.v_model
+    button(rc, "About this model").click()
+    assert about.v_model
+    shown = " ".join(texts(box))
+    for heading in ("What it is", "How it works", "Things to try"):
+        assert f"<h3>{heading}</h3>" in shown
+    button(rc, "Presentation mode").click()
+    assert not rc.find(ipyvuetify.Slider, v_model=0.1) and "Show levers" in texts(box)
+
+
 def test_play_pause_label() -> None:
     assert (app.play_pause(False), app.play_pause(True)) == ("Play", "Pause")
 
