@@ -759,6 +759,7 @@ def Page() -> None:
     present = solara.use_reactive(False)
     about = solara.use_reactive(False)
     pending = solara.use_reactive(None)  # an action waiting for "discard this run?"
+    kept = solara.use_reactive(0)  # how often "keep this run" was answered
 
     s = session.value
     tick.get()  # re-render whenever the model moved
@@ -831,7 +832,7 @@ def Page() -> None:
                     values=list(files),
                     on_value=lambda name: ask(("pick", files[name])),
                     dense=True,
-                )
+                ).key(f"picker-{kept.value}")  # a new picker after "keep this run"
                 for lever in levers():
                     LeverControl(
                         lever,
@@ -950,6 +951,7 @@ def Page() -> None:
         ok="Discard and start again",
         on_ok=lambda: do(pending.value),
         cancel="Keep this run",
+        on_cancel=lambda: kept.set(kept.value + 1),
     )
     About(about)
 

@@ -206,6 +206,10 @@ def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
     box, rc = page
     button(rc, "Step").click()
     rc.find(ipyvuetify.Select).widget.v_model = "budget_cuts.toml"
+    button(rc, "Keep this run").click()
+    assert "1 of 80" in texts(box)
+    assert rc.find(ipyvuetify.Select).widget.v_model == "baseline.toml"  # shows what runs
+    rc.find(ipyvuetify.Select).widget.v_model = "budget_cuts.toml"
     # A run is under way: the page asks before throwing it away.
     assert "Discard this run?" in texts(box) and "1 of 80" in texts(box)
     button(rc, "Discard and start again").click()
