@@ -194,7 +194,9 @@ def wait_for_lever(page: Any, label: str, text: str) -> None:
     """Wait until the lever whose label starts with ``label`` shows ``text``."""
     from playwright.sync_api import expect
 
-    expect(page.locator(".commsim-lever .name", has_text=label)).to_contain_text(text)
+    expect(page.locator(".commsim-lever .name", has_text=label)).to_contain_text(
+        text, timeout=20_000
+    )
 
 
 def nudge_slider(page: Any, label: str, presses: int) -> None:
