@@ -199,12 +199,37 @@ def wait_for_lever(page: Any, label: str, text: str) -> None:
     )
 
 
+def lever_number(page: Any, label: str) -> str:
+    """The number the lever whose label starts with ``label`` shows."""
+    return page.locator(".commsim-lever .name", has_text=label).locator(".num").inner_text()
+
+
 def nudge_slider(page: Any, label: str, presses: int) -> None:
-    """Move the slider whose label starts with ``label`` by ``presses`` steps (arrow keys)."""
+    """Move the slider whose label starts with ``label`` by ``presses`` steps (arrow keys),
+    one press at a time, each shown on the page before the next (on a loaded machine a press
+    sent while the page was still re-drawing could be lost)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     slider = page.locator(".commsim-lever", has_text=label).get_by_role("slider")
-    slider.focus()
+    key = "ArrowRight" if presses > 0 else "ArrowLeft"
     for _ in range(abs(presses)):
-        slider.press("ArrowRight" if presses > 0 else "ArrowLeft")
+        before = lever_number(page, label)
+        for _attempt in range(3):
+            slider.focus()
+            slider.press(key)
+            try:
+                page.wait_for_function(
+                    """([label, before]) => [...document.querySelectorAll('.commsim-lever')]
+                        .some(e => e.innerText.startsWith(label)
+                              && e.querySelector('.num').innerText !== before)""",
+                    arg=[label, before],
+                    timeout=5_000,
+                )
+                break
+            except PlaywrightTimeout:  # the press was lost: press again
+                continue
+        else:
+            raise AssertionError(f"the {label} slider does not move from {before}")
 
 
 def confirm_discard(page: Any) -> None:
@@ -245,10 +270,21 @@ def pick_scenario(page: Any, name: str) -> None:
 
 def run_to(page: Any, n: int) -> None:
     """Type ``n`` into "Run to quarter", press it, wait for quarter ``n``."""
-    box = page.locator(".commsim-bar input[type=number], .commsim-bar input").last
-    box.fill(str(n))
-    # The button names the quarter once the server has it: no race with the typing.
-    page.get_by_role("button", name=f"Run to quarter {n}", exact=True).click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator(".commsim-bar input").last
+    button = page.get_by_role("button", name=f"Run to quarter {n}", exact=True)
+    # The button names the quarter once the server has it: no race with the typing. Typing
+    # while the page re-draws can be lost on a loaded machine: type again.
+    for _attempt in range(3):
+        box.fill("")
+        box.type(str(n))
+        try:
+            button.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    button.click()
     wait_for_quarter(page, n)
 
 
