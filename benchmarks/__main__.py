@@ -2,6 +2,7 @@
 
 Each module has a ``main() -> None`` that times its cases (medians over several runs) and
 prints a table. Timings are reported, never asserted: the machines are shared and noisy.
+``dashboard`` (a browser and a class of tabs, about 3 minutes) runs only when named.
 """
 
 import importlib
@@ -12,12 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+#: Benchmarks run only when named: they need a browser and take minutes.
+ON_REQUEST = {"bench_dashboard"}
+
 
 def main(names: list[str]) -> None:
     """Run the named benchmark modules, or all of them."""
     here = Path(__file__).parent
     found = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
-    chosen = [n for n in found if not names or n.removeprefix("bench_") in names or n in names]
+    chosen = [n for n in found if n.removeprefix("bench_") in names or n in names]
+    if not names:
+        chosen = [n for n in found if n not in ON_REQUEST]
     print(
         f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, numpy {np.__version__}"
     )

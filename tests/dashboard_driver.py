@@ -1,7 +1,7 @@
 """Drive the classroom dashboard in Debian's Chromium: start it, load it, press its buttons.
 
-Used by tests/test_dashboard_browser.py, and run as a script to take the screenshots in
-docs/img/ for docs/teaching.md::
+Used by tests/test_dashboard_browser.py and benchmarks/bench_dashboard.py, and run as a script
+to take the screenshots in docs/img/ for docs/teaching.md::
 
     .venv/bin/python tests/dashboard_driver.py docs/img
 """
@@ -36,14 +36,18 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-MAIN_IMAGES = "main img, main svg, main canvas"
-QUARTER = re.compile(r"(\d+) of \d+ quarters simulated")
-# A JavaScript predicate: the page shows the text ``t`` and a model at quarter 0.
-AT_QUARTER_ZERO = (
-    r"t => document.body.innerText.includes(t)"
-    r" && /\b0 of \d+ quarters simulated/.test(document.body.innerText)"
-)
+#: The projector the page is laid out for.
+PROJECTOR = {"width": 1280, "height": 720}
+CHARTS = ".commsim-chart"
+QUARTER = re.compile(r"(\d+) of (\d+)\b")
 FAILURE = re.compile(r"Quarter \d+: Outsourcer \S+ collapsed, \d+ contracts? disrupted")
+# JavaScript: the quarter monitor's number, and whether every chart has drawn quarter n.
+SHOWS_QUARTER = """n => {
+    const q = document.querySelector('.commsim-quarter .value');
+    const charts = [...document.querySelectorAll('.commsim-chart')];
+    return q && q.innerText.startsWith(n + ' of ') && charts.length === 5
+        && charts.every(c => c.dataset.quarter === String(n) && c.querySelector('canvas'));
+}"""
 
 
 def free_port() -> int:
@@ -54,9 +58,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_dashboard(log: Path, scenario: Path = BASELINE, timeout: float = 60.0) -> Iterator[str]:
+def running_dashboard(
+    log: Path, scenario: Path = BASELINE, timeout: float = 60.0, pids: list[int] | None = None
+) -> Iterator[str]:
     """Start ``commsim dashboard`` on a free port, its output into ``log``; yield its address;
-    stop it afterwards."""
+    stop it afterwards. The server's process id is appended to ``pids`` if given."""
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen(
@@ -66,6 +72,8 @@ def running_dashboard(log: Path, scenario: Path = BASELINE, timeout: float = 60.
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    if pids is not None:
+        pids.append(proc.pid)  # commsim becomes the server (exec): the same process
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + timeout
@@ -92,21 +100,29 @@ def running_dashboard(log: Path, scenario: Path = BASELINE, timeout: float = 60.
 
 
 @contextmanager
-def browser_page(url: str, requests: list[str]) -> Iterator[Any]:
-    """A Chromium page on ``url``, recording the URL of every request and websocket."""
+def browser_page(
+    url: str, requests: list[str], viewport: dict[str, int] = PROJECTOR
+) -> Iterator[Any]:
+    """A Chromium page on ``url`` at ``viewport`` (default 1280x720), recording the URL of
+    every request and websocket; returns once the map and the four plots are drawn."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page = browser.new_page(viewport=viewport, accept_downloads=True)
             page.on("request", lambda r: requests.append(r.url))
             page.on("websocket", lambda ws: requests.append(ws.url))
-            page.goto(url)
-            wait_for_main_images(page)
+            open_page(page, url)
             yield page
         finally:
             browser.close()
+
+
+def open_page(page: Any, url: str, timeout: float = 60_000) -> None:
+    """Load the dashboard in ``page``; wait until its charts show quarter 0."""
+    page.goto(url)
+    page.wait_for_function(SHOWS_QUARTER, arg=0, timeout=timeout)
 
 
 def external_requests(urls: list[str]) -> list[str]:
@@ -121,136 +137,227 @@ def external_requests(urls: list[str]) -> list[str]:
     return out
 
 
-def main_images(page: Any) -> list[dict[str, float]]:
-    """Size of every image, SVG and canvas in the main area (not the sidebar)."""
-    return page.eval_on_selector_all(
-        MAIN_IMAGES,
-        """els => els.map(e => {
-            const r = e.getBoundingClientRect();
-            return {tag: e.tagName, width: r.width, height: r.height,
-                    loaded: e.tagName !== 'IMG' || (e.complete && e.naturalWidth > 0)};
-        })""",
-    )
-
-
-def wait_for_main_images(page: Any, count: int = 5, timeout: float = 60_000) -> None:
-    """Wait until ``count`` loaded images of at least 200x150 px are in the main area."""
-    page.wait_for_function(
-        """([sel, n]) => [...document.querySelectorAll(sel)].filter(e => {
-            const r = e.getBoundingClientRect();
-            return r.width >= 200 && r.height >= 150 && (e.tagName !== 'IMG' || e.naturalWidth > 0);
-        }).length >= n""",
-        arg=[MAIN_IMAGES, count],
-        timeout=timeout,
-    )
-
-
 def quarter(page: Any) -> int:
-    """The quarter counter the page shows."""
-    match = QUARTER.search(page.inner_text("body"))
+    """The quarter the page shows (its one quarter count)."""
+    match = QUARTER.match(page.inner_text(".commsim-quarter .value"))
     if not match:
-        raise AssertionError("the page shows no quarter counter")
+        raise AssertionError("the page shows no quarter count")
     return int(match.group(1))
 
 
-def image_sources(page: Any) -> list[str]:
-    """The ``src`` of every image in the main area (a re-drawn figure gets a new one)."""
-    return page.eval_on_selector_all("main img", "els => els.map(e => e.src)")
+def horizon(page: Any) -> int:
+    """The quarters in the running model's run."""
+    return int(QUARTER.match(page.inner_text(".commsim-quarter .value")).group(2))
+
+
+def wait_for_quarter(page: Any, n: int, timeout: float = 20_000) -> None:
+    """Wait until the quarter count and every chart show quarter ``n``."""
+    page.wait_for_function(SHOWS_QUARTER, arg=n, timeout=timeout)
 
 
 def step(page: Any) -> float:
-    """Press Step; return the seconds until the counter moved and every plot was re-drawn."""
-    before_q, before_src = quarter(page), image_sources(page)
+    """Press Step; return the seconds until the count moved and every chart drew the quarter."""
+    before = quarter(page)
     start = time.perf_counter()
     page.get_by_role("button", name="Step", exact=True).click()
-    page.wait_for_function(
-        """([n, old]) => {
-            const text = document.body.innerText;
-            const m = text.match(/(\\d+) of \\d+ quarters simulated/);
-            const src = [...document.querySelectorAll('main img')].map(e => e.src);
-            const loaded = [...document.querySelectorAll('main img')].every(e => e.complete);
-            // every plot gains a point; the map may be unchanged (e.g. after the first quarter)
-            const plots = src.slice(1).every((s, i) => s !== old[i + 1]);
-            return m && Number(m[1]) === n + 1 && loaded && plots;
-        }""",
-        arg=[before_q, before_src],
-        timeout=20_000,
-    )
+    wait_for_quarter(page, before + 1)
     return time.perf_counter() - start
 
 
 def collapse(page: Any) -> str:
-    """Press "Collapse the largest outsourcer now"; return the failure line the page shows."""
+    """Press "Collapse the largest outsourcer now"; return the failure line the log shows."""
     page.get_by_role("button", name="Collapse the largest outsourcer now").click()
     page.wait_for_function(
-        "re => new RegExp(re).test(document.body.innerText)", arg=FAILURE.pattern, timeout=20_000
+        "re => new RegExp(re).test(document.querySelector('.commsim-log').innerText)",
+        arg=FAILURE.pattern,
+        timeout=20_000,
     )
-    return FAILURE.search(page.inner_text("body")).group(0)
+    return FAILURE.search(event_log(page)).group(0)
 
 
-def screenshot_main(page: Any, path: Path | None = None) -> bytes:
-    """A PNG of the main area."""
-    return page.locator("main").screenshot(path=path)
+def event_log(page: Any) -> str:
+    """The event log's text."""
+    return page.inner_text(".commsim-log")
+
+
+def screenshot(page: Any, path: Path | None = None) -> bytes:
+    """A PNG of the whole page."""
+    return page.screenshot(path=path)
+
+
+def lever_text(page: Any, label: str) -> str:
+    """The text of the lever whose label starts with ``label``: name, number, "press Reset"."""
+    return page.locator(".commsim-lever .name", has_text=label).inner_text()
+
+
+def wait_for_lever(page: Any, label: str, text: str) -> None:
+    """Wait until the lever whose label starts with ``label`` shows ``text``."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".commsim-lever .name", has_text=label)).to_contain_text(
+        text, timeout=20_000
+    )
+
+
+def lever_number(page: Any, label: str) -> str:
+    """The number the lever whose label starts with ``label`` shows."""
+    return page.locator(".commsim-lever .name", has_text=label).locator(".num").inner_text()
 
 
 def nudge_slider(page: Any, label: str, presses: int) -> None:
-    """Move the slider whose label starts with ``label`` by ``presses`` steps (arrow keys)."""
-    slider = page.locator(".v-input__slider", has_text=label).get_by_role("slider")
-    slider.focus()
+    """Move the slider whose label starts with ``label`` by ``presses`` steps (arrow keys),
+    one press at a time, each shown on the page before the next (on a loaded machine a press
+    sent while the page was still re-drawing could be lost)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    slider = page.locator(".commsim-lever", has_text=label).get_by_role("slider")
+    key = "ArrowRight" if presses > 0 else "ArrowLeft"
     for _ in range(abs(presses)):
-        slider.press("ArrowRight" if presses > 0 else "ArrowLeft")
+        before = lever_number(page, label)
+        for _attempt in range(3):
+            slider.focus()
+            slider.press(key)
+            try:
+                page.wait_for_function(
+                    """([label, before]) => [...document.querySelectorAll('.commsim-lever')]
+                        .some(e => e.innerText.startsWith(label)
+                              && e.querySelector('.num').innerText !== before)""",
+                    arg=[label, before],
+                    timeout=5_000,
+                )
+                break
+            except PlaywrightTimeout:  # the press was lost: press again
+                continue
+        else:
+            raise AssertionError(f"the {label} slider does not move from {before}")
 
 
-def reset(page: Any, running: str) -> None:
-    """Press Reset; wait until the new model runs with ``running`` in its lever line."""
-    page.get_by_role("button", name="Reset", exact=True).click()
+def confirm_discard(page: Any) -> None:
+    """Answer "Discard and start again" in the dialog that asks before a run is thrown away."""
+    page.get_by_role("button", name="Discard and start again").click()
+
+
+def reset(page: Any) -> None:
+    """Press Reset (confirming if a run is under way); wait for the new model, built with the
+    levers as set, at quarter 0."""
+    started = quarter(page) > 0
+    page.get_by_role("button", name="Reset: start again with these levers").click()
+    if started:
+        confirm_discard(page)
+    # The new model runs with every lever as set: none says "press Reset" any more.
     page.wait_for_function(
-        AT_QUARTER_ZERO,
-        arg=running,
+        "() => !document.querySelector('.commsim-side').innerText.includes('press Reset')",
         timeout=20_000,
     )
+    wait_for_quarter(page, 0)
 
 
-def pick_scenario(page: Any, name: str, running: str) -> None:
-    """Pick a scenario file in the picker; wait until its model runs, at quarter 0."""
-    page.locator(".v-select", has_text="Scenario").click()
+def pick_scenario(page: Any, name: str) -> None:
+    """Pick a scenario file in the picker (confirming if a run is under way); wait until its
+    model is drawn at quarter 0."""
+    started = quarter(page) > 0
+    page.locator(".commsim-side .v-select").click()
     page.get_by_role("option", name=name, exact=True).click()
+    if started:
+        confirm_discard(page)
     page.wait_for_function(
-        AT_QUARTER_ZERO,
-        arg=running,
+        "name => document.querySelector('.commsim-side .v-select').innerText.includes(name)",
+        arg=name,
         timeout=20_000,
     )
-    wait_for_main_images(page)
+    wait_for_quarter(page, 0)
+
+
+def run_to(page: Any, n: int) -> None:
+    """Type ``n`` into "Run to quarter", press it, wait for quarter ``n``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator(".commsim-bar input").last
+    button = page.get_by_role("button", name=f"Run to quarter {n}", exact=True)
+    # The button names the quarter once the server has it: no race with the typing. Typing
+    # while the page re-draws can be lost on a loaded machine: type again.
+    for _attempt in range(3):
+        box.fill("")
+        box.type(str(n))
+        try:
+            button.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    button.click()
+    wait_for_quarter(page, n)
+
+
+def layout(page: Any) -> dict[str, Any]:
+    """Where the map, the plots and the page's scrollable size are, in CSS pixels."""
+    return page.evaluate(
+        """() => ({
+            scroll: [document.documentElement.scrollWidth, document.documentElement.scrollHeight],
+            body: [document.body.scrollWidth, document.body.scrollHeight],
+            window: [window.innerWidth, window.innerHeight],
+            charts: [...document.querySelectorAll('.commsim-chart')].map(c => {
+                const r = c.getBoundingClientRect();
+                return [r.left, r.top, r.right, r.bottom];
+            }),
+        })"""
+    )
+
+
+#: Deuteranopia (no green cones), Machado, Oliveira and Fernandes (2009), severity 1, applied
+#: to linear RGB.
+DEUTERANOPIA = (
+    (0.367322, 0.860646, -0.227968),
+    (0.280085, 0.672501, 0.047413),
+    (-0.011820, 0.042940, 0.968881),
+)
+
+
+def deuteranopia(src: Path, dst: Path) -> None:
+    """Write ``dst``: the screenshot ``src`` as a viewer with deuteranopia would see it."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(src).convert("RGB"), dtype=float) / 255
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    seen = np.clip(linear @ np.array(DEUTERANOPIA).T, 0, 1)
+    srgb = np.where(seen <= 0.0031308, 12.92 * seen, 1.055 * seen ** (1 / 2.4) - 0.055)
+    Image.fromarray((srgb * 255).round().astype(np.uint8)).save(dst)
 
 
 def take_doc_screenshots(out: Path) -> None:
-    """The screenshots docs/teaching.md shows, from the running page (one per activity)."""
+    """The screenshots docs/teaching.md shows, from the running page at 1280x720, following
+    its three activities."""
     out.mkdir(parents=True, exist_ok=True)
     requests: list[str] = []
     log = out / ".dashboard.log"
     with running_dashboard(log) as url, browser_page(url, requests) as page:
-        page.set_viewport_size({"width": 1500, "height": 1330})
-        page.wait_for_timeout(1000)
-        page.screenshot(path=out / "activity1-start.png")
-        for _ in range(20):
+        page.wait_for_timeout(500)
+        screenshot(page, out / "activity1-start.png")
+        for _ in range(5):
             step(page)
-        page.screenshot(path=out / "activity1-quarter-20.png")
-        reset(page, "social value weight 0.1")
-        for _ in range(12):
-            step(page)
+        run_to(page, 20)
+        page.wait_for_timeout(500)
+        screenshot(page, out / "activity1-quarter-20.png")
+        reset(page)
+        run_to(page, 12)
         collapse(page)
-        page.wait_for_timeout(1500)
-        page.screenshot(path=out / "activity2-collapse.png")
-        for _ in range(8):
-            step(page)
-        page.screenshot(path=out / "activity2-after.png")
+        page.wait_for_timeout(800)
+        screenshot(page, out / "activity2-collapse.png")
+        deuteranopia(out / "activity2-collapse.png", out / "activity2-collapse-deuteranopia.png")
+        run_to(page, 20)
+        page.wait_for_timeout(500)
+        screenshot(page, out / "activity2-after.png")
         nudge_slider(page, "Social value weight", 20)
         nudge_slider(page, "Local preference", 20)
-        page.get_by_text("Support programme (yes/no)").click()
-        reset(page, "social value weight 0.3, local preference 0.2")
-        for _ in range(20):
-            step(page)
-        page.screenshot(path=out / "activity3-quarter-20.png")
+        page.locator(".commsim-lever", has_text="Support programme").get_by_role("checkbox").check(
+            force=True
+        )
+        page.wait_for_timeout(500)
+        screenshot(page, out / "activity3-levers.png")
+        reset(page)
+        run_to(page, 20)
+        page.wait_for_timeout(500)
+        screenshot(page, out / "activity3-quarter-20.png")
     log.unlink()
     bad = external_requests(requests)
     if bad:

@@ -1,26 +1,28 @@
-"""The dashboard module without a browser: colours, controls, drawing, the Reset path, the CLI."""
+"""The dashboard without a browser: what the charts draw, the controls, the page's behaviour
+(rendered in-process), the command line."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import ipyvuetify
 import numpy as np
 import pytest
-from matplotlib.colors import to_hex
-from matplotlib.figure import Figure
-from mesa.experimental.scenarios import Scenario as MesaScenario
-from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
+import solara
 
 from sim import app
-from sim.agents import ProviderKind
-from sim.cli import build_parser, dashboard_command, main
+from sim.cli import CULL_TIMEOUT, build_parser, dashboard_command, main, reachable_address
 from sim.plots import KIND_COLOURS
-from sim.scenario import Scenario, Shock
+from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = str(ROOT / "scenarios" / "baseline.toml")
+CUTS = str(ROOT / "scenarios" / "budget_cuts.toml")
 SMALL = {"network__councils": 30, "mutuals__count": 10, "scenario__quarters": 12}
 
 
@@ -32,34 +34,53 @@ def model() -> app.ClassroomModel:
     return m
 
 
-def test_map_colours_follow_the_leading_provider_type(model: app.ClassroomModel) -> None:
-    value = model.council_value_by_kind()
-    value[0] = 0.0  # a council with every service in a gap is grey
-    model.council_value_by_kind = lambda: value  # type: ignore[method-assign]
-    colours = app.council_colours(model)
-    assert colours[0] == KIND_COLOURS["gap"]
-    for i in range(1, model.n_councils):
-        kind = ProviderKind(int(np.argmax(value[i]))).name.lower()
-        assert colours[i] == KIND_COLOURS[kind]
+def marks(option: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in option["series"] if s.get("name") == name)
 
 
-def test_map_rings_the_councils_a_collapse_hits(model: app.ClassroomModel) -> None:
-    model.apply_shock(Shock(kind="provider_collapse", quarter=model.quarter))
-    assert model.ledger.councils_hit.any()
-    fig = Figure()
-    app.draw_market_map(model, fig)
-    dots = fig.axes[0].collections[-1]
-    edges = [to_hex(c) for c in dots.get_edgecolors()]
-    ringed = [e == app.HIT_EDGE for e in edges]
-    assert ringed == list(model.ledger.councils_hit)
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == [
-        "private outsourcer",
-        "mutual",
-        "in-house",
-        "gap (no provider)",
-        "contract disrupted",
-    ]
+def test_map_marks_each_council_by_its_leading_provider_type(model: app.ClassroomModel) -> None:
+    view = app._view(model)
+    option = app.map_option(view)
+    for kind, (label, shape) in app.KINDS.items():
+        series = marks(option, label)
+        assert series["itemStyle"]["color"] == KIND_COLOURS[kind] and series["symbol"] == shape
+        assert len(series["data"]) == view.leader.count(kind)
+    # Colour and shape both carry the type: four different shapes.
+    assert len({shape for _, shape in app.KINDS.values()}) == 4
+    assert len(option["series"][0]["data"]) == len(view.edges) > 0
+    assert option["legend"]["textStyle"]["fontSize"] >= 14
+    assert json.loads(json.dumps(option)) == option  # plain JSON for the browser
+
+
+def test_map_rings_the_councils_a_collapse_hits_in_thick_black(
+    model: app.ClassroomModel,
+) -> None:
+    app._press_shock(model, "provider_collapse")
+    view = app._view(model)
+    assert view.hit.any() and view.disrupted > 0
+    ring = marks(app.map_option(view), app.DISRUPTED)
+    assert ring["itemStyle"]["borderColor"] == "#000000" and ring["itemStyle"]["borderWidth"] >= 3
+    ringed = [tuple(d["value"]) for d in ring["data"]]
+    assert ringed == [tuple(view.positions[i].round(4)) for i in np.flatnonzero(view.hit)]
+
+
+def test_plots_draw_every_quarter_and_mark_shocks(model: app.ClassroomModel) -> None:
+    empty = app._view(app.ClassroomModel(None, **SMALL))
+    for spec in app.PLOTS:
+        option = app.plot_option(empty, *spec)
+        assert all(not line["data"] for line in option["series"])
+    app._press_shock(model, "provider_collapse")
+    model.step()
+    view = app._view(model)
+    option = app.plot_option(view, *app.PLOTS[1])
+    line = option["series"][0]
+    assert [q for q, _ in line["data"]] == [0, 1, 2, 3]
+    assert line["data"][3][1] == pytest.approx(100 * view.series["service_delivered"][3])
+    assert line["markLine"]["data"] == [{"xAxis": 3}]
+    assert option["yAxis"]["max"] == 100 and option["yAxis"]["min"] <= 90
+    shares = app.plot_option(view, *app.PLOTS[0])
+    assert len(shares["series"]) == 3
+    assert len({s["lineStyle"]["type"] for s in shares["series"]}) == 3  # told apart by dashes
 
 
 def test_controls_come_from_the_schema_with_units_and_ranges() -> None:
@@ -69,40 +90,24 @@ def test_controls_come_from_the_schema_with_units_and_ranges() -> None:
     field = Scenario.model_fields["commissioning"].annotation.model_fields["social_value_weight"]
     assert field.json_schema_extra["unit"] in svw.label
     assert svw.description == field.description
-    assert (svw.kind, svw.minimum, svw.maximum) == ("SliderFloat", 0.0, 0.5)
-    assert levers["outsourcers.count"].kind == "SliderInt"
-    assert levers["mutuals.support_programme"].kind == "Checkbox"
-    # The schema's range, where no classroom cap applies.
-    assert levers["councils.inhouse_capacity_retained"].maximum == 1.0
-    params = app.lever_params(BASELINE)
-    assert params["scenario_file"] == BASELINE
-    assert params["commissioning__social_value_weight"]["value"] == 0.1
-    assert params["outsourcers__count"] == {
-        "type": "SliderInt",
-        "label": "Outsourcers (providers)",
-        "value": 8,
-        "min": 0,
-        "max": 20,
-        "step": 1,
+    assert (svw.kind, svw.minimum, svw.maximum) == ("float", 0.0, 0.5)
+    assert (levers["outsourcers.count"].kind, levers["outsourcers.count"].maximum) == ("int", 20)
+    assert levers["mutuals.support_programme"].kind == "bool"
+    assert levers["councils.inhouse_capacity_retained"].maximum == 1.0  # the schema's own
+    assert [svw.show(0.1), levers["outsourcers.count"].show(8)] == ["0.10", "8"]
+    assert levers["mutuals.support_programme"].show(True) == "yes"
+
+
+def test_levers_load_from_the_file_and_say_when_they_wait_for_reset() -> None:
+    cuts = app.lever_values(CUTS)
+    model = app.ClassroomModel(CUTS, **{k.replace(".", "__"): v for k, v in cuts.items()})
+    running = app._view(model).levers
+    assert running == cuts and not app.unapplied(cuts, running)
+    moved = cuts | {"commissioning.social_value_weight": 0.3, "outsourcers.count": 3}
+    assert app.unapplied(moved, running) == {
+        "commissioning.social_value_weight",
+        "outsourcers.count",
     }
-
-
-def test_reset_as_solaraviz_does_it_builds_the_model_from_file_and_levers() -> None:
-    params = app.lever_params(BASELINE)
-    model = app.ClassroomModel(BASELINE)
-    _check_model_params(model, params)  # SolaraViz refuses parameters the model cannot take
-    chosen = {k: (v["value"] if isinstance(v, dict) else v) for k, v in params.items()}
-    chosen["commissioning__social_value_weight"] = 0.3
-    chosen["outsourcers__count"] = 3
-    kwargs = _build_model_init_kwargs(
-        model, chosen, add_scenario_when_empty=True, require_model_accepts_scenario=True
-    )
-    assert isinstance(kwargs["scenario"], MesaScenario)
-    fresh = type(model)(**kwargs)
-    assert fresh.params.commissioning.social_value_weight == 0.3
-    assert fresh.params.outsourcers.count == 3
-    assert fresh.params.scenario.name == "baseline"
-    assert "social value weight 0.3" in app.running_levers(fresh)
 
 
 def test_sliders_past_the_schema_sum_leave_local_preference_the_rest() -> None:
@@ -113,32 +118,35 @@ def test_sliders_past_the_schema_sum_leave_local_preference_the_rest() -> None:
     assert c.social_value_weight == 0.7 and c.local_preference == pytest.approx(0.3)
 
 
-def test_plots_draw_before_the_first_step_and_mark_shocks(model: app.ClassroomModel) -> None:
-    empty = app.ClassroomModel(None, **SMALL)
-    for spec in app.PLOTS:
-        app.draw_series(empty, Figure(), *spec)
-    model.apply_shock(Shock(kind="provider_collapse", quarter=model.quarter))
-    model.step()
-    fig = Figure()
-    app.draw_series(model, fig, *app.PLOTS[1])
-    ax = fig.axes[0]
-    assert len(ax.lines[0].get_ydata()) == 4
-    assert ax.get_ylim()[1] == 100.5 and ax.get_ylim()[0] <= 90
-    assert any(list(line.get_xdata()) == [3, 3] for line in ax.lines[1:])
-
-
 def test_event_text_reports_a_collapse(model: app.ClassroomModel) -> None:
-    model.apply_shock(Shock(kind="provider_collapse", quarter=model.quarter))
-    event = model.events[-1]
-    text = app.event_text(event)
-    assert text == (
+    app._press_shock(model, "provider_collapse")
+    event = app._view(model).events[-1]
+    assert app.event_text(event) == (
         f"Quarter 3: {event['provider']} collapsed, {event['contracts']} contracts disrupted"
-    )
-    assert app.event_text({"quarter": 4, "event": "handback", "contracts": 2}) == (
-        "Quarter 4: 2 contracts handed back"
     )
     assert app.event_text({"quarter": 4, "event": "handback", "contracts": 1}) == (
         "Quarter 4: 1 contract handed back"
+    )
+
+
+def test_event_log_lists_every_shock_and_failure_newest_first() -> None:
+    model = app.ClassroomModel(str(ROOT / "scenarios" / "carillion_collapse.toml"))
+    scheduled = model.params.shocks[0].quarter
+    while model.quarter <= scheduled:
+        model.step()
+    pressed = {app._press_shock(model, "cost_shock") for _ in range(2)}
+    log = app.event_log(app._view(model), pressed)
+    q = model.quarter
+    assert log[:2] == [f"Quarter {q}: shock pressed: cost shock"] * 2
+    assert (
+        f"Quarter {scheduled}: shock from the scenario file: collapse of the largest"
+        in "\n".join(log)
+    )
+    quarters = [int(line.split(":")[0].removeprefix("Quarter ")) for line in log]
+    assert quarters == sorted(quarters, reverse=True)
+    failures = [e for e in model.events if e["event"] == "failure"]
+    assert sum("collapsed" in line or "failed" in line or "bust" in line for line in log) == len(
+        failures
     )
 
 
@@ -154,13 +162,111 @@ def test_scenario_picker_lists_the_scenarios_folder(tmp_path: Path) -> None:
     assert app.scenario_files(str(twin))[str(twin)] == str(twin)
 
 
+# ----------------------------------------------------------------------------- the page
+
+
+def texts(widget: Any) -> list[str]:
+    """Every string shown under ``widget`` (HTML panels as their source)."""
+    out = []
+    if isinstance(getattr(widget, "unsafe_innerHTML", None), str):
+        out.append(widget.unsafe_innerHTML)
+    for child in getattr(widget, "children", None) or []:
+        out += [child] if isinstance(child, str) else texts(child)
+    return out
+
+
+def button(rc: Any, label: str) -> Any:
+    return rc.find(ipyvuetify.Btn, children=[label]).widget
+
+
+@pytest.fixture
+def page(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(app, "START", BASELINE)
+    box, rc = solara.render(app.Page(), handle_error=False)
+    yield box, rc
+    rc.close()
+
+
+def test_page_steps_presses_and_logs(page: Any) -> None:
+    box, rc = page
+    assert "0 of 80" in texts(box)
+    for _ in range(3):
+        button(rc, "Step").click()
+    assert "3 of 80" in texts(box)
+    for _ in range(4):
+        button(rc, "Collapse the largest outsourcer now").click()
+    log = next(t for t in texts(box) if "shock pressed" in t)
+    assert log.count("Quarter 3: shock pressed: collapse of the largest outsourcer") == 4
+    charts = rc.find(app._Chart).widgets
+    assert len(charts) == 5 and all(c.quarter == 3 for c in charts)
+    assert sum("of 80" in t for t in texts(box)) == 1  # one quarter count
+
+
+def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
+    box, rc = page
+    button(rc, "Step").click()
+    rc.find(ipyvuetify.Select).widget.v_model = "budget_cuts.toml"
+    button(rc, "Keep this run").click()
+    assert "1 of 80" in texts(box)
+    assert rc.find(ipyvuetify.Select).widget.v_model == "baseline.toml"  # shows what runs
+    rc.find(ipyvuetify.Select).widget.v_model = "budget_cuts.toml"
+    # A run is under way: the page asks before throwing it away.
+    assert "Discard this run?" in texts(box) and "1 of 80" in texts(box)
+    button(rc, "Discard and start again").click()
+    assert "0 of 60" in texts(box)
+    cuts = app.lever_values(CUTS)
+    outsourcers = next(lev for lev in app.levers() if lev.key == "outsourcers.count")
+    assert str(cuts["outsourcers.count"]) in texts(box)
+    slider = rc.find(ipyvuetify.Slider).widgets[3]
+    slider.v_model = cuts["outsourcers.count"] + 1
+    assert "press Reset" in texts(box)
+    button(rc, "Reset: start again with these levers").click()
+    assert "0 of 60" in texts(box) and "press Reset" not in texts(box)
+    assert outsourcers.show(cuts["outsourcers.count"] + 1) in texts(box)
+
+
+def test_page_runs_to_the_end_and_says_so(page: Any) -> None:
+    box, rc = page
+    rc.find(ipyvuetify.TextField).widget.v_model = "80"
+    button(rc, "Run to quarter 80").click()
+    shown = " ".join(texts(box))
+    assert "80 of 80" in shown and "The run is over: all 80 quarters (20 years) simulated" in shown
+    assert button(rc, "Step").disabled and button(rc, "Play").disabled
+
+
+def test_page_explains_the_model_and_hides_the_levers_for_presenting(page: Any) -> None:
+    box, rc = page
+    about = rc.find(ipyvuetify.Dialog).widgets[-1]
+    assert not about.v_model
+    button(rc, "About this model").click()
+    assert about.v_model
+    shown = " ".join(texts(box))
+    for heading in ("What it is", "How it works", "Things to try"):
+        assert f"<h3>{heading}</h3>" in shown
+    button(rc, "Presentation mode").click()
+    assert not rc.find(ipyvuetify.Slider, v_model=0.1) and "Show levers" in texts(box)
+
+
+def test_play_pause_label() -> None:
+    assert (app.play_pause(False), app.play_pause(True)) == ("Play", "Pause")
+
+
+def test_downloads_are_the_run_so_far(model: app.ClassroomModel) -> None:
+    csv = app._timeseries_csv(model).splitlines()
+    assert csv[0].startswith("quarter,") and len(csv) == 1 + 3
+    assert app._plots_png(model)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+
 def test_the_model_imports_nothing_of_the_dashboard() -> None:
     code = "import sys, sim, sim.model, sim.cli; assert 'sim.app' not in sys.modules"
     code += "; assert 'solara' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_dashboard_command_serves_offline_on_localhost() -> None:
+def test_dashboard_command_serves_offline_and_frees_closed_sessions() -> None:
     args = build_parser().parse_args(["dashboard", BASELINE])
     assert (args.host, args.port) == ("127.0.0.1", 8521)
     argv, env = dashboard_command(BASELINE, "127.0.0.1", 8600)
@@ -168,6 +274,24 @@ def test_dashboard_command_serves_offline_on_localhost() -> None:
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and "--no-check-version" in argv
     assert env[app.SCENARIO_ENV] == BASELINE
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_TIMEOUT
+
+
+def test_host_0000_prints_an_address_students_can_open_and_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert reachable_address("127.0.0.1") == "127.0.0.1"
+    address = reachable_address("0.0.0.0")
+    assert address != "0.0.0.0" and address.count(".") == 3
+    started = []
+    monkeypatch.setattr(os, "execve", lambda *a: started.append(a))
+    main(["dashboard", BASELINE, "--host", "0.0.0.0", "--port", "8600"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Dashboard: http://{address}:8600"
+    assert out[1].startswith("Warning: anyone on this network can open this address")
+    assert started and started[0][1][started[0][1].index("--host") + 1] == "0.0.0.0"
+    main(["dashboard", BASELINE])
+    assert "Warning" not in capsys.readouterr().out
 
 
 def test_a_bad_scenario_is_refused_before_any_server_starts(
