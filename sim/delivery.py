@@ -20,6 +20,7 @@ from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderT
 
 __all__ = [
     "Flows",
+    "administered_legs",
     "deliver_and_pay",
     "headroom",
     "quarter_flows",
@@ -145,6 +146,9 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     sub_revenue = paid[with_sub] * s[with_sub]
     sub_cost = work[with_sub] * s[with_sub] * p.unit_cost(sub_ids, cost_level)
 
+    # Contracts an administrator delivers (failure_regime "administration").
+    admin, admin_by, admin_paid = administered_legs(market, cp.administration_cost)
+
     # Demand above contracted levels: the in-house unit covers what it can, at a premium.
     demand = market.demand_factor[t]
     council = ct.view("council")
@@ -158,11 +162,11 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     spot = np.flatnonzero(extra > 0)
     spot_paid = extra[spot] * p.unit_cost(units[spot], cost_level) * (1 + cp.emergency_premium)
 
-    leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1)])
-    leg_provider = np.concatenate([h, sub_ids, units[spot]])
-    leg_council = np.concatenate([council[slots], council[slots[with_sub]], spot])
-    revenue = np.concatenate([paid * (1 - s), sub_revenue, spot_paid])
-    cost = np.concatenate([holder_cost, sub_cost, spot_paid])
+    leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1), admin])
+    leg_provider = np.concatenate([h, sub_ids, units[spot], admin_by])
+    leg_council = np.concatenate([council[slots], council[slots[with_sub]], spot, council[admin]])
+    revenue = np.concatenate([paid * (1 - s), sub_revenue, spot_paid, admin_paid])
+    cost = np.concatenate([holder_cost, sub_cost, spot_paid, admin_paid])
     flows = quarter_flows(
         leg_slot,
         leg_provider,
@@ -172,8 +176,10 @@ def deliver_and_pay(market: Market, params: Params) -> None:
         p.view("kind"),
         p.view("local_cost_share"),
     )
+    # A failed provider's books are closed: no interest accrues on its debts after failure.
+    interest_rate = np.where(p.view("alive"), p.view("interest_rate"), 0.0)
     accounts = settle_accounts(
-        flows, p.view("cash"), p.view("extraction"), p.view("interest_rate"), p.view("kind")
+        flows, p.view("cash"), p.view("extraction"), interest_rate, p.view("kind")
     )
     p.view("revenue_last")[:] = accounts["revenue"]
     p.view("cost_last")[:] = accounts["cost"]
@@ -186,6 +192,8 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     premium = cp.emergency_premium / (1 + cp.emergency_premium)
     emergency_paid = float((paid * ct.emergency[slots]).sum())
     delivered = np.bincount(council, reference * fraction, minlength=cn.n) + extra
+    delivered += np.bincount(council[admin], reference[admin], minlength=cn.n)
+    admin_share = cp.administration_cost / (1 + cp.administration_cost)
     ledger.flows = flows
     ledger.accounts = accounts
     ledger.money = {
@@ -196,8 +204,22 @@ def deliver_and_pay(market: Market, params: Params) -> None:
         "leaked": np.bincount(flows.council, flows.leaked, minlength=cn.n),
         "emergency_cost": emergency_paid * premium
         + float(spot_paid.sum()) * premium
+        + float(admin_paid.sum()) * admin_share
         + ledger.transition_cost,
     }
+
+
+def administered_legs(
+    market: Market, administration_cost: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The contracts an administrator delivers this quarter: their slots, the failed provider
+    whose books they were on, and what the council pays (the contract's price plus
+    ``administration_cost`` of it). The administrator spends what it is paid (no surplus), so
+    the failed provider's closed books do not move."""
+    ct = market.contracts
+    slots = np.flatnonzero(ct.administered(market.quarter))
+    paid = ct.administered_price[slots] * (1.0 + administration_cost)
+    return slots, ct.administered_by[slots], paid
 
 
 def update_inhouse_capacity(market: Market, retained_share: float) -> None:

@@ -210,10 +210,13 @@ def tender(
     rng: np.random.Generator,
     *,
     allow_inhouse: bool,
+    start_after: int | np.ndarray = 0,
 ) -> np.ndarray:
     """Run one tender round over contract ``slots``: bid, score, award, choose
     subcontractors, adapt mark-ups. Returns the slots no one took and no incumbent holds on
-    (gaps, for :func:`sim.failure.leave_gaps`).
+    (gaps, for :func:`sim.failure.leave_gaps`). Winners start delivering ``start_after``
+    quarters from now (per slot or one for all; 0: at once; a contract an administrator
+    delivers is let to start after mobilisation).
 
     The columns are the outsourcers and mutuals that may bid, plus (when councils let their
     own units bid) one column for each council's own in-house unit, which bids at cost and is
@@ -234,6 +237,7 @@ def tender(
     passed = passes_financial_check(
         market.health_log, p.n, c.report_lag_quarters, c.due_diligence_threshold
     )
+    market.ledger.bidders_excluded += int((p.external() & ~passed).sum())
     cols, eligible, local = bidders(p, cn.near, councils, passed)
     error = rng.normal(0.0, params.commissioning.bid_error, (slots.size, cols.size))
     price = bid_prices(size, p.unit_cost(cols, market.cost_level), p.markup[cols], error)
@@ -260,13 +264,20 @@ def tender(
     )
 
     term = contract_terms(rng, slots.size, c.contract_years_min, c.contract_years_max)
+    start = t + np.broadcast_to(start_after, slots.shape)
     gaps = []
     for row, slot in enumerate(slots):
         w = winner[row]
         if w >= 0:
             provider = cols[w] if w < cols.size else units[row]
+            begin = int(start[row])
             ct.place(
-                slot, provider, price=price[row, w], start=t, end=t + term[row], emergency=False
+                slot,
+                provider,
+                price=price[row, w],
+                start=begin,
+                end=begin + term[row],
+                emergency=False,
             )
         elif incumbent[row] >= 0 and p.alive[incumbent[row]]:
             ct.end[slot] = t + QUARTERS_PER_YEAR  # no affordable bid: extend the incumbent a year
@@ -328,4 +339,6 @@ def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.n
     keep = inhouse & ~ct.emergency[due] & (rng.random(due.size) >= c.market_test_rate)
     term = contract_terms(rng, int(keep.sum()), c.contract_years_min, c.contract_years_max)
     ct.end[due[keep]] = t + term
-    return tender(market, due[~keep], params, rng, allow_inhouse=True)
+    offered = due[~keep]
+    wait = np.where(ct.administered(t)[offered], params.commissioning.mobilisation_quarters, 0)
+    return tender(market, offered, params, rng, allow_inhouse=True, start_after=wait)
