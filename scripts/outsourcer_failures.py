@@ -11,6 +11,9 @@ insolvent (cause "insolvency"; random failures are off by default).
 Recovery: the same market over 8 years with the largest outsourcer collapsing in year four,
 under each failure regime and with a little or all of the councils' in-house capacity
 retained; recovery_quarters as in summary.json.
+
+Contagion: that market with 0 or 30% of each outsourced contract subcontracted to local
+mutuals, with and without the collapse: failures other than the collapse, and contagion_loss.
 """
 
 from __future__ import annotations
@@ -105,6 +108,40 @@ def recovery_table(seeds: int) -> list[tuple[str, float, float, int, int, int]]:
     return rows
 
 
+def contagion(share: float, collapse: bool, seed: int) -> tuple[int, float]:
+    """Failures other than the collapse, and contagion_loss (GBP m), over 8 years with
+    ``share`` of each outsourced contract subcontracted, with or without the largest
+    outsourcer collapsing at quarter 12."""
+    shocks = (
+        [{"kind": "provider_collapse", "quarter": 12, "target": "largest_outsourcer"}]
+        if collapse
+        else []
+    )
+    model = CommissioningModel(
+        {"shocks": shocks},
+        rng=seed,
+        **{
+            "scenario.quarters": 32,
+            "network.councils": 40,
+            "outsourcers.subcontract_share": share,
+        },
+    )
+    model.run()
+    others = sum(e["event"] == "failure" and e["cause"] != "collapse" for e in model.events)
+    return others, float(model.timeseries()["contagion_loss"].sum())
+
+
+def contagion_table(seeds: int) -> list[tuple[str, float, float, float]]:
+    """Per (collapse or not, subcontract share): mean other failures and contagion_loss."""
+    rows = []
+    for collapse in (False, True):
+        for share in (0.0, 0.3):
+            runs = np.array([contagion(share, collapse, s) for s in range(1, seeds + 1)])
+            label = "collapse" if collapse else "no collapse"
+            rows.append((label, share, float(runs[:, 0].mean()), float(runs[:, 1].mean())))
+    return rows
+
+
 def main() -> None:
     """Print both tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -118,6 +155,11 @@ def main() -> None:
     print(f"\n{'regime':16s} {'in-house retained':>17s}  recovery_quarters: mean (min-max), never")
     for regime, retained, mean, lo, hi, never in recovery_table(args.seeds):
         print(f"{regime:16s} {retained:17.1f}  {mean:.2f} ({lo}-{hi}), {never}")
+    print(
+        f"\n{'largest outsourcer':18s} {'subcontract share':>17s} {'other failures':>14s} {'contagion GBP m':>15s}"
+    )
+    for label, share, others, loss in contagion_table(args.seeds):
+        print(f"{label:18s} {share:17.1f} {others:14.2f} {loss:15.1f}")
 
 
 if __name__ == "__main__":

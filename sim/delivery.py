@@ -140,10 +140,13 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     work = reference[slots] * fraction[slots]
     is_ih = p.kind[h] == ProviderKind.INHOUSE
     holder_cost = np.where(is_ih, paid, work * (1 - s) * p.unit_cost(h, cost_level))
-    # A subcontracted leg: the subcontractor is paid its share of the price.
+    # A subcontracted leg: the subcontractor is paid its own price for the work it does, out
+    # of the holder's price.
     with_sub = np.flatnonzero(sub >= 0)
     sub_ids = sub[with_sub]
-    sub_revenue = paid[with_sub] * s[with_sub]
+    sub_pay = np.zeros(slots.size)
+    sub_pay[with_sub] = ct.subcontract_price[slots[with_sub]] * fraction[slots[with_sub]]
+    sub_revenue = sub_pay[with_sub]
     sub_cost = work[with_sub] * s[with_sub] * p.unit_cost(sub_ids, cost_level)
 
     # Contracts an administrator delivers (failure_regime "administration").
@@ -165,7 +168,7 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1), admin])
     leg_provider = np.concatenate([h, sub_ids, units[spot], admin_by])
     leg_council = np.concatenate([council[slots], council[slots[with_sub]], spot, council[admin]])
-    revenue = np.concatenate([paid * (1 - s), sub_revenue, spot_paid, admin_paid])
+    revenue = np.concatenate([paid - sub_pay, sub_revenue, spot_paid, admin_paid])
     cost = np.concatenate([holder_cost, sub_cost, spot_paid, admin_paid])
     flows = quarter_flows(
         leg_slot,
@@ -185,7 +188,7 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     p.view("cost_last")[:] = accounts["cost"]
 
     # Contracts losing more than the handback threshold build up towards a handback.
-    holder_loss = (paid * (1 - s) - holder_cost) < -cp.handback_loss * paid * (1 - s)
+    holder_loss = (paid - sub_pay - holder_cost) < -cp.handback_loss * (paid - sub_pay)
     streak = ct.loss_streak[slots]
     ct.loss_streak[slots] = np.where(holder_loss & ~is_ih, streak + 1, 0)
 

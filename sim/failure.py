@@ -23,6 +23,7 @@ __all__ = [
     "insolvencies",
     "insource",
     "leave_gaps",
+    "subcontract_losses",
 ]
 
 
@@ -39,12 +40,13 @@ def fail_provider(
     p.alive[index] = False
     p.failed_at[index] = market.quarter
     held = np.flatnonzero(ct.view("holder") == index)
-    # Contagion: subcontractors are owed the last quarter's share, and lose the work.
-    subs = ct.subcontractor[held]
-    has_sub = subs >= 0
-    unpaid = ct.price[held[has_sub]] * params.outsourcers.subcontract_share
-    np.subtract.at(p.cash, subs[has_sub], unpaid)
-    ledger.contagion_loss += float(unpaid.sum())
+    # Contagion: subcontractors are owed the last quarter's invoice, and lose the work.
+    with_sub = held[ct.subcontractor[held] >= 0]
+    unpaid, lost = subcontract_losses(
+        ct.subcontract_price[with_sub], ct.end[with_sub], market.quarter
+    )
+    np.subtract.at(p.cash, ct.subcontractor[with_sub], unpaid)
+    ledger.contagion_loss += float(unpaid.sum() + lost.sum())
     ct.subcontractor[held] = -1
     # A failed subcontractor simply stops: the holder takes its share back.
     ct.view("subcontractor")[ct.view("subcontractor") == index] = -1
@@ -98,6 +100,15 @@ def end_administration(market: Market, params: Params, rng: np.random.Generator)
     if left.size:
         market.ledger.open()
         disrupt(market, left, params, rng)
+
+
+def subcontract_losses(
+    price: np.ndarray, end: np.ndarray, quarter: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each subcontractor loses when its prime fails in ``quarter``: the quarter's
+    invoice it is never paid (written off its cash) and the volume it loses, its subcontract's
+    price for each quarter left of the prime's contract (revenue it will not earn)."""
+    return price.copy(), price * np.maximum(end - quarter, 0)
 
 
 def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> None:

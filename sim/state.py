@@ -161,6 +161,7 @@ class ContractBook(_Table):
         "emergency": (bool, False),
         "loss_streak": (np.int64, 0),
         "subcontractor": (np.int64, -1),
+        "subcontract_price": (float, 0.0),  # GBP per quarter the holder pays its subcontractor
         "disrupted_at": (np.int64, -1),
         # Under administration (docs/ODD.md 7.4): the administrator delivers until this quarter
         # for the failed provider ``administered_by`` at ``administered_price``.
@@ -181,6 +182,7 @@ class ContractBook(_Table):
         self.emergency[slot] = emergency
         self.loss_streak[slot] = 0
         self.subcontractor[slot] = -1
+        self.subcontract_price[slot] = 0.0
 
     def administered(self, quarter: int) -> np.ndarray:
         """Mask of slots an administrator delivers in ``quarter``: under administration and

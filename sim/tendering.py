@@ -292,7 +292,9 @@ def choose_subcontractors(
     market: Market, slots: np.ndarray, subcontract_share: float, rng: np.random.Generator
 ) -> None:
     """Outsourcers subcontract part of each new contract to a local mutual, picked at
-    random among those based in or next to the area (the contagion channel)."""
+    random among those based in or next to the area (the contagion channel). The subcontract
+    is priced at the subcontractor's own price: its unit cost now and its mark-up, on its
+    share of the work, fixed for the contract (paid out of the holder's price)."""
     if subcontract_share <= 0 or slots.size == 0:
         return
     p, ct = market.providers, market.contracts
@@ -303,7 +305,10 @@ def choose_subcontractors(
     near = market.councils.near[np.ix_(ct.council[slots], p.home[mutuals])]
     pick = np.where(near, rng.random(near.shape), -1.0).argmax(axis=1)
     found = near.any(axis=1)
-    ct.subcontractor[slots[found]] = mutuals[pick[found]]
+    chosen, subs = slots[found], mutuals[pick[found]]
+    ct.subcontractor[chosen] = subs
+    own_price = p.unit_cost(subs, market.cost_level) * (1.0 + p.markup[subs])
+    ct.subcontract_price[chosen] = ct.reference[chosen] * subcontract_share * own_price
 
 
 def adapt_markups(

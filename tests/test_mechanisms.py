@@ -24,6 +24,7 @@ from sim.state import (
 from sim.state import QuarterLedger as Ledger
 from sim.tendering import (
     award,
+    choose_subcontractors,
     passes_financial_check,
     score_bids,
     tender,
@@ -156,6 +157,7 @@ def let_contracts(market: Market) -> None:
     ct.place(1, OUTSOURCER, price=150.0, start=0, end=20, emergency=False)
     ct.place(2, OUTSOURCER, price=150.0, start=0, end=20, emergency=False)
     ct.subcontractor[1] = MUTUAL
+    ct.subcontract_price[1] = 31.5  # the mutual's own price for 30%: 100 x 0.3 x 1.0 x 1.05
 
 
 def test_a_providers_books_balance_after_a_quarter():
@@ -168,10 +170,12 @@ def test_a_providers_books_balance_after_a_quarter():
     flows, accounts, money = market.ledger.flows, market.ledger.accounts, market.ledger.money
     # In-house work is paid at its cost: 100 x 1.1.
     assert market.contracts.price[0] == pytest.approx(110.0)
-    # The outsourcer: 70% of 150 plus 150; costs 70 x 0.9 + 100 x 0.9.
-    assert accounts["revenue"][OUTSOURCER] == pytest.approx(255.0)
+    # The outsourcer: 150 less the mutual's own price, plus 150; costs 70 x 0.9 + 100 x 0.9.
+    assert accounts["revenue"][OUTSOURCER] == pytest.approx(150.0 - 31.5 + 150.0)
     assert accounts["cost"][OUTSOURCER] == pytest.approx(153.0)
-    assert accounts["revenue"][MUTUAL] == pytest.approx(45.0)
+    # The mutual is paid its own price (30 of work at cost 1.0, mark-up 5%), not 30% of 150.
+    assert accounts["revenue"][MUTUAL] == pytest.approx(31.5)
+    assert accounts["surplus"][MUTUAL] == pytest.approx(1.5)
     # Every pound paid is local or leaked; councils paid what providers received.
     assert flows.revenue == pytest.approx(flows.local + flows.leaked)
     assert money["paid"].sum() == pytest.approx(110.0 + 300.0)
@@ -181,10 +185,10 @@ def test_a_providers_books_balance_after_a_quarter():
     assert market.providers.view("cash") - cash_before == pytest.approx(
         np.where(market.providers.view("kind") == ProviderKind.INHOUSE, 0.0, kept)
     )
-    assert kept[OUTSOURCER] == pytest.approx(0.5 * 102.0)
+    assert kept[OUTSOURCER] == pytest.approx(0.5 * 115.5)
     # The outsourcer's surplus leaves the area, with 60% of its costs.
     out = flows.provider == OUTSOURCER
-    assert flows.leaked[out].sum() == pytest.approx(102.0 + 0.6 * 153.0)
+    assert flows.leaked[out].sum() == pytest.approx(115.5 + 0.6 * 153.0)
 
 
 def test_a_handback_goes_to_the_in_house_unit_with_room():
@@ -337,6 +341,24 @@ def test_without_an_administrator_a_failed_providers_contracts_are_answered_at_o
     assert market.contracts.holder[1] == UNIT_A and market.contracts.holder[2] == -1
     deliver_and_pay(market, scenario())
     assert market.ledger.money["delivered"][1] == 0.0
+
+
+def test_a_subcontract_is_priced_at_the_subcontractors_own_price_and_lost_with_its_prime():
+    market = hand_built_market()
+    ct, p = market.contracts, market.providers
+    ct.place(1, OUTSOURCER, price=150.0, start=0, end=9, emergency=False)
+    market.cost_level[:] = 1.2
+    choose_subcontractors(market, np.array([1]), 0.3, np.random.default_rng(0))
+    # The mutual's own price for 30 of work: its unit cost now (1.0 x 1.2) and mark-up 5%.
+    assert ct.subcontractor[1] == MUTUAL
+    assert ct.subcontract_price[1] == pytest.approx(30.0 * 1.2 * 1.05)
+    cash = p.cash[MUTUAL]
+    fail_provider(market, OUTSOURCER, "collapse", scenario(), np.random.default_rng(0))
+    # Its prime fails in quarter 1: the quarter's invoice is written off its cash, and the 8
+    # quarters left of the contract are volume lost; both are contagion.
+    assert p.cash[MUTUAL] == pytest.approx(cash - 37.8)
+    assert market.ledger.contagion_loss == pytest.approx(37.8 + 37.8 * 8)
+    assert ct.subcontractor[1] == -1
 
 
 def test_a_gap_is_rebuilt_in_house_after_its_time():
