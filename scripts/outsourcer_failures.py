@@ -61,20 +61,25 @@ def run(overrides: dict, shocks: list, seed: int) -> dict:
     }
 
 
+def collapse_run(seed: int, collapse: bool = True, **overrides: object) -> CommissioningModel:
+    """A 40-council market run for 8 years, the largest outsourcer collapsing at quarter 12
+    (or not)."""
+    shocks = [{"kind": "provider_collapse", "quarter": 12, "target": "largest_outsourcer"}]
+    settings = {"scenario.quarters": 32, "network.councils": 40, **overrides}
+    model = CommissioningModel({"shocks": shocks if collapse else []}, rng=seed, **settings)
+    return model.run()
+
+
 def recovery(regime: str, retained: float, seed: int) -> int | None:
     """recovery_quarters after the largest outsourcer collapses at quarter 12."""
-    collapse = [{"kind": "provider_collapse", "quarter": 12, "target": "largest_outsourcer"}]
-    model = CommissioningModel(
-        {"shocks": collapse},
-        rng=seed,
+    model = collapse_run(
+        seed,
         **{
-            "scenario.quarters": 32,
-            "network.councils": 40,
             "commissioning.failure_regime": regime,
             "councils.inhouse_capacity_retained": retained,
         },
     )
-    return model.run().summary()["recovery_quarters"]
+    return model.summary()["recovery_quarters"]
 
 
 def failure_table(seeds: int) -> list[tuple[str, float, float, float, float]]:
@@ -112,21 +117,7 @@ def contagion(share: float, collapse: bool, seed: int) -> tuple[int, float]:
     """Failures other than the collapse, and contagion_loss (GBP m), over 8 years with
     ``share`` of each outsourced contract subcontracted, with or without the largest
     outsourcer collapsing at quarter 12."""
-    shocks = (
-        [{"kind": "provider_collapse", "quarter": 12, "target": "largest_outsourcer"}]
-        if collapse
-        else []
-    )
-    model = CommissioningModel(
-        {"shocks": shocks},
-        rng=seed,
-        **{
-            "scenario.quarters": 32,
-            "network.councils": 40,
-            "outsourcers.subcontract_share": share,
-        },
-    )
-    model.run()
+    model = collapse_run(seed, collapse, **{"outsourcers.subcontract_share": share})
     others = sum(e["event"] == "failure" and e["cause"] != "collapse" for e in model.events)
     return others, float(model.timeseries()["contagion_loss"].sum())
 
