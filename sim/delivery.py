@@ -22,6 +22,7 @@ __all__ = [
     "Flows",
     "administered_legs",
     "deliver_and_pay",
+    "handback_tolerance",
     "headroom",
     "quarter_flows",
     "refresh_inhouse_prices",
@@ -110,6 +111,18 @@ def headroom(providers: ProviderTable) -> np.ndarray:
     return (p.view("cash") + p.view("credit_limit")) / np.maximum(revenue_year, 1.0)
 
 
+def handback_tolerance(
+    headroom: np.ndarray, handback_loss: float, handback_headroom: float
+) -> np.ndarray:
+    """The loss (share of price) each provider bears on a contract before counting it
+    loss-making: ``handback_loss`` at ``handback_headroom`` years of headroom, in proportion
+    to headroom between none (at its credit limit) and twice that. So providers differ, and
+    a firm running out of money hands contracts back sooner (no single cliff)."""
+    if handback_headroom <= 0:
+        return np.full(headroom.shape, handback_loss)
+    return handback_loss * np.clip(headroom / handback_headroom, 0.0, 2.0)
+
+
 def refresh_inhouse_prices(market: Market, emergency_premium: float) -> None:
     """In-house services cost what the unit spends (no margin, no fixed price), plus the
     premium while the unit covers an emergency."""
@@ -179,6 +192,8 @@ def deliver_and_pay(market: Market, params: Params) -> None:
         p.view("kind"),
         p.view("local_cost_share"),
     )
+    # Each holder's loss tolerance before this quarter's books (a firm near its limit has less).
+    tolerance = handback_tolerance(headroom(p), cp.handback_loss, cp.handback_headroom)[h]
     # A failed provider's books are closed: no interest accrues on its debts after failure.
     interest_rate = np.where(p.view("alive"), p.view("interest_rate"), 0.0)
     accounts = settle_accounts(
@@ -187,8 +202,8 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     p.view("revenue_last")[:] = accounts["revenue"]
     p.view("cost_last")[:] = accounts["cost"]
 
-    # Contracts losing more than the handback threshold build up towards a handback.
-    holder_loss = (paid - sub_pay - holder_cost) < -cp.handback_loss * (paid - sub_pay)
+    # Contracts losing more than the holder's tolerance build up towards a handback.
+    holder_loss = (paid - sub_pay - holder_cost) < -tolerance * (paid - sub_pay)
     streak = ct.loss_streak[slots]
     ct.loss_streak[slots] = np.where(holder_loss & ~is_ih, streak + 1, 0)
 

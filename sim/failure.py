@@ -120,13 +120,16 @@ def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> No
 
 
 def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
-    """Contracts that lost money for ``handback_quarters`` in a row are handed back."""
+    """Contracts that lost money for ``handback_quarters`` in a row are handed back; the
+    provider that handed one back may not be awarded it again for ``handback_bar_quarters``."""
     ct = market.contracts
     back = np.flatnonzero(
         (ct.view("holder") >= 0)
         & (ct.view("loss_streak") >= params.commissioning.handback_quarters)
     )
     if back.size:
+        ct.barred[back] = ct.holder[back]
+        ct.barred_until[back] = market.quarter + params.commissioning.handback_bar_quarters
         market.ledger.handbacks += int(back.size)
         market.events.append(
             {"quarter": market.quarter, "event": "handback", "contracts": int(back.size)}
@@ -159,7 +162,8 @@ def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Ge
             spare[unit] -= size
             insource(market, slot, params)
             continue
-        candidates = cols[external[row] & (spare[cols] >= size)]
+        allowed = external[row] & ~ct.barred_now(np.array([slot]), cols, t)[0]
+        candidates = cols[allowed & (spare[cols] >= size)]
         if candidates.size:  # emergency direct award to the best-placed provider with room
             best = candidates[np.argmax(p.quality[candidates])]
             spare[best] -= size

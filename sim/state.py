@@ -163,6 +163,8 @@ class ContractBook(_Table):
         "subcontractor": (np.int64, -1),
         "subcontract_price": (float, 0.0),  # GBP per quarter the holder pays its subcontractor
         "disrupted_at": (np.int64, -1),
+        "barred": (np.int64, -1),  # the provider that handed it back: no re-award until ...
+        "barred_until": (np.int64, -1),  # ... this quarter
         # Under administration (docs/ODD.md 7.4): the administrator delivers until this quarter
         # for the failed provider ``administered_by`` at ``administered_price``.
         "administered_until": (np.int64, -1),
@@ -190,6 +192,12 @@ class ContractBook(_Table):
         holder = self.view("holder")
         taken = (holder >= 0) & (self.view("start") <= quarter)
         return (self.view("administered_until") > quarter) & ~taken
+
+    def barred_now(self, slots: np.ndarray, providers: np.ndarray, quarter: int) -> np.ndarray:
+        """(len(slots), len(providers)) whether each provider is barred from each contract in
+        ``quarter`` (it handed that contract back too recently)."""
+        active = self.barred_until[slots] > quarter
+        return active[:, None] & (self.barred[slots][:, None] == providers[None, :])
 
     def held_by(self, kind: np.ndarray, which: ProviderKind) -> np.ndarray:
         """Mask of slots held now by a provider of type ``which`` (``kind``: each provider's)."""

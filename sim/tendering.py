@@ -252,6 +252,7 @@ def tender(
         social_value_score = np.append(social_value_score, p.social_value_score[units[0]])
     cap = c.price_cap * size * cn.budget_factor[councils]
     eligible &= price <= cap[:, None]
+    eligible[:, : cols.size] &= ~ct.barred_now(slots, cols, t)
     weights = effective_weights(params.commissioning)
     score = score_bids(price, eligible, quality, social_value_score, local, weights)
     winner = award(

@@ -9,7 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.delivery import deliver_and_pay, headroom, refresh_inhouse_prices
+from sim.delivery import (
+    deliver_and_pay,
+    handback_tolerance,
+    headroom,
+    refresh_inhouse_prices,
+)
 from sim.failure import end_administration, fail_provider, handbacks, insolvencies, leave_gaps
 from sim.scenario import Scenario
 from sim.spinouts import spin_outs
@@ -359,6 +364,41 @@ def test_a_subcontract_is_priced_at_the_subcontractors_own_price_and_lost_with_i
     assert p.cash[MUTUAL] == pytest.approx(cash - 37.8)
     assert market.ledger.contagion_loss == pytest.approx(37.8 + 37.8 * 8)
     assert ct.subcontractor[1] == -1
+
+
+def test_a_firm_near_its_credit_limit_counts_smaller_losses_towards_a_handback():
+    tolerance = handback_tolerance(np.array([-0.1, 0.0, 0.05, 0.1, 0.2, 1.0]), 0.05, 0.1)
+    assert tolerance == pytest.approx([0.0, 0.0, 0.025, 0.05, 0.1, 0.1])
+    streaks = []
+    for cash in (100.0, -45.0):  # headroom (cash + 50) / (4 x 250): 0.15, then 0.005
+        market = hand_built_market()
+        market.contracts.place(1, OUTSOURCER, price=95.0, start=0, end=20, emergency=False)
+        market.providers.cash[OUTSOURCER] = cash
+        market.cost_level[:] = 1.1  # costs 99: a loss of 4.2% of the price
+        deliver_and_pay(market, scenario())
+        streaks.append(int(market.contracts.loss_streak[1]))
+    # The healthy firm tolerates 7.5% and carries on; the one near its limit, 0.25%.
+    assert streaks == [0, 1]
+
+
+@pytest.mark.parametrize(("bar", "holder"), [(12, -1), (0, OUTSOURCER)])
+def test_a_provider_that_handed_a_contract_back_is_not_awarded_it_again_for_a_while(bar, holder):
+    market = hand_built_market()
+    let_contracts(market)
+    market.contracts.loss_streak[2] = 4
+    params = scenario(handback_bar_quarters=bar)
+    handbacks(market, params, np.random.default_rng(0))
+    ct = market.contracts
+    # Only the outsourcer could take B's contract in an emergency (B's unit has no room, the
+    # mutual does not reach B): barred, B is left with a gap.
+    assert ct.holder[2] == holder
+    market.quarter = 3
+    tender(market, np.array([2]), params, np.random.default_rng(0), allow_inhouse=True)
+    assert ct.holder[2] == holder  # nor can it win the re-tender while barred
+    if bar:
+        market.quarter = 1 + bar  # the bar has run out: it may win it again
+        tender(market, np.array([2]), params, np.random.default_rng(0), allow_inhouse=True)
+        assert ct.holder[2] == OUTSOURCER
 
 
 def test_a_gap_is_rebuilt_in_house_after_its_time():

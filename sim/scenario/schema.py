@@ -342,6 +342,25 @@ class CommissioningParams(Section):
         description="Consecutive loss-making quarters after which a provider hands a contract back.",
         source="ADASS 2017-18 surveys of home care handbacks",
     )
+    handback_headroom: float = P(
+        0.1,
+        ge=0.0,
+        le=5.0,
+        unit="years of revenue",
+        description="Financial headroom at which a provider tolerates losses of handback_loss "
+        "before counting a contract loss-making; tolerance scales with headroom (none at the "
+        "credit limit, twice at twice this), so a firm near its limit hands back sooner.",
+    )
+    handback_bar_quarters: int = P(
+        12,
+        ge=0,
+        le=40,
+        unit="quarters",
+        description="A provider that handed a contract back may not be awarded it again, "
+        "emergency awards included, for this long.",
+        source="assumption (PCR 2015 reg. 57(8)(g), 57(11): exclusion for past performance, "
+        "up to three years)",
+    )
     failure_regime: Literal["none", "administration"] = P(
         "none",
         unit="name",
