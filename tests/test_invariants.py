@@ -51,6 +51,11 @@ def scenarios(draw):
             "social_value_weight": sv,
             "local_preference": local,
             "bid_error": draw(st.floats(0.0, 0.3)),
+            "failure_regime": draw(st.sampled_from(["none", "administration"])),
+            "administration_quarters": draw(st.integers(1, 6)),
+            "administration_cost": draw(st.floats(0.0, 0.5)),
+            "handback_headroom": draw(st.floats(0.0, 0.5)),
+            "handback_bar_quarters": draw(st.integers(0, 12)),
         },
         "outsourcers": {
             "count": draw(st.integers(0, 6)),
