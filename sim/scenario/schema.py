@@ -332,7 +332,8 @@ class CommissioningParams(Section):
         ge=0.0,
         le=1.0,
         unit="share of price",
-        description="A contract losing more than this share of its price counts as loss-making.",
+        description="Loss tolerance of a provider with handback_headroom of financial headroom: "
+        "a contract losing more than this share of its price counts as loss-making.",
     )
     handback_quarters: int = P(
         4,
