@@ -21,7 +21,9 @@ from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderT
 
 __all__ = [
     "Flows",
+    "administered_legs",
     "deliver_and_pay",
+    "handback_tolerance",
     "headroom",
     "quarter_flows",
     "refresh_inhouse_prices",
@@ -131,6 +133,18 @@ def refresh_inhouse_prices(market: Market, emergency_premium: float) -> None:
     ct.price[ih] = ct.reference[ih] * p.unit_cost(ct.holder[ih], market.cost_level) * premium
 
 
+def handback_tolerance(
+    headroom: np.ndarray, handback_loss: float, handback_headroom: float
+) -> np.ndarray:
+    """The loss (share of price) each provider bears on a contract before counting it
+    loss-making: ``handback_loss`` at ``handback_headroom`` years of headroom, in proportion
+    to headroom between none (at its credit limit) and twice that. So providers differ, and
+    a firm running out of money hands contracts back sooner (no single cliff)."""
+    if handback_headroom <= 0:
+        return np.full(headroom.shape, handback_loss)
+    return handback_loss * np.clip(headroom / handback_headroom, 0.0, 2.0)
+
+
 def deliver_and_pay(market: Market, params: Params) -> None:
     """Deliver every contract and pay for it: build the quarter's legs, follow the money
     (:func:`quarter_flows`), book it (:func:`settle_accounts`), count each loss-making
@@ -156,13 +170,18 @@ def deliver_and_pay(market: Market, params: Params) -> None:
         spare = np.maximum(cn.inhouse_capacity - ct.used_capacity(p.n)[units], 0.0)
         extra = np.minimum(want, spare)
     spot_price = p.unit_cost(units, cost_level) * (1 + cp.emergency_premium)
+    # Contracts an administrator delivers (failure_regime "administration").
+    admin, admin_by, admin_paid = administered_legs(market, cp.administration_cost)
 
     # Budgets bind: a council over its spending limit buys less of everything (sim.budgets).
     commissioned = np.bincount(council, ct.view("price") * fraction, minlength=cn.n)
+    commissioned += np.bincount(council[admin], admin_paid, minlength=cn.n)
     limit = budgets.spending_limit(cn, params.councils.budget_headroom)
     bought = budgets.rationing(commissioned + extra * spot_price, limit)
     fraction *= bought[council]
     extra *= bought
+    admin_bought = bought[council[admin]]
+    admin_paid = admin_paid * admin_bought
     spot = np.flatnonzero(extra > 0)
     spot_paid = extra[spot] * spot_price[spot]
 
@@ -174,17 +193,20 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     work = reference[slots] * fraction[slots]
     is_ih = p.kind[h] == ProviderKind.INHOUSE
     holder_cost = np.where(is_ih, paid, work * (1 - s) * p.unit_cost(h, cost_level))
-    # A subcontracted leg: the subcontractor is paid its share of the price.
+    # A subcontracted leg: the subcontractor is paid its own price for the work it does, out
+    # of the holder's price.
     with_sub = np.flatnonzero(sub >= 0)
     sub_ids = sub[with_sub]
-    sub_revenue = paid[with_sub] * s[with_sub]
+    sub_pay = np.zeros(slots.size)
+    sub_pay[with_sub] = ct.subcontract_price[slots[with_sub]] * fraction[slots[with_sub]]
+    sub_revenue = sub_pay[with_sub]
     sub_cost = work[with_sub] * s[with_sub] * p.unit_cost(sub_ids, cost_level)
 
-    leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1)])
-    leg_provider = np.concatenate([h, sub_ids, units[spot]])
-    leg_council = np.concatenate([council[slots], council[slots[with_sub]], spot])
-    revenue = np.concatenate([paid * (1 - s), sub_revenue, spot_paid])
-    cost = np.concatenate([holder_cost, sub_cost, spot_paid])
+    leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1), admin])
+    leg_provider = np.concatenate([h, sub_ids, units[spot], admin_by])
+    leg_council = np.concatenate([council[slots], council[slots[with_sub]], spot, council[admin]])
+    revenue = np.concatenate([paid - sub_pay, sub_revenue, spot_paid, admin_paid])
+    cost = np.concatenate([holder_cost, sub_cost, spot_paid, admin_paid])
     flows = quarter_flows(
         leg_slot,
         leg_provider,
@@ -194,20 +216,26 @@ def deliver_and_pay(market: Market, params: Params) -> None:
         p.view("kind"),
         p.view("local_cost_share"),
     )
+    # Each holder's loss tolerance before this quarter's books (a firm near its limit has less).
+    tolerance = handback_tolerance(headroom(p), cp.handback_loss, cp.handback_headroom)[h]
+    # A failed provider's books are closed: no interest accrues on its debts after failure.
+    interest_rate = np.where(p.view("alive"), p.view("interest_rate"), 0.0)
     accounts = settle_accounts(
-        flows, p.view("cash"), p.view("extraction"), p.view("interest_rate"), p.view("kind")
+        flows, p.view("cash"), p.view("extraction"), interest_rate, p.view("kind")
     )
     p.view("revenue_last")[:] = accounts["revenue"]
     p.view("cost_last")[:] = accounts["cost"]
 
-    # Contracts losing more than the handback threshold build up towards a handback.
-    holder_loss = (paid * (1 - s) - holder_cost) < -cp.handback_loss * paid * (1 - s)
+    # Contracts losing more than the holder's tolerance build up towards a handback.
+    holder_loss = (paid - sub_pay - holder_cost) < -tolerance * (paid - sub_pay)
     streak = ct.loss_streak[slots]
     ct.loss_streak[slots] = np.where(holder_loss & ~is_ih, streak + 1, 0)
 
     premium = cp.emergency_premium / (1 + cp.emergency_premium)
     emergency_paid = float((paid * ct.emergency[slots]).sum())
     delivered = np.bincount(council, reference * fraction, minlength=cn.n) + extra
+    delivered += np.bincount(council[admin], reference[admin] * admin_bought, minlength=cn.n)
+    admin_share = cp.administration_cost / (1 + cp.administration_cost)
     # Transition costs are council spend too: each council pays for its own disruptions.
     hit = ledger.disrupted_value
     transition = ledger.transition_cost * hit / hit.sum() if hit.sum() > 0 else np.zeros(cn.n)
@@ -224,8 +252,22 @@ def deliver_and_pay(market: Market, params: Params) -> None:
         "bought": bought,
         "emergency_cost": emergency_paid * premium
         + float(spot_paid.sum()) * premium
+        + float(admin_paid.sum()) * admin_share
         + ledger.transition_cost,
     }
+
+
+def administered_legs(
+    market: Market, administration_cost: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The contracts an administrator delivers this quarter: their slots, the failed provider
+    whose books they were on, and what the council pays (the contract's price plus
+    ``administration_cost`` of it). The administrator spends what it is paid (no surplus), so
+    the failed provider's closed books do not move."""
+    ct = market.contracts
+    slots = np.flatnonzero(ct.administered(market.quarter))
+    paid = ct.administered_price[slots] * (1.0 + administration_cost)
+    return slots, ct.administered_by[slots], paid
 
 
 def update_inhouse_capacity(market: Market, retained_share: float) -> None:

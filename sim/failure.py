@@ -12,15 +12,18 @@ import numpy as np
 
 from sim.delivery import refresh_inhouse_prices
 from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
-from sim.tendering import bid_prices, bidders
+from sim.tendering import bid_prices, bidders, tender
 
 __all__ = [
+    "administer",
     "disrupt",
+    "end_administration",
     "fail_provider",
     "handbacks",
     "insolvencies",
     "insource",
     "leave_gaps",
+    "subcontract_losses",
 ]
 
 
@@ -37,12 +40,13 @@ def fail_provider(
     p.alive[index] = False
     p.failed_at[index] = market.quarter
     held = np.flatnonzero(ct.view("holder") == index)
-    # Contagion: subcontractors are owed the last quarter's share, and lose the work.
-    subs = ct.subcontractor[held]
-    has_sub = subs >= 0
-    unpaid = ct.price[held[has_sub]] * params.outsourcers.subcontract_share
-    np.subtract.at(p.cash, subs[has_sub], unpaid)
-    ledger.contagion_loss += float(unpaid.sum())
+    # Contagion: subcontractors are owed the last quarter's invoice, and lose the work.
+    with_sub = held[ct.subcontractor[held] >= 0]
+    unpaid, lost = subcontract_losses(
+        ct.subcontract_price[with_sub], ct.end[with_sub], market.quarter
+    )
+    np.subtract.at(p.cash, ct.subcontractor[with_sub], unpaid)
+    ledger.contagion_loss += float(unpaid.sum() + lost.sum())
     ct.subcontractor[held] = -1
     # A failed subcontractor simply stops: the holder takes its share back.
     ct.view("subcontractor")[ct.view("subcontractor") == index] = -1
@@ -56,7 +60,55 @@ def fail_provider(
             "contracts": int(held.size),
         }
     )
-    disrupt(market, held, params, rng)
+    if params.commissioning.failure_regime == "administration":
+        administer(market, held, index, params, rng)
+    else:
+        disrupt(market, held, params, rng)
+
+
+def administer(
+    market: Market, slots: np.ndarray, failed: int, params: Params, rng: np.random.Generator
+) -> None:
+    """An administrator takes a failed provider's contracts (as the Official Receiver took
+    Carillion's): it keeps them delivered at their price plus ``administration_cost`` for
+    ``administration_quarters`` (:func:`sim.delivery.administered_legs`) while they are re-let
+    by tender now, the new holders starting after mobilisation. What the tender cannot place
+    waits in a gap covered by the administrator (re-tendered as any gap);
+    :func:`end_administration` hands what is left to the councils when administration ends."""
+    if slots.size == 0:
+        return
+    ct, cp = market.contracts, params.commissioning
+    _count_disruption(market, slots, params)
+    ct.administered_until[slots] = market.quarter + cp.administration_quarters
+    ct.administered_by[slots] = failed
+    ct.administered_price[slots] = ct.price[slots]
+    ct.holder[slots] = -1
+    ct.subcontractor[slots] = -1
+    ct.loss_streak[slots] = 0
+    gaps = tender(
+        market, slots, params, rng, allow_inhouse=True, start_after=cp.mobilisation_quarters
+    )
+    leave_gaps(market, gaps, params)
+
+
+def end_administration(market: Market, params: Params, rng: np.random.Generator) -> None:
+    """Administration ends this quarter: contracts it has not re-let are disrupted and
+    answered as any failure's (insource, emergency award or gap)."""
+    ct = market.contracts
+    ending = ct.view("administered_until") == market.quarter
+    left = np.flatnonzero(ending & (ct.view("holder") < 0))
+    if left.size:
+        market.ledger.open()
+        disrupt(market, left, params, rng)
+
+
+def subcontract_losses(
+    price: np.ndarray, end: np.ndarray, quarter: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each subcontractor loses when its prime fails in ``quarter``: the quarter's
+    invoice it is never paid (written off its cash) and the volume it loses, its subcontract's
+    price for each quarter left of the prime's contract (revenue it will not earn)."""
+    return price.copy(), price * np.maximum(end - quarter, 0)
 
 
 def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> None:
@@ -68,13 +120,16 @@ def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> No
 
 
 def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
-    """Contracts that lost money for ``handback_quarters`` in a row are handed back."""
+    """Contracts that lost money for ``handback_quarters`` in a row are handed back; the
+    provider that handed one back may not be awarded it again for ``handback_bar_quarters``."""
     ct = market.contracts
     back = np.flatnonzero(
         (ct.view("holder") >= 0)
         & (ct.view("loss_streak") >= params.commissioning.handback_quarters)
     )
     if back.size:
+        ct.barred[back] = ct.holder[back]
+        ct.barred_until[back] = market.quarter + params.commissioning.handback_bar_quarters
         market.ledger.handbacks += int(back.size)
         market.events.append(
             {"quarter": market.quarter, "event": "handback", "contracts": int(back.size)}
@@ -88,19 +143,14 @@ def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Ge
     room, else is left with a gap until a re-tender. Councils answer in a seeded order."""
     if slots.size == 0:
         return
-    ct, p, cn, ledger = market.contracts, market.providers, market.councils, market.ledger
+    ct, p, cn = market.contracts, market.providers, market.councils
     cp = params.commissioning
     t = market.quarter
     ct.holder[slots] = -1
     ct.subcontractor[slots] = -1
     ct.disrupted_at[slots] = t
     ct.loss_streak[slots] = 0
-    councils = ct.council[slots]
-    yearly = ct.reference[slots] * QUARTERS_PER_YEAR
-    ledger.contracts_disrupted += int(slots.size)
-    ledger.transition_cost += float(cp.transition_cost * yearly.sum())
-    np.add.at(ledger.disrupted_value, councils, ct.reference[slots])
-    ledger.councils_hit[councils] = True
+    _count_disruption(market, slots, params)
 
     spare = p.view("capacity") - ct.used_capacity(p.n)
     order = slots[rng.permutation(slots.size)]
@@ -112,7 +162,8 @@ def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Ge
             spare[unit] -= size
             insource(market, slot, params)
             continue
-        candidates = cols[external[row] & (spare[cols] >= size)]
+        allowed = external[row] & ~ct.barred_now(np.array([slot]), cols, t)[0]
+        candidates = cols[allowed & (spare[cols] >= size)]
         if candidates.size:  # emergency direct award to the best-placed provider with room
             best = candidates[np.argmax(p.quality[candidates])]
             spare[best] -= size
@@ -129,6 +180,18 @@ def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Ge
             continue
         ct.end[slot] = t + cp.retender_quarters  # gap: unmet need until a tender can award
     refresh_inhouse_prices(market, cp.emergency_premium)
+
+
+def _count_disruption(market: Market, slots: np.ndarray, params: Params) -> None:
+    """Count contracts that change hands in a failure: the ledger's tallies, the councils'
+    transition costs and the value each council sees disrupted (trust's penalty)."""
+    ct, ledger = market.contracts, market.ledger
+    councils = ct.council[slots]
+    yearly = ct.reference[slots] * QUARTERS_PER_YEAR
+    ledger.contracts_disrupted += int(slots.size)
+    ledger.transition_cost += float(params.commissioning.transition_cost * yearly.sum())
+    np.add.at(ledger.disrupted_value, councils, ct.reference[slots])
+    ledger.councils_hit[councils] = True
 
 
 def insource(market: Market, slot: int, params: Params) -> None:

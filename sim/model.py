@@ -282,6 +282,7 @@ class CommissioningModel(mesa.Model):
         shocks.random_failures(m, params, rng)
         failure.insolvencies(m, params, rng)
         failure.handbacks(m, params, rng)
+        failure.end_administration(m, params, rng)
         failure.leave_gaps(m, tendering.tender_due(m, params, rng), params)
         spinouts.spin_outs(m, params.mutuals, rng)
         # In-house services cost what the unit spends this quarter, cost shocks included.

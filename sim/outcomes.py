@@ -63,7 +63,11 @@ REPORTERS: dict[str, tuple[str, str]] = {
     "trust": ("index 0-1", "Mean public trust in councils' commissioning"),
     "spin_outs": ("providers", "In-house services that spun out as mutuals this quarter"),
     "mean_markup_outsourcer": ("share of cost", "Mean bid mark-up of trading outsourcers"),
-    "contagion_loss": ("GBP m", "Income subcontractors lost to failed outsourcers this quarter"),
+    "contagion_loss": (
+        "GBP m",
+        "What subcontractors lost to primes that failed this quarter: the unpaid quarter's "
+        "invoice and the subcontract's price for each quarter left (lost volume)",
+    ),
     "failures_outsourcer": ("providers", "Outsourcers that failed this quarter"),
     "failures_mutual": ("providers", "Mutuals that failed this quarter"),
 }

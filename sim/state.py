@@ -131,7 +131,7 @@ def provider_values(section: Params, capacity: float, rng: np.random.Generator) 
     year = capacity * QUARTERS_PER_YEAR
     return {
         "capacity": capacity,
-        "cash": section.reserves * year,
+        "cash": (section.reserves - section.debt) * year,
         "credit_limit": section.credit_limit * year,
         "markup": section.markup_initial,
         "markup_min": section.markup_min,
@@ -168,7 +168,15 @@ class ContractBook(_Table):
         "emergency": (bool, False),
         "loss_streak": (np.int64, 0),
         "subcontractor": (np.int64, -1),
+        "subcontract_price": (float, 0.0),  # GBP per quarter the holder pays its subcontractor
         "disrupted_at": (np.int64, -1),
+        "barred": (np.int64, -1),  # the provider that handed it back: no re-award until ...
+        "barred_until": (np.int64, -1),  # ... this quarter
+        # Under administration (docs/ODD.md 7.4): the administrator delivers until this quarter
+        # for the failed provider ``administered_by`` at ``administered_price``.
+        "administered_until": (np.int64, -1),
+        "administered_by": (np.int64, -1),
+        "administered_price": (float, 0.0),
     }
 
     def place(
@@ -183,6 +191,20 @@ class ContractBook(_Table):
         self.emergency[slot] = emergency
         self.loss_streak[slot] = 0
         self.subcontractor[slot] = -1
+        self.subcontract_price[slot] = 0.0
+
+    def administered(self, quarter: int) -> np.ndarray:
+        """Mask of slots an administrator delivers in ``quarter``: under administration and
+        not yet delivered by a new holder."""
+        holder = self.view("holder")
+        taken = (holder >= 0) & (self.view("start") <= quarter)
+        return (self.view("administered_until") > quarter) & ~taken
+
+    def barred_now(self, slots: np.ndarray, providers: np.ndarray, quarter: int) -> np.ndarray:
+        """(len(slots), len(providers)) whether each provider is barred from each contract in
+        ``quarter`` (it handed that contract back too recently)."""
+        active = self.barred_until[slots] > quarter
+        return active[:, None] & (self.barred[slots][:, None] == providers[None, :])
 
     def held_by(self, kind: np.ndarray, which: ProviderKind) -> np.ndarray:
         """Mask of slots held now by a provider of type ``which`` (``kind``: each provider's)."""
@@ -276,6 +298,7 @@ class QuarterLedger:
         self.spin_outs = 0
         self.transition_cost = 0.0
         self.contagion_loss = 0.0
+        self.bidders_excluded = 0  # trading providers a tender's financial check turned away
         self.disrupted_value = np.zeros(self.n_councils)
         self.councils_hit = np.zeros(self.n_councils, dtype=bool)
 

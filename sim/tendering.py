@@ -247,10 +247,13 @@ def tender(
     rng: np.random.Generator,
     *,
     allow_inhouse: bool,
+    start_after: int | np.ndarray = 0,
 ) -> np.ndarray:
     """Run one tender round over contract ``slots``: bid, score, award, choose
     subcontractors, adapt mark-ups. Returns the slots no one took and no incumbent holds on
-    (gaps, for :func:`sim.failure.leave_gaps`).
+    (gaps, for :func:`sim.failure.leave_gaps`). Winners start delivering ``start_after``
+    quarters from now (per slot or one for all; 0: at once; a contract an administrator
+    delivers is let to start after mobilisation).
 
     The columns are the outsourcers and mutuals that may bid, plus (when councils let their
     own units bid) one column for each council's own in-house unit, which bids at cost and is
@@ -271,6 +274,7 @@ def tender(
     passed = passes_financial_check(
         market.health_log, p.n, c.report_lag_quarters, c.due_diligence_threshold
     )
+    market.ledger.bidders_excluded += int((p.external() & ~passed).sum())
     cols, eligible, local = bidders(p, cn.near, councils, passed)
     error = rng.normal(0.0, params.commissioning.bid_error, (slots.size, cols.size))
     price = bid_prices(size, p.unit_cost(cols, market.cost_level), p.markup[cols], error)
@@ -285,6 +289,7 @@ def tender(
         social_value_score = np.append(social_value_score, p.social_value_score[units[0]])
     cap = c.price_cap * size * cn.budget_factor[councils]
     eligible &= price <= cap[:, None]
+    eligible[:, : cols.size] &= ~ct.barred_now(slots, cols, t)
     weights = effective_weights(params.commissioning)
     score = score_bids(price, eligible, quality, social_value_score, local, weights)
     winner = award(
@@ -297,13 +302,20 @@ def tender(
     )
 
     term = contract_terms(rng, slots.size, c.contract_years_min, c.contract_years_max)
+    start = t + np.broadcast_to(start_after, slots.shape)
     gaps = []
     for row, slot in enumerate(slots):
         w = winner[row]
         if w >= 0:
             provider = cols[w] if w < cols.size else units[row]
+            begin = int(start[row])
             ct.place(
-                slot, provider, price=price[row, w], start=t, end=t + term[row], emergency=False
+                slot,
+                provider,
+                price=price[row, w],
+                start=begin,
+                end=begin + term[row],
+                emergency=False,
             )
         elif incumbent[row] >= 0 and p.alive[incumbent[row]]:
             ct.end[slot] = t + QUARTERS_PER_YEAR  # no affordable bid: extend the incumbent a year
@@ -318,7 +330,9 @@ def choose_subcontractors(
     market: Market, slots: np.ndarray, subcontract_share: float, rng: np.random.Generator
 ) -> None:
     """Outsourcers subcontract part of each new contract to a local mutual, picked at
-    random among those based in or next to the area (the contagion channel)."""
+    random among those based in or next to the area (the contagion channel). The subcontract
+    is priced at the subcontractor's own price: its unit cost now and its mark-up, on its
+    share of the work, fixed for the contract (paid out of the holder's price)."""
     if subcontract_share <= 0 or slots.size == 0:
         return
     p, ct = market.providers, market.contracts
@@ -329,7 +343,10 @@ def choose_subcontractors(
     near = market.councils.near[np.ix_(ct.council[slots], p.home[mutuals])]
     pick = np.where(near, rng.random(near.shape), -1.0).argmax(axis=1)
     found = near.any(axis=1)
-    ct.subcontractor[slots[found]] = mutuals[pick[found]]
+    chosen, subs = slots[found], mutuals[pick[found]]
+    ct.subcontractor[chosen] = subs
+    own_price = p.unit_cost(subs, market.cost_level) * (1.0 + p.markup[subs])
+    ct.subcontract_price[chosen] = ct.reference[chosen] * subcontract_share * own_price
 
 
 def adapt_markups(
@@ -365,4 +382,6 @@ def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.n
     keep = inhouse & ~ct.emergency[due] & (rng.random(due.size) >= c.market_test_rate)
     term = contract_terms(rng, int(keep.sum()), c.contract_years_min, c.contract_years_max)
     ct.end[due[keep]] = t + term
-    return tender(market, due[~keep], params, rng, allow_inhouse=True)
+    offered = due[~keep]
+    wait = np.where(ct.administered(t)[offered], params.commissioning.mobilisation_quarters, 0)
+    return tender(market, offered, params, rng, allow_inhouse=True, start_after=wait)

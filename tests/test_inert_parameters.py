@@ -81,7 +81,9 @@ MARKETS: dict[str, dict[str, Any]] = {
     "calm": SMALL,
     "stressed": {
         **SMALL,
-        "councils": {"inhouse_capacity_retained": 0.0},
+        # little room in-house: room for one contract (of 8 a council) insourced at once, so
+        # most failed contracts leave gaps
+        "councils": {"inhouse_capacity_retained": 0.15, "lots": 2},
         "outsourcers": {"count": 3, "capacity_share": 0.25, "reserves": 0.01},
         "shocks": STRESS_SHOCKS,
     },
@@ -99,9 +101,15 @@ MARKETS: dict[str, dict[str, Any]] = {
             "subcontract_share": 0.3,
             "failure_hazard": 0.05,
             "reserves": 0.0,
-            "credit_limit": 0.02,
+            "credit_limit": 0.05,  # just above the default debt (0.04): leverage binds
         },
-        "mutuals": {"count": 12, "support_programme": True, "failure_hazard": 0.05},
+        # spin-outs often enough that the programme's grants meet a cost shock in 20 quarters
+        "mutuals": {
+            "count": 12,
+            "support_programme": True,
+            "spin_out_rate": 0.1,
+            "failure_hazard": 0.05,
+        },
         "shocks": [
             {"kind": "cost_shock", "quarter": 5, "magnitude": 0.1},
             {"kind": "provider_collapse", "quarter": 9, "target": "random"},

@@ -56,12 +56,20 @@ def scenarios(draw):
             "fee_uplift": draw(st.floats(0.0, 1.0)),
             "transition_cost": draw(st.floats(0.0, 0.5)),
             "transition_local_share": draw(st.floats(0.0, 1.0)),
+            "failure_regime": draw(st.sampled_from(["none", "administration"])),
+            "administration_quarters": draw(st.integers(1, 6)),
+            "administration_cost": draw(st.floats(0.0, 0.5)),
+            "handback_headroom": draw(st.floats(0.0, 0.5)),
+            "handback_bar_quarters": draw(st.integers(0, 12)),
         },
         "outsourcers": {
             "count": draw(st.integers(0, 6)),
             "failure_hazard": draw(st.floats(0.0, 0.3)),
             "subcontract_share": draw(st.floats(0.0, 0.5)),
             "reserves": draw(st.floats(0.0, 0.2)),
+            "debt": draw(st.floats(0.0, 0.2)),
+            "credit_limit": draw(st.floats(0.0, 0.3)),
+            "interest_rate": draw(st.floats(0.0, 0.05)),
         },
         "mutuals": {
             "count": draw(st.integers(0, 15)),
@@ -124,8 +132,13 @@ def test_invariants_hold_every_quarter(data):
     while model.running:
         n_before = model.providers.n
         cash_before = model.providers.cash[:n_before].copy()
+        failed_before = ~model.providers.alive[:n_before].copy()
         model.step()
         check_quarter(model, cash_before, n_before)
+        # A failed provider's books are closed: no flows, no interest, its cash frozen.
+        assert np.array_equal(
+            model.providers.cash[:n_before][failed_before], cash_before[failed_before]
+        )
 
 
 def test_money_reconciles_over_a_baseline_run():

@@ -10,15 +10,29 @@ import numpy as np
 import pytest
 
 from sim.budgets import rationing, spending_limit
-from sim.delivery import deliver_and_pay, headroom, refresh_inhouse_prices
-from sim.failure import handbacks, insolvencies, leave_gaps
+from sim.delivery import (
+    deliver_and_pay,
+    handback_tolerance,
+    headroom,
+    refresh_inhouse_prices,
+)
+from sim.failure import end_administration, fail_provider, handbacks, insolvencies, leave_gaps
 from sim.scenario import Scenario, Shock
 from sim.shocks import apply_shock
 from sim.spinouts import spin_outs
-from sim.state import ContractBook, CouncilTable, Market, ProviderKind, ProviderTable
+from sim.state import (
+    ContractBook,
+    CouncilTable,
+    Market,
+    ProviderKind,
+    ProviderTable,
+    provider_values,
+)
 from sim.state import QuarterLedger as Ledger
 from sim.tendering import (
     award,
+    choose_subcontractors,
+    passes_financial_check,
     score_bids,
     social_value_scores,
     tender,
@@ -151,6 +165,7 @@ def let_contracts(market: Market) -> None:
     ct.place(1, OUTSOURCER, price=150.0, start=0, end=20, emergency=False)
     ct.place(2, OUTSOURCER, price=150.0, start=0, end=20, emergency=False)
     ct.subcontractor[1] = MUTUAL
+    ct.subcontract_price[1] = 31.5  # the mutual's own price for 30%: 100 x 0.3 x 1.0 x 1.05
 
 
 def test_a_providers_books_balance_after_a_quarter():
@@ -166,10 +181,12 @@ def test_a_providers_books_balance_after_a_quarter():
     flows, accounts, money = market.ledger.flows, market.ledger.accounts, market.ledger.money
     # In-house work is paid at its cost: 100 x 1.1.
     assert market.contracts.price[0] == pytest.approx(110.0)
-    # The outsourcer: 70% of 150 plus 150; costs 70 x 0.9 + 100 x 0.9.
-    assert accounts["revenue"][OUTSOURCER] == pytest.approx(255.0)
+    # The outsourcer: 150 less the mutual's own price, plus 150; costs 70 x 0.9 + 100 x 0.9.
+    assert accounts["revenue"][OUTSOURCER] == pytest.approx(150.0 - 31.5 + 150.0)
     assert accounts["cost"][OUTSOURCER] == pytest.approx(153.0)
-    assert accounts["revenue"][MUTUAL] == pytest.approx(45.0)
+    # The mutual is paid its own price (30 of work at cost 1.0, mark-up 5%), not 30% of 150.
+    assert accounts["revenue"][MUTUAL] == pytest.approx(31.5)
+    assert accounts["surplus"][MUTUAL] == pytest.approx(1.5)
     # Every pound paid is local or leaked; councils paid what providers received.
     assert flows.revenue == pytest.approx(flows.local + flows.leaked)
     assert money["paid"].sum() == pytest.approx(110.0 + 300.0)
@@ -179,10 +196,10 @@ def test_a_providers_books_balance_after_a_quarter():
     assert market.providers.view("cash") - cash_before == pytest.approx(
         np.where(market.providers.view("kind") == ProviderKind.INHOUSE, 0.0, kept)
     )
-    assert kept[OUTSOURCER] == pytest.approx(0.5 * 102.0)
+    assert kept[OUTSOURCER] == pytest.approx(0.5 * 115.5)
     # The outsourcer's surplus leaves the area, with 60% of its costs.
     out = flows.provider == OUTSOURCER
-    assert flows.leaked[out].sum() == pytest.approx(102.0 + 0.6 * 153.0)
+    assert flows.leaked[out].sum() == pytest.approx(115.5 + 0.6 * 153.0)
 
 
 def test_a_handback_goes_to_the_in_house_unit_with_room():
@@ -211,6 +228,185 @@ def test_an_insolvency_fails_every_contract_and_leaves_a_gap_where_no_one_can_st
     # B's unit has none and the mutual does not reach B: a gap until the re-tender.
     assert ct.holder[2] == -1 and ct.end[2] == 1 + 2
     assert market.events[0]["cause"] == "insolvency" and market.events[0]["contracts"] == 2
+
+
+def test_an_outsourcer_starts_with_its_net_debt():
+    section = Scenario().outsourcers.model_copy(update={"reserves": 0.03, "debt": 0.04})
+    values = provider_values(section, 1000.0, np.random.default_rng(0))
+    # (reserves - debt) x a year's capacity: it starts borrowing 40.
+    assert values["cash"] == pytest.approx((0.03 - 0.04) * 4 * 1000.0)
+
+
+def thin_margin_outsourcer(market: Market, cash: float) -> None:
+    """The outsourcer holds slots 1 and 2 at 3% over its cost (100 x 0.9 x 1.03 = 92.7),
+    borrowing at 1.25% a quarter, with ``cash`` in hand (negative: net debt)."""
+    for slot in (1, 2):
+        market.contracts.place(slot, OUTSOURCER, price=92.7, start=0, end=20, emergency=False)
+    market.providers.cash[OUTSOURCER] = cash
+    market.providers.interest_rate[OUTSOURCER] = 0.0125
+
+
+def run_quarters(market: Market, params: Scenario, quarters: int) -> None:
+    """Deliver, pay and check solvency for ``quarters`` quarters."""
+    for _ in range(quarters):
+        market.ledger.open()
+        deliver_and_pay(market, params)
+        insolvencies(market, params, np.random.default_rng(0))
+        market.ledger.closed = True
+        market.quarter += 1
+
+
+@pytest.mark.parametrize(("cash", "survives"), [(-30.0, False), (10.0, True)])
+def test_a_cost_shock_sinks_a_leveraged_thin_margin_outsourcer_and_not_an_unleveraged_one(
+    cash, survives
+):
+    market = hand_built_market()
+    thin_margin_outsourcer(market, cash)
+    params = scenario()
+    run_quarters(market, params, 1)  # before the shock: a surplus of 5.4, half paid out
+    assert market.providers.cash[OUTSOURCER] == pytest.approx(cash + 2.7 - 0.0125 * max(-cash, 0.0))
+    market.cost_level[:] = 1.1  # costs 99 a contract against a fixed price of 92.7
+    run_quarters(market, params, 4)
+    # Losing 12.6 a quarter plus interest: from 30 in debt the credit limit of 50 is gone in
+    # two quarters; from 10 in hand, four quarters leave it about 38 in debt, still trading.
+    assert bool(market.providers.alive[OUTSOURCER]) is survives
+
+
+def test_a_failed_providers_books_are_closed():
+    market = hand_built_market()
+    thin_margin_outsourcer(market, -60.0)  # a quarter's surplus leaves it below -50
+    params = scenario()
+    run_quarters(market, params, 1)
+    assert not market.providers.alive[OUTSOURCER]
+    cash = market.providers.cash[OUTSOURCER]
+    run_quarters(market, params, 3)
+    # No flows and no interest after failure: its debt stays what it was.
+    assert market.providers.cash[OUTSOURCER] == cash
+    assert market.ledger.accounts["interest"][OUTSOURCER] == 0.0
+
+
+def test_the_financial_check_reads_lagged_accounts_and_turns_weak_bidders_away():
+    healthy, weak = np.array([0.5, 0.5]), np.array([0.5, 0.01])
+    log = [healthy, weak, weak]
+    # Accounts two quarters old still show the second provider healthy; this quarter's do not.
+    assert passes_financial_check(log, 3, lag=2, threshold=0.02).tolist() == [True] * 3
+    assert passes_financial_check(log, 3, lag=0, threshold=0.02).tolist() == [True, False, True]
+    market = hand_built_market()
+    headroom_now = market.health_log[0].copy()
+    headroom_now[OUTSOURCER] = 0.01  # below the default threshold of 0.02 years of revenue
+    market.health_log = [headroom_now] * 5
+    params = scenario(price_weight=1.0, quality_weight=0.0)
+    assert params.councils.due_diligence_threshold == 0.02
+    gaps = tender(market, np.arange(3), params, np.random.default_rng(0), allow_inhouse=False)
+    # Without the outsourcer, A's contracts go to the mutual (room for two) and B's is a gap.
+    assert market.contracts.view("holder").tolist() == [MUTUAL, MUTUAL, -1]
+    assert gaps.tolist() == [2]
+    assert market.ledger.bidders_excluded == 1
+
+
+def test_an_administrator_keeps_a_failed_providers_contracts_delivered_while_they_are_relet():
+    market = hand_built_market()
+    let_contracts(market)
+    params = scenario(
+        failure_regime="administration", administration_quarters=4, administration_cost=0.1
+    )
+    # Budgets out of the way: this test is about who delivers, not what councils can afford.
+    params.councils.budget_headroom = 5.0
+    ct, p = market.contracts, market.providers
+    fail_provider(market, OUTSOURCER, "collapse", params, np.random.default_rng(0))
+    cash = p.cash[OUTSOURCER]
+    # Re-let at once: A's contract to a bidder in A, starting after mobilisation (2 quarters);
+    # no one can take B's (its unit has no room, the mutual does not reach B).
+    assert ct.holder[1] in (UNIT_A, MUTUAL) and ct.start[1] == 1 + 2
+    assert ct.holder[2] == -1
+    assert market.ledger.contracts_disrupted == 2
+    for quarter in (1, 2, 3, 4):
+        market.quarter = quarter
+        refresh_inhouse_prices(market, params.commissioning.emergency_premium)
+        deliver_and_pay(market, params)
+        money = market.ledger.money
+        # Every contract is delivered: by the administrator, or the new holder once started.
+        assert money["delivered"].sum() == pytest.approx(300.0)
+        administered = 150.0 * 1.1 * (2 if quarter < 3 else 1)
+        assert (market.ledger.flows.provider == OUTSOURCER).sum() == (2 if quarter < 3 else 1)
+        assert market.ledger.flows.revenue[market.ledger.flows.provider == OUTSOURCER].sum() == (
+            pytest.approx(administered)
+        )
+        # The administrator's cost is an emergency cost (with the transition costs).
+        assert money["emergency_cost"] == pytest.approx(
+            administered / 11 + market.ledger.transition_cost
+        )
+        assert p.cash[OUTSOURCER] == cash  # its books are closed
+    # Administration ends: what it could not re-let falls to the council's answers (a gap).
+    market.quarter = 5
+    market.ledger.reset()
+    end_administration(market, params, np.random.default_rng(0))
+    assert ct.holder[2] == -1 and market.ledger.contracts_disrupted == 1
+    deliver_and_pay(market, params)
+    assert market.ledger.money["delivered"].tolist() == pytest.approx([200.0, 0.0])
+
+
+def test_without_an_administrator_a_failed_providers_contracts_are_answered_at_once():
+    market = hand_built_market()
+    let_contracts(market)
+    fail_provider(market, OUTSOURCER, "collapse", scenario(), np.random.default_rng(0))
+    # A's unit insources at once; B is left with a gap.
+    assert market.contracts.holder[1] == UNIT_A and market.contracts.holder[2] == -1
+    deliver_and_pay(market, scenario())
+    assert market.ledger.money["delivered"][1] == 0.0
+
+
+def test_a_subcontract_is_priced_at_the_subcontractors_own_price_and_lost_with_its_prime():
+    market = hand_built_market()
+    ct, p = market.contracts, market.providers
+    ct.place(1, OUTSOURCER, price=150.0, start=0, end=9, emergency=False)
+    market.cost_level[:] = 1.2
+    choose_subcontractors(market, np.array([1]), 0.3, np.random.default_rng(0))
+    # The mutual's own price for 30 of work: its unit cost now (1.0 x 1.2) and mark-up 5%.
+    assert ct.subcontractor[1] == MUTUAL
+    assert ct.subcontract_price[1] == pytest.approx(30.0 * 1.2 * 1.05)
+    cash = p.cash[MUTUAL]
+    fail_provider(market, OUTSOURCER, "collapse", scenario(), np.random.default_rng(0))
+    # Its prime fails in quarter 1: the quarter's invoice is written off its cash, and the 8
+    # quarters left of the contract are volume lost; both are contagion.
+    assert p.cash[MUTUAL] == pytest.approx(cash - 37.8)
+    assert market.ledger.contagion_loss == pytest.approx(37.8 + 37.8 * 8)
+    assert ct.subcontractor[1] == -1
+
+
+def test_a_firm_near_its_credit_limit_counts_smaller_losses_towards_a_handback():
+    tolerance = handback_tolerance(np.array([-0.1, 0.0, 0.05, 0.1, 0.2, 1.0]), 0.05, 0.1)
+    assert tolerance == pytest.approx([0.0, 0.0, 0.025, 0.05, 0.1, 0.1])
+    streaks = []
+    for cash in (100.0, -45.0):  # headroom (cash + 50) / (4 x 250): 0.15, then 0.005
+        market = hand_built_market()
+        market.contracts.place(1, OUTSOURCER, price=95.0, start=0, end=20, emergency=False)
+        market.providers.cash[OUTSOURCER] = cash
+        market.cost_level[:] = 1.1  # costs 99: a loss of 4.2% of the price
+        deliver_and_pay(market, scenario())
+        streaks.append(int(market.contracts.loss_streak[1]))
+    # The healthy firm tolerates 7.5% and carries on; the one near its limit, 0.25%.
+    assert streaks == [0, 1]
+
+
+@pytest.mark.parametrize(("bar", "holder"), [(12, -1), (0, OUTSOURCER)])
+def test_a_provider_that_handed_a_contract_back_is_not_awarded_it_again_for_a_while(bar, holder):
+    market = hand_built_market()
+    let_contracts(market)
+    market.contracts.loss_streak[2] = 4
+    params = scenario(handback_bar_quarters=bar)
+    handbacks(market, params, np.random.default_rng(0))
+    ct = market.contracts
+    # Only the outsourcer could take B's contract in an emergency (B's unit has no room, the
+    # mutual does not reach B): barred, B is left with a gap.
+    assert ct.holder[2] == holder
+    market.quarter = 3
+    tender(market, np.array([2]), params, np.random.default_rng(0), allow_inhouse=True)
+    assert ct.holder[2] == holder  # nor can it win the re-tender while barred
+    if bar:
+        market.quarter = 1 + bar  # the bar has run out: it may win it again
+        tender(market, np.array([2]), params, np.random.default_rng(0), allow_inhouse=True)
+        assert ct.holder[2] == OUTSOURCER
 
 
 def test_a_gap_is_rebuilt_in_house_after_its_time():
@@ -274,6 +470,7 @@ def test_a_council_over_its_budget_buys_less_of_every_contract():
     )
     market = hand_built_market()
     let_contracts(market)  # A commissions 110 (in-house) + 150, B 150, on budgets of 200 and 100
+    market.contracts.subcontractor[1] = -1  # no subcontract: the outsourcer's books stay simple
     params = Scenario.model_validate(
         {"outsourcers": {"subcontract_share": 0.0}, "councils": {"budget_headroom": 0.1}}
     )

@@ -251,11 +251,13 @@ class CouncilParams(Section):
         description="Reserve price: bids above this multiple of the reference cost are not affordable.",
     )
     due_diligence_threshold: float = P(
-        0.0,
+        0.02,
         ge=-1.0,
         le=1.0,
         unit="years of revenue",
-        description="Financial check on bidders: reported (lagged) cash headroom must be at least this.",
+        description="Financial check on bidders: reported (lagged) headroom, cash plus credit, "
+        "must be at least this (0.02: about a week of revenue; 0 turns away only the insolvent).",
+        source="assumption (a financial standing test, PPN 02/16 style, set to bite rarely)",
     )
     report_lag_quarters: int = P(
         4,
@@ -413,7 +415,8 @@ class CommissioningParams(Section):
         ge=0.0,
         le=1.0,
         unit="share of price",
-        description="A contract losing more than this share of its price counts as loss-making.",
+        description="Loss tolerance of a provider with handback_headroom of financial headroom: "
+        "a contract losing more than this share of its price counts as loss-making.",
     )
     handback_quarters: int = P(
         4,
@@ -434,6 +437,51 @@ class CommissioningParams(Section):
         source="assumption: after the 2016 National Living Wage many councils raised fees by "
         "less than its cost (UKHCA 2016); fees rose 5.3% against a 6.7% NLW rise plus NICs in "
         "2025-26 (DHSC)",
+    )
+    handback_headroom: float = P(
+        0.1,
+        ge=0.0,
+        le=5.0,
+        unit="years of revenue",
+        description="Financial headroom at which a provider tolerates losses of handback_loss "
+        "before counting a contract loss-making; tolerance scales with headroom (none at the "
+        "credit limit, twice at twice this), so a firm near its limit hands back sooner.",
+    )
+    handback_bar_quarters: int = P(
+        12,
+        ge=0,
+        le=40,
+        unit="quarters",
+        description="A provider that handed a contract back may not be awarded it again, "
+        "emergency awards included, for this long.",
+        source="assumption (PCR 2015 reg. 57(8)(g), 57(11): exclusion for past performance, "
+        "up to three years)",
+    )
+    failure_regime: Literal["none", "administration"] = P(
+        "none",
+        unit="name",
+        description="What happens to a failed provider's contracts: 'none', each council answers "
+        "at once (insource, emergency award or gap); 'administration', an administrator keeps "
+        "them delivered for administration_quarters while they are re-let by tender.",
+        source="the Official Receiver ran Carillion's public contracts from January 2018 "
+        "(NAO HC 1002, 2018)",
+    )
+    administration_quarters: int = P(
+        4,
+        ge=1,
+        le=20,
+        unit="quarters",
+        description="How long an administrator keeps a failed provider's contracts delivered; "
+        "what is not re-let by then falls to the council's answers.",
+        source="assumption (Carillion's contracts were transferred over about a year)",
+    )
+    administration_cost: float = P(
+        0.1,
+        ge=0.0,
+        le=5.0,
+        unit="share of price",
+        description="What the administrator costs on top of the contract price (an emergency cost).",
+        source="assumption (the Official Receiver's costs for Carillion were met by government)",
     )
 
 
@@ -485,7 +533,14 @@ _PROVIDER_FIELDS: dict[str, tuple[type, dict[str, float], str, str]] = {
         float,
         {"ge": 0, "le": 10},
         "years of capacity",
-        "Starting cash, as a share of yearly capacity.",
+        "Cash held at the start, as a share of yearly capacity (before debt).",
+    ),
+    "debt": (
+        float,
+        {"ge": 0, "le": 10},
+        "years of capacity",
+        "Net debt at the start: starting cash is reserves minus debt (negative cash is "
+        "borrowing, which pays interest and counts against the credit limit).",
     ),
     "credit_limit": (
         float,
@@ -540,11 +595,17 @@ OutsourcerParams = _provider_section(
         "markup_step": 0.01,
         "local_cost_share": 0.40,
         "reserves": 0.03,
-        "credit_limit": 0.06,
-        "interest_rate": 0.02,
+        "debt": 0.04,
+        "credit_limit": 0.07,
+        "interest_rate": 0.0125,
         "failure_hazard": 0.0,
     },
     sources={
+        "debt": "Carillion's net debt ~GBP 0.9bn on ~GBP 5.2bn revenue (2016 accounts; NAO HC "
+        "1002, 2018) is ~0.17 years of revenue; outsourcers here use about half their capacity, "
+        "so Carillion is ~0.08 years of capacity; the default is half that (assumption)",
+        "credit_limit": "assumption (a little above debt: leverage binds, as for Carillion)",
+        "interest_rate": "about 5% a year on corporate borrowing (assumption)",
         "count": "NAO 2013; PAC 2018 (top five hold ~60% of complex public services)",
         "capacity_share": "assumption (share of all councils' value, each)",
         "cost_factor": "assumption (economies of scale; estimate)",
@@ -589,6 +650,7 @@ MutualParams = _provider_section(
         "markup_step": 0.005,
         "local_cost_share": 0.72,
         "reserves": 0.10,
+        "debt": 0.0,
         "credit_limit": 0.05,
         "interest_rate": 0.02,
         "failure_hazard": 0.0,
@@ -598,6 +660,7 @@ MutualParams = _provider_section(
         "capacity_share": "assumption (share of the home council's value)",
         "local_cost_share": "local suppliers re-spend 76% locally (NEF 2005); SMEs 63p (FSB/CLES 2013)",
         "credit_limit": "assumption (few assets: BCG 2013)",
+        "debt": "assumption (spin-outs start with no borrowing)",
     },
     growth_rate=(
         float,
