@@ -4,8 +4,8 @@ failure regime and on capacity. docs/validation.md cites the figures this prints
     .venv/bin/python scripts/outsourcer_failures.py             # 20 seeds (about two minutes)
     .venv/bin/python scripts/outsourcer_failures.py --seeds 40
 
-Failures: a 40-council market over 11 years with a 10% cost shock in year two and no
-scheduled collapse, in a few variants; a seed counts when at least one outsourcer becomes
+Failures: a 40-council market over 11 years with a 10% cost shock in year two, at fixed
+prices (no fee uplift), and no scheduled collapse, in a few variants; a seed counts when at least one outsourcer becomes
 insolvent (cause "insolvency"; random failures are off by default).
 
 Recovery: the same market over 8 years with the largest outsourcer collapsing in year four,
@@ -29,12 +29,17 @@ BASE = {
     "network.councils": 40,
 }
 SHOCK = [{"kind": "cost_shock", "quarter": 4, "magnitude": 0.1}]
+#: The failure variants. The cost shock hits fixed prices (no fee uplift): councils pass none of
+#: it into running contracts, so providers bear it until re-tender; the last variant passes half
+#: of it on (the model's default fee_uplift) for comparison.
+FIXED = {"commissioning.fee_uplift": 0.0}
 VARIANTS: dict[str, tuple[dict, list]] = {
-    "cost shock": ({}, SHOCK),
-    "no shock": ({}, []),
-    "cost shock, no debt": ({"outsourcers.debt": 0.0}, SHOCK),
-    "cost shock, no check": ({"councils.due_diligence_threshold": -1.0}, SHOCK),
-    "cost shock, strict check": ({"councils.due_diligence_threshold": 0.1}, SHOCK),
+    "cost shock": (FIXED, SHOCK),
+    "no shock": (FIXED, []),
+    "cost shock, no debt": ({**FIXED, "outsourcers.debt": 0.0}, SHOCK),
+    "cost shock, no check": ({**FIXED, "councils.due_diligence_threshold": -1.0}, SHOCK),
+    "cost shock, strict check": ({**FIXED, "councils.due_diligence_threshold": 0.1}, SHOCK),
+    "cost shock, half passed into fees": ({"commissioning.fee_uplift": 0.5}, SHOCK),
 }
 
 

@@ -235,8 +235,9 @@ def finance_section(seeds: int) -> str:
 ## 4. Failures from finance, recovery and contagion ({seeds} seeds)
 
 Measured by `.venv/bin/python scripts/outsourcer_failures.py --seeds {seeds}`. A 40-council
-market over 11 years with a 10% cost shock in quarter 4 and no scheduled collapse: the share
-of seeds in which at least one outsourcer becomes insolvent, insolvent outsourcers, contracts
+market over 11 years with a 10% cost shock in quarter 4 that councils do not pass into fees
+(fixed prices, `fee_uplift = 0`) and no scheduled collapse: the share of seeds in which at
+least one outsourcer becomes insolvent, insolvent outsourcers, contracts
 disrupted and bidders turned away by the financial check, per seed.
 
 | variant | seeds with an outsourcer insolvency | insolvent outsourcers | contracts disrupted | bidders excluded |
@@ -251,7 +252,9 @@ with none, {share["cost shock"]:.0%} at the default (0.02 years of revenue), and
 {share["cost shock, strict check"]:.0%} with a strict one (0.1), which turns many bidders away:
 councils then hold less with weak firms (contracts disrupted {disrupted["cost shock, strict check"]:.0f}
 against {disrupted["cost shock"]:.0f} per seed), but a firm it excludes also loses new, profitable
-work while keeping its loss-making contracts and its debts.
+work while keeping its loss-making contracts and its debts. When councils pass half the rise
+into running contracts' fees (the default `fee_uplift = 0.5`), an outsourcer fails in
+{share["cost shock, half passed into fees"]:.0%} of seeds.
 
 Recovery after the largest outsourcer collapses in quarter 12 (8 years, 40 councils), by
 failure regime and the share of in-house capacity councils retain:
