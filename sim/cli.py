@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         else Path("results") / re.sub(r"[^\w.-]+", "_", scenario.scenario.name)
     )
     with staged_output(out) as tmp:
-        model = CommissioningModel(scenario)
+        model = CommissioningModel(scenario, rng=scenario.scenario.seed)
         for _ in tqdm(
             range(scenario.scenario.quarters),
             desc=scenario.scenario.name,

@@ -213,14 +213,14 @@ def run_summary(
 
 def run_report(model: Any, seed: int | None = None) -> dict[str, Any]:
     """A finished run's (a ``CommissioningModel``'s) report, as written to summary.json: its outcomes, the resolved
-    scenario, the effective score weights, the seed (``seed``, or the scenario's), the
+    scenario, the effective score weights, the seed (``seed``, or the one the model used), the
     package version and the events (failures, handbacks)."""
     params = model.params
     return {
         "outcomes": model.summary(),
         "scenario": params.model_dump(mode="json"),
         "effective_weights": effective_weights(params.commissioning),
-        "seed": params.scenario.seed if seed is None else seed,
+        "seed": model.seed if seed is None else seed,
         "package_version": package_version(),
         "events": model.events,
     }

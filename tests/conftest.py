@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def small(**overrides):
-    """Overrides for a small, fast model (20 councils, 16 quarters) plus any given."""
-    base = {"network.councils": 20, "scenario.quarters": 16, "mutuals.count": 8}
+    """Keyword arguments for a small, fast, seeded model (20 councils, 16 quarters, rng 1)
+    plus any given (``rng=...`` too)."""
+    base = {"network.councils": 20, "scenario.quarters": 16, "mutuals.count": 8, "rng": 1}
     base.update(overrides)
     return base
 
