@@ -26,6 +26,7 @@ from sim.scenario import (
     known_keys,
     load_scenario,
     scenario_from_dict,
+    shock_field,
 )
 
 __all__ = [
@@ -168,11 +169,16 @@ def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
     if key == SHOCKS_KEY:
         return "shocks"
     dotted = key.replace("__", ".")
+    try:
+        shock = shock_field(dotted)  # shocks.N.field: one field of the base scenario's shock N
+    except InputError as err:
+        raise _fail(origin, f"[{table}] {err}") from None
     known = [k for k in known_keys(Scenario) if k.count(".") == 1]
-    if dotted not in known:
+    if shock is None and dotted not in known:
         raise _fail(origin, f"[{table}] '{key}' names no parameter{suggest(dotted, known)}")
-    section, name = dotted.split(".")
-    annotation = Scenario.model_fields[section].annotation.model_fields[name].annotation
+    section, name = ("shocks[]", shock[1]) if shock else dotted.split(".")
+    model = Shock if shock else Scenario.model_fields[section].annotation
+    annotation = model.model_fields[name].annotation
     return {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation, "str")
 
 

@@ -58,7 +58,7 @@ def resolve_scenario(
     with dotted-key overrides (``commissioning.social_value_weight`` or
     ``commissioning__social_value_weight``) applied on top."""
     if isinstance(scenario, str | Path):
-        return load_scenario(scenario, dict(overrides))
+        return load_scenario(scenario, dict(overrides), origin="overrides")
     data = scenario.model_dump() if isinstance(scenario, Scenario) else dict(scenario or {})
     if overrides:
         data = apply_overrides(data, dict(overrides), origin="overrides")

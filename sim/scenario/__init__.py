@@ -18,6 +18,7 @@ from sim.scenario.loading import (
     known_keys,
     load_scenario,
     scenario_from_dict,
+    shock_field,
 )
 from sim.scenario.parameters import parameter_markdown, parameter_table
 from sim.scenario.schema import (
@@ -60,4 +61,5 @@ __all__ = [
     "read_text_file",
     "read_toml",
     "scenario_from_dict",
+    "shock_field",
 ]
