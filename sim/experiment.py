@@ -10,8 +10,9 @@ into a list of :class:`RunSpec` (design point x replication, each with its own s
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +38,7 @@ __all__ = [
     "RunResult",
     "RunSpec",
     "design_matrix",
+    "experiment_from_manifest",
     "load_experiment",
     "replication_seeds",
     "run_specs",
@@ -113,6 +115,10 @@ class Experiment:
         parameters: varied parameter -> grid values (list) or sampled bounds (min, max).
         kinds: varied parameter -> its type: ``int``, ``float``, ``bool``, ``str`` or ``shocks``.
         points: one dict of parameter values per design point, in design order.
+        fixed: fixed parameter -> its value as a runs.parquet column (``[fixed]`` and
+            ``commsim sweep --set``, less the varied ones).
+        fixed_kinds: fixed parameter -> its type (as ``kinds``).
+        command_line: ``commsim sweep``'s changes to the file (``replications``, ``set``).
     """
 
     path: Path
@@ -122,11 +128,18 @@ class Experiment:
     parameters: dict[str, Any]
     kinds: dict[str, str]
     points: list[dict[str, Any]]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    fixed_kinds: dict[str, str] = field(default_factory=dict)
+    command_line: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
-        """Hash of the experiment file's text (the manifest records it; --resume checks it)."""
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        """Hash of the experiment file's text and the command line's changes to it (the
+        manifest records it; --resume checks it)."""
+        text = self.text
+        if self.command_line:
+            text += "\n" + json.dumps(self.command_line, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def runs(self) -> int:
@@ -296,12 +309,23 @@ def _check_design(meta: ExperimentMeta, n_params: int, origin: str) -> None:
         raise _fail(origin, f"a {meta.design} design needs at least 2 varied parameters")
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(
+    path: str | Path,
+    *,
+    replications: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Experiment:
     """Load and validate an experiment file: the file, its base scenario and its design.
 
     Grid points are each validated as whole scenarios; sampled designs have each parameter's
     bounds validated (a sampled point that breaks a cross-field rule is run and recorded as a
     failed run).
+
+    Args:
+        path: the experiment file; its ``scenario`` is relative to the file's folder.
+        replications: replaces ``experiment.replications`` (``commsim sweep --replications``).
+        overrides: set on the base scenario after ``[fixed]``, as more fixed values
+            (``commsim sweep --set``); a varied parameter cannot be set.
 
     Raises:
         InputError: one line naming the file, the field and what is wrong.
@@ -326,6 +350,14 @@ def load_experiment(path: str | Path) -> Experiment:
         base = scenario_from_dict(fixed, origin=f"{origin}: [fixed]").model_dump(mode="json")
 
     kinds = {key: _parameter_kind(key, origin) for key in parsed.parameters}
+    command_line = _command_line(replications, overrides or {}, kinds)
+    if replications is not None:
+        meta = meta.model_copy(update={"replications": replications})
+    if overrides:
+        at = scenario_at(base, overrides, "--set")
+        base = scenario_from_dict(at, origin=f"{origin}: --set").model_dump(mode="json")
+    fixed_values = {**parsed.fixed, **(overrides or {})}
+    fixed_kinds = {k: _parameter_kind(k, origin, "fixed") for k in fixed_values if k not in kinds}
     if meta.design == "grid":
         parameters = {k: _grid_values(k, kinds[k], v, origin) for k, v in parsed.parameters.items()}
     else:
@@ -356,7 +388,58 @@ def load_experiment(path: str | Path) -> Experiment:
         parameters=parameters,
         kinds=kinds,
         points=points,
+        fixed={k: _column_value(fixed_values[k], kind) for k, kind in fixed_kinds.items()},
+        fixed_kinds=fixed_kinds,
+        command_line=command_line,
     )
+
+
+def experiment_from_manifest(manifest: dict[str, Any]) -> Experiment:
+    """The experiment a sweep ran, rebuilt from its manifest (the design is drawn again from
+    its seed), so that any run can be repeated alone (``commsim replay``)."""
+    recorded = manifest["experiment"]
+    meta = ExperimentMeta.model_validate({k: recorded[k] for k in ExperimentMeta.model_fields})
+    kinds = manifest["parameter_kinds"]
+    parameters = {
+        k: v if meta.design == "grid" else tuple(v) for k, v in manifest["parameters"].items()
+    }
+    return Experiment(
+        path=Path(recorded["path"]),
+        text=recorded["text"],
+        meta=meta,
+        base=manifest["base_scenario"],
+        parameters=parameters,
+        kinds=kinds,
+        points=_design_points(meta, parameters, kinds),
+        fixed=manifest.get("fixed", {}),
+        fixed_kinds=manifest.get("fixed_kinds", {}),
+        command_line=manifest.get("command_line", {}),
+    )
+
+
+def _command_line(
+    replications: int | None, overrides: dict[str, Any], kinds: dict[str, str]
+) -> dict[str, Any]:
+    """The sweep's command-line changes to the file, checked (the manifest records them)."""
+    if replications is not None and not 1 <= replications <= 100_000:
+        raise InputError(f"--replications {replications}: must be 1 to 100000")
+    for key in overrides:
+        _parameter_kind(key, "--set", table="fixed")
+        if key in kinds:
+            raise InputError(f"--set {key}: the experiment varies it in [parameters]")
+    out: dict[str, Any] = {}
+    if replications is not None:
+        out["replications"] = replications
+    if overrides:
+        out["set"] = dict(overrides)
+    return out
+
+
+def _column_value(value: Any, kind: str) -> Any:
+    """A fixed value as its runs.parquet column holds it (shocks as a label, lists as JSON)."""
+    if kind == "shocks":
+        return shock_label(value)
+    return json.dumps(value) if isinstance(value, list | dict) else value
 
 
 def _label(value: Any) -> Any:

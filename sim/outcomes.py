@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "REPORTERS",
     "SUMMARY_FIELDS",
+    "SUMMARY_UNITS",
     "local_multiplier",
     "model_reporters",
     "package_version",
@@ -82,6 +83,27 @@ SUMMARY_FIELDS: dict[str, str] = {
     "first_shock_quarter": "quarter of the first scheduled shock (null if none)",
     "shock_contracts_disrupted": "contracts disrupted in the first shock's quarter",
     "shock_councils_touched": "councils with a contract disrupted in the first shock's quarter",
+}
+
+#: The unit of every run outcome (a count's unit makes it an integer column in the outputs).
+SUMMARY_UNITS: dict[str, str] = {
+    "resilience": "share",
+    "min_service_delivered": "share",
+    "recovery_quarters": "quarters",
+    "total_emergency_cost": "GBP m",
+    "cumulative_local_reinvestment": "GBP m",
+    "mean_local_share": "share",
+    "failures_total": "providers",
+    "handbacks_total": "contracts",
+    "spin_outs_total": "providers",
+    "final_share_outsourcer": "share",
+    "final_share_mutual": "share",
+    "final_share_inhouse": "share",
+    "final_hhi": "index 0-1",
+    "final_trust": "index 0-1",
+    "first_shock_quarter": "quarter",
+    "shock_contracts_disrupted": "contracts",
+    "shock_councils_touched": "councils",
 }
 
 
