@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.store import RUNS, TIMESERIES, read_runs
+from sim.store import PARTS, RUNS, TIMESERIES, read_manifest, read_runs
 
 __all__ = ["export_csv"]
 
@@ -56,13 +56,14 @@ def export_csv(out: Path, folder: Path | None = None) -> list[Path]:
     out = Path(out)
     folder = Path(folder) if folder else out / "csv"
     runs = read_runs(out)
+    manifest = read_manifest(out) or {}
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "runs.csv"]
     runs.to_csv(written[0], index=False, float_format="%.10g")
-    schemas = [pq.read_schema(out / RUNS)] if (out / RUNS).exists() else []
-    roles = {r["column"]: r["role"] for r in _dictionary(schemas)}
-    keep = ["run_id", *(c for c in runs.columns if roles.get(c) in ("parameter", "fixed"))]
-    parameters = runs[keep]
+    gathered = [out / RUNS] if (out / RUNS).exists() else sorted((out / PARTS).glob("*.parquet"))
+    schemas = [pq.read_schema(gathered[0])] if gathered else []
+    named = [*manifest.get("parameter_kinds", {}), *manifest.get("fixed_kinds", {})]
+    parameters = runs[["run_id", *(c for c in named if c in runs.columns)]]
     series = sorted((out / TIMESERIES).glob("ts-*.parquet"))
     if series:
         target = folder / "timeseries.csv"

@@ -249,6 +249,8 @@ def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], 
     """
     import math
 
+    import numpy as np
+
     from sim.experiment import experiment_from_manifest, simulate_run
     from sim.outcomes import SUMMARY_FIELDS
     from sim.scenario import ScenarioError
@@ -273,7 +275,11 @@ def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], 
                    b is None or (isinstance(b, float) and math.isnan(b)))  # fmt: skip
         if any(missing):
             return all(missing)
-        return a == b if isinstance(a, str) or isinstance(b, str) else float(a) == float(b)
+        if isinstance(a, str) or isinstance(b, str):
+            return a == b
+        if all(isinstance(x, int | np.integer) for x in (a, b)):
+            return int(a) == int(b)  # seeds: 63 bits, more than a float holds
+        return float(a) == float(b)
 
     names = ["seed", *SUMMARY_FIELDS, "error"]
     return recorded, new, [k for k in names if not same(recorded.get(k), new.get(k))]
