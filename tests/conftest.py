@@ -12,11 +12,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def small(**overrides):
-    """Keyword arguments for a small, fast, seeded model (20 councils, 16 quarters, rng 1)
-    plus any given (``rng=...`` too)."""
-    base = {"network.councils": 20, "scenario.quarters": 16, "mutuals.count": 8, "rng": 1}
+    """Overrides for a small, fast model (20 councils, 16 quarters) plus any given."""
+    base = {"network.councils": 20, "scenario.quarters": 16, "mutuals.count": 8}
     base.update(overrides)
     return base
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of the tests that need a model's fresh seed."""
+    config.addinivalue_line(
+        "markers", "fresh_entropy: a model built without rng draws a fresh seed, as in Mesa"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _seeded_by_default(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model built without ``rng`` draws a fresh seed (Mesa's convention); in tests it gets
+    seed 1 instead, so that every test repeats exactly. A test of the fresh draw itself is
+    marked ``fresh_entropy``."""
+    if "fresh_entropy" not in request.keywords:
+        monkeypatch.setattr("sim.model.fresh_seed", lambda: 1)
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

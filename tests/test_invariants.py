@@ -105,7 +105,7 @@ def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_invariants_hold_every_quarter(data):
-    model = CommissioningModel(data, rng=1)
+    model = CommissioningModel(data)
     while model.running:
         n_before = model.providers.n
         cash_before = model.providers.cash[:n_before].copy()
@@ -115,6 +115,6 @@ def test_invariants_hold_every_quarter(data):
 
 def test_money_reconciles_over_a_baseline_run():
     """Over a whole default run, the reported £m add up: spend = local + leaked."""
-    ts = CommissioningModel(rng=1, **{"scenario.quarters": 40}).run().timeseries()
+    ts = CommissioningModel(**{"scenario.quarters": 40}).run().timeseries()
     assert np.allclose(ts["spend"], ts["local_reinvestment"] + ts["leaked"], atol=PENNY / 1e6)
     assert ts["spend"].gt(0).all()

@@ -46,7 +46,7 @@ def test_a_strict_financial_check_keeps_thin_firms_out():
 def test_local_preference_raises_local_share():
     def local_share(pref: float) -> float:
         runs = [
-            CommissioningModel(**small(rng=s, **{"commissioning.local_preference": pref})).run()
+            CommissioningModel(rng=s, **small(**{"commissioning.local_preference": pref})).run()
             for s in range(5)
         ]
         return float(np.mean([m.summary()["mean_local_share"] for m in runs]))
@@ -56,12 +56,9 @@ def test_local_preference_raises_local_share():
 
 def test_support_programme_creates_more_mutuals():
     base = small(**{"councils.initial_inhouse_share": 0.6, "scenario.quarters": 20})
-    plain = [
-        CommissioningModel(**{**base, "rng": s}).run().summary()["spin_outs_total"]
-        for s in range(5)
-    ]
+    plain = [CommissioningModel(rng=s, **base).run().summary()["spin_outs_total"] for s in range(5)]
     backed = [
-        CommissioningModel(**{**base, "rng": s, "mutuals.support_programme": True})
+        CommissioningModel(rng=s, **base, **{"mutuals.support_programme": True})
         .run()
         .summary()["spin_outs_total"]
         for s in range(5)

@@ -38,7 +38,7 @@ def test_every_file_opens_with_its_question(path: Path):
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_scenario_runs(path: Path):
     scenario = load_scenario(path)
-    model = CommissioningModel(scenario, rng=scenario.scenario.seed).run()
+    model = CommissioningModel(scenario).run()
     summary = model.summary()
     assert 0 < summary["resilience"] <= 1
     if scenario.shocks:

@@ -56,6 +56,7 @@ def test_rng_seeds_the_run_and_the_scenario_seed_does_not():
     assert not a.equals(c)
 
 
+@pytest.mark.fresh_entropy
 def test_rng_none_draws_fresh_entropy_and_records_the_seed_it_used():
     """As in Mesa: no rng, a new seed each time; ``seed`` (and summary.json) says which."""
     free = {**small(), "rng": None}

@@ -59,7 +59,7 @@ def test_example_councils_are_loaded_with_their_budgets():
 
 def test_example_model_uses_the_files_names_budgets_and_graph():
     table = pd.read_csv(ROOT / "data" / "example_councils.csv")
-    model = CommissioningModel(load_scenario(EXAMPLE), rng=1)
+    model = CommissioningModel(load_scenario(EXAMPLE))
     assert [c.name for c in model.councils] == list(table["name"])
     assert [c.budget for c in model.councils] == pytest.approx(list(table["budget"] * 1e6))
     assert model.council_table.budget.sum() == pytest.approx(table["budget"].sum() * 1e6)
@@ -89,7 +89,7 @@ def test_paths_are_relative_to_the_scenario_file_and_an_edge_list_works(tmp_path
     )
     scenario = load_scenario(_scenario(tmp_path, "data/c.csv", "data/e.csv"))
     assert Path(scenario.network.councils_file).is_absolute()
-    model = CommissioningModel(scenario, rng=1)
+    model = CommissioningModel(scenario)
     assert [c.name for c in model.councils] == ["Ash", "Beech", "Cedar"]
     assert sorted(model.graph.edges) == [(0, 1)]  # the self-loop is dropped; Cedar stands alone
 
@@ -104,8 +104,8 @@ def test_positions_without_coordinates_are_seeded(tmp_path):
 
 def test_councils_without_a_graph_get_random_neighbours(tmp_path):
     (tmp_path / "c.csv").write_text(COUNCILS_CSV)
-    model = CommissioningModel(load_scenario(_scenario(tmp_path, "c.csv")), rng=1)
-    again = CommissioningModel(load_scenario(_scenario(tmp_path, "c.csv")), rng=1)
+    model = CommissioningModel(load_scenario(_scenario(tmp_path, "c.csv")))
+    again = CommissioningModel(load_scenario(_scenario(tmp_path, "c.csv")))
     assert [c.name for c in model.councils] == ["Ash", "Beech", "Cedar"]
     assert model.positions == again.positions
 

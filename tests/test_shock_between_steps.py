@@ -7,7 +7,7 @@ import numpy as np
 from sim import CommissioningModel
 from sim.scenario import Shock
 
-SMALL = {"network__councils": 30, "mutuals__count": 10, "scenario__quarters": 12, "rng": 1}
+SMALL = {"network__councils": 30, "mutuals__count": 10, "scenario__quarters": 12}
 
 
 def collapse_largest_outsourcer(model: CommissioningModel) -> None:
