@@ -51,7 +51,7 @@ def export_csv(out: Path, folder: Path | None = None) -> list[Path]:
         folder: where to write (default ``out/csv``); created if missing.
 
     Raises:
-        ScenarioError: ``out`` holds no runs, or a file in it is unreadable.
+        InputError: ``out`` holds no runs, or a file in it is unreadable.
     """
     out = Path(out)
     folder = Path(folder) if folder else out / "csv"

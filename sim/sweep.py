@@ -245,7 +245,7 @@ def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], 
         ``error``) that differ; none should (same seed, same numbers).
 
     Raises:
-        ScenarioError: ``out`` is no sweep directory, or holds no run ``run_id``.
+        InputError: ``out`` is no sweep directory, or holds no run ``run_id``.
     """
     import math
 
@@ -253,16 +253,16 @@ def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], 
 
     from sim.experiment import experiment_from_manifest, simulate_run
     from sim.outcomes import SUMMARY_FIELDS
-    from sim.scenario import ScenarioError
+    from sim.inputs import InputError
     from sim.store import read_manifest, read_runs
 
     manifest = read_manifest(Path(out))
     if manifest is None:
-        raise ScenarioError(f"{out}: holds no {MANIFEST}: not a sweep directory")
+        raise InputError(f"{out}: holds no {MANIFEST}: not a sweep directory")
     runs = read_runs(Path(out))
     found = runs[runs["run_id"] == run_id]
     if found.empty:
-        raise ScenarioError(
+        raise InputError(
             f"{out}: holds no run {run_id} (its runs.parquet has run ids "
             f"{runs['run_id'].min()} to {runs['run_id'].max()})"
         )
