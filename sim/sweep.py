@@ -252,8 +252,8 @@ def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], 
     import numpy as np
 
     from sim.experiment import experiment_from_manifest, simulate_run
-    from sim.outcomes import SUMMARY_FIELDS
     from sim.inputs import InputError
+    from sim.outcomes import SUMMARY_FIELDS
     from sim.store import read_manifest, read_runs
 
     manifest = read_manifest(Path(out))
