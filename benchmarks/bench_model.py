@@ -20,7 +20,7 @@ def time_run(scenario, repeats: int = REPEATS) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        CommissioningModel(scenario).run()
+        CommissioningModel(scenario, rng=scenario.scenario.seed).run()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 

@@ -41,7 +41,7 @@ import solara.lab
 import traitlets
 
 from sim.agents import KIND_NAMES, ProviderKind
-from sim.model import CommissioningModel
+from sim.model import CommissioningModel, resolve_scenario
 from sim.plots import KIND_COLOURS
 from sim.scenario import Scenario, Shock, load_scenario
 
@@ -121,7 +121,9 @@ class ClassroomModel(CommissioningModel):
         social, local = "commissioning__social_value_weight", "commissioning__local_preference"
         if social in levers and local in levers:
             levers[local] = min(levers[local], max(1.0 - levers[social], 0.0))
-        super().__init__(scenario_file, rng=rng, **levers)
+        # A class repeats the scenario's run: Reset with the same levers shows the same market.
+        params = resolve_scenario(scenario_file, levers)
+        super().__init__(params, rng=params.scenario.seed if rng is None else rng)
         self.scenario_file = scenario_file
 
 

@@ -156,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from sim.outcomes import run_report
         from sim.plots import overview_figure
 
-        model = CommissioningModel(scenario)
+        model = CommissioningModel(scenario, rng=scenario.scenario.seed)
         for _ in tqdm(
             range(scenario.scenario.quarters),
             desc=scenario.scenario.name,
@@ -364,9 +364,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise InputError(f"--workers {args.workers}: must be at least 1")
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
-    experiment = load_experiment(args.experiment)
+    experiment = load_experiment(
+        args.experiment, replications=args.replications, overrides=_overrides(args.set)
+    )
     out = Path(args.out) if args.out else Path("results") / experiment.meta.name
-    resume = f"commsim sweep {shlex.quote(args.experiment)} --out {shlex.quote(str(out))} --resume"
+    changes = "".join(f" --set {shlex.quote(s)}" for s in args.set or [])
+    if args.replications is not None:
+        changes += f" --replications {args.replications}"
+    resume = (
+        f"commsim sweep {shlex.quote(args.experiment)} --out {shlex.quote(str(out))}"
+        f"{changes} --resume"
+    )
 
     def note(message: str) -> None:
         print(f"commsim sweep: {message}", file=sys.stderr, flush=True)
@@ -440,6 +448,32 @@ def check_scheduler(address: str) -> None:
         raise InputError(f"--scheduler {clip(address, 60)}: expected tcp://HOST:PORT")
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run one run of a sweep again; exit 0 if its outcomes match, 1 if they differ."""
+    from sim.sweep import replay_run
+
+    recorded, new, differ = replay_run(Path(args.dir), args.run_id)
+    if not differ:
+        print(
+            f"run {args.run_id} matches: seed {new['seed']}, "
+            f"resilience {new['resilience']}, error {new['error']}"
+        )
+        return 0
+    for name in differ:
+        print(f"{name}: recorded {recorded.get(name)!r}, replayed {new.get(name)!r}")
+    print(f"run {args.run_id} differs in {len(differ)} outcome(s): {', '.join(differ)}")
+    return 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a sweep's runs, time series and column dictionary as CSV."""
+    from sim.export import export_csv
+
+    for path in export_csv(Path(args.dir), Path(args.out) if args.out else None):
+        print(path)
+    return 0
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Summarise a sweep: CIs per design point, sensitivity indices, figures."""
     from sim.analysis import analyze_sweep
@@ -506,7 +540,26 @@ def _add_experiment_commands(sub: Any) -> None:
         "--resume", action="store_true", help="continue a sweep in --out, skipping finished runs"
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument(
+        "--replications", type=int, help="runs per design point (replaces the file's)"
+    )
+    sweep.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="hold a parameter fixed, as in [fixed] (recorded in the manifest)",
+    )
     sweep.set_defaults(func=cmd_sweep)
+
+    replay = sub.add_parser("replay", help="run one run of a sweep again and check it matches")
+    replay.add_argument("dir", help="a sweep directory (written by commsim sweep)")
+    replay.add_argument("run_id", type=int, help="the run's run_id in runs.parquet")
+    replay.set_defaults(func=cmd_replay)
+
+    export = sub.add_parser("export", help="a sweep's results as CSV (runs, time series)")
+    export.add_argument("dir", help="a sweep directory (written by commsim sweep)")
+    export.add_argument("--out", help="folder for the CSV files (default: DIR/csv)")
+    export.set_defaults(func=cmd_export)
 
     analyze = sub.add_parser("analyze", help="summarise a sweep: CIs, sensitivity, figures")
     analyze.add_argument("dir", help="a sweep directory (written by commsim sweep)")

@@ -10,8 +10,9 @@ into a list of :class:`RunSpec` (design point x replication, each with its own s
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ from sim.scenario import (
     known_keys,
     load_scenario,
     scenario_from_dict,
+    shock_field,
 )
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "RunResult",
     "RunSpec",
     "design_matrix",
+    "experiment_from_manifest",
     "load_experiment",
     "replication_seeds",
     "run_specs",
@@ -138,6 +141,10 @@ class Experiment:
         parameters: varied parameter -> grid values (list) or sampled bounds (min, max).
         kinds: varied parameter -> its type: ``int``, ``float``, ``bool``, ``str`` or ``shocks``.
         points: one dict of parameter values per design point, in design order.
+        fixed: fixed parameter -> its value as a runs.parquet column (``[fixed]`` and
+            ``commsim sweep --set``, less the varied ones).
+        fixed_kinds: fixed parameter -> its type (as ``kinds``).
+        command_line: ``commsim sweep``'s changes to the file (``replications``, ``set``).
     """
 
     path: Path
@@ -147,11 +154,18 @@ class Experiment:
     parameters: dict[str, Any]
     kinds: dict[str, str]
     points: list[dict[str, Any]]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    fixed_kinds: dict[str, str] = field(default_factory=dict)
+    command_line: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
-        """Hash of the experiment file's text (the manifest records it; --resume checks it)."""
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        """Hash of the experiment file's text and the command line's changes to it (the
+        manifest records it; --resume checks it)."""
+        text = self.text
+        if self.command_line:
+            text += "\n" + json.dumps(self.command_line, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def runs(self) -> int:
@@ -194,13 +208,18 @@ def _parameter_kind(key: str, origin: str, table: str = "parameters") -> str:
     if key == SHOCKS_KEY:
         return "shocks"
     dotted = key.replace("__", ".")
+    try:
+        shock = shock_field(dotted)  # shocks.N.field: one field of the base scenario's shock N
+    except InputError as err:
+        raise _fail(origin, f"[{table}] {err}") from None
     known = [k for k in known_keys(Scenario) if k.count(".") == 1]
-    if dotted not in known:
+    if shock is None and dotted not in known:
         raise _fail(
             origin, f"[{table}] {quote(key, 60)} names no parameter{suggest(dotted, known)}"
         )
-    section, name = dotted.split(".")
-    annotation = Scenario.model_fields[section].annotation.model_fields[name].annotation
+    section, name = ("shocks[]", shock[1]) if shock else dotted.split(".")
+    model = Shock if shock else Scenario.model_fields[section].annotation
+    annotation = model.model_fields[name].annotation
     return {int: "int", float: "float", bool: "bool", str: "str"}.get(annotation, "str")
 
 
@@ -325,12 +344,23 @@ def _check_design(meta: ExperimentMeta, n_params: int, origin: str) -> None:
         raise _fail(origin, f"a {meta.design} design needs at least 2 varied parameters")
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(
+    path: str | Path,
+    *,
+    replications: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Experiment:
     """Load and validate an experiment file: the file, its base scenario and its design.
 
     Grid points are each validated as whole scenarios; sampled designs have each parameter's
     bounds validated (a sampled point that breaks a cross-field rule is run and recorded as a
     failed run).
+
+    Args:
+        path: the experiment file; its ``scenario`` is relative to the file's folder.
+        replications: replaces ``experiment.replications`` (``commsim sweep --replications``).
+        overrides: set on the base scenario after ``[fixed]``, as more fixed values
+            (``commsim sweep --set``); a varied parameter cannot be set.
 
     Raises:
         InputError: one line naming the file, the field and what is wrong.
@@ -358,6 +388,14 @@ def load_experiment(path: str | Path) -> Experiment:
         base = scenario.model_dump(mode="json")
 
     kinds = {key: _parameter_kind(key, origin) for key in parsed.parameters}
+    command_line = _command_line(replications, overrides or {}, kinds)
+    if replications is not None:
+        meta = meta.model_copy(update={"replications": replications})
+    if overrides:
+        at = scenario_at(base, overrides, "--set")
+        base = scenario_from_dict(at, origin=f"{origin}: --set").model_dump(mode="json")
+    fixed_values = {**parsed.fixed, **(overrides or {})}
+    fixed_kinds = {k: _parameter_kind(k, origin, "fixed") for k in fixed_values if k not in kinds}
     if meta.design == "grid":
         parameters = {
             k: _grid_values(k, kinds[k], v, origin)
@@ -387,6 +425,9 @@ def load_experiment(path: str | Path) -> Experiment:
         parameters=parameters,
         kinds=kinds,
         points=points,
+        fixed={k: _column_value(fixed_values[k], kind) for k, kind in fixed_kinds.items()},
+        fixed_kinds=fixed_kinds,
+        command_line=command_line,
     )
 
 
@@ -445,6 +486,54 @@ def _check_grid_points(base: dict[str, Any], points: list[dict[str, Any]], origi
         if files not in checked:
             check_data_files(scenario, origin=at)
             checked.add(files)
+
+
+def experiment_from_manifest(manifest: dict[str, Any]) -> Experiment:
+    """The experiment a sweep ran, rebuilt from its manifest (the design is drawn again from
+    its seed), so that any run can be repeated alone (``commsim replay``)."""
+    recorded = manifest["experiment"]
+    meta = ExperimentMeta.model_validate({k: recorded[k] for k in ExperimentMeta.model_fields})
+    kinds = manifest["parameter_kinds"]
+    parameters = {
+        k: v if meta.design == "grid" else tuple(v) for k, v in manifest["parameters"].items()
+    }
+    return Experiment(
+        path=Path(recorded["path"]),
+        text=recorded["text"],
+        meta=meta,
+        base=manifest["base_scenario"],
+        parameters=parameters,
+        kinds=kinds,
+        points=_design_points(meta, parameters, kinds),
+        fixed=manifest.get("fixed", {}),
+        fixed_kinds=manifest.get("fixed_kinds", {}),
+        command_line=manifest.get("command_line", {}),
+    )
+
+
+def _command_line(
+    replications: int | None, overrides: dict[str, Any], kinds: dict[str, str]
+) -> dict[str, Any]:
+    """The sweep's command-line changes to the file, checked (the manifest records them)."""
+    if replications is not None and not 1 <= replications <= 100_000:
+        raise InputError(f"--replications {replications}: must be 1 to 100000")
+    for key in overrides:
+        _parameter_kind(key, "--set", table="fixed")
+        if key in kinds:
+            raise InputError(f"--set {key}: the experiment varies it in [parameters]")
+    out: dict[str, Any] = {}
+    if replications is not None:
+        out["replications"] = replications
+    if overrides:
+        out["set"] = dict(overrides)
+    return out
+
+
+def _column_value(value: Any, kind: str) -> Any:
+    """A fixed value as its runs.parquet column holds it (shocks as a label, lists as JSON)."""
+    if kind == "shocks":
+        return shock_label(value)
+    return json.dumps(value) if isinstance(value, list | dict) else value
 
 
 def _label(value: Any) -> Any:

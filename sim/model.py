@@ -8,6 +8,7 @@ the tables of :mod:`sim.state`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ from typing import Any
 import mesa
 import numpy as np
 from mesa.discrete_space import Network
+from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from sim import delivery, failure, network, outcomes, shocks, spinouts, tendering, trust
 from sim.agents import Council, InHouseUnit, Mutual, Outsourcer, Provider
+from sim.inputs import InputError
 from sim.network import neighbour_matrix, synthetic_geography
 from sim.scenario import (
     Scenario,
@@ -39,7 +42,7 @@ from sim.state import (
     provider_values,
 )
 
-__all__ = ["CommissioningModel", "resolve_scenario"]
+__all__ = ["CommissioningModel", "fresh_seed", "resolve_scenario"]
 
 AGENT_CLASS: dict[ProviderKind, type[Provider]] = {
     ProviderKind.OUTSOURCER: Outsourcer,
@@ -55,11 +58,44 @@ def resolve_scenario(
     with dotted-key overrides (``commissioning.social_value_weight`` or
     ``commissioning__social_value_weight``) applied on top."""
     if isinstance(scenario, str | Path):
-        return load_scenario(scenario, dict(overrides))
+        return load_scenario(scenario, dict(overrides), origin="overrides")
     data = scenario.model_dump() if isinstance(scenario, Scenario) else dict(scenario or {})
     if overrides:
         data = apply_overrides(data, dict(overrides), origin="overrides")
     return scenario_from_dict(data, origin="scenario")
+
+
+def fresh_seed() -> int:
+    """A seed from the operating system's entropy, 63 bits (it fits an int64 column)."""
+    return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def _seed_of(rng: Any) -> int | None:
+    """The integer seed a run uses: ``rng`` itself if it is an integer, a fresh one if it is
+    None, and None for a generator (its state is the caller's to keep)."""
+    if rng is None:
+        return fresh_seed()
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        return int(rng)
+    return None
+
+
+def _from_mesa_scenario(scenario: MesaScenario, rng: Any) -> tuple[dict[str, Any], Any]:
+    """The parameter overrides and the rng that a Mesa ``Scenario`` carries: its attributes
+    other than ``rng`` are parameters (``section__field``); an ``rng`` argument wins."""
+    fields = {k: v for k, v in scenario if k != "rng"}
+    if rng is not None and scenario.rng is not None and scenario.rng != rng:
+        raise InputError(f"rng = {rng!r} and the Mesa scenario's rng = {scenario.rng!r} differ")
+    return fields, scenario.rng if rng is None else rng
+
+
+def _seed_reporter(model: CommissioningModel) -> int | None:
+    return model.seed
+
+
+def _outcome_reporter(model: CommissioningModel) -> float:
+    # Filled in the last quarter's row once the run is over (see ``_record_quarter``).
+    return math.nan
 
 
 class CommissioningModel(mesa.Model):
@@ -68,7 +104,10 @@ class CommissioningModel(mesa.Model):
     Args:
         scenario: a :class:`~sim.scenario.Scenario`, a path to a TOML file, a nested dict, or
             None for the defaults.
-        rng: seed (or generator) for every random draw; defaults to ``scenario.seed``.
+        rng: seed (or generator) for every random draw. None, as in Mesa, draws a fresh seed
+            from the operating system (``self.seed`` records it); the scenario's own
+            ``scenario.seed`` is what ``commsim run`` passes, so pass
+            ``rng=scenario.scenario.seed`` to repeat a ``commsim run``.
         **overrides: dotted-key parameter overrides, e.g.
             ``**{"commissioning.social_value_weight": 0.2}`` or
             ``commissioning__social_value_weight=0.2`` (this is how ``mesa.batch_run`` passes them).
@@ -78,21 +117,39 @@ class CommissioningModel(mesa.Model):
         market: the state every mechanism acts on (:class:`sim.state.Market`); ``providers``,
             ``contracts``, ``council_table``, ``ledger``, ``events`` and ``shock_log`` are its
             parts.
+        seed: the integer seed of this run (None if ``rng`` was a generator).
         graph, positions, nodes: the geography (council ``i`` is ``nodes[i]``).
         councils: the Council agents.
-        datacollector: one row of outcomes per quarter (see :mod:`sim.outcomes`).
+        datacollector: one row per quarter: the quarter's outcomes (:data:`sim.outcomes.REPORTERS`),
+            ``seed``, and the run outcomes (:data:`sim.outcomes.SUMMARY_FIELDS`), which are NaN
+            until the last quarter's row, where they hold :meth:`summary`'s values (NaN for
+            None). ``mesa.batch_run`` rows therefore carry the run's outcomes.
         metrics: the last recorded quarter's outcomes.
+        outcomes: the run outcomes once the run has reached its horizon ({} before).
+
+    A Mesa ``Scenario`` (``mesa.experimental.scenarios.Scenario``) is accepted as ``scenario``,
+    as SolaraViz's Reset passes one: its ``rng`` seeds the run and its other attributes are
+    overrides (``commissioning__social_value_weight=0.2``) on the defaults.
     """
 
     def __init__(
         self,
-        scenario: Scenario | str | Path | Mapping | None = None,
+        scenario: Scenario | MesaScenario | str | Path | Mapping | None = None,
         *,
         rng: Any = None,
         **overrides: Any,
     ):
+        mesa_scenario = scenario if isinstance(scenario, MesaScenario) else None
+        if mesa_scenario is not None:
+            fields, rng = _from_mesa_scenario(mesa_scenario, rng)
+            scenario, overrides = None, {**fields, **overrides}
         params = resolve_scenario(scenario, overrides)
-        super().__init__(rng=params.scenario.seed if rng is None else rng)
+        self.seed = _seed_of(rng)
+        rng = rng if self.seed is None else self.seed
+        if mesa_scenario is not None:  # Mesa's own record of the run, with the seed used
+            fields = {k: v for k, v in mesa_scenario if k != "rng"}
+            mesa_scenario = type(mesa_scenario)(rng=rng, **fields)
+        super().__init__(rng=rng, scenario=mesa_scenario)
         self.params = params
         self._build_geography()
         self._build_councils()
@@ -119,8 +176,15 @@ class CommissioningModel(mesa.Model):
         self._build_providers()
         self.market.health_log.append(delivery.headroom(self.providers))
         self._build_contracts()
-        self.datacollector = mesa.DataCollector(model_reporters=outcomes.model_reporters())
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                **outcomes.model_reporters(),
+                "seed": _seed_reporter,
+                **dict.fromkeys(outcomes.SUMMARY_FIELDS, _outcome_reporter),
+            }
+        )
         self.metrics: dict[str, float] = {}
+        self.outcomes: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ construction
 
@@ -312,6 +376,15 @@ class CommissioningModel(mesa.Model):
         m.quarter += 1
         if m.quarter >= self.params.scenario.quarters:
             self.running = False
+            self._record_outcomes()
+
+    def _record_outcomes(self) -> None:
+        """At the horizon: the run outcomes, also into the last row the data collector holds
+        (where ``mesa.batch_run`` reads them)."""
+        self.outcomes = self.summary()
+        columns = self.datacollector.model_vars
+        for name, value in self.outcomes.items():
+            columns[name][-1] = math.nan if value is None else value
 
     def run(self) -> CommissioningModel:
         """Run to the horizon (``scenario.quarters``) and return self."""
@@ -320,8 +393,9 @@ class CommissioningModel(mesa.Model):
         return self
 
     def timeseries(self):  # -> pandas.DataFrame
-        """One row per simulated quarter: a ``quarter`` column and every reporter."""
-        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        """One row per simulated quarter: a ``quarter`` column and every quarterly reporter."""
+        df = self.datacollector.get_model_vars_dataframe()[list(outcomes.REPORTERS)]
+        df = df.reset_index(drop=True)
         df.insert(0, "quarter", np.arange(len(df)))
         return df
 

@@ -24,6 +24,7 @@ __all__ = [
     "FAILURE_CAUSES",
     "REPORTERS",
     "SUMMARY_FIELDS",
+    "SUMMARY_UNITS",
     "failures_by_kind",
     "local_multiplier",
     "model_reporters",
@@ -110,6 +111,34 @@ SUMMARY_FIELDS: dict[str, str] = {
     "first_shock_quarter": "quarter of the first scheduled shock (null if none)",
     "shock_contracts_disrupted": "contracts disrupted in the first shock's quarter",
     "shock_councils_touched": "councils with a contract disrupted in the first shock's quarter",
+}
+
+#: The unit of every run outcome (a count's unit makes it an integer column in the outputs).
+SUMMARY_UNITS: dict[str, str] = {
+    "resilience": "share",
+    "min_service_delivered": "share",
+    "recovery_quarters": "quarters",
+    "total_emergency_cost": "GBP m",
+    "cumulative_local_reinvestment": "GBP m",
+    "mean_local_share": "share",
+    "failures_total": "providers",
+    "handbacks_total": "contracts",
+    "spin_outs_total": "providers",
+    "final_share_outsourcer": "share",
+    "final_share_mutual": "share",
+    "final_share_inhouse": "share",
+    "final_hhi": "index 0-1",
+    "final_trust": "index 0-1",
+    "first_shock_quarter": "quarter",
+    "shock_contracts_disrupted": "contracts",
+    "shock_councils_touched": "councils",
+    "service_quarters_lost": "quarters",
+    "unmet_need_total": "GBP m",
+    "outsourcer_failures_total": "providers",
+    "mutual_failures_total": "providers",
+    "insolvency_failures_total": "providers",
+    "collapse_failures_total": "providers",
+    "random_failures_total": "providers",
 }
 
 
@@ -267,14 +296,14 @@ def run_summary(
 
 def run_report(model: Any, seed: int | None = None) -> dict[str, Any]:
     """A finished run's (a ``CommissioningModel``'s) report, as written to summary.json: its outcomes, the resolved
-    scenario, the effective score weights, the seed (``seed``, or the scenario's), the
+    scenario, the effective score weights, the seed (``seed``, or the one the model used), the
     package version and the events (failures, handbacks)."""
     params = model.params
     return {
         "outcomes": model.summary(),
         "scenario": params.model_dump(mode="json"),
         "effective_weights": effective_weights(params.commissioning),
-        "seed": params.scenario.seed if seed is None else seed,
+        "seed": model.seed if seed is None else seed,
         "package_version": package_version(),
         "events": model.events,
     }

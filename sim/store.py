@@ -17,7 +17,8 @@ Layout of a sweep directory::
     DIR/manifest.json           the experiment, the resolved base scenario, versions, times, counts
     DIR/runs.parquet            one row per finished run (after the sweep; parts before)
     DIR/parts/runs-*.parquet    finished runs not yet gathered into runs.parquet
-    DIR/timeseries/*.parquet    one row per run and kept quarter, with a run_id column
+    DIR/timeseries/*.parquet    one row per run and kept quarter, with a run_id column; at
+                                the end of a sweep compacted into one file, ts-*-compacted.parquet
     DIR/.lock                   the owner's pid and host, while a sweep runs
     DIR/quarantine/             unreadable parts found by a resume (kept for inspection)
 """
@@ -41,6 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.columns import described_field, is_count
 from sim.scenario import InputError
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ PARTS = "parts"
 TIMESERIES = "timeseries"
 LOCK = ".lock"
 QUARANTINE = "quarantine"
+COMPACTED = "compacted.parquet"  # the end of the one time-series file a finished sweep keeps
+ROW_GROUP_ROWS = 1_000_000  # rows per row group of the compacted time series
 _ARROW_TYPES = {
     "int": pa.int64(),
     "float": pa.float64(),
@@ -78,22 +82,46 @@ _ARROW_TYPES = {
 }
 
 
-def run_schema(kinds: dict[str, str], outcomes: list[str]) -> pa.Schema:
-    """The fixed schema of ``runs.parquet``: ids, seed, varied parameters, outcomes, error.
+def run_schema(
+    kinds: dict[str, str], outcomes: list[str], fixed: dict[str, str] | None = None
+) -> pa.Schema:
+    """The fixed schema of ``runs.parquet``: ids, seed, sweep id, varied parameters
+    (``kinds``), fixed ones (``fixed``: parameter -> kind), outcomes, error.
 
-    Outcomes are float64 (null where undefined, e.g. ``recovery_quarters`` with no shock), so
-    every part has the same schema whatever its runs returned.
+    Counts (outcomes in providers, contracts, councils or quarters) are int64, other outcomes
+    float64, null where undefined (e.g. ``recovery_quarters`` with no shock), so every part
+    has the same schema whatever its runs returned. Each field carries its unit, description
+    and role in its metadata (:mod:`sim.columns`).
     """
-    fields = [
-        pa.field("run_id", pa.int64()),
-        pa.field("point", pa.int64()),
-        pa.field("replication", pa.int64()),
-        pa.field("seed", pa.int64()),
+    fields = [described_field(k, pa.int64(), "id") for k in ("run_id", "point", "replication")]
+    fields.append(described_field("seed", pa.int64(), "id"))
+    fields.append(described_field("sweep_id", pa.string(), "id"))
+    fields += [described_field(k, _ARROW_TYPES[kind], "parameter") for k, kind in kinds.items()]
+    fields += [
+        described_field(k, _ARROW_TYPES[kind], "fixed")
+        for k, kind in (fixed or {}).items()
+        if k not in kinds
     ]
-    fields += [pa.field(k, _ARROW_TYPES[kind]) for k, kind in kinds.items()]
-    fields += [pa.field(k, pa.float64()) for k in outcomes]
-    fields.append(pa.field("error", pa.string()))
+    fields += [
+        described_field(k, pa.int64() if is_count(k) else pa.float64(), "outcome") for k in outcomes
+    ]
+    fields.append(described_field("error", pa.string(), "status"))
     return pa.schema(fields)
+
+
+def _described_timeseries(table: pa.Table) -> pa.Table:
+    """A time-series table with each field's unit and description, counts as int64."""
+    ids = ("run_id", "quarter")
+    return table.cast(
+        pa.schema(
+            described_field(
+                f.name,
+                pa.int64() if f.name in ids or is_count(f.name) else f.type,
+                "id" if f.name in ids else "reporter",
+            )
+            for f in table.schema
+        )
+    )
 
 
 def note_to_stderr(message: str) -> None:
@@ -371,6 +399,7 @@ class RunStore:
             tmp.unlink(missing_ok=True)
         (self.out / f".{RUNS}.tmp").unlink(missing_ok=True)
         gathered: set[str] = set()
+        superseded: set[str] = set()  # time-series parts compacted into one file
         outcome: dict[int, bool] = {}  # run id -> failed (a failed run keeps no time series)
         for path in self._run_files():
             try:
@@ -382,12 +411,16 @@ class RunStore:
                 continue
             if path.name == RUNS:
                 gathered = set(json.loads(meta.get(b"commsim_parts", b"[]")))
+                superseded = set(json.loads(meta.get(b"commsim_superseded", b"[]")))
             ids = table.column("run_id").to_pylist()
             errors = table.column("error").is_valid().to_pylist()
             outcome.update(zip(ids, errors, strict=True))
         committed = gathered | {p.name.removeprefix("runs-") for p in self._run_parts()}
         with_series: set[int] = set()
         for ts in sorted(self.timeseries.glob("ts-*.parquet")):
+            if ts.name.removeprefix("ts-") in superseded - gathered:
+                ts.unlink()  # a compaction ended before it removed the parts it had copied
+                continue
             if ts.name.removeprefix("ts-") not in committed:
                 ts.unlink()  # its runs part never landed: those runs are not finished
                 continue
@@ -466,6 +499,7 @@ class RunStore:
         series = [r.timeseries for r in results if r.timeseries is not None]
         if series:
             table = pa.table({c: np.concatenate([s[c] for s in series]) for c in series[0]})
+            table = _described_timeseries(table)
             _write_parquet_atomic(table, self.timeseries / f"ts-{name}")
         rows = pa.Table.from_pylist([r.row for r in results], schema=self.schema)
         _write_parquet_atomic(rows, self.parts / f"runs-{name}")
@@ -483,14 +517,57 @@ class RunStore:
         # (the same row twice: same seed, same numbers), and the first is kept
         _, first = np.unique(table.column("run_id").to_numpy(), return_index=True)
         table = table.take(first)
-        names = sorted(p.name.removeprefix("ts-") for p in self.timeseries.glob("ts-*.parquet"))
-        meta = {b"commsim_parts": json.dumps(names).encode()}
+        compacted, superseded = self._compact_timeseries()
+        meta = {
+            b"commsim_parts": json.dumps([compacted] if compacted else []).encode(),
+            b"commsim_superseded": json.dumps(superseded).encode(),
+        }
+        # runs.parquet names the compacted file: from here the parts it copied are surplus
         _write_parquet_atomic(table.replace_schema_metadata(meta), self.out / RUNS)
+        for name in superseded:
+            (self.timeseries / f"ts-{name}").unlink(missing_ok=True)
         for p in files:
             if p.name != RUNS:
                 p.unlink()
         self.parts.rmdir()  # empty now; a resumed sweep makes it again
         return table
+
+    def _compact_timeseries(self) -> tuple[str | None, list[str]]:
+        """Copy every time-series part into one file, part by part (memory: one part and a
+        row group); return its name and the names of the parts it holds (``ts-`` dropped).
+
+        The parts stay until ``runs.parquet`` names the new file, so a sweep killed while
+        compacting keeps its parts and loses only the unfinished copy.
+        """
+        parts = sorted(self.timeseries.glob("ts-*.parquet"))
+        if len(parts) == 1 and parts[0].name.endswith(f"-{COMPACTED}"):
+            return parts[0].name.removeprefix("ts-"), []
+        if not parts:
+            return None, []
+        name = f"{self._prefix}-{COMPACTED}"
+        tmp = self.timeseries / f".ts-{name}.tmp"
+        writer: pq.ParquetWriter | None = None
+        try:
+            buffered: list[pa.Table] = []
+            for part in parts:
+                table = _described_timeseries(_read_parquet(part))
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, write_page_checksum=True)
+                buffered.append(table.cast(writer.schema))
+                if sum(t.num_rows for t in buffered) >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.concat_tables(buffered))
+                    buffered = []
+            if buffered:
+                writer.write_table(pa.concat_tables(buffered))
+            writer.close()
+            os.replace(tmp, self.timeseries / f"ts-{name}")
+        except BaseException:
+            if writer is not None:
+                with suppress(Exception):
+                    writer.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        return name, [p.name.removeprefix("ts-") for p in parts]
 
 
 def _read_frames(files: list[Path]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +29,14 @@ from sim.store import (
     write_json_atomic,
 )
 
-__all__ = ["KEY_LIBRARIES", "SweepReport", "chunk_size", "manifest_for", "run_sweep"]
+__all__ = [
+    "KEY_LIBRARIES",
+    "SweepReport",
+    "chunk_size",
+    "manifest_for",
+    "replay_run",
+    "run_sweep",
+]
 
 KEY_LIBRARIES = (
     "mesa",
@@ -69,13 +77,16 @@ def _versions() -> dict[str, str | None]:
 
 
 def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any]:
-    """The manifest of a new sweep: the experiment file (text and hash), the resolved base
-    scenario, the design, versions, the git commit, and the start time."""
+    """The manifest of a new sweep: its id (a UUID, also a column of runs.parquet), the
+    experiment file (text and hash) and the command line's changes to it, the resolved base
+    scenario, the design, the fixed values, versions, the git commit, and the start time."""
     from sim.version import build_commit, package_version
 
     meta = experiment.meta
     sampled = meta.design != "grid"
     return {
+        "sweep_id": str(uuid.uuid4()),
+        "command_line": experiment.command_line,
         "experiment": {
             "path": str(experiment.path),
             "sha256": experiment.sha256,
@@ -85,6 +96,8 @@ def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any
         "base_scenario": experiment.base,
         "parameters": {k: list(v) for k, v in experiment.parameters.items()},
         "parameter_kinds": experiment.kinds,
+        "fixed": experiment.fixed,
+        "fixed_kinds": experiment.fixed_kinds,
         "problem": salib_problem(experiment.parameters) if sampled else None,
         "package_version": package_version(),
         "git_commit": build_commit(),
@@ -157,11 +170,13 @@ def _run_locked(
     if old:
         manifest.setdefault("resumed", []).append({"at": _now(), "executor": executor.description})
         manifest["finished"] = None
+    # the same in every row: which sweep, and the values held fixed
+    constants = {"sweep_id": manifest.setdefault("sweep_id", str(uuid.uuid4())), **experiment.fixed}
     try:  # first, so that a folder holding anything else is known to be this sweep's
         write_json_atomic(out / MANIFEST, manifest)
         store = RunStore(
             out,
-            run_schema(experiment.kinds, list(SUMMARY_FIELDS)),
+            run_schema(experiment.kinds, list(SUMMARY_FIELDS), experiment.fixed_kinds),
             timeseries=experiment.meta.timeseries,
             notify=notify,
         )
@@ -183,6 +198,8 @@ def _run_locked(
     ) as bar:
         bar.set_postfix(failures=0)
         for batch in executor.results(simulate_runs, chunks):
+            for result in batch:
+                result.row.update(constants)
             store.write(batch)
             failed += sum(r.row["error"] is not None for r in batch)
             bar.update(len(batch))
@@ -200,3 +217,51 @@ def _run_locked(
         failed=failed,
         seconds=time.perf_counter() - started,
     )
+
+
+def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Run one run of the sweep in ``out`` again, from its manifest and seed.
+
+    Returns:
+        The recorded row, the new row, and the names of the outcomes (with ``seed`` and
+        ``error``) that differ; none should (same seed, same numbers).
+
+    Raises:
+        InputError: ``out`` is no sweep directory, or holds no run ``run_id``.
+    """
+    import math
+
+    import numpy as np
+
+    from sim.experiment import experiment_from_manifest, simulate_run
+    from sim.inputs import InputError
+    from sim.outcomes import SUMMARY_FIELDS
+    from sim.store import read_manifest, read_runs
+
+    manifest = read_manifest(Path(out))
+    if manifest is None:
+        raise InputError(f"{out}: holds no {MANIFEST}: not a sweep directory")
+    runs = read_runs(Path(out))
+    found = runs[runs["run_id"] == run_id]
+    if found.empty:
+        raise InputError(
+            f"{out}: holds no run {run_id} (its runs.parquet has run ids "
+            f"{runs['run_id'].min()} to {runs['run_id'].max()})"
+        )
+    recorded = found.iloc[0].to_dict()
+    spec = next(s for s in run_specs(experiment_from_manifest(manifest)) if s.run_id == run_id)
+    new = simulate_run(spec).row
+
+    def same(a: Any, b: Any) -> bool:
+        missing = (a is None or (isinstance(a, float) and math.isnan(a)),
+                   b is None or (isinstance(b, float) and math.isnan(b)))  # fmt: skip
+        if any(missing):
+            return all(missing)
+        if isinstance(a, str) or isinstance(b, str):
+            return a == b
+        if all(isinstance(x, int | np.integer) for x in (a, b)):
+            return int(a) == int(b)  # seeds: 63 bits, more than a float holds
+        return float(a) == float(b)
+
+    names = ["seed", *SUMMARY_FIELDS, "error"]
+    return recorded, new, [k for k in names if not same(recorded.get(k), new.get(k))]

@@ -29,7 +29,7 @@ def run_outputs(path: Path, seed: int):
     """(time series, outcomes) of one scenario file at one seed, as ``commsim run`` gives."""
     from sim import CommissioningModel, load_scenario
 
-    model = CommissioningModel(load_scenario(path, {"scenario.seed": seed})).run()
+    model = CommissioningModel(load_scenario(path, {"scenario.seed": seed}), rng=seed).run()
     return model.timeseries(), model.summary()
 
 

@@ -26,6 +26,8 @@ TOOLS = {
     "experiment_plots",
     "stats",  # the statistics the analysis and its figures share
     "ema",
+    "columns",  # what each output column means (the store's and the export's)
+    "export",
 }
 
 

@@ -20,6 +20,7 @@ from sim.scenario.loading import (
     known_keys,
     load_scenario,
     scenario_from_dict,
+    shock_field,
 )
 from sim.scenario.parameters import parameter_markdown, parameter_table
 from sim.scenario.schema import (
@@ -65,4 +66,5 @@ __all__ = [
     "read_toml",
     "run_cost",
     "scenario_from_dict",
+    "shock_field",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sim.inputs import InputError, format_validation_error, quote, read_toml, suggest
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, Shock
 
 __all__ = [
     "DATA_FILE_FIELDS",
@@ -21,6 +21,7 @@ __all__ = [
     "known_keys",
     "load_scenario",
     "scenario_from_dict",
+    "shock_field",
 ]
 
 DATA_FILE_FIELDS = ("councils_file", "graph_file")  # in [network]; paths to a user's data
@@ -50,12 +51,15 @@ def scenario_from_dict(data: dict[str, Any], origin: str = "<scenario>") -> Scen
         raise InputError(format_validation_error(err, origin, Scenario)) from None
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: dict[str, Any] | None = None, *, origin: str = "--set"
+) -> Scenario:
     """Load and validate a scenario file, applying dotted-key overrides on top.
 
     Args:
         path: a TOML scenario file.
         overrides: e.g. ``{"commissioning.social_value_weight": 0.2}``.
+        origin: what an error in an override names (``--set``; ``overrides`` from Python).
 
     Data files the scenario names (``network.councils_file``, ``network.graph_file``) are
     relative to the scenario file (in an override, to the working directory); they are
@@ -71,7 +75,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
             if isinstance(network.get(key), str) and network[key]:
                 network[key] = str((Path(path).parent / network[key]).resolve())
     if overrides:
-        data = apply_overrides(data, overrides, origin="--set")
+        data = apply_overrides(data, overrides, origin=origin)
     scenario = scenario_from_dict(data, origin=str(path))
     check_data_files(scenario, origin=str(path))
     return scenario
@@ -107,13 +111,45 @@ def check_data_files(scenario: Scenario, origin: str = "<scenario>") -> None:
     net.councils = len(councils)
 
 
+def shock_field(dotted: str) -> tuple[int, str] | None:
+    """``(N, field)`` for a shock's address ``shocks.N.field``; None for any other key.
+
+    Raises:
+        InputError: ``shocks.N.field: what is wrong`` (a field a shock lacks, N not a number).
+    """
+    parts = dotted.split(".")
+    if len(parts) != 3 or parts[0] != "shocks":
+        return None
+    number, field = parts[1], parts[2]
+    if not (number.isascii() and number.isdigit()):
+        raise InputError(f"{dotted}: '{number}' is no shock number; shocks count from 0")
+    if field not in Shock.model_fields:
+        raise InputError(f"{dotted}: no such field; fields are {', '.join(Shock.model_fields)}")
+    return int(number), field
+
+
+def _set_shock_field(shocks: Any, key: str, value: Any) -> list[Any]:
+    """A copy of the list of shock tables with one shock's field set (see :func:`shock_field`)."""
+    n, field = shock_field(key) or (0, "")
+    shocks = list(shocks) if isinstance(shocks, list) else []
+    if n >= len(shocks):
+        have = {0: "no shocks", 1: "1 shock (shocks.0)"}.get(
+            len(shocks), f"{len(shocks)} shocks (shocks.0 to shocks.{len(shocks) - 1})"
+        )
+        raise InputError(f"{key}: the scenario has {have}")
+    shock = shocks[n]
+    shocks[n] = {**(shock if isinstance(shock, dict) else {}), field: value}
+    return shocks
+
+
 def apply_overrides(
     data: dict[str, Any], overrides: dict[str, Any], origin: str = "--set"
 ) -> dict[str, Any]:
     """Return a copy of ``data`` with each dotted key set; unknown keys are errors.
 
     Keys are ``section.parameter`` (or ``section__parameter``); ``shocks`` replaces the
-    whole list of shocks.
+    whole list of shocks; ``shocks.N.field`` (or ``shocks__N__field``) sets one field of the
+    scenario's shock N (counted from 0, in file order).
     """
     known = known_keys(Scenario)
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
@@ -123,6 +159,12 @@ def apply_overrides(
         if dotted == "shocks":  # the list of shocks is replaced whole
             out["shocks"] = value
             continue
+        try:
+            if shock_field(dotted) is not None:
+                out["shocks"] = _set_shock_field(out.get("shocks"), dotted, value)
+                continue
+        except InputError as err:
+            raise InputError(f"{origin}: {err}") from None
         if dotted not in known or len(parts) != 2:
             raise InputError(
                 f"{origin}: {quote(key, 60)} names no parameter{suggest(dotted, known)}"
