@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.delivery import refresh_inhouse_prices
+from sim.delivery import headroom, refresh_inhouse_prices
 from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
 from sim.tendering import bid_prices, bidders, tender
 
@@ -19,6 +19,7 @@ __all__ = [
     "disrupt",
     "end_administration",
     "fail_provider",
+    "handback_patience",
     "handbacks",
     "insolvencies",
     "insource",
@@ -119,14 +120,31 @@ def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> No
         fail_provider(market, int(index), "insolvency", params, rng)
 
 
+def handback_patience(
+    headroom: np.ndarray, handback_quarters: int, handback_headroom: float
+) -> np.ndarray:
+    """How many loss-making quarters in a row each provider bears before handing a contract
+    back: ``handback_quarters`` at ``handback_headroom`` years of headroom, from half that for
+    a firm at its credit limit to one and a half times for a comfortable one (at least one).
+    Firms differ, so a cost shock's handbacks spread over quarters instead of one cliff."""
+    if handback_headroom <= 0:
+        return np.full(headroom.shape, handback_quarters)
+    scale = np.clip(headroom / handback_headroom, 0.5, 1.5)
+    return np.maximum(np.rint(handback_quarters * scale), 1).astype(np.int64)
+
+
 def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
-    """Contracts that lost money for ``handback_quarters`` in a row are handed back; the
-    provider that handed one back may not be awarded it again for ``handback_bar_quarters``."""
+    """Contracts that lost money for as long as their holder's patience in a row are handed
+    back (:func:`handback_patience`); the provider that handed one back may not be awarded it
+    again for ``handback_bar_quarters``."""
     ct = market.contracts
-    back = np.flatnonzero(
-        (ct.view("holder") >= 0)
-        & (ct.view("loss_streak") >= params.commissioning.handback_quarters)
+    holder = ct.view("holder")
+    patience = handback_patience(
+        headroom(market.providers),
+        params.commissioning.handback_quarters,
+        params.commissioning.handback_headroom,
     )
+    back = np.flatnonzero((holder >= 0) & (ct.view("loss_streak") >= patience[holder]))
     if back.size:
         ct.barred[back] = ct.holder[back]
         ct.barred_until[back] = market.quarter + params.commissioning.handback_bar_quarters

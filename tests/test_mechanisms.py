@@ -205,7 +205,7 @@ def test_a_providers_books_balance_after_a_quarter():
 def test_a_handback_goes_to_the_in_house_unit_with_room():
     market = hand_built_market()
     let_contracts(market)
-    market.contracts.loss_streak[1] = 4
+    market.contracts.loss_streak[1] = 6  # past any holder's patience (at most 1.5 x 4)
     handbacks(market, scenario(), np.random.default_rng(0))
     ct, ledger = market.contracts, market.ledger
     assert (ledger.handbacks, ledger.contracts_disrupted) == (1, 1)
@@ -393,7 +393,7 @@ def test_a_firm_near_its_credit_limit_counts_smaller_losses_towards_a_handback()
 def test_a_provider_that_handed_a_contract_back_is_not_awarded_it_again_for_a_while(bar, holder):
     market = hand_built_market()
     let_contracts(market)
-    market.contracts.loss_streak[2] = 4
+    market.contracts.loss_streak[2] = 6  # past any holder's patience (at most 1.5 x 4)
     params = scenario(handback_bar_quarters=bar)
     handbacks(market, params, np.random.default_rng(0))
     ct = market.contracts
@@ -554,3 +554,14 @@ def test_social_value_follows_from_what_a_provider_does():
     assert social_value_scores(kind[:2], np.array([0.4, 0.7]), np.ones(2), only_local) == (
         pytest.approx([0.4, 0.7])
     )
+
+
+def test_handback_patience_differs_by_provider_headroom():
+    from sim.failure import handback_patience
+
+    # At the reference headroom a firm waits handback_quarters; near its credit limit half as
+    # long, comfortable firms up to one and a half times; never less than one quarter.
+    patience = handback_patience(np.array([0.0, 0.05, 0.1, 0.3]), 4, 0.1)
+    assert patience.tolist() == [2, 2, 4, 6]
+    assert handback_patience(np.array([0.0]), 1, 0.1).tolist() == [1]
+    assert handback_patience(np.array([0.0, 1.0]), 4, 0.0).tolist() == [4, 4]
