@@ -9,6 +9,7 @@ Every number in docs/validation.md comes from this script; edit the text here, n
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -18,10 +19,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from tqdm import tqdm
 
-from sim import CommissioningModel, load_scenario
-from sim.plots import KIND_COLOURS
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from scriptkit import keep_blocks  # noqa: E402
+
+from sim import CommissioningModel, load_scenario  # noqa: E402
+from sim.plots import KIND_COLOURS  # noqa: E402
+
 DOCS = ROOT / "docs"
 IMG = DOCS / "img"
 RECORD = {0: 0.02, 40: 0.64, 64: 0.81}  # quarter -> private share of home care (1992, 2002, 2008)
@@ -279,7 +283,10 @@ def main() -> None:
     paired = min(args.seeds, 10)
     car = carillion(paired)
     checks = directional(paired)
-    (DOCS / "validation.md").write_text(write_doc(args.seeds, paired, hc, car, checks))
+    # Keep the blocks the other scripts write (calibrate.py, patterns.py, spread.py, ...).
+    doc = DOCS / "validation.md"
+    old = doc.read_text() if doc.exists() else ""
+    doc.write_text(keep_blocks(old, write_doc(args.seeds, paired, hc, car, checks)))
     for q, (m, lo, hi) in hc.items():
         print(
             f"home care quarter {q}: record {RECORD[q]:.0%}, model {m:.1%} ({lo:.1%} to {hi:.1%})"
