@@ -46,14 +46,23 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_block(path: Path, name: str, body: str) -> None:
-    """Replace block ``name`` in ``path`` by ``body``; a file without it gets it at the end
-    (a missing file is created)."""
+def _head_end(text: str) -> int:
+    """Where a file's head ends: its first second-level heading (or its end)."""
+    i = text.find("\n## ")
+    return len(text) if i < 0 else i + 1
+
+
+def write_block(path: Path, name: str, body: str, *, top: bool = False) -> None:
+    """Replace block ``name`` in ``path`` by ``body``; a file without it gets it at the end,
+    or with ``top`` before its first section (a missing file is created)."""
     path = Path(path)
     text = path.read_text() if path.exists() else ""
     new = _wrap(name, body)
     if name in blocks(text):
         text = _BLOCK.sub(lambda m: new if m["name"] == name else m[0], text)
+    elif top:
+        i = _head_end(text)
+        text = text[:i] + new + "\n" + text[i:]
     else:
         text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + new
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,9 +70,17 @@ def write_block(path: Path, name: str, body: str) -> None:
 
 
 def keep_blocks(old: str, new: str) -> str:
-    """``new`` with every block of ``old`` that ``new`` lacks appended, in ``old``'s order:
-    how a script that regenerates a whole file keeps the blocks other scripts wrote."""
-    missing = [text for name, text in blocks(old).items() if name not in blocks(new)]
-    if not missing:
-        return new
-    return new.rstrip("\n") + "\n\n" + "\n".join(t.rstrip("\n") + "\n" for t in missing)
+    """``new`` with every block of ``old`` that ``new`` lacks: a block that stood in ``old``'s
+    head (before its first section) goes before ``new``'s first section, the others at the
+    end, in ``old``'s order. How a script that regenerates a whole file keeps the blocks
+    other scripts wrote."""
+    have = blocks(new)
+    head, tail = [], []
+    for m in _BLOCK.finditer(old):
+        if m["name"] not in have:
+            (head if m.start() < _head_end(old) else tail).append(m[0].rstrip("\n") + "\n")
+    i = _head_end(new)
+    out = new[:i] + "".join(b + "\n" for b in head) + new[i:]
+    if tail:
+        out = out.rstrip("\n") + "\n\n" + "\n".join(tail)
+    return out
