@@ -346,6 +346,15 @@ def doc_block(table: pd.DataFrame, band: pd.DataFrame, run: dict, args: argparse
         if q % 8 == 0 and q not in RECORD
     )
     eps = ", ".join(f"{e:.3f}" for e in run["epsilons"])
+    full = SIZES["full"]
+    if args.population == full["population"] and run["generations"] == full["generations"]:
+        scale = "This is the full run."
+    else:  # later generations accept less, so this is a lower bound
+        ratio = (full["population"] / args.population) * (full["generations"] / run["generations"])
+        scale = (
+            f"Scaled from this run, the full run needs at least {ratio * run['evaluations']:,.0f} "
+            f"simulations, {ratio * run['seconds'] / 60:.0f} minutes at this run's rate."
+        )
     return f"""\
 ## Calibration with uncertainty: home care 1992-2012 (ABC-SMC)
 
@@ -361,7 +370,7 @@ Size of this run: {args.population} particles x {run["generations"]} generations
 {run["evaluations"]} simulations, {run["seconds"]:.0f} s on {args.workers} worker(s);
 tolerances {eps}. The full run (`scripts/calibrate.py`, no flag) is
 {SIZES["full"]["population"]} particles x up to {SIZES["full"]["generations"]} generations;
-`--quick` is {SIZES["quick"]["population"]} x {SIZES["quick"]["generations"]}.
+`--quick` is {SIZES["quick"]["population"]} x {SIZES["quick"]["generations"]}. {scale}
 
 | parameter | prior (uniform) | posterior median | posterior 90% interval | width / prior's | why this prior |
 | --- | --- | --- | --- | --- | --- |
