@@ -278,7 +278,7 @@ def figure(result: dict, path: Path) -> Path:
     pos = np.arange(len(names))
     colours = ["tab:orange" if n in LEVERS else "tab:blue" for n in names]
     left.barh(pos, st, xerr=conf, color=colours, alpha=0.8, label="ST (total)")
-    left.scatter(s1, pos, color="black", marker="|", s=120, zorder=3, label="S1 (alone)")
+    left.scatter(s1, pos, color="black", marker="D", s=18, zorder=3, label="S1 (alone)")
     left.set_yticks(pos, names, fontsize=7)
     left.invert_yaxis()
     left.set_xlabel(f"share of the variance of {claim.outcome}")
@@ -293,7 +293,7 @@ def figure(result: dict, path: Path) -> Path:
         right.scatter(x.loc[mask, claim.lever], y[mask], s=2, alpha=0.15, color=colour)
         right.plot((bins[:-1] + bins[1:])[means.index] / 2, means, "o-", color=colour,
                    label=f"{key} in its {half} half")  # fmt: skip
-    right.set_xlabel(f"{claim.lever} (0 = bottom of its range, 1 = top)")
+    right.set_xlabel(f"{claim.lever} (0: its minimum, 1: its maximum)", fontsize=8)
     right.set_ylabel(claim.outcome)
     right.set_title("outcome against the lever, binned means", fontsize=9)
     right.legend(fontsize=7)
@@ -322,13 +322,22 @@ def claim_section(i: int, result: dict) -> str:
     agrees = resolved and np.sign(e) == claim.sign
     if result["depends_on"]:
         names = ", ".join(f"`{a}`" for a in result["depends_on"])
-        one = "one assumed number" if len(result["depends_on"]) == 1 else "assumed numbers"
+        single = len(result["depends_on"]) == 1
         first = (
-            f"**Depends on {one}: {names}.** Across that range the lever's effect changes sign "
-            "or by as much as the effect itself (table: effect in each half)."
+            f"**Depends on {'one assumed number' if single else 'assumed numbers'}: {names}.** "
+            f"Across {'its range' if single else 'their ranges'} the lever's effect changes "
+            "sign, or by as much as the effect itself (table: effect in each half)."
+        )
+    elif not resolved:
+        first = (
+            "**No effect resolved**: the CI straddles zero, and no assumption moves the effect "
+            "beyond noise."
         )
     else:
-        first = "**Holds across the assumptions' ranges** (no assumption flips or doubles it)."
+        first = (
+            "**Holds across the assumptions' ranges** (none flips the effect or moves it by "
+            "its own size)."
+        )
     if not np.isfinite(e):
         verdict = "not estimable: fewer Saltelli blocks than inputs (raise samples)"
     elif agrees:
