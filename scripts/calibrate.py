@@ -82,7 +82,20 @@ PRIORS: dict[str, tuple[float, float, str]] = {
     ),
 }
 PRICE_WEIGHT = "commissioning.price_weight"
-INTEGER = {"councils.contract_years_min", "councils.contract_years_max", "outsourcers.count"}
+
+
+def _integer_parameters() -> set[str]:
+    """Parameters whose values are whole numbers (their default is an int): rounded in runs."""
+    from sim.scenario import parameter_table
+
+    return {
+        r["name"]
+        for r in parameter_table()
+        if isinstance(r["default"], int) and not isinstance(r["default"], bool)
+    }
+
+
+INTEGER = _integer_parameters()
 
 #: --quick, the test's --tiny, and the full run.
 SIZES = {
@@ -104,6 +117,17 @@ def _name(key: str) -> str:
     return key.replace("__", ".")
 
 
+def calibrated_overrides(values: dict[str, float]) -> dict[str, Any]:
+    """Parameter values as a run takes them: whole numbers rounded, and quality weighted with
+    what price leaves (price and quality share the score)."""
+    out: dict[str, Any] = {
+        name: round(value) if name in INTEGER else float(value) for name, value in values.items()
+    }
+    if PRICE_WEIGHT in out:
+        out["commissioning.quality_weight"] = 1.0 - out[PRICE_WEIGHT]
+    return out
+
+
 class HomeCare:
     """The simulator pyabc calls: parameters in, private share at the record's years out.
 
@@ -118,12 +142,8 @@ class HomeCare:
         """The private share of home care each quarter, for one parameter set and seed."""
         from sim import CommissioningModel, load_scenario
 
-        overrides = {**self.overrides, "scenario.quarters": self.quarters}
-        for name, value in values.items():
-            overrides[name] = round(value) if name in INTEGER else float(value)
-        if PRICE_WEIGHT in values:  # price and quality share the score: quality takes the rest
-            overrides["commissioning.quality_weight"] = 1.0 - float(values[PRICE_WEIGHT])
-        scenario = load_scenario(SCENARIO, overrides)
+        overrides = {**self.overrides, **calibrated_overrides(values)}
+        scenario = load_scenario(SCENARIO, {**overrides, "scenario.quarters": self.quarters})
         model = CommissioningModel(scenario, rng=seed).run()
         return model.timeseries()["share_outsourcer"].to_numpy()
 
@@ -227,10 +247,8 @@ def check_priors(priors: dict, parser: argparse.ArgumentParser) -> None:
 
     for name, (low, high, _) in priors.items():
         for value in (low, high):
-            v = round(value) if name in INTEGER else value
-            extra = {"commissioning.quality_weight": 1.0 - v} if name == PRICE_WEIGHT else {}
             try:
-                load_scenario(SCENARIO, {name: v, **extra})
+                load_scenario(SCENARIO, calibrated_overrides({name: value}))
             except InputError as err:
                 parser.error(f"--prior {name}: {err}")
 

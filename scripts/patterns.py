@@ -34,6 +34,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+from calibrate import calibrated_overrides  # noqa: E402
 from scriptkit import OneLineParser, write_block  # noqa: E402
 
 HOME_CARE = ROOT / "scenarios" / "home_care_1993.toml"
@@ -231,11 +232,7 @@ def home_care_tasks(draws: int, seed: int, posterior: Path, shock: bool) -> tupl
     picks = rng.choice(len(frame), size=draws, p=weights / weights.sum())
     tasks = []
     for i, s in zip(picks, seeds, strict=True):
-        values = frame.iloc[i].to_dict()
-        if "councils.contract_years_max" in values:
-            values["councils.contract_years_max"] = round(values["councils.contract_years_max"])
-        if "commissioning.price_weight" in values:
-            values["commissioning.quality_weight"] = 1 - values["commissioning.price_weight"]
+        values = calibrated_overrides(frame.iloc[i].to_dict())
         tasks.append(({**values, **extra}, int(s)))
     return tasks, f"posterior predictive, {draws} draws"
 
