@@ -214,11 +214,13 @@ def load_sweep(args: Any) -> tuple[pd.DataFrame, dict]:
         experiment = load_experiment(args.experiment)
         with make_executor(args.workers) as executor:
             run_sweep(experiment, folder, executor, resume=folder.exists(), progress=None)
-    manifest = read_manifest(folder)
+    from sim.inputs import InputError
+
+    manifest = read_manifest(folder) if folder.is_dir() else None
     if manifest is None:
-        raise SystemExit(f"claims.py: {folder}: holds no manifest.json: not a sweep directory")
+        raise InputError(f"{folder}: holds no manifest.json: not a sweep directory")
     if manifest["experiment"]["design"] != "sobol":
-        raise SystemExit(f"claims.py: {folder}: not a Sobol design")
+        raise InputError(f"{folder}: not a Sobol design")
     return read_runs(folder), manifest
 
 
@@ -446,7 +448,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    runs, manifest = load_sweep(args)
+    from sim.inputs import InputError
+
+    try:
+        runs, manifest = load_sweep(args)
+    except InputError as err:
+        parser.error(str(err))
     missing = {c.lever for c in CLAIMS} - set(manifest["problem"]["names"])
     if missing:
         parser.error(f"the sweep does not vary {', '.join(sorted(missing))}")
