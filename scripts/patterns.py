@@ -142,14 +142,20 @@ PATTERNS = [
 def step_and_find_handbacks(model: Any) -> np.ndarray:
     """Step the model one quarter; return the contract slots handed back in it.
 
-    A handback is a contract disrupted while its holder is still trading, either mid-term or,
-    in the quarter its term ends, after the losing streak that makes a holder give it up
-    (``commissioning.handback_quarters``); a contract that ends without a bidder is not one,
-    nor is a failure. (tests/test_evidence.py checks this against the model's own count.)
+    Where the model bars a provider from a contract it handed back (``barred_until``), that
+    mark is the handback. Otherwise a handback is a contract disrupted while its holder is
+    still trading, either mid-term or, in the quarter its term ends, after the losing streak
+    that makes a holder give it up (``commissioning.handback_quarters``); a contract that ends
+    without a bidder is not one, nor is a failure. (tests/test_evidence.py checks this against
+    the model's own count.)
     """
     from sim.state import ProviderKind
 
     ct, p = model.contracts, model.providers
+    if "barred_until" in type(ct)._columns:  # a handback bars its provider: the exact mark
+        barred = ct.view("barred_until").copy()
+        model.step()
+        return np.flatnonzero(ct.view("barred_until")[: len(barred)] != barred)
     holder, end = ct.view("holder").copy(), ct.view("end").copy()
     disrupted, streak = ct.view("disrupted_at").copy(), ct.view("loss_streak").copy()
     t = model.quarter
