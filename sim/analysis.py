@@ -17,7 +17,14 @@ import pandas as pd
 
 from sim.inputs import InputError
 from sim.scenario import Scenario
-from sim.stats import KEY_OUTCOMES, mean_ci, outcome_columns
+from sim.stats import (
+    KEY_OUTCOMES,
+    Precision,
+    mean_ci,
+    outcome_columns,
+    replications_needed,
+    sample_sd,
+)
 
 __all__ = [
     "KEY_OUTCOMES",
@@ -28,7 +35,9 @@ __all__ = [
     "outcome_columns",
     "paired_differences",
     "point_summary",
+    "replication_table",
     "sobol_indices",
+    "verdict",
 ]
 
 
@@ -46,6 +55,40 @@ def point_summary(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
             mean, lo, hi, _ = mean_ci(group[name])
             row.update({f"{name}_mean": mean, f"{name}_ci_low": lo, f"{name}_ci_high": hi})
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def replication_table(
+    runs: pd.DataFrame, parameters: list[str], precision: Precision
+) -> pd.DataFrame:
+    """Per design point and outcome, the replications a 95% CI of the chosen half-width needs.
+
+    One row per (point, outcome): the point's parameters, ``runs`` (non-null values),
+    ``mean``, ``sd``, ``half_width`` (of the CI from the runs at hand), ``target`` (the
+    half-width asked for: absolute, or relative to the point's mean) and
+    ``replications_needed`` (:func:`sim.stats.replications_needed` with the observed sd; NaN
+    where the outcome is undefined, has one value, or a relative target meets a zero mean).
+    """
+    rows = []
+    for point, group in runs.groupby("point", sort=True):
+        fixed = {p: group[p].iloc[0] for p in parameters}
+        for name in outcome_columns(runs):
+            mean, lo, hi, n = mean_ci(group[name])
+            sd = sample_sd(group[name])
+            target = precision.half_width(mean)
+            rows.append(
+                {
+                    "point": point,
+                    **fixed,
+                    "outcome": name,
+                    "runs": n,
+                    "mean": mean,
+                    "sd": sd,
+                    "half_width": (hi - lo) / 2,
+                    "target": target,
+                    "replications_needed": replications_needed(sd, target),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -122,8 +165,10 @@ def morris_indices(
     return pd.DataFrame(rows, columns=["outcome", "parameter", "method", "index", "value", "conf"])
 
 
-def analyze_sweep(out: Path) -> list[Path]:
-    """Write ``summary.csv``, ``sensitivity.csv`` (sobol/morris designs) and ``figures/``.
+def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
+    """Write ``summary.csv``, ``sensitivity.csv`` (sobol/morris designs) and ``figures/``;
+    with ``precision``, also ``replications.csv`` and ``figures/replications.png`` (see
+    :func:`replication_table`).
 
     Raises:
         InputError: ``out`` is not a sweep directory.
@@ -165,6 +210,15 @@ def analyze_sweep(out: Path) -> list[Path]:
     for name in parameters:
         path = figures / f"outcomes_vs_{name.replace('.', '_')}.png"
         written.append(plots.outcomes_figure(runs, name, parameters, kinds, meta["design"], path))
+    if precision is not None:
+        needed = replication_table(runs, parameters, precision)
+        needed.to_csv(out / "replications.csv", index=False, float_format="%.10g")
+        written.append(out / "replications.csv")
+        written.append(
+            plots.replications_figure(
+                needed, str(precision), int(meta["replications"]), figures / "replications.png"
+            )
+        )
     ts = read_timeseries(out)
     if ts is not None:
         written.append(
@@ -176,9 +230,26 @@ def analyze_sweep(out: Path) -> list[Path]:
 # ----------------------------------------------------------------------------- compare
 
 
+def verdict(difference: float, ci_low: float, ci_high: float) -> str:
+    """What a paired difference's 95% CI says: ``B > A`` or ``B < A`` when the interval
+    excludes zero; ``the same in every pair`` when every difference is zero; otherwise
+    ``cannot be told from noise`` (the CI is wider than the effect: it straddles zero)."""
+    if not all(math.isfinite(v) for v in (difference, ci_low, ci_high)):
+        return "undefined"
+    if ci_low == ci_high == difference == 0:
+        return "the same in every pair"
+    if ci_low > 0:
+        return "B > A"
+    if ci_high < 0:
+        return "B < A"
+    return "cannot be told from noise"
+
+
 def paired_differences(a: pd.DataFrame, b: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
     """Outcomes of A and B run on the same seeds (rows aligned by ``replication``): the mean
-    of each, and the mean paired difference B - A with its 95% CI."""
+    of each, the mean paired difference B - A with its 95% CI, its :func:`verdict`, and
+    ``pairs_to_resolve``: the pairs whose CI half-width would equal the observed difference
+    (what a rerun needs to tell an effect of this size from zero; NaN when it is zero)."""
     a = a.set_index("replication").sort_index()
     b = b.set_index("replication").sort_index()
     rows = []
@@ -189,6 +260,7 @@ def paired_differences(a: pd.DataFrame, b: pd.DataFrame, labels: tuple[str, str]
         mean_a = mean_ci(xa)[0]
         mean_b = mean_ci(xb)[0]
         diff, lo, hi, n = mean_ci((xb - xa)[both])
+        needed = replications_needed(sample_sd((xb - xa)[both]), abs(diff))
         rows.append(
             {
                 "outcome": outcome,
@@ -198,6 +270,8 @@ def paired_differences(a: pd.DataFrame, b: pd.DataFrame, labels: tuple[str, str]
                 "ci_low": lo,
                 "ci_high": hi,
                 "pairs": n,
+                "verdict": verdict(diff, lo, hi),
+                "pairs_to_resolve": needed,
             }
         )
     return pd.DataFrame(rows)

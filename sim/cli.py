@@ -474,13 +474,38 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _precision(text: str) -> Any:
+    """``--precision`` as argparse reads it: a bad value is a one-line usage error."""
+    from sim.stats import parse_precision
+
+    try:
+        return parse_precision(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Summarise a sweep: CIs per design point, sensitivity indices, figures."""
+    """Summarise a sweep: CIs per design point, sensitivity indices, figures; with
+    ``--precision``, the replications each outcome needs."""
+    import pandas as pd
+
     from sim.analysis import analyze_sweep
 
-    written = analyze_sweep(Path(args.dir))
+    out = Path(args.dir)
+    written = analyze_sweep(out, precision=args.precision)
     for path in written:
         print(path)
+    if args.precision is not None:
+        needed = pd.read_csv(out / "replications.csv")
+        have = int(needed["runs"].max())
+        print(f"replications for a 95% CI half-width of {args.precision} (most over points):")
+        for outcome, n in (
+            needed.groupby("outcome", sort=False)["replications_needed"].max().items()
+        ):
+            if pd.isna(n):
+                print(f"  {outcome}: undefined (constant, missing, or a zero mean)")
+            else:
+                print(f"  {outcome}: {int(n)} {'(enough)' if n <= have else f'(ran {have})'}")
     return 0
 
 
@@ -518,6 +543,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
             out=tmp,
         )
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    noise = table[table["verdict"] == "cannot be told from noise"]
+    if len(noise):
+        most = noise["pairs_to_resolve"].max()
+        print(
+            f"{len(noise)} of {len(table)} differences cannot be told from noise: their 95% CI "
+            f"is wider than the effect ({', '.join(noise['outcome'])}); resolving effects of "
+            f"those sizes needs up to {most:.0f} pairs (--replications)"
+        )
     print(f"table: {out}/compare.csv, figure: {out}/compare.png")
     return 0
 
@@ -563,6 +596,13 @@ def _add_experiment_commands(sub: Any) -> None:
 
     analyze = sub.add_parser("analyze", help="summarise a sweep: CIs, sensitivity, figures")
     analyze.add_argument("dir", help="a sweep directory (written by commsim sweep)")
+    analyze.add_argument(
+        "--precision",
+        type=_precision,
+        metavar="H",
+        help="target 95%% CI half-width, relative (10%%) or absolute (0.01): writes "
+        "replications.csv, the replications each outcome needs at each design point",
+    )
     analyze.set_defaults(func=cmd_analyze)
 
     compare = sub.add_parser("compare", help="compare two scenarios on the same seeds")

@@ -17,7 +17,13 @@ import pandas as pd
 from sim.outcomes import REPORTERS
 from sim.stats import KEY_OUTCOMES, mean_ci, outcome_columns
 
-__all__ = ["compare_figure", "envelope_figure", "outcomes_figure", "sensitivity_figure"]
+__all__ = [
+    "compare_figure",
+    "envelope_figure",
+    "outcomes_figure",
+    "replications_figure",
+    "sensitivity_figure",
+]
 
 #: Quarterly reporters drawn as envelopes (mean line, 2.5-97.5 percentile band across runs).
 ENVELOPE_REPORTERS = (
@@ -150,6 +156,30 @@ def sensitivity_figure(sensitivity: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
+def replications_figure(needed: pd.DataFrame, precision: str, have: int, path: Path) -> Path:
+    """Replications each outcome needs for the chosen CI half-width: the median and the range
+    over design points (log scale), against the replications the sweep ran."""
+    rows = needed.dropna(subset=["replications_needed"])
+    by = rows.groupby("outcome", sort=False)["replications_needed"]
+    order = [o for o in needed["outcome"].unique() if o in by.groups]
+    low, mid, high = (by.min()[order], by.median()[order], by.max()[order])
+    y = np.arange(len(order))
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(order) + 1.4), constrained_layout=True)
+    ax.hlines(y, low, high, color="grey", linewidth=3, alpha=0.6, label="range over points")
+    short = mid <= have
+    ax.plot(mid[short], y[short.to_numpy()], "o", color="tab:green", label="median: enough")
+    ax.plot(mid[~short], y[~short.to_numpy()], "o", color="tab:red", label="median: too few")
+    ax.axvline(have, color="black", linestyle="--", linewidth=0.9, label=f"ran: {have}")
+    ax.set_xscale("log")
+    ax.set_yticks(y, order, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("replications needed (log scale)")
+    ax.set_title(f"Replications for a 95% CI half-width of {precision}", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
 def _envelopes(axes: list[plt.Axes], ts: pd.DataFrame, group: str | None) -> None:
     keys = [None] if group is None else list(dict.fromkeys(ts[group]))
     for ax, reporter in zip(axes, [r for r in ENVELOPE_REPORTERS if r in ts], strict=False):
@@ -210,17 +240,24 @@ def compare_figure(
     rows = table[(table[labels[0]].abs() > 1e-12) & table["difference"].notna()]
     base = rows[labels[0]].abs()
     y = np.arange(len(rows))
-    ax.errorbar(
-        100 * rows["difference"] / base,
-        y,
-        xerr=[
-            100 * (rows["difference"] - rows["ci_low"]) / base,
-            100 * (rows["ci_high"] - rows["difference"]) / base,
-        ],
-        fmt="o",
-        markersize=3,
-        capsize=2,
-    )
+    # An effect whose CI straddles zero is drawn grey: it cannot be told from noise.
+    noise = (rows["verdict"] == "cannot be told from noise").to_numpy()
+    for keep, colour, label in ((~noise, "tab:blue", "resolved"), (noise, "grey", "noise")):
+        part = rows[keep]
+        ax.errorbar(
+            100 * part["difference"] / base[keep],
+            y[keep],
+            xerr=[
+                100 * (part["difference"] - part["ci_low"]) / base[keep],
+                100 * (part["ci_high"] - part["difference"]) / base[keep],
+            ],
+            fmt="o",
+            markersize=3,
+            capsize=2,
+            color=colour,
+            label=label,
+        )
+    ax.legend(fontsize=6)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, rows["outcome"], fontsize=6)
     ax.set_xlabel(f"B - A, % of A ({labels[1]} vs {labels[0]})", fontsize=7)

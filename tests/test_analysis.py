@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sweep_support import commsim, experiment_file
 
-from sim.analysis import mean_ci, paired_differences
+from sim.analysis import mean_ci, paired_differences, verdict
 from sim.cli import main
 from sim.executors import InProcessExecutor
 from sim.experiment import load_experiment
+from sim.stats import Precision, parse_precision, replications_needed
 from sim.sweep import run_sweep
 
 TWO = (
@@ -110,3 +112,128 @@ def test_compare_a_file_with_a_modified_copy_of_itself(tmp_path):
     assert row["difference"] == pytest.approx(row.iloc[1] - row.iloc[0])
     assert row["ci_low"] <= row["difference"] <= row["ci_high"]
     assert (out / "compare.png").stat().st_size > 10_000
+    assert row["verdict"] == "B > A"  # a 0.4 social value weight grows mutuals in every pair
+    assert set(table["verdict"]) <= {
+        "B > A",
+        "B < A",
+        "cannot be told from noise",
+        "the same in every pair",
+        "undefined",
+    }
+    # at 6 pairs, small effects (spin-outs, handbacks) are lost in the noise, and it says so
+    noise = table[table["verdict"] == "cannot be told from noise"]
+    assert len(noise) >= 1
+    assert f"{len(noise)} of {len(table)} differences cannot be told from noise" in done.stdout
+
+
+# ----------------------------------------------------------------------------- replications
+
+
+def half_width(n: int, sd: float) -> float:
+    return float(stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n))
+
+
+@pytest.mark.parametrize(("sd", "h"), [(1.0, 0.5), (2.0, 0.1), (0.03, 0.001), (5.0, 20.0)])
+def test_replications_needed_is_the_least_n_whose_t_interval_is_narrow_enough(sd, h):
+    n = int(replications_needed(sd, h))
+    assert half_width(n, sd) <= h
+    assert n == 2 or half_width(n - 1, sd) > h
+    # the normal approximation is a lower bound, and close for large n
+    assert n >= (1.959963984540054 * sd / h) ** 2
+
+
+def test_replications_needed_edge_cases():
+    assert replications_needed(1.0, 0.5) == 18  # t(0.975, 17) = 2.110: 2.110/sqrt(18) < 0.5
+    assert replications_needed(0.0, 0.1) == 2
+    assert np.isnan(replications_needed(float("nan"), 0.1))
+    assert np.isnan(replications_needed(1.0, float("nan")))
+    assert replications_needed(1.0, 1e-9, cap=1000) == 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10%", Precision(0.1, True)),
+        (" 2.5 % ", Precision(0.025, True)),
+        ("0.01", Precision(0.01, False)),
+        ("3", Precision(3.0, False)),
+    ],
+)
+def test_parse_precision(text, expected):
+    assert parse_precision(text) == expected
+
+
+def test_a_relative_precision_scales_with_the_mean_and_is_undefined_at_zero():
+    assert Precision(0.1, True).half_width(-4.0) == pytest.approx(0.4)
+    assert np.isnan(Precision(0.1, True).half_width(0.0))
+    assert Precision(0.5, False).half_width(0.0) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("-1", "above 0"),
+        ("abc", "is not a number"),
+        ("0", "above 0"),
+        ("150%", "below 100%"),
+        ("0%", "above 0%"),
+        ("nan", "is not a number"),
+        ("", "is not a number"),
+    ],
+)
+def test_bad_precision_is_one_line_and_exit_2(tmp_path, capsys, value, expected):
+    with pytest.raises(SystemExit) as stop:
+        main(["analyze", str(tmp_path), "--precision", value])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--precision" in err and expected in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_analyze_precision_reports_the_replications_each_point_needs(tmp_path, capsys):
+    parameters = '"commissioning.social_value_weight" = [0.0, 0.4]'
+    path = experiment_file(tmp_path, parameters, replications=4)
+    out = tmp_path / "g"
+    with InProcessExecutor() as executor:
+        run_sweep(load_experiment(path), out, executor, progress=False)
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--precision", "5%"]) == 0
+    printed = capsys.readouterr().out
+    assert "replications for a 95% CI half-width of 5%" in printed
+    table = pd.read_csv(out / "replications.csv")
+    assert set(table["point"]) == {0, 1}
+    assert {"commissioning.social_value_weight", "outcome", "replications_needed"} <= set(table)
+    row = table.set_index(["point", "outcome"]).loc[(1, "final_share_mutual")]
+    runs = pd.read_parquet(out / "runs.parquet")
+    values = runs[runs.point == 1]["final_share_mutual"]
+    assert row["target"] == pytest.approx(0.05 * values.mean())
+    assert row["sd"] == pytest.approx(values.std(ddof=1))
+    defined = table.dropna(subset=["replications_needed"])
+    assert len(defined) > 10
+    # the rule agrees with the intervals the sweep has: a CI already narrow enough needs no
+    # more runs than were made, a wider one needs more
+    enough = defined["half_width"] <= defined["target"]
+    assert (defined[enough]["replications_needed"] <= 4).all()
+    assert (defined[~enough]["replications_needed"] > 4).all()
+    assert (out / "figures" / "replications.png").stat().st_size > 10_000
+
+
+def test_verdict_says_when_the_ci_is_wider_than_the_effect():
+    assert verdict(0.2, 0.1, 0.3) == "B > A"
+    assert verdict(-0.2, -0.3, -0.1) == "B < A"
+    assert verdict(0.05, -0.1, 0.2) == "cannot be told from noise"
+    assert verdict(0.0, 0.0, 0.0) == "the same in every pair"
+    assert verdict(float("nan"), 0.0, 0.0) == "undefined"
+
+
+def test_paired_differences_flag_an_effect_lost_in_noise():
+    rng = np.random.default_rng(4)
+    a = pd.DataFrame({"replication": range(10), "resilience": rng.normal(0, 1, 10)})
+    b = a.assign(resilience=a["resilience"] + rng.normal(0.05, 1, 10))
+    row = paired_differences(a, b, ("A", "B")).set_index("outcome").loc["resilience"]
+    assert row["verdict"] == "cannot be told from noise"
+    assert row["ci_low"] < 0 < row["ci_high"]
+    # the pairs that would make the CI as narrow as the observed effect
+    sd = float((b["resilience"] - a["resilience"]).std(ddof=1))
+    n = int(row["pairs_to_resolve"])
+    assert n > 10 and half_width(n, sd) <= abs(row["difference"]) < half_width(n - 1, sd)

@@ -1,0 +1,194 @@
+"""The evidence scripts: calibrate.py (ABC-SMC of the home-care path), patterns.py, spread.py,
+claims.py, and the generated blocks they write into docs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, small
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import claims
+import patterns
+from scriptkit import keep_blocks, write_block
+
+from sim import CommissioningModel
+from sim.outcomes import SUMMARY_FIELDS
+
+
+def script(*args: str) -> subprocess.CompletedProcess:
+    """Run a script of scripts/ as a user does."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
+
+
+def test_write_block_replaces_its_own_block_and_keeps_the_rest(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Title\n\nhand-written\n")
+    write_block(doc, "one", "first")
+    write_block(doc, "two", "second")
+    write_block(doc, "one", "first, again")
+    text = doc.read_text()
+    assert text.startswith("# Title\n\nhand-written\n")
+    assert text.count("<!-- one:begin -->") == 1 and "first, again" in text
+    assert "first\n" not in text.replace("first, again", "")
+    assert text.index("first, again") < text.index("second")
+
+
+def test_a_regenerated_file_keeps_the_blocks_other_scripts_wrote():
+    old = "# Old\n<!-- a:begin -->\nA\n<!-- a:end -->\ntext\n<!-- b:begin -->\nB\n<!-- b:end -->\n"
+    new = "# New\n<!-- b:begin -->\nB2\n<!-- b:end -->\n"
+    kept = keep_blocks(old, new)
+    assert kept.startswith("# New\n") and "B2" in kept and "\nB\n" not in kept
+    assert kept.rstrip().endswith("<!-- a:begin -->\nA\n<!-- a:end -->")
+
+
+@pytest.mark.slow
+def test_calibrate_tiny_narrows_the_market_test_rate(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "validation.md").write_text("# Validation\n\nkept\n")
+    out = tmp_path / "cal"
+    done = script("scripts/calibrate.py", "--tiny", "--workers", "1", "--out", out, "--docs", docs)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("posterior.csv", "predictive.csv", "posterior_summary.csv", "calibration.json"):
+        assert (out / name).stat().st_size > 0
+    for name in ("calibration_posterior.png", "calibration_predictive.png"):
+        assert (docs / "img" / name).stat().st_size > 10_000
+    text = (docs / "validation.md").read_text()
+    assert text.startswith("# Validation\n\nkept\n")
+    assert "<!-- calibration:begin -->" in text and "`councils.market_test_rate`" in text
+    summary = pd.read_csv(out / "posterior_summary.csv").set_index("parameter")
+    # the record pins the market-test rate: its posterior is narrower than its prior
+    assert summary.loc["councils.market_test_rate", "width_ratio"] < 0.8
+    posterior = pd.read_csv(out / "posterior.csv")
+    assert posterior["weight"].sum() == pytest.approx(1.0)
+    assert posterior["councils.market_test_rate"].between(0, 1).all()
+
+
+@pytest.mark.parametrize(
+    ("prior", "expected"),
+    [
+        ("councils.market_test_rate=0.5:0.2", "LOW must be below HIGH"),
+        ("councils.market_test_rate", "NAME=LOW:HIGH"),
+        ("councils.no_such=0:1", "councils.no_such"),
+        ("councils.market_test_rate=0:2", "councils.market_test_rate"),
+    ],
+)
+def test_a_bad_prior_is_one_line_and_exit_2(tmp_path, prior, expected):
+    done = script("scripts/calibrate.py", "--tiny", "--prior", prior, "--out", tmp_path / "c")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert not (tmp_path / "c").exists()
+
+
+# ----------------------------------------------------------------------------- patterns, spread
+
+
+def test_handbacks_found_are_the_handbacks_the_model_counts():
+    shock = {"kind": "cost_shock", "quarter": 4, "magnitude": 0.1,
+             "provider_types": ["outsourcer", "mutual", "inhouse"]}  # fmt: skip
+    model = CommissioningModel(None, rng=3, **small(shocks=[shock]))
+    found = [patterns.step_and_find_handbacks(model) for _ in range(16)]
+    counted = model.timeseries()["handbacks"].to_numpy()
+    assert counted.sum() > 0  # the shock makes contracts lose money: some are handed back
+    assert [len(f) for f in found] == list(counted[-16:])
+
+
+@pytest.mark.slow
+def test_patterns_and_spread_write_their_tables(tmp_path):
+    docs = tmp_path / "docs"
+    done = script("scripts/patterns.py", "--draws", "2", "--seeds", "2", "--workers", "1",
+                  "--posterior", tmp_path / "none.csv", "--docs", docs)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (docs / "validation.md").read_text()
+    block = text[text.index("<!-- patterns:begin -->") : text.index("<!-- patterns:end -->")]
+    for pattern in patterns.PATTERNS:
+        assert pattern.source in block
+    verdicts = [line for line in block.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(verdicts) == 1 + 2 * 3 + 2  # header, three home-care patterns x 2 arms, 2 more
+    assert all(("inside" in v) or ("**miss, model " in v) for v in verdicts[1:])
+    assert "scenario values, 2 seeds (no posterior)" in block  # says where the band comes from
+    assert (docs / "img" / "patterns.png").stat().st_size > 10_000
+
+    done = script("scripts/spread.py", "--seeds", "3", "--workers", "1",
+                  "--out", tmp_path / "spread", "--docs", docs)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (docs / "validation.md").read_text()
+    assert "<!-- patterns:begin -->" in text  # the other block is kept
+    block = text[text.index("<!-- spread:begin -->") :]
+    for name in SUMMARY_FIELDS:
+        assert f"| `{name}` |" in block
+    runs = pd.read_csv(tmp_path / "spread" / "runs.csv")
+    assert len(runs) == 3 and runs["seed"].nunique() == 3
+
+
+# ----------------------------------------------------------------------------- claims
+
+
+def blocks_of(n_blocks: int, size: int) -> pd.Series:
+    return pd.Series(np.repeat(np.arange(n_blocks), size))
+
+
+def test_lever_effect_recovers_a_known_slope_with_a_ci_that_covers_it():
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.uniform(0, 1, (600, 3)), columns=["lever", "a", "b"])
+    y = pd.Series(0.3 * x["lever"] - 0.1 * x["a"] + rng.normal(0, 0.05, 600))
+    effect, lo, hi, n = claims.lever_effect(x, y, "lever", blocks_of(120, 5))
+    assert n == 600 and lo < 0.3 < hi and hi - lo < 0.05
+    assert effect == pytest.approx(0.3, abs=0.02)
+
+
+def test_depends_on_flags_an_assumption_that_flips_the_effect_and_not_an_idle_one():
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame(rng.uniform(0, 1, (2000, 3)), columns=["lever", "flips", "idle"])
+    # the lever helps when the assumed number is high and hurts when it is low
+    y = pd.Series((x["flips"] - 0.3) * x["lever"] + rng.normal(0, 0.05, 2000))
+    block = blocks_of(400, 5)
+    effect = claims.lever_effect(x, y, "lever", block)[0]
+    table = claims.conditional_effects(x, y, "lever", block)
+    assert claims.depends_on(effect, table, ["flips", "idle"]) == ["flips"]
+
+
+@pytest.mark.slow
+def test_claims_on_a_tiny_sweep(tmp_path):
+    text = (ROOT / "experiments" / "headline_claims.toml").read_text()
+    head, _ = text.split("[parameters]")
+    levers = "\n".join(line for line in text.split("[parameters]")[1].splitlines()
+                       if line.startswith(('"commissioning.social_value_weight"',
+                                           '"commissioning.local_preference"',
+                                           '"councils.inhouse_capacity_retained"',
+                                           '"mutuals.social_commitments"')))  # fmt: skip
+    tiny = (
+        head.replace("samples = 512", "samples = 16")
+        .replace("replications = 2", "replications = 1")
+        .replace('"network.councils" = 40', '"network.councils" = 20')
+        .replace('"scenario.quarters" = 40', '"scenario.quarters" = 24')
+        .replace("quarter = 20,", "quarter = 12,")
+        .replace("../scenarios/baseline.toml", str(ROOT / "scenarios" / "baseline.toml"))
+    )
+    experiment = tmp_path / "tiny.toml"
+    experiment.write_text(f"{tiny}[parameters]\n{levers}\n")
+    docs = tmp_path / "docs"
+    done = script("scripts/claims.py", "--experiment", experiment, "--out", tmp_path / "sweep",
+                  "--workers", "1", "--docs", docs)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = (docs / "claims.md").read_text()
+    assert "16 samples" in page and "96 runs" in page
+    for claim in claims.CLAIMS:
+        section = page[page.index(claim.sentence) :]
+        first = section.split("\n\n")[1]  # a dependence is said first
+        assert first.startswith(("**Depends on", "**Holds across", "**No effect resolved"))
+        assert "95% CI" in section.split("| input |")[0]
+        assert (docs / "img" / f"claims_{claim.key}.png").stat().st_size > 10_000
+    # reading the finished sweep again gives the same page
+    again = tmp_path / "again"
+    done = script("scripts/claims.py", "--sweep", tmp_path / "sweep", "--docs", again)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (again / "claims.md").read_text() == page
