@@ -308,9 +308,11 @@ patterns), `scripts/spread.py` (every outcome's spread over seeds); `validation.
 ## 1. Home care after the 1993 reforms (`scenarios/home_care_1993.toml`)
 
 From 98% in-house, councils tender home care on price (80% price, 20% quality, no social
-value) among 20 private providers and no mutuals. The one calibrated parameter is
+value) among 20 private providers and no mutuals. The scenario sets
 `councils.market_test_rate = 0.45`, the chance that an in-house service is put out to
-tender at its review; everything else is the default.
+tender at its review, hand-fitted to these points; everything else is the default. The
+calibration section below fits it with uncertainty, beside contract length, bid error and
+the price weight.
 
 | year | record | model mean | model 90% band | acceptance band for the mean |
 | --- | --- | --- | --- | --- |
@@ -318,15 +320,16 @@ tender at its review; everything else is the default.
 
 ![home care](img/validation_home_care.png)
 
-The path's shape comes out of the mechanism without being imposed: the share rises
-steadily while the first reviews of in-house services fall due (contracts last 2 to 7
-years), then slows, because each review outsources a fixed share of what is still in-house
-and less remains.
+The share rises while the first reviews of in-house services fall due (contracts last 2 to
+7 years, and the initial end dates are staggered over seven years, which makes the bend near
+1999), then slows, because each review outsources a fixed share of what is still in-house.
 Where it falls short: the record counts contact hours of all home care, the model counts
 contract value of council-commissioned services; the model has no direct-payment or
 self-funder market, and its market_test_rate is fitted to these very points, so the
-match at 2002 and 2008 is a calibration, not an independent test. The shape between and
-after them is the test.
+match at 2002 and 2008 is a calibration, not an independent test. The shape is not a test
+either: it follows from `market_test_rate` and the staggering of end dates (the calibration
+below finds the other parameters barely constrained by this path). The independent tests
+are the patterns further down.
 
 ## 2. A Carillion-scale collapse (`scenarios/carillion_collapse.toml`)
 
