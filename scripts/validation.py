@@ -304,6 +304,7 @@ tests (`tests/test_directions.py`), run by `make test`. The sections after "Wher
 does not match" are written by other scripts, each named in its section:
 `scripts/calibrate.py` (calibration with uncertainty), `scripts/patterns.py` (independent
 patterns), `scripts/spread.py` (every outcome's spread over seeds); `validation.py` keeps them.
+Full references for every source named here are in [references.md](references.md).
 
 ## 1. Home care after the 1993 reforms (`scenarios/home_care_1993.toml`)
 
