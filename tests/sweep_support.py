@@ -36,12 +36,12 @@ def experiment_file(
     return path
 
 
-def commsim(*args: str) -> subprocess.CompletedProcess:
-    """Run ``python -m sim ARGS`` and capture its output."""
+def commsim(*args: object, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m sim ARGS`` and capture its output (a hang fails after ``timeout`` s)."""
     return subprocess.run(
         [sys.executable, "-m", "sim", *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         cwd=REPO,
     )

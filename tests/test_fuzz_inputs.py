@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sweep_support import commsim as run_commsim
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -96,13 +96,8 @@ def mutated_file(draw: st.DrawFn) -> bytes:
 
 
 def commsim(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    """The CLI as a user runs it, failing (not hanging) after 60 s."""
+    return run_commsim(*args, timeout=60)
 
 
 @settings(
