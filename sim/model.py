@@ -21,7 +21,7 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from sim import delivery, failure, network, outcomes, shocks, spinouts, tendering, trust
 from sim.agents import Council, InHouseUnit, Mutual, Outsourcer, Provider
 from sim.inputs import InputError
-from sim.network import neighbour_matrix, synthetic_geography
+from sim.network import neighbours, synthetic_geography
 from sim.scenario import (
     Scenario,
     Shock,
@@ -218,7 +218,7 @@ class CommissioningModel(mesa.Model):
         self.council_table = CouncilTable(
             name=names,
             budget=budget,
-            near=neighbour_matrix(self.graph, self.nodes),
+            near=neighbours(self.graph, self.nodes),
             trust=np.full(n, self.params.trust.initial),
         )
         self.councils = [

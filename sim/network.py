@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from sim.inputs import InputError, clip, csv_records, quote, read_text_file
+from sim.state import Neighbours
 
 __all__ = [
     "GRAPH_FORMATS",
     "load_councils",
     "load_graph",
-    "neighbour_matrix",
+    "neighbours",
     "own_geography",
     "synthetic_geography",
 ]
@@ -61,13 +62,11 @@ def synthetic_geography(
     return graph, pos
 
 
-def neighbour_matrix(graph: nx.Graph, nodes: list) -> np.ndarray:
-    """Boolean (n, n) matrix: True where two areas are the same or neighbours."""
+def neighbours(graph: nx.Graph, nodes: list) -> Neighbours:
+    """Which areas are the same or neighbours (area ``i`` is ``nodes[i]``), sparse."""
     index = {node: i for i, node in enumerate(nodes)}
-    near = np.eye(len(nodes), dtype=bool)
-    for a, b in graph.edges:
-        near[index[a], index[b]] = near[index[b], index[a]] = True
-    return near
+    pairs = np.array([(index[a], index[b]) for a, b in graph.edges], dtype=np.int64).reshape(-1, 2)
+    return Neighbours.from_edges(len(nodes), pairs[:, 0], pairs[:, 1])
 
 
 # ----------------------------------------------------------------------------- a user's own

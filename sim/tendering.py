@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderTable
+from sim.state import QUARTERS_PER_YEAR, Market, Neighbours, Params, ProviderKind, ProviderTable
 
 __all__ = [
     "adapt_markups",
@@ -209,7 +209,7 @@ def passes_financial_check(
 
 def bidders(
     providers: ProviderTable,
-    near: np.ndarray,
+    near: Neighbours,
     councils: np.ndarray,
     passed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -229,7 +229,7 @@ def bidders(
     cols = np.flatnonzero(ok)
     home = providers.home[cols]
     national = home < 0
-    local = near[np.ix_(councils, np.maximum(home, 0))] & ~national[None, :]
+    local = near.contains(councils[:, None], np.maximum(home, 0)[None, :]) & ~national[None, :]
     return cols, local | national[None, :], local
 
 
@@ -340,7 +340,7 @@ def choose_subcontractors(
     mutuals = np.flatnonzero(p.view("alive") & (p.view("kind") == ProviderKind.MUTUAL))
     if slots.size == 0 or mutuals.size == 0:
         return
-    near = market.councils.near[np.ix_(ct.council[slots], p.home[mutuals])]
+    near = market.councils.near.contains(ct.council[slots][:, None], p.home[mutuals][None, :])
     pick = np.where(near, rng.random(near.shape), -1.0).argmax(axis=1)
     found = near.any(axis=1)
     chosen, subs = slots[found], mutuals[pick[found]]

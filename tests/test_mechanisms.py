@@ -24,6 +24,7 @@ from sim.state import (
     ContractBook,
     CouncilTable,
     Market,
+    Neighbours,
     ProviderKind,
     ProviderTable,
     provider_values,
@@ -82,7 +83,7 @@ def hand_built_market() -> Market:
     councils = CouncilTable(
         name=["A", "B"],
         budget=np.array([1600.0, 800.0]),
-        near=np.eye(2, dtype=bool),
+        near=Neighbours.from_edges(2, [], []),
         trust=np.full(2, 0.5),
         total=np.array([200.0, 100.0]),
         inhouse_unit=np.array([UNIT_A, UNIT_B]),
