@@ -9,8 +9,11 @@ effective values are here too, so the schema's check and the score use one defin
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
+from sim import jit
 from sim.state import QUARTERS_PER_YEAR, Market, Neighbours, Params, ProviderKind, ProviderTable
 
 __all__ = [
@@ -261,6 +264,9 @@ def tender(
     """
     if slots.size == 0:
         return slots
+    start = market.quarter + np.broadcast_to(start_after, slots.shape)
+    if jit.compiled():
+        return _kernels().tender_round(market, slots, params, rng, allow_inhouse, start)
     ct, p, cn = market.contracts, market.providers, market.councils
     c = params.councils
     t = market.quarter
@@ -302,7 +308,6 @@ def tender(
     )
 
     term = contract_terms(rng, slots.size, c.contract_years_min, c.contract_years_max)
-    start = t + np.broadcast_to(start_after, slots.shape)
     gaps = []
     for row, slot in enumerate(slots):
         w = winner[row]
@@ -372,6 +377,8 @@ def adapt_markups(
 def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
     """Tender every contract that ends now; an in-house service is renewed without tender
     unless it is market-tested (or was an emergency). Returns the slots left in a gap."""
+    if jit.compiled():
+        return _kernels().tender_due(market, params, rng)
     ct = market.contracts
     t = market.quarter
     c = params.councils
@@ -385,3 +392,10 @@ def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.n
     offered = due[~keep]
     wait = np.where(ct.administered(t)[offered], params.commissioning.mobilisation_quarters, 0)
     return tender(market, offered, params, rng, allow_inhouse=True, start_after=wait)
+
+
+def _kernels() -> ModuleType:
+    """The compiled round (:mod:`sim.kernels.tender`), imported only when first used."""
+    from sim.kernels import tender as kernels
+
+    return kernels
