@@ -464,18 +464,34 @@ def emergency_awards(
     )  # fmt: skip
 
 
+@jit.kernel
+def _due_then_bids(rng, t, ct_n, end, holder, emergency, start, administered_until, rate,
+                   years_min, years_max, mobilisation, council, p_n, kind, home, alive, seen,
+                   threshold, bid_error, indptr, indices):  # fmt: skip
+    """:func:`_due_draws` then, if any slot is offered, :func:`_bids` for them: one call, as
+    passing the generator to a kernel costs more than the rest of the call."""
+    offered, wait = _due_draws(rng, t, ct_n, end, holder, emergency, start,
+                               administered_until, kind, rate, years_min, years_max,
+                               mobilisation)  # fmt: skip
+    if offered.size == 0:
+        return offered, wait, np.zeros(1, np.int64), offered, np.zeros(0), 0
+    ptr, prov, error, excluded = _bids(rng, offered, council, p_n, kind, home, alive, seen,
+                                       threshold, bid_error, indptr, indices)  # fmt: skip
+    return offered, wait, ptr, prov, error, excluded
+
+
 def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
     """Compiled :func:`sim.tendering.tender_due` (same arguments, same result)."""
-    ct, p, c = market.contracts, market.providers, params.councils
+    ct, c = market.contracts, params.councils
     t = market.quarter
-    offered, wait = _due_draws(
+    offered, wait, *bids = _due_then_bids(
         rng, t, ct.n, ct.end, ct.holder, ct.emergency, ct.start, ct.administered_until,
-        p.kind, c.market_test_rate, c.contract_years_min, c.contract_years_max,
-        params.commissioning.mobilisation_quarters,
+        c.market_test_rate, c.contract_years_min, c.contract_years_max,
+        params.commissioning.mobilisation_quarters, *_bid_args(market, params),
     )  # fmt: skip
     if offered.size == 0:
         return offered
-    return tender_round(market, offered, params, rng, True, t + wait)
+    return _finish_round(market, offered, params, rng, True, t + wait, *bids)
 
 
 def tender_round(
@@ -489,17 +505,40 @@ def tender_round(
     """Compiled :func:`sim.tendering.tender` over ``slots`` (non-empty), winners starting in
     ``begin`` (one quarter per slot); returns the gaps."""
     slots = np.asarray(slots, dtype=np.int64)
+    bids = _bids(rng, slots, *_bid_args(market, params))
+    return _finish_round(market, slots, params, rng, allow_inhouse, begin, *bids)
+
+
+def _bid_args(market: Market, params: Params) -> tuple:
+    """The arguments of :func:`_bids` after the generator and the slots."""
+    ct, p, near = market.contracts, market.providers, market.councils.near
+    c = params.councils
+    log = market.health_log
+    seen = np.asarray(log[max(len(log) - 1 - c.report_lag_quarters, 0)], dtype=float)
+    return (
+        ct.council, p.n, p.kind, p.home, p.alive, seen, float(c.due_diligence_threshold),
+        float(params.commissioning.bid_error), near.indptr, near.indices,
+    )  # fmt: skip
+
+
+def _finish_round(
+    market: Market,
+    slots: np.ndarray,
+    params: Params,
+    rng: np.random.Generator,
+    allow_inhouse: bool,
+    begin: np.ndarray,
+    ptr: np.ndarray,
+    prov: np.ndarray,
+    error: np.ndarray,
+    excluded: int,
+) -> np.ndarray:
+    """Count the bidders the financial check turned away, then price, score and award the
+    round (:func:`_finish`); returns the gaps."""
     begin = np.asarray(begin, dtype=np.int64)
     ct, p, cn = market.contracts, market.providers, market.councils
     c = params.councils
     near = cn.near
-    log = market.health_log
-    seen = np.asarray(log[max(len(log) - 1 - c.report_lag_quarters, 0)], dtype=float)
-    ptr, prov, error, excluded = _bids(
-        rng, slots, ct.council, p.n, p.kind, p.home, p.alive, seen,
-        float(c.due_diligence_threshold), float(params.commissioning.bid_error),
-        near.indptr, near.indices,
-    )  # fmt: skip
     market.ledger.bidders_excluded += int(excluded)
     from sim.tendering import effective_weights
 
