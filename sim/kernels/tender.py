@@ -491,7 +491,7 @@ def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.n
     )  # fmt: skip
     if offered.size == 0:
         return offered
-    return _finish_round(market, offered, params, rng, True, t + wait, *bids)
+    return tender_round(market, offered, params, rng, True, t + wait, tuple(bids))
 
 
 def tender_round(
@@ -501,12 +501,34 @@ def tender_round(
     rng: np.random.Generator,
     allow_inhouse: bool,
     begin: np.ndarray,
+    bids: tuple | None = None,
 ) -> np.ndarray:
     """Compiled :func:`sim.tendering.tender` over ``slots`` (non-empty), winners starting in
-    ``begin`` (one quarter per slot); returns the gaps."""
+    ``begin`` (one quarter per slot); returns the gaps. ``bids`` is what :func:`_bids` gave
+    for these slots, if it ran already."""
     slots = np.asarray(slots, dtype=np.int64)
-    bids = _bids(rng, slots, *_bid_args(market, params))
-    return _finish_round(market, slots, params, rng, allow_inhouse, begin, *bids)
+    if bids is None:
+        bids = _bids(rng, slots, *_bid_args(market, params))
+    ptr, prov, error, excluded = bids
+    ct, p, cn = market.contracts, market.providers, market.councils
+    c = params.councils
+    near = cn.near
+    market.ledger.bidders_excluded += int(excluded)
+    from sim.tendering import effective_weights
+
+    w = effective_weights(params.commissioning)
+    return _finish(
+        rng, slots, np.asarray(begin, dtype=np.int64), market.quarter, np.exp(error), ptr, prov,
+        ct.n, ct.council, ct.reference, ct.holder, ct.price, ct.start, ct.end, ct.emergency,
+        ct.loss_streak, ct.subcontractor, ct.subcontract_price, ct.barred, ct.barred_until,
+        p.n, p.kind, p.home, p.alive, p.capacity, p.cost_factor, p.markup, p.markup_min,
+        p.markup_max, p.markup_step, p.quality, p.social_value_score, p.revenue_last,
+        p.cost_last, market.cost_level, near.indptr, near.indices, cn.inhouse_unit,
+        cn.budget_factor, bool(allow_inhouse and c.inhouse_bids), float(c.price_cap),
+        float(w["price"]), float(w["quality"]), float(w["social_value"]), float(w["local"]),
+        int(c.contract_years_min), int(c.contract_years_max),
+        float(params.outsourcers.subcontract_share),
+    )  # fmt: skip
 
 
 def _bid_args(market: Market, params: Params) -> tuple:
@@ -518,40 +540,4 @@ def _bid_args(market: Market, params: Params) -> tuple:
     return (
         ct.council, p.n, p.kind, p.home, p.alive, seen, float(c.due_diligence_threshold),
         float(params.commissioning.bid_error), near.indptr, near.indices,
-    )  # fmt: skip
-
-
-def _finish_round(
-    market: Market,
-    slots: np.ndarray,
-    params: Params,
-    rng: np.random.Generator,
-    allow_inhouse: bool,
-    begin: np.ndarray,
-    ptr: np.ndarray,
-    prov: np.ndarray,
-    error: np.ndarray,
-    excluded: int,
-) -> np.ndarray:
-    """Count the bidders the financial check turned away, then price, score and award the
-    round (:func:`_finish`); returns the gaps."""
-    begin = np.asarray(begin, dtype=np.int64)
-    ct, p, cn = market.contracts, market.providers, market.councils
-    c = params.councils
-    near = cn.near
-    market.ledger.bidders_excluded += int(excluded)
-    from sim.tendering import effective_weights
-
-    w = effective_weights(params.commissioning)
-    return _finish(
-        rng, slots, begin, market.quarter, np.exp(error), ptr, prov,
-        ct.n, ct.council, ct.reference, ct.holder, ct.price, ct.start, ct.end, ct.emergency,
-        ct.loss_streak, ct.subcontractor, ct.subcontract_price, ct.barred, ct.barred_until,
-        p.n, p.kind, p.home, p.alive, p.capacity, p.cost_factor, p.markup, p.markup_min,
-        p.markup_max, p.markup_step, p.quality, p.social_value_score, p.revenue_last,
-        p.cost_last, market.cost_level, near.indptr, near.indices, cn.inhouse_unit,
-        cn.budget_factor, bool(allow_inhouse and c.inhouse_bids), float(c.price_cap),
-        float(w["price"]), float(w["quality"]), float(w["social_value"]), float(w["local"]),
-        int(c.contract_years_min), int(c.contract_years_max),
-        float(params.outsourcers.subcontract_share),
     )  # fmt: skip
