@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import jit
 from sim.delivery import headroom, refresh_inhouse_prices
 from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
-from sim.tendering import bid_prices, bidders, tender
+from sim.tendering import bid_prices, by_home, tender
 
 __all__ = [
     "administer",
     "disrupt",
+    "emergency_awards",
     "end_administration",
     "fail_provider",
     "handback_patience",
@@ -161,26 +163,48 @@ def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Ge
     room, else is left with a gap until a re-tender. Councils answer in a seeded order."""
     if slots.size == 0:
         return
-    ct, p, cn = market.contracts, market.providers, market.councils
-    cp = params.commissioning
-    t = market.quarter
+    ct = market.contracts
     ct.holder[slots] = -1
     ct.subcontractor[slots] = -1
-    ct.disrupted_at[slots] = t
+    ct.disrupted_at[slots] = market.quarter
     ct.loss_streak[slots] = 0
     _count_disruption(market, slots, params)
 
+    emergency_awards(market, slots, params, rng)
+    refresh_inhouse_prices(market, params.commissioning.emergency_premium)
+
+
+def emergency_awards(
+    market: Market, slots: np.ndarray, params: Params, rng: np.random.Generator
+) -> None:
+    """Answer each disrupted contract in a seeded order: insource it if the council's unit
+    has room, else award it directly (after mobilisation, at the emergency premium) to the
+    best-quality outsourcer or near mutual with room that is not barred from it, else leave a
+    gap until a re-tender can award."""
+    if jit.compiled():
+        from sim.kernels.tender import emergency_awards as compiled
+
+        compiled(market, slots, params, rng)
+        return
+    ct, p, cn = market.contracts, market.providers, market.councils
+    cp = params.commissioning
+    t = market.quarter
     spare = p.view("capacity") - ct.used_capacity(p.n)
     order = slots[rng.permutation(slots.size)]
-    cols, external, _ = bidders(p, cn.near, ct.council[order])
-    for row, slot in enumerate(order):
+    external = np.flatnonzero(p.external())
+    national = external[p.home[external] < 0]
+    based, start = by_home(external[p.home[external] >= 0], p.home, cn.n)
+    for slot in order:
         size = ct.reference[slot]
-        unit = cn.inhouse_unit[ct.council[slot]]
+        council = ct.council[slot]
+        unit = cn.inhouse_unit[council]
         if spare[unit] >= size:  # insource now, at an emergency premium
             spare[unit] -= size
             insource(market, slot, params)
             continue
-        allowed = external[row] & ~ct.barred_now(np.array([slot]), cols, t)[0]
+        near = [based[start[a] : start[a + 1]] for a in cn.near.of(council)]
+        cols = np.sort(np.concatenate([national, *near]))
+        allowed = ~ct.barred_now(np.array([slot]), cols, t)[0]
         candidates = cols[allowed & (spare[cols] >= size)]
         if candidates.size:  # emergency direct award to the best-placed provider with room
             best = candidates[np.argmax(p.quality[candidates])]
@@ -197,7 +221,6 @@ def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Ge
             )
             continue
         ct.end[slot] = t + cp.retender_quarters  # gap: unmet need until a tender can award
-    refresh_inhouse_prices(market, cp.emergency_premium)
 
 
 def _count_disruption(market: Market, slots: np.ndarray, params: Params) -> None:

@@ -9,8 +9,11 @@ effective values are here too, so the schema's check and the score use one defin
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
+from sim import jit
 from sim.state import QUARTERS_PER_YEAR, Market, Neighbours, Params, ProviderKind, ProviderTable
 
 __all__ = [
@@ -18,10 +21,12 @@ __all__ = [
     "award",
     "bid_prices",
     "bidders",
+    "by_home",
     "choose_subcontractors",
     "contract_terms",
     "effective_weights",
     "passes_financial_check",
+    "reached",
     "score_bids",
     "social_value_scores",
     "social_value_weight_total",
@@ -216,21 +221,43 @@ def bidders(
     """Which outsourcers and mutuals can bid for contracts of ``councils``.
 
     Trading outsourcers reach every council; mutuals reach their home area and its neighbours
-    (``near``); ``passed``, if given, is the financial check's verdict. Only those providers
-    become columns, so the matrices stay small.
+    (``near``); ``passed``, if given, is the financial check's verdict. Only providers that
+    can bid for at least one of the contracts become columns (national firms and those based
+    in or next to one of ``councils``), so the matrices stay small however many councils the
+    market has.
 
     Returns:
-        The provider of each column, the (rows, columns) eligibility, and whether each
-        bidder is local to the row's council (based in or next to it).
+        The provider of each column (in provider order), the (rows, columns) eligibility, and
+        whether each bidder is local to the row's council (based in or next to it).
     """
     ok = providers.external()
     if passed is not None:
         ok &= passed
-    cols = np.flatnonzero(ok)
-    home = providers.home[cols]
+    home = providers.view("home")
     national = home < 0
+    cols = np.flatnonzero(ok & (national | reached(near, councils)[np.maximum(home, 0)]))
+    home, national = home[cols], national[cols]
     local = near.contains(councils[:, None], np.maximum(home, 0)[None, :]) & ~national[None, :]
     return cols, local | national[None, :], local
+
+
+def reached(near: Neighbours, councils: np.ndarray) -> np.ndarray:
+    """Mask of the areas based in or next to any of ``councils`` (a mutual based there can
+    serve at least one of them)."""
+    first = near.keys // near.n  # the first area of each stored pair
+    in_round = np.zeros(near.n, dtype=bool)
+    in_round[councils] = True
+    out = np.zeros(near.n, dtype=bool)
+    out[near.indices[in_round[first]]] = True
+    return out
+
+
+def by_home(rows: np.ndarray, home: np.ndarray, n_areas: int) -> tuple[np.ndarray, np.ndarray]:
+    """Providers ``rows`` grouped by home area: the rows in home order (provider order within
+    an area) and where each area's run starts (``n_areas + 1`` offsets), so the providers
+    based in area ``a`` are ``rows[start[a]:start[a + 1]]``."""
+    rows = rows[np.argsort(home[rows], kind="stable")]
+    return rows, np.searchsorted(home[rows], np.arange(n_areas + 1))
 
 
 def contract_terms(
@@ -261,6 +288,9 @@ def tender(
     """
     if slots.size == 0:
         return slots
+    start = market.quarter + np.broadcast_to(start_after, slots.shape)
+    if jit.compiled():
+        return _kernels().tender_round(market, slots, params, rng, allow_inhouse, start)
     ct, p, cn = market.contracts, market.providers, market.councils
     c = params.councils
     t = market.quarter
@@ -276,7 +306,9 @@ def tender(
     )
     market.ledger.bidders_excluded += int((p.external() & ~passed).sum())
     cols, eligible, local = bidders(p, cn.near, councils, passed)
-    error = rng.normal(0.0, params.commissioning.bid_error, (slots.size, cols.size))
+    # One estimate error for each bid that can be made: row by row, in provider order.
+    error = np.zeros(eligible.shape)
+    error[eligible] = rng.normal(0.0, params.commissioning.bid_error, int(eligible.sum()))
     price = bid_prices(size, p.unit_cost(cols, market.cost_level), p.markup[cols], error)
     quality, social_value_score = p.quality[cols], p.social_value_score[cols]
     units = cn.inhouse_unit[councils]
@@ -302,7 +334,6 @@ def tender(
     )
 
     term = contract_terms(rng, slots.size, c.contract_years_min, c.contract_years_max)
-    start = t + np.broadcast_to(start_after, slots.shape)
     gaps = []
     for row, slot in enumerate(slots):
         w = winner[row]
@@ -330,20 +361,29 @@ def choose_subcontractors(
     market: Market, slots: np.ndarray, subcontract_share: float, rng: np.random.Generator
 ) -> None:
     """Outsourcers subcontract part of each new contract to a local mutual, picked at
-    random among those based in or next to the area (the contagion channel). The subcontract
+    random among those based in or next to the area (the contagion channel): one draw for
+    each contract that has any, picking evenly among them in provider order. The subcontract
     is priced at the subcontractor's own price: its unit cost now and its mark-up, on its
     share of the work, fixed for the contract (paid out of the holder's price)."""
     if subcontract_share <= 0 or slots.size == 0:
         return
     p, ct = market.providers, market.contracts
     slots = slots[p.kind[ct.holder[slots]] == ProviderKind.OUTSOURCER]
-    mutuals = np.flatnonzero(p.view("alive") & (p.view("kind") == ProviderKind.MUTUAL))
-    if slots.size == 0 or mutuals.size == 0:
+    if slots.size == 0:
         return
-    near = market.councils.near.contains(ct.council[slots][:, None], p.home[mutuals][None, :])
-    pick = np.where(near, rng.random(near.shape), -1.0).argmax(axis=1)
-    found = near.any(axis=1)
-    chosen, subs = slots[found], mutuals[pick[found]]
+    councils = ct.council[slots]
+    live = p.view("alive") & (p.view("kind") == ProviderKind.MUTUAL)
+    mutuals = np.flatnonzero(live & reached(market.councils.near, councils)[p.view("home")])
+    near = market.councils.near.contains(councils[:, None], p.home[mutuals][None, :])
+    count = near.sum(axis=1)
+    found = count > 0
+    if not found.any():
+        return
+    # The k-th near mutual (in provider order) for k drawn evenly below the count.
+    k = np.minimum(np.floor(rng.random(int(found.sum())) * count[found]), count[found] - 1)
+    rank = np.cumsum(near[found], axis=1)
+    pick = (near[found] & (rank == k[:, None] + 1)).argmax(axis=1)
+    chosen, subs = slots[found], mutuals[pick]
     ct.subcontractor[chosen] = subs
     own_price = p.unit_cost(subs, market.cost_level) * (1.0 + p.markup[subs])
     ct.subcontract_price[chosen] = ct.reference[chosen] * subcontract_share * own_price
@@ -372,6 +412,8 @@ def adapt_markups(
 def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
     """Tender every contract that ends now; an in-house service is renewed without tender
     unless it is market-tested (or was an emergency). Returns the slots left in a gap."""
+    if jit.compiled():
+        return _kernels().tender_due(market, params, rng)
     ct = market.contracts
     t = market.quarter
     c = params.councils
@@ -385,3 +427,10 @@ def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.n
     offered = due[~keep]
     wait = np.where(ct.administered(t)[offered], params.commissioning.mobilisation_quarters, 0)
     return tender(market, offered, params, rng, allow_inhouse=True, start_after=wait)
+
+
+def _kernels() -> ModuleType:
+    """The compiled round (:mod:`sim.kernels.tender`), imported only when first used."""
+    from sim.kernels import tender as kernels
+
+    return kernels
