@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import jit
 from sim.state import (
     QUARTERS_PER_YEAR,
     Market,
@@ -54,9 +55,16 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
     if rate <= 0:
         return []
     ct, p = market.contracts, market.providers
-    inhouse = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE) & ~ct.view("emergency"))
     quarterly = 1.0 - (1.0 - min(rate, 1.0)) ** (1 / QUARTERS_PER_YEAR)
-    chosen = inhouse[rng.random(inhouse.size) < quarterly]
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        chosen = quarter.spin_out_slots(
+            ct.view("holder"), ct.view("emergency"), p.view("kind"), float(quarterly), rng
+        )
+    else:
+        inhouse = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE) & ~ct.view("emergency"))
+        chosen = inhouse[rng.random(inhouse.size) < quarterly]
     grant = section.start_up_grant * 1e6 if section.support_programme else 0.0
     t = market.quarter
     new = []
