@@ -329,11 +329,11 @@ def _deliver_and_pay_compiled(market: Market, params: Params) -> None:
         float(cp.transition_local_share),
         float(ledger.transition_cost),
     )
-    ledger.flows = Flows(*out[:7])
-    ledger.accounts = dict(zip(_ACCOUNTS, out[7:12], strict=True))
-    money = dict(zip(_MONEY, out[12:19], strict=True))
-    money["emergency_cost"] = out[19]
-    ledger.money = money
+    legs, amounts, accounts, money, emergency_cost = out
+    ledger.flows = Flows(*legs, *amounts)
+    ledger.accounts = dict(zip(_ACCOUNTS, accounts, strict=True))
+    ledger.money = dict(zip(_MONEY, money, strict=True))
+    ledger.money["emergency_cost"] = emergency_cost
 
 
 _ACCOUNTS = ("revenue", "cost", "surplus", "dividends", "interest")

@@ -129,9 +129,10 @@ def random_failures(market: Market, params: Params, rng: np.random.Generator) ->
     if jit.compiled():
         from sim.kernels import quarter
 
-        hit = quarter.random_failures(p.view("alive"), hazard, rng)
+        at_risk = quarter.at_risk(p.view("alive"), hazard)
     else:
         at_risk = np.flatnonzero(p.view("alive") & (hazard > 0))
-        hit = at_risk[rng.random(at_risk.size) < hazard[at_risk]] if at_risk.size else at_risk
-    for index in hit:
-        fail_provider(market, int(index), "random", params, rng)
+    if at_risk.size:
+        hit = at_risk[rng.random(at_risk.size) < hazard[at_risk]]
+        for index in hit:
+            fail_provider(market, int(index), "random", params, rng)

@@ -59,12 +59,12 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
     if jit.compiled():
         from sim.kernels import quarter
 
-        chosen = quarter.spin_out_slots(
-            ct.view("holder"), ct.view("emergency"), p.view("kind"), float(quarterly), rng
+        inhouse = quarter.spin_out_candidates(
+            ct.view("holder"), ct.view("emergency"), p.view("kind")
         )
     else:
         inhouse = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE) & ~ct.view("emergency"))
-        chosen = inhouse[rng.random(inhouse.size) < quarterly]
+    chosen = inhouse[rng.random(inhouse.size) < quarterly]
     grant = section.start_up_grant * 1e6 if section.support_programme else 0.0
     t = market.quarter
     new = []

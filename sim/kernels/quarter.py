@@ -15,13 +15,14 @@ pass, in the same order, so both give the same numbers:
 - :func:`handbacks_due`: the decision in :func:`sim.failure.handbacks` (with
   :func:`sim.failure.handback_patience`); :func:`insolvent`: :func:`sim.failure.insolvencies`;
   :func:`administration_left`: :func:`sim.failure.end_administration`.
-- :func:`random_failures`: the draws of :func:`sim.shocks.random_failures`.
-- :func:`spin_out_slots`: the draws of :func:`sim.spinouts.spin_outs`.
+- :func:`at_risk`: who :func:`sim.shocks.random_failures` draws for.
+- :func:`spin_out_candidates`: which contracts :func:`sim.spinouts.spin_outs` draws for.
 - :func:`trust_target`, :func:`update_trust`: :mod:`sim.trust`.
 - :func:`quarter_metrics`: :func:`sim.outcomes.quarter_metrics`.
 
-The kernels that draw take the model's ``numpy.random.Generator`` and draw one number at a
-time in the reference's order, which is the same stream as the reference's vector draws.
+No kernel takes the model's ``numpy.random.Generator``: numba accepts one (and draws its
+stream) but checks its type at every call (about 20 microseconds, more than these mechanisms
+cost), so a kernel picks the rows and the mechanism draws for them as the reference does.
 Totals the reference takes with ``ndarray.sum`` use :func:`pairwise_sum`, NumPy's own
 summation order, and per-group totals (``np.bincount``) add in row order as NumPy does, so the
 results are equal to the last bit. Python's bookkeeping (events, logs, the failures that
@@ -196,10 +197,10 @@ def deliver_and_pay(
     transition_cost,
 ):
     """:func:`sim.delivery.deliver_and_pay`: writes ``loss_streak``, ``cash``,
-    ``revenue_last`` and ``cost_last`` in place and returns the flows (slot, provider,
-    council, revenue, cost, local, leaked), the accounts (revenue, cost, surplus, dividends,
-    interest) and the money (required, delivered, paid, local, leaked, transition, bought,
-    emergency_cost)."""
+    ``revenue_last`` and ``cost_last`` in place and returns the flows' legs (rows slot,
+    provider, council) and money (rows revenue, cost, local, leaked), the accounts (rows
+    revenue, cost, surplus, dividends, interest), the councils' money (rows required,
+    delivered, paid, local, leaked, transition, bought) and the emergency cost."""
     n_ct, n_p, n_c = holder.size, kind.size, inhouse_unit.size
     fraction = np.zeros(n_ct)
     for i in range(n_ct):
@@ -418,28 +419,18 @@ def deliver_and_pay(
         + pairwise_sum(admin_paid) * admin_share
         + transition_cost
     )
-    return (
-        leg_slot,
-        leg_provider,
-        leg_council,
-        revenue,
-        cost,
-        local,
-        leaked,
-        acc_revenue,
-        acc_cost,
-        surplus,
-        dividends,
-        interest,
-        required,
-        delivered,
-        paid_c,
-        local_c,
-        leaked_c,
-        transition,
-        bought,
-        emergency_cost,
-    )
+    # Few, packed outputs: numba boxes each returned array at a cost (about a microsecond).
+    legs = np.empty((3, n_legs), np.int64)
+    legs[0], legs[1], legs[2] = leg_slot, leg_provider, leg_council
+    money = np.empty((4, n_legs))
+    money[0], money[1], money[2], money[3] = revenue, cost, local, leaked
+    accounts = np.empty((5, n_p))
+    accounts[0], accounts[1], accounts[2] = acc_revenue, acc_cost, surplus
+    accounts[3], accounts[4] = dividends, interest
+    councils = np.empty((7, n_c))
+    councils[0], councils[1], councils[2], councils[3] = required, delivered, paid_c, local_c
+    councils[4], councils[5], councils[6] = leaked_c, transition, bought
+    return legs, money, accounts, councils, emergency_cost
 
 
 @kernel
@@ -522,28 +513,25 @@ def administration_left(administered_until, holder, t):
 
 
 @kernel
-def random_failures(alive, hazard, rng):
-    """The providers :func:`sim.shocks.random_failures` fails: one draw per live provider
-    with a hazard, in row order."""
+def at_risk(alive, hazard):
+    """The providers :func:`sim.shocks.random_failures` draws for (live, with a hazard)."""
     out = np.empty(alive.size, np.int64)
     n = 0
     for q in range(alive.size):
-        # Draws only for the providers at risk, as the reference does.
-        if alive[q] and hazard[q] > 0 and rng.random() < hazard[q]:
+        if alive[q] and hazard[q] > 0:
             out[n] = q
             n += 1
     return out[:n].copy()
 
 
 @kernel
-def spin_out_slots(holder, emergency, kind, quarterly, rng):
-    """The slots :func:`sim.spinouts.spin_outs` spins out: one draw per in-house,
-    non-emergency contract, in slot order."""
+def spin_out_candidates(holder, emergency, kind):
+    """The slots :func:`sim.spinouts.spin_outs` draws for (in-house, not emergencies)."""
     out = np.empty(holder.size, np.int64)
     n = 0
     for i in range(holder.size):
         h = holder[i]
-        if h >= 0 and kind[h] == INHOUSE and not emergency[i] and rng.random() < quarterly:
+        if h >= 0 and kind[h] == INHOUSE and not emergency[i]:
             out[n] = i
             n += 1
     return out[:n].copy()
