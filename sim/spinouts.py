@@ -84,6 +84,19 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
 def grow_mutuals(market: Market, growth_rate: float) -> None:
     """A trading mutual using more than 80% of its capacity grows it by ``growth_rate``."""
     p = market.providers
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        ct = market.contracts
+        quarter.grow_mutuals(
+            ct.view("holder"),
+            ct.view("reference"),
+            p.view("kind"),
+            p.view("alive"),
+            p.view("capacity"),
+            float(growth_rate),
+        )
+        return
     used = market.contracts.used_capacity(p.n)
     busy = (
         (p.view("kind") == ProviderKind.MUTUAL)

@@ -25,7 +25,7 @@ from sim.delivery import (
 from sim.failure import end_administration, handbacks, insolvencies
 from sim.outcomes import quarter_metrics
 from sim.shocks import random_failures
-from sim.spinouts import spin_outs
+from sim.spinouts import grow_mutuals, spin_outs
 from sim.state import ProviderKind
 from sim.trust import trust_target, update_trust
 
@@ -188,6 +188,9 @@ def test_spin_outs_draw_the_same(market_model):
     section = market_model.params.mutuals.model_copy(update={"spin_out_rate": 0.6})
     new, _, market = _both(market_model, lambda m, r: spin_outs(m, section, r))
     assert len(new) > 0 and market.ledger.spin_outs == len(new)
+    _, _, market = _both(market_model, lambda m, r: grow_mutuals(m, 0.1))
+    grown = market.providers.view("capacity") != market_model.market.providers.view("capacity")
+    assert grown.any()
 
 
 def test_trust_and_outcomes(market_model):

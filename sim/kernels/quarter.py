@@ -16,7 +16,8 @@ pass, in the same order, so both give the same numbers:
   :func:`sim.failure.handback_patience`); :func:`insolvent`: :func:`sim.failure.insolvencies`;
   :func:`administration_left`: :func:`sim.failure.end_administration`.
 - :func:`at_risk`: who :func:`sim.shocks.random_failures` draws for.
-- :func:`spin_out_candidates`: which contracts :func:`sim.spinouts.spin_outs` draws for.
+- :func:`spin_out_candidates`: which contracts :func:`sim.spinouts.spin_outs` draws for;
+  :func:`grow_mutuals`: :func:`sim.spinouts.grow_mutuals`.
 - :func:`trust_target`, :func:`update_trust`: :mod:`sim.trust`.
 - :func:`quarter_metrics`: :func:`sim.outcomes.quarter_metrics`.
 
@@ -535,6 +536,15 @@ def spin_out_candidates(holder, emergency, kind):
             out[n] = i
             n += 1
     return out[:n].copy()
+
+
+@kernel
+def grow_mutuals(holder, reference, kind, alive, capacity, growth_rate):
+    """:func:`sim.spinouts.grow_mutuals`: writes ``capacity`` in place."""
+    used = _used_capacity(holder, reference, capacity.size)
+    for q in range(capacity.size):
+        if kind[q] == MUTUAL and alive[q] and used[q] > 0.8 * capacity[q]:
+            capacity[q] *= 1.0 + growth_rate
 
 
 @kernel
