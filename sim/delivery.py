@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import budgets
+from sim import budgets, jit
 from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderTable
 
 __all__ = [
@@ -120,6 +120,12 @@ def headroom(providers: ProviderTable) -> np.ndarray:
     """Financial headroom of each provider, as its accounts show it: (cash + credit) in years
     of revenue (at least a quarter of capacity, so a new firm is not infinitely healthy)."""
     p = providers
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        return quarter.headroom(
+            p.view("revenue_last"), p.view("capacity"), p.view("cash"), p.view("credit_limit")
+        )
     revenue_year = np.maximum(p.view("revenue_last"), p.view("capacity") * 0.25) * QUARTERS_PER_YEAR
     return (p.view("cash") + p.view("credit_limit")) / np.maximum(revenue_year, 1.0)
 
@@ -128,6 +134,20 @@ def refresh_inhouse_prices(market: Market, emergency_premium: float) -> None:
     """In-house services cost what the unit spends (no margin, no fixed price), plus the
     premium while the unit covers an emergency."""
     ct, p = market.contracts, market.providers
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        quarter.refresh_inhouse_prices(
+            ct.view("holder"),
+            ct.view("reference"),
+            ct.view("emergency"),
+            ct.view("price"),
+            p.view("kind"),
+            p.view("cost_factor"),
+            market.cost_level,
+            emergency_premium,
+        )
+        return
     ih = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE))
     premium = np.where(ct.emergency[ih], 1.0 + emergency_premium, 1.0)
     ct.price[ih] = ct.reference[ih] * p.unit_cost(ct.holder[ih], market.cost_level) * premium
@@ -149,6 +169,9 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     """Deliver every contract and pay for it: build the quarter's legs, follow the money
     (:func:`quarter_flows`), book it (:func:`settle_accounts`), count each loss-making
     contract towards a handback, and write the quarter's money into the ledger."""
+    if jit.compiled():
+        _deliver_and_pay_compiled(market, params)
+        return
     ct, p, cn, ledger = market.contracts, market.providers, market.councils, market.ledger
     cp = params.commissioning
     t = market.quarter
@@ -257,6 +280,66 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     }
 
 
+def _deliver_and_pay_compiled(market: Market, params: Params) -> None:
+    """:func:`deliver_and_pay` by its kernel (:func:`sim.kernels.quarter.deliver_and_pay`)."""
+    from sim.kernels import quarter
+
+    ct, p, cn, ledger = market.contracts, market.providers, market.councils, market.ledger
+    cp = params.commissioning
+    out = quarter.deliver_and_pay(
+        ct.view("holder"),
+        ct.view("reference"),
+        ct.view("start"),
+        ct.view("disrupted_at"),
+        ct.view("council"),
+        ct.view("price"),
+        ct.view("subcontractor"),
+        ct.view("subcontract_price"),
+        ct.view("emergency"),
+        ct.view("loss_streak"),
+        ct.view("administered_until"),
+        ct.view("administered_by"),
+        ct.view("administered_price"),
+        p.view("kind"),
+        p.view("cost_factor"),
+        p.view("alive"),
+        p.view("cash"),
+        p.view("extraction"),
+        p.view("interest_rate"),
+        p.view("revenue_last"),
+        p.view("cost_last"),
+        p.view("capacity"),
+        p.view("credit_limit"),
+        p.view("local_cost_share"),
+        cn.inhouse_unit,
+        cn.inhouse_capacity,
+        cn.total,
+        cn.budget_factor,
+        ledger.disrupted_value,
+        market.cost_level,
+        market.quarter,
+        float(market.demand_factor[market.quarter]),
+        float(cp.transition_service_loss),
+        float(cp.emergency_premium),
+        float(cp.administration_cost),
+        float(params.councils.budget_headroom),
+        float(params.outsourcers.subcontract_share),
+        float(cp.handback_loss),
+        float(cp.handback_headroom),
+        float(cp.transition_local_share),
+        float(ledger.transition_cost),
+    )
+    legs, amounts, accounts, money, emergency_cost = out
+    ledger.flows = Flows(*legs, *amounts)
+    ledger.accounts = dict(zip(_ACCOUNTS, accounts, strict=True))
+    ledger.money = dict(zip(_MONEY, money, strict=True))
+    ledger.money["emergency_cost"] = emergency_cost
+
+
+_ACCOUNTS = ("revenue", "cost", "surplus", "dividends", "interest")
+_MONEY = ("required", "delivered", "paid", "local", "leaked", "transition", "bought")
+
+
 def administered_legs(
     market: Market, administration_cost: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -273,6 +356,19 @@ def administered_legs(
 def update_inhouse_capacity(market: Market, retained_share: float) -> None:
     """Staff transfer with the work they lose (TUPE); a retained core stays."""
     cn, p = market.councils, market.providers
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        ct = market.contracts
+        cn.inhouse_capacity = quarter.update_inhouse_capacity(
+            ct.view("holder"),
+            ct.view("reference"),
+            cn.inhouse_unit,
+            cn.total,
+            p.view("capacity"),
+            retained_share,
+        )
+        return
     used = market.contracts.used_capacity(p.n)[cn.inhouse_unit]
     cn.inhouse_capacity = np.maximum(used, retained_share * cn.total)
     p.capacity[cn.inhouse_unit] = cn.inhouse_capacity

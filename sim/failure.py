@@ -98,8 +98,15 @@ def end_administration(market: Market, params: Params, rng: np.random.Generator)
     """Administration ends this quarter: contracts it has not re-let are disrupted and
     answered as any failure's (insource, emergency award or gap)."""
     ct = market.contracts
-    ending = ct.view("administered_until") == market.quarter
-    left = np.flatnonzero(ending & (ct.view("holder") < 0))
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        left = quarter.administration_left(
+            ct.view("administered_until"), ct.view("holder"), market.quarter
+        )
+    else:
+        ending = ct.view("administered_until") == market.quarter
+        left = np.flatnonzero(ending & (ct.view("holder") < 0))
     if left.size:
         market.ledger.open()
         disrupt(market, left, params, rng)
@@ -117,7 +124,14 @@ def subcontract_losses(
 def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> None:
     """Every trading provider whose cash is below its credit limit fails."""
     p = market.providers
-    broke = np.flatnonzero(p.external() & (p.view("cash") < -p.view("credit_limit")))
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        broke = quarter.insolvent(
+            p.view("alive"), p.view("kind"), p.view("cash"), p.view("credit_limit")
+        )
+    else:
+        broke = np.flatnonzero(p.external() & (p.view("cash") < -p.view("credit_limit")))
     for index in broke:
         fail_provider(market, int(index), "insolvency", params, rng)
 
@@ -139,17 +153,27 @@ def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
     """Contracts that lost money for as long as their holder's patience in a row are handed
     back (:func:`handback_patience`); the provider that handed one back may not be awarded it
     again for ``handback_bar_quarters``."""
-    ct = market.contracts
-    holder = ct.view("holder")
-    patience = handback_patience(
-        headroom(market.providers),
-        params.commissioning.handback_quarters,
-        params.commissioning.handback_headroom,
-    )
-    back = np.flatnonzero((holder >= 0) & (ct.view("loss_streak") >= patience[holder]))
+    ct, p, cp = market.contracts, market.providers, params.commissioning
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        back = quarter.handbacks_due(
+            ct.view("holder"),
+            ct.view("loss_streak"),
+            p.view("revenue_last"),
+            p.view("capacity"),
+            p.view("cash"),
+            p.view("credit_limit"),
+            int(cp.handback_quarters),
+            float(cp.handback_headroom),
+        )
+    else:
+        holder = ct.view("holder")
+        patience = handback_patience(headroom(p), cp.handback_quarters, cp.handback_headroom)
+        back = np.flatnonzero((holder >= 0) & (ct.view("loss_streak") >= patience[holder]))
     if back.size:
         ct.barred[back] = ct.holder[back]
-        ct.barred_until[back] = market.quarter + params.commissioning.handback_bar_quarters
+        ct.barred_until[back] = market.quarter + cp.handback_bar_quarters
         market.ledger.handbacks += int(back.size)
         market.events.append(
             {"quarter": market.quarter, "event": "handback", "contracts": int(back.size)}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim import jit
 from sim.state import Market, ProviderKind
 from sim.tendering import effective_weights
 from sim.version import package_version
@@ -168,6 +169,8 @@ def local_multiplier(
 
 def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
     """The quarter's outcomes (:data:`REPORTERS`), computed once from the market's tables."""
+    if jit.compiled():
+        return _quarter_metrics_compiled(market, local_respend)
     ct, p, ledger = market.contracts, market.providers, market.ledger
     money = ledger.money
     holder = ct.view("holder")
@@ -211,6 +214,72 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         else 0.0,
         "contagion_loss": ledger.contagion_loss / MILLION,
         **failures_by_kind(p.view("kind"), p.view("failed_at"), market.quarter),
+    }
+
+
+def _quarter_metrics_compiled(market: Market, local_respend: float) -> dict[str, Any]:
+    """:func:`quarter_metrics` by its kernel (:func:`sim.kernels.quarter.quarter_metrics`)."""
+    from sim.kernels import quarter
+
+    ct, p, ledger = market.contracts, market.providers, market.ledger
+    money = ledger.money
+    (
+        value,
+        total,
+        hhi,
+        social,
+        active,
+        required,
+        delivered,
+        spend,
+        local,
+        leaked,
+        trust,
+        markup,
+        failed_outsourcer,
+        failed_mutual,
+    ) = quarter.quarter_metrics(
+        ct.view("holder"),
+        ct.view("price"),
+        p.view("kind"),
+        p.view("social_value_score"),
+        p.view("alive"),
+        p.view("markup"),
+        p.view("failed_at"),
+        money["required"],
+        money["delivered"],
+        money["paid"],
+        money["local"],
+        money["leaked"],
+        market.councils.trust,
+        market.quarter,
+    )
+    shares = value / total if total > 0 else np.zeros(3)
+    share = local / spend if spend > 0 else 0.0
+    return {
+        "share_outsourcer": float(shares[ProviderKind.OUTSOURCER]),
+        "share_mutual": float(shares[ProviderKind.MUTUAL]),
+        "share_inhouse": float(shares[ProviderKind.INHOUSE]),
+        "hhi": hhi,
+        "providers_active": active,
+        "failures": ledger.failures,
+        "contracts_disrupted": ledger.contracts_disrupted,
+        "handbacks": ledger.handbacks,
+        "service_delivered": min(delivered / required, 1.0) if required > 0 else 1.0,
+        "unmet_need": max(required - delivered, 0.0) / MILLION,
+        "emergency_cost": float(money["emergency_cost"]) / MILLION,
+        "spend": spend / MILLION,
+        "local_reinvestment": local / MILLION,
+        "leaked": leaked / MILLION,
+        "local_share": share,
+        "lm3": 1.0 + share * (1.0 + local_respend),
+        "social_value": social,
+        "trust": trust,
+        "spin_outs": ledger.spin_outs,
+        "mean_markup_outsourcer": markup,
+        "contagion_loss": ledger.contagion_loss / MILLION,
+        "failures_outsourcer": failed_outsourcer,
+        "failures_mutual": failed_mutual,
     }
 
 

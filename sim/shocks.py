@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import jit
 from sim.failure import fail_provider
 from sim.state import KIND_NAMES, Market, Params, ProviderKind
 
@@ -125,7 +126,12 @@ def random_failures(market: Market, params: Params, rng: np.random.Generator) ->
     """Fail each trading provider with its quarterly hazard (failures beyond insolvency)."""
     p = market.providers
     hazard = p.view("hazard")
-    at_risk = np.flatnonzero(p.view("alive") & (hazard > 0))
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        at_risk = quarter.at_risk(p.view("alive"), hazard)
+    else:
+        at_risk = np.flatnonzero(p.view("alive") & (hazard > 0))
     if at_risk.size:
         hit = at_risk[rng.random(at_risk.size) < hazard[at_risk]]
         for index in hit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import jit
 from sim.state import (
     QUARTERS_PER_YEAR,
     Market,
@@ -54,8 +55,15 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
     if rate <= 0:
         return []
     ct, p = market.contracts, market.providers
-    inhouse = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE) & ~ct.view("emergency"))
     quarterly = 1.0 - (1.0 - min(rate, 1.0)) ** (1 / QUARTERS_PER_YEAR)
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        inhouse = quarter.spin_out_candidates(
+            ct.view("holder"), ct.view("emergency"), p.view("kind")
+        )
+    else:
+        inhouse = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE) & ~ct.view("emergency"))
     chosen = inhouse[rng.random(inhouse.size) < quarterly]
     grant = section.start_up_grant * 1e6 if section.support_programme else 0.0
     t = market.quarter
@@ -76,6 +84,19 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
 def grow_mutuals(market: Market, growth_rate: float) -> None:
     """A trading mutual using more than 80% of its capacity grows it by ``growth_rate``."""
     p = market.providers
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        ct = market.contracts
+        quarter.grow_mutuals(
+            ct.view("holder"),
+            ct.view("reference"),
+            p.view("kind"),
+            p.view("alive"),
+            p.view("capacity"),
+            float(growth_rate),
+        )
+        return
     used = market.contracts.used_capacity(p.n)
     busy = (
         (p.view("kind") == ProviderKind.MUTUAL)

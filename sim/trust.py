@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import jit
 from sim.state import Params, ProviderKind
 
 __all__ = ["trust_target", "update_trust"]
@@ -21,6 +22,19 @@ def trust_target(money: dict[str, np.ndarray], value_by_kind: np.ndarray, tp: Pa
     """Each council's trust target from the quarter's ``money`` (required, delivered, paid,
     local per council), ``value_by_kind`` ((n_councils, 3) contract value by provider type) and
     ``tp`` (the scenario's ``[trust]``)."""
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        return quarter.trust_target(
+            money["required"],
+            money["delivered"],
+            money["paid"],
+            money["local"],
+            np.ascontiguousarray(value_by_kind, dtype=float),
+            float(tp.weight_continuity),
+            float(tp.weight_local),
+            float(tp.weight_ownership),
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         continuity = np.where(money["required"] > 0, money["delivered"] / money["required"], 1.0)
         local = np.where(money["paid"] > 0, money["local"] / money["paid"], 0.0)
@@ -48,6 +62,17 @@ def update_trust(
 ) -> np.ndarray:
     """Trust after one quarter: a step of ``adjustment`` towards ``target``, less
     ``failure_penalty`` times the share of the council's services disrupted, within 0-1."""
+    if jit.compiled():
+        from sim.kernels import quarter
+
+        return quarter.update_trust(
+            trust,
+            target,
+            disrupted_value,
+            council_total,
+            float(tp.adjustment),
+            float(tp.failure_penalty),
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         hit = disrupted_value / council_total
     moved = trust + tp.adjustment * (target - trust) - tp.failure_penalty * hit
