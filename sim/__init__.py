@@ -7,6 +7,9 @@ resilience and local reinvestment.
     from sim import CommissioningModel, load_scenario
     model = CommissioningModel(load_scenario("scenarios/baseline.toml")).run()
     model.timeseries(), model.summary()
+
+``Simulation`` is the same model without Mesa (same seed, same numbers; no agents, space or
+data collector, and no Mesa or pandas to import): ``Simulation(...).run().series()``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sim.scenario import Scenario, load_scenario
 from sim.version import __version__
 
 if TYPE_CHECKING:
+    from sim.engine import Simulation
     from sim.model import CommissioningModel
 
 # ScenarioError: the deprecated name of InputError (the same class), kept for old scripts
@@ -26,6 +30,7 @@ __all__ = [
     "InputError",
     "Scenario",
     "ScenarioError",
+    "Simulation",
     "__version__",
     "load_scenario",
 ]
@@ -38,4 +43,8 @@ def __getattr__(name: str) -> Any:
         from sim.model import CommissioningModel
 
         return CommissioningModel
+    if name == "Simulation":  # the model without Mesa: NumPy and the mechanisms only
+        from sim.engine import Simulation
+
+        return Simulation
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -11,20 +11,25 @@ import difflib
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
-import pandas as pd
 
 from sim.inputs import InputError, clip, csv_records, quote, read_text_file
 from sim.state import Neighbours
 
+if TYPE_CHECKING:  # loaded by the loaders that need them: a run on the synthetic map never does
+    import networkx as nx
+    import pandas as pd
+
 __all__ = [
     "GRAPH_FORMATS",
+    "geometric_edges",
     "load_councils",
     "load_graph",
     "neighbours",
     "own_geography",
+    "read_councils",
     "synthetic_geography",
 ]
 
@@ -32,41 +37,89 @@ MAX_COUNCILS = 10000  # as network.councils
 MAX_BUDGET = 1e5  # GBP m / year, as councils.budget_mean
 GRAPH_FORMATS = {".graphml": "GraphML", ".csv": "edge list", ".txt": "edge list"}
 
+#: The cells a cell's points are compared with: itself and the four cells after it (the other
+#: four see it as one of theirs), so every pair of points in touching cells is seen once.
+_FORWARD_CELLS = ((0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
 
-def _positions(xy: np.ndarray) -> dict[int, tuple[float, float]]:
-    """The layout of nodes 0..n-1 from an (n, 2) array of coordinates."""
-    return {i: (float(x), float(y)) for i, (x, y) in enumerate(xy)}
+
+def geometric_edges(xy: np.ndarray, radius: float) -> np.ndarray:
+    """Every pair of points at most ``radius`` apart, as networkx's ``random_geometric_graph``
+    finds them: an (m, 2) int64 array of ``(i, j)`` with ``i < j``, sorted.
+
+    Points are binned into square cells of side ``radius`` (a hair more, so that rounding in
+    the division never puts two points that close more than one cell apart), and each point
+    is compared with the points of its own cell and of its neighbouring cells only: the work
+    and memory grow with the number of points and pairs, not with its square.
+
+    Args:
+        xy: (n, 2) coordinates in the unit square.
+        radius: the largest distance between neighbours.
+    """
+    xy = np.asarray(xy, dtype=float)
+    n = len(xy)
+    if n < 2 or radius <= 0:
+        return np.empty((0, 2), dtype=np.int64)
+    xy0 = xy - xy.min(axis=0)
+    span = float(xy0.max())
+    # Cells no smaller than the radius, and no more of them than about 4 per point (a tiny
+    # radius would otherwise ask for a huge, empty grid).
+    side = max(radius * (1.0 + 1e-9), span / (2 * math.isqrt(n) + 2))
+    cells = int(span // side) + 1  # per axis
+    cx = np.minimum((xy0[:, 0] // side).astype(np.int64), cells - 1)
+    cy = np.minimum((xy0[:, 1] // side).astype(np.int64), cells - 1)
+    # Points sorted by cell: the points of cell c are order[first[c]:first[c + 1]].
+    cell = cx * cells + cy
+    order = np.argsort(cell, kind="stable")
+    count = np.bincount(cell, minlength=cells * cells)
+    first = np.zeros(cells * cells + 1, dtype=np.int64)
+    np.cumsum(count, out=first[1:])
+    # Each point (in sorted order) against each of the five cells, all at once.
+    dx, dy = np.array(_FORWARD_CELLS).T
+    tx, ty = cx[order] + dx[:, None], cy[order] + dy[:, None]  # (5, n)
+    target = np.clip(tx, 0, cells - 1) * cells + np.clip(ty, 0, cells - 1)
+    start, stop = first[target], first[target + 1]
+    start[0] = np.arange(1, n + 1)  # its own cell: only the points after it, so each pair once
+    inside = (tx >= 0) & (tx < cells) & (ty >= 0) & (ty < cells)
+    k = np.where(inside, np.maximum(stop - start, 0), 0).ravel()
+    a = np.repeat(np.tile(np.arange(n), len(_FORWARD_CELLS)), k)
+    # b runs over start..stop-1 for each a
+    b = np.repeat(start.ravel() - np.cumsum(k) + k, k) + np.arange(int(k.sum()), dtype=np.int64)
+    i, j = order[a], order[b]
+    d = xy[i] - xy[j]
+    close = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] <= radius * radius
+    i, j = i[close], j[close]
+    edges = np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1)
+    return edges[np.lexsort((edges[:, 1], edges[:, 0]))]
 
 
 def synthetic_geography(
     councils: int, mean_degree: float, rng: np.random.Generator
-) -> tuple[nx.Graph, dict[int, tuple[float, float]]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """A seeded random geometric graph of local areas in the unit square.
 
-    Areas near each other are neighbours, as on a map. The positions double as the layout
-    of the Mesa ``Network`` space, so no (slow, unseeded) spring layout is ever run.
+    Areas near each other are neighbours, as on a map: those within radius
+    sqrt(mean_degree / (pi (councils - 1))), the same edges as networkx's
+    ``random_geometric_graph`` on the same positions. The positions double as the layout of
+    the Mesa ``Network`` space, so no (slow, unseeded) spring layout is ever run.
 
     Args:
         councils: number of areas.
         mean_degree: expected number of neighbours of an area (away from the edges).
-        rng: the model's generator; every draw comes from it.
+        rng: the model's generator; every draw comes from it (one: the positions).
 
     Returns:
-        The graph (nodes 0..councils-1) and each node's (x, y) position.
+        Each area's (x, y) position, (councils, 2), and the borders as (m, 2) pairs of area
+        indices (see :func:`geometric_edges`).
     """
-    pos = _positions(rng.random((councils, 2)))
+    xy = rng.random((councils, 2))
     radius = math.sqrt(mean_degree / (math.pi * max(councils - 1, 1)))
-    graph = nx.random_geometric_graph(councils, radius, pos=pos)
-    for node in graph.nodes:
-        del graph.nodes[node]["pos"]  # kept in ``pos``; GraphML cannot hold tuples
-    return graph, pos
+    return xy, geometric_edges(xy, radius)
 
 
-def neighbours(graph: nx.Graph, nodes: list) -> Neighbours:
-    """Which areas are the same or neighbours (area ``i`` is ``nodes[i]``), sparse."""
-    index = {node: i for i, node in enumerate(nodes)}
-    pairs = np.array([(index[a], index[b]) for a, b in graph.edges], dtype=np.int64).reshape(-1, 2)
-    return Neighbours.from_edges(len(nodes), pairs[:, 0], pairs[:, 1])
+def neighbours(councils: int, edges: np.ndarray) -> Neighbours:
+    """Which of ``councils`` areas are the same or neighbours, sparse, from (m, 2) borders."""
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    return Neighbours.from_edges(councils, edges[:, 0], edges[:, 1])
 
 
 # ----------------------------------------------------------------------------- a user's own
@@ -92,6 +145,22 @@ def _positive(text: str, where: str, column: str, unit: str, high: float = math.
 
 
 def load_councils(path: str | Path) -> pd.DataFrame:
+    """Read a CSV of councils (:func:`read_councils`) as a table.
+
+    Returns:
+        One row per council in file order: ``name``, ``budget`` (GBP m / year) and
+        ``population`` (NaN where not given).
+
+    Raises:
+        InputError: one line naming the file, the line and what is wrong.
+    """
+    import pandas as pd
+
+    names, budgets, populations = read_councils(path)
+    return pd.DataFrame({"name": names, "budget": budgets, "population": populations})
+
+
+def read_councils(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Read a CSV of councils: a header line, then one council a line.
 
     Columns (in any order, names case-insensitive; other columns are ignored): ``name``
@@ -102,8 +171,8 @@ def load_councils(path: str | Path) -> pd.DataFrame:
         path: the CSV file.
 
     Returns:
-        One row per council in file order: ``name``, ``budget`` (GBP m / year) and
-        ``population`` (NaN where not given).
+        In file order: the councils' names, budgets (GBP m / year) and populations (NaN
+        where not given).
 
     Raises:
         InputError: one line naming the file, the line and what is wrong.
@@ -148,7 +217,7 @@ def load_councils(path: str | Path) -> pd.DataFrame:
         populations.append(_positive(row.get("population", ""), where, "population", "people"))
     if len(budgets) < 2:
         raise InputError(f"{path}: only one council; at least 2 are needed")
-    return pd.DataFrame({"name": list(first_seen), "budget": budgets, "population": populations})
+    return list(first_seen), np.array(budgets, dtype=float), np.array(populations, dtype=float)
 
 
 def _council(name: str, known: dict[str, None], where: str) -> str:
@@ -165,6 +234,8 @@ def _council(name: str, known: dict[str, None], where: str) -> str:
 
 def _add_graphml(graph: nx.Graph, path: Path, text: str, known: dict[str, None]) -> None:
     """Add the edges of a GraphML document; nodes are councils by their ``name`` or id."""
+    import networkx as nx
+
     try:
         source = nx.parse_graphml(text)
     except Exception as err:  # ElementTree and networkx raise many kinds
@@ -236,6 +307,8 @@ def load_graph(path: str | Path, names: Sequence[str]) -> nx.Graph:
             f"{path}: unknown graph file type '{suffix or '(none)'}'; "
             "use .graphml (GraphML) or .csv/.txt (edge list)"
         )
+    import networkx as nx
+
     text = read_text_file(path, f"{GRAPH_FORMATS[suffix]} file")
     known = dict.fromkeys(names)
     graph = nx.Graph()
@@ -248,10 +321,8 @@ def load_graph(path: str | Path, names: Sequence[str]) -> nx.Graph:
     return graph
 
 
-def own_geography(
-    graph: nx.Graph, rng: np.random.Generator
-) -> tuple[nx.Graph, dict[int, tuple[float, float]]]:
-    """A user's graph as the model's geography: nodes 0..n-1 in the graph's node order.
+def own_geography(graph: nx.Graph, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A user's graph as the model's geography: area ``i`` is the graph's ``i``-th node.
 
     Positions come from the nodes' ``x``/``y`` if every node has both (rescaled into the unit
     square), else they are drawn from ``rng``: never an unseeded or slow spring layout.
@@ -261,15 +332,15 @@ def own_geography(
         rng: the model's generator.
 
     Returns:
-        The relabelled graph and each node's (x, y) position.
+        Each area's (x, y) position, (n, 2), and the borders as (m, 2) pairs of area indices
+        in the graph's edge order.
     """
     index = {name: i for i, name in enumerate(graph.nodes)}
-    out = nx.Graph()
-    out.add_nodes_from(range(len(index)))
-    out.add_edges_from((index[a], index[b]) for a, b in graph.edges)
+    edges = np.array([(index[a], index[b]) for a, b in graph.edges], dtype=np.int64)
+    edges = edges.reshape(-1, 2)
     data = list(graph.nodes.values())
     if not all("x" in d and "y" in d for d in data):
-        return out, _positions(rng.random((len(index), 2)))
+        return rng.random((len(index), 2)), edges
     xy = np.array([(d["x"], d["y"]) for d in data], dtype=float)
     xy = (xy - xy.min(axis=0)) / max(float(np.ptp(xy, axis=0).max()), 1e-12)
-    return out, _positions(xy)
+    return xy, edges

@@ -8,6 +8,7 @@ Money is reported in GBP m per quarter; shares and indices are 0-1.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -307,7 +308,7 @@ def recovery_quarters(
 
 
 def run_summary(
-    ts: pd.DataFrame,
+    ts: Mapping[str, Any] | pd.DataFrame,
     shock_log: list[tuple[int, str]],
     shock_councils_touched: int = 0,
     *,
@@ -316,19 +317,35 @@ def run_summary(
 ) -> dict[str, Any]:
     """Run outcomes from the time series (names and meanings in :data:`SUMMARY_FIELDS`).
 
-    ``shock_councils_touched``: councils with a contract disrupted in the first shock's quarter
-    (counted by the model as it runs; the time series does not hold it). ``warm_up``: the
-    first quarters left out of the outcomes over the run (a run no longer than it is
-    summarised over its last quarter); the first shock's outcomes (recovery included) and the
-    final ones read the whole run. ``events``: the run's failures and handbacks, for the
-    failures by cause.
+    ``ts``: one value per quarter of every reporter, as a mapping of columns
+    (:meth:`sim.engine.Simulation.series`) or a DataFrame (``timeseries()``); NaNs are left
+    out of sums and means, as pandas does. ``shock_councils_touched``: councils with a
+    contract disrupted in the first shock's quarter (counted by the model as it runs; the time
+    series does not hold it). ``warm_up``: the first quarters left out of the outcomes over the
+    run (a run no longer than it is summarised over its last quarter); the first shock's
+    outcomes (recovery included) and the final ones read the whole run. ``events``: the run's
+    failures and handbacks, for the failures by cause.
     """
-    service_all = ts["service_delivered"].to_numpy()
-    start = min(max(warm_up, 0), len(ts) - 1)
-    after = ts.iloc[start:]
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(ts[name])
+
+    service_all = column("service_delivered")
+    start = min(max(warm_up, 0), len(service_all) - 1)
     service = service_all[start:]
+
+    def total(name: str) -> Any:
+        return np.nansum(column(name)[start:])
+
+    def mean(name: str) -> float:
+        after = column(name)[start:]
+        with np.errstate(invalid="ignore"):  # all NaN: NaN, as pandas gives
+            return float(np.nansum(after) / np.count_nonzero(~np.isnan(after)))
+
+    def final(name: str) -> float:
+        return float(column(name)[-1])
+
     first = min((q for q, _ in shock_log), default=None)
-    last = ts.iloc[-1]
     causes = dict.fromkeys(FAILURE_CAUSES.values(), 0)
     for event in events or []:
         if event["event"] == "failure" and event["quarter"] >= start:
@@ -339,24 +356,24 @@ def run_summary(
         "resilience": float(service.mean()),
         "min_service_delivered": float(service.min()),
         "recovery_quarters": recovery_quarters(service_all, first),
-        "total_emergency_cost": float(after["emergency_cost"].sum()),
-        "cumulative_local_reinvestment": float(after["local_reinvestment"].sum()),
-        "mean_local_share": float(after["local_share"].mean()),
-        "failures_total": int(after["failures"].sum()),
-        "handbacks_total": int(after["handbacks"].sum()),
-        "spin_outs_total": int(after["spin_outs"].sum()),
+        "total_emergency_cost": float(total("emergency_cost")),
+        "cumulative_local_reinvestment": float(total("local_reinvestment")),
+        "mean_local_share": mean("local_share"),
+        "failures_total": int(total("failures")),
+        "handbacks_total": int(total("handbacks")),
+        "spin_outs_total": int(total("spin_outs")),
         "service_quarters_lost": float((1.0 - service).sum()),
-        "unmet_need_total": float(after["unmet_need"].sum()),
-        "outsourcer_failures_total": int(after["failures_outsourcer"].sum()),
-        "mutual_failures_total": int(after["failures_mutual"].sum()),
+        "unmet_need_total": float(total("unmet_need")),
+        "outsourcer_failures_total": int(total("failures_outsourcer")),
+        "mutual_failures_total": int(total("failures_mutual")),
         **causes,
-        "final_share_outsourcer": float(last["share_outsourcer"]),
-        "final_share_mutual": float(last["share_mutual"]),
-        "final_share_inhouse": float(last["share_inhouse"]),
-        "final_hhi": float(last["hhi"]),
-        "final_trust": float(last["trust"]),
+        "final_share_outsourcer": final("share_outsourcer"),
+        "final_share_mutual": final("share_mutual"),
+        "final_share_inhouse": final("share_inhouse"),
+        "final_hhi": final("hhi"),
+        "final_trust": final("trust"),
         "first_shock_quarter": first,
-        "shock_contracts_disrupted": int(ts["contracts_disrupted"].iloc[first])
+        "shock_contracts_disrupted": int(column("contracts_disrupted")[first])
         if first is not None
         else 0,
         "shock_councils_touched": int(shock_councils_touched) if first is not None else 0,
@@ -364,7 +381,8 @@ def run_summary(
 
 
 def run_report(model: Any, seed: int | None = None) -> dict[str, Any]:
-    """A finished run's (a ``CommissioningModel``'s) report, as written to summary.json: its outcomes, the resolved
+    """A finished run's report (a :class:`sim.engine.Simulation`'s or a
+    ``CommissioningModel``'s), as written to summary.json: its outcomes, the resolved
     scenario, the effective score weights, the seed (``seed``, or the one the model used), the
     package version and the events (failures, handbacks)."""
     params = model.params

@@ -7,6 +7,8 @@ each new mutual a start-up grant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from sim import jit
@@ -20,7 +22,7 @@ from sim.state import (
 )
 from sim.tendering import bid_prices
 
-__all__ = ["grow_mutuals", "new_mutual", "spin_outs"]
+__all__ = ["grow_mutuals", "new_mutual", "new_mutuals", "spin_outs"]
 
 
 def new_mutual(
@@ -35,14 +37,25 @@ def new_mutual(
     """Add a mutual based in council ``home``, its values from ``section`` (the scenario's
     ``[mutuals]``), with ``grant`` pounds of start-up cash on top of its reserves. Returns its
     row."""
-    index = providers.add(
-        kind=ProviderKind.MUTUAL,
-        name=name,
-        home=home,
-        **provider_values(section, capacity, rng),
-    )
-    providers.cash[index] += grant
-    return index
+    rows = new_mutuals(providers, [home], [capacity], [name], section, rng, grant)
+    return int(rows[0])
+
+
+def new_mutuals(
+    providers: ProviderTable,
+    homes: Sequence[int] | np.ndarray,
+    capacities: Sequence[float] | np.ndarray,
+    names: Sequence[str] | np.ndarray,
+    section: Params,
+    rng: np.random.Generator,
+    grant: float = 0.0,
+) -> np.ndarray:
+    """Add mutuals at once, one per element of ``homes`` (their councils), ``capacities`` and
+    ``names``, drawing from ``rng`` as :func:`new_mutual` one after another would. Returns
+    their rows."""
+    values = provider_values(section, np.asarray(capacities, dtype=float), rng)
+    values["cash"] = values["cash"] + grant
+    return providers.extend(len(homes), kind=ProviderKind.MUTUAL, name=names, home=homes, **values)
 
 
 def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list[int]:

@@ -60,20 +60,42 @@ class _Table:
         for name, (dtype, fill) in self._columns.items():
             setattr(self, name, np.full(self._cap, fill, dtype=dtype))
 
+    def _reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows in all: the capacity doubles until they fit."""
+        if rows <= self._cap:
+            return
+        while self._cap < rows:
+            self._cap *= 2
+        for name, (dtype, fill) in self._columns.items():
+            old = getattr(self, name)
+            new = np.full(self._cap, fill, dtype=dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+
     def add(self, **values: object) -> int:
         """Append one row; unnamed columns take their fill value. Returns the row index."""
-        if self.n == self._cap:
-            self._cap *= 2
-            for name, (dtype, fill) in self._columns.items():
-                old = getattr(self, name)
-                new = np.full(self._cap, fill, dtype=dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
+        self._reserve(self.n + 1)
         i = self.n
         for name, value in values.items():
             getattr(self, name)[i] = value
         self.n += 1
         return i
+
+    def extend(self, rows: int | None = None, /, **columns: Any) -> np.ndarray:
+        """Append rows at once: each named column takes an array (one value a row) or one
+        value for all; unnamed columns take their fill value. ``rows`` defaults to the arrays'
+        length. Returns the new rows' indices."""
+        lengths = {len(v) for v in columns.values() if np.ndim(v) > 0}
+        if rows is None:
+            rows = lengths.pop() if len(lengths) == 1 else None
+        if rows is None or lengths - {rows}:
+            raise ValueError(f"rows of unequal or unknown number: {rows!r}, arrays {lengths}")
+        self._reserve(self.n + rows)
+        new = slice(self.n, self.n + rows)
+        for name, values in columns.items():
+            getattr(self, name)[new] = values
+        self.n += rows
+        return np.arange(new.start, new.stop, dtype=np.int64)
 
     def view(self, name: str) -> np.ndarray:
         """The live rows of one column (a view: writes go through)."""
@@ -125,24 +147,29 @@ class ProviderTable(_Table):
         return int(rows[0]) if rows.size else None
 
 
-def provider_values(section: Params, capacity: float, rng: np.random.Generator) -> dict[str, Any]:
-    """Row values for a new outsourcer or mutual from its scenario section (two draws: its
-    quality and social value commitments differ a little from its type's mean)."""
+def provider_values(
+    section: Params, capacity: float | np.ndarray, rng: np.random.Generator
+) -> dict[str, Any]:
+    """Row values for new outsourcers or mutuals from their scenario section: one row for a
+    number ``capacity``, one per element for an array. Two draws a row, row after row: its
+    quality and social value commitments differ a little from its type's mean (drawn as
+    ``rng.uniform`` would, one row at a time: the same stream however many rows at once)."""
     spread = 0.1
+    capacity = np.asarray(capacity, dtype=float)
     year = capacity * QUARTERS_PER_YEAR
+    low, high = np.array([-spread, -3 * spread]), np.array([spread, 3 * spread])
+    draw = rng.uniform(low, high, (*capacity.shape, 2))
     return {
-        "capacity": capacity,
-        "cash": (section.reserves - section.debt) * year,
-        "credit_limit": section.credit_limit * year,
+        "capacity": capacity[()],
+        "cash": ((section.reserves - section.debt) * year)[()],
+        "credit_limit": (section.credit_limit * year)[()],
         "markup": section.markup_initial,
         "markup_min": section.markup_min,
         "markup_max": section.markup_max,
         "markup_step": section.markup_step,
         "cost_factor": section.cost_factor,
-        "quality": np.clip(section.quality + rng.uniform(-spread, spread), 0, 1),
-        "social_commitments": np.clip(
-            section.social_commitments + rng.uniform(-3 * spread, 3 * spread), 0, 1
-        ),
+        "quality": np.clip(section.quality + draw[..., 0], 0, 1)[()],
+        "social_commitments": np.clip(section.social_commitments + draw[..., 1], 0, 1)[()],
         "local_cost_share": section.local_cost_share,
         "extraction": getattr(section, "profit_extraction", 0.0),
         "interest_rate": section.interest_rate,

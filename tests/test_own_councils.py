@@ -68,7 +68,7 @@ def test_example_model_uses_the_files_names_budgets_and_graph():
     assert model.graph.number_of_edges() == source.number_of_edges()
     island = list(table["name"]).index("Isle of Marrow")
     assert model.graph.degree(island) == 0
-    xy = np.array(list(model.positions.values()))
+    xy = model.positions
     assert xy.min() >= 0.0 and xy.max() <= 1.0
     model.step()
 
@@ -97,9 +97,10 @@ def test_paths_are_relative_to_the_scenario_file_and_an_edge_list_works(tmp_path
 def test_positions_without_coordinates_are_seeded(tmp_path):
     (tmp_path / "e.csv").write_text(EDGES_CSV)
     graph = load_graph(tmp_path / "e.csv", ["Ash", "Beech", "Cedar"])
-    _, first = own_geography(graph, np.random.default_rng(5))
-    _, again = own_geography(graph, np.random.default_rng(5))
-    assert first == again and len(first) == 3
+    first, edges = own_geography(graph, np.random.default_rng(5))
+    again, _ = own_geography(graph, np.random.default_rng(5))
+    assert np.array_equal(first, again) and first.shape == (3, 2)
+    assert edges.tolist() == [[0, 1], [1, 2]]
 
 
 def test_councils_without_a_graph_get_random_neighbours(tmp_path):
@@ -107,7 +108,7 @@ def test_councils_without_a_graph_get_random_neighbours(tmp_path):
     model = CommissioningModel(load_scenario(_scenario(tmp_path, "c.csv")))
     again = CommissioningModel(load_scenario(_scenario(tmp_path, "c.csv")))
     assert [c.name for c in model.councils] == ["Ash", "Beech", "Cedar"]
-    assert model.positions == again.positions
+    assert np.array_equal(model.positions, again.positions)
 
 
 def test_a_bad_file_given_to_the_model_directly_is_a_scenario_error(tmp_path):
