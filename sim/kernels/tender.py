@@ -505,8 +505,11 @@ def _due_then_bids(rng, t, ct_n, end, holder, emergency, start, administered_unt
     return offered, wait, ptr, prov, error, excluded
 
 
-def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
-    """Compiled :func:`sim.tendering.tender_due` (same arguments, same result)."""
+def tender_due(
+    market: Market, params: Params, rng: np.random.Generator, weights: dict[str, float]
+) -> np.ndarray:
+    """Compiled :func:`sim.tendering.tender_due` (same arguments, same result; ``weights``
+    are :func:`sim.tendering.effective_weights`)."""
     ct, c = market.contracts, params.councils
     t = market.quarter
     offered, wait, *bids = _due_then_bids(
@@ -516,7 +519,7 @@ def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.n
     )  # fmt: skip
     if offered.size == 0:
         return offered
-    return tender_round(market, offered, params, rng, True, t + wait, tuple(bids))
+    return tender_round(market, offered, params, rng, True, t + wait, weights, tuple(bids))
 
 
 def tender_round(
@@ -526,11 +529,13 @@ def tender_round(
     rng: np.random.Generator,
     allow_inhouse: bool,
     begin: np.ndarray,
+    w: dict[str, float],
     bids: tuple | None = None,
 ) -> np.ndarray:
     """Compiled :func:`sim.tendering.tender` over ``slots`` (non-empty), winners starting in
-    ``begin`` (one quarter per slot); returns the gaps. ``bids`` is what :func:`_bids` gave
-    for these slots, if it ran already."""
+    ``begin`` (one quarter per slot), scored with weights ``w``
+    (:func:`sim.tendering.effective_weights`); returns the gaps. ``bids`` is what
+    :func:`_bids` gave for these slots, if it ran already."""
     slots = np.asarray(slots, dtype=np.int64)
     if bids is None:
         bids = _bids(rng, slots, *_bid_args(market, params))
@@ -539,9 +544,6 @@ def tender_round(
     c = params.councils
     near = cn.near
     market.ledger.bidders_excluded += int(excluded)
-    from sim.tendering import effective_weights
-
-    w = effective_weights(params.commissioning)
     return _finish(
         rng, slots, np.asarray(begin, dtype=np.int64), market.quarter, np.exp(error), ptr, prov,
         ct.n, ct.council, ct.reference, ct.holder, ct.price, ct.start, ct.end, ct.emergency,
