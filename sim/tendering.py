@@ -290,7 +290,8 @@ def tender(
         return slots
     start = market.quarter + np.broadcast_to(start_after, slots.shape)
     if jit.compiled():
-        return _kernels().tender_round(market, slots, params, rng, allow_inhouse, start)
+        weights = effective_weights(params.commissioning)
+        return _kernels().tender_round(market, slots, params, rng, allow_inhouse, start, weights)
     ct, p, cn = market.contracts, market.providers, market.councils
     c = params.councils
     t = market.quarter
@@ -413,7 +414,7 @@ def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.n
     """Tender every contract that ends now; an in-house service is renewed without tender
     unless it is market-tested (or was an emergency). Returns the slots left in a gap."""
     if jit.compiled():
-        return _kernels().tender_due(market, params, rng)
+        return _kernels().tender_due(market, params, rng, effective_weights(params.commissioning))
     ct = market.contracts
     t = market.quarter
     c = params.councils

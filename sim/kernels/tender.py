@@ -32,6 +32,7 @@ contracts and their bidders, not with the number of providers in the market.
 from __future__ import annotations
 
 import numpy as np
+from numba.np.random.random_methods import random_interval
 
 from sim import jit
 from sim.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
@@ -88,6 +89,31 @@ def _due_draws(
         if administered_until[s] > t and not taken:
             wait[k] = mobilisation
     return offered, wait
+
+
+@jit.kernel
+def _permutation(rng, n):
+    """The same draws and result as ``rng.permutation(n)``: NumPy's Fisher-Yates shuffle of
+    ``arange(n)``, written out because numba's own (for arrays of any shape) takes seconds to
+    compile."""
+    out = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        j = np.int64(random_interval(rng.bit_generator, i))  # exact: j <= i < 2**53
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+@jit.kernel
+def _sort(a, lo, hi):
+    """Sort ``a[lo:hi]`` in place (an insertion sort: a row's few bidders, mostly in order
+    already; numba's general sort takes a second or two to compile)."""
+    for i in range(lo + 1, hi):
+        v = a[i]
+        j = i - 1
+        while j >= lo and a[j] > v:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = v
 
 
 @jit.kernel
@@ -184,7 +210,7 @@ def _bids(rng, slots, council, p_n, kind, home, alive, seen, threshold, bid_erro
     for i in range(n):
         prov[ptr[i] : ptr[i] + n_national] = national
         _near_fill(council[slots[i]], indptr, indices, rows, start, prov, ptr[i] + n_national)
-        prov[ptr[i] : ptr[i + 1]].sort()
+        _sort(prov, ptr[i], ptr[i + 1])
     error = np.empty(ptr[n])
     for q in range(ptr[n]):
         error[q] = rng.normal(0.0, bid_error)
@@ -298,7 +324,7 @@ def _finish(
     win = np.full(n, -1, np.int64)  # provider
     win_price = np.zeros(n)
     won_cell = np.full(n, -1, np.int64)
-    order = rng.permutation(n)
+    order = _permutation(rng, n)
     for i in order:
         size = reference[slots[i]]
         best = -np.inf
@@ -357,9 +383,8 @@ def _finish(
                     continue
                 k = min(np.floor(rng.random() * count), count - 1)
                 _near_fill(council[s], indptr, indices, rows, start, buf, 0)
-                near = buf[:count]
-                near.sort()
-                pick = near[int(k)]
+                _sort(buf, 0, count)
+                pick = buf[int(k)]
                 own = cost_factor[pick] * cost_level[kind[pick]] * (1.0 + markup[pick])
                 subcontractor[s] = pick
                 subcontract_price[s] = reference[s] * share * own
@@ -394,7 +419,7 @@ def _emergency(rng, slots, t, ct_n, council, reference, holder, price, start, en
     best-quality near provider with room, or gap (mirrors
     :func:`sim.failure.emergency_awards`)."""
     spare = _spare(ct_n, holder, reference, p_n, capacity)
-    order = slots[rng.permutation(slots.size)]
+    order = slots[_permutation(rng, slots.size)]
     external = np.zeros(p_n, np.bool_)
     for k in range(p_n):
         external[k] = alive[k] and kind[k] != _INHOUSE
@@ -480,8 +505,11 @@ def _due_then_bids(rng, t, ct_n, end, holder, emergency, start, administered_unt
     return offered, wait, ptr, prov, error, excluded
 
 
-def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
-    """Compiled :func:`sim.tendering.tender_due` (same arguments, same result)."""
+def tender_due(
+    market: Market, params: Params, rng: np.random.Generator, weights: dict[str, float]
+) -> np.ndarray:
+    """Compiled :func:`sim.tendering.tender_due` (same arguments, same result; ``weights``
+    are :func:`sim.tendering.effective_weights`)."""
     ct, c = market.contracts, params.councils
     t = market.quarter
     offered, wait, *bids = _due_then_bids(
@@ -491,7 +519,7 @@ def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.n
     )  # fmt: skip
     if offered.size == 0:
         return offered
-    return tender_round(market, offered, params, rng, True, t + wait, tuple(bids))
+    return tender_round(market, offered, params, rng, True, t + wait, weights, tuple(bids))
 
 
 def tender_round(
@@ -501,11 +529,13 @@ def tender_round(
     rng: np.random.Generator,
     allow_inhouse: bool,
     begin: np.ndarray,
+    w: dict[str, float],
     bids: tuple | None = None,
 ) -> np.ndarray:
     """Compiled :func:`sim.tendering.tender` over ``slots`` (non-empty), winners starting in
-    ``begin`` (one quarter per slot); returns the gaps. ``bids`` is what :func:`_bids` gave
-    for these slots, if it ran already."""
+    ``begin`` (one quarter per slot), scored with weights ``w``
+    (:func:`sim.tendering.effective_weights`); returns the gaps. ``bids`` is what
+    :func:`_bids` gave for these slots, if it ran already."""
     slots = np.asarray(slots, dtype=np.int64)
     if bids is None:
         bids = _bids(rng, slots, *_bid_args(market, params))
@@ -514,9 +544,6 @@ def tender_round(
     c = params.councils
     near = cn.near
     market.ledger.bidders_excluded += int(excluded)
-    from sim.tendering import effective_weights
-
-    w = effective_weights(params.commissioning)
     return _finish(
         rng, slots, np.asarray(begin, dtype=np.int64), market.quarter, np.exp(error), ptr, prov,
         ct.n, ct.council, ct.reference, ct.holder, ct.price, ct.start, ct.end, ct.emergency,
