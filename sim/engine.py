@@ -277,6 +277,8 @@ class Simulation:
         """Score the provider rows added since the last call (new rows: spin-outs): their
         social value scores follow from their attributes."""
         p = self.providers
+        if self._scored == p.n:  # most quarters: no spin-out
+            return
         new = slice(self._scored, p.n)
         p.social_value_score[new] = tendering.social_value_scores(
             p.kind[new],

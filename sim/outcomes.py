@@ -335,12 +335,17 @@ def run_summary(
     service = service_all[start:]
 
     def total(name: str) -> Any:
-        return np.nansum(column(name)[start:])
+        after = column(name)[start:]
+        value = after.sum()
+        return np.nansum(after) if np.isnan(value) else value  # nansum only when needed
 
     def mean(name: str) -> float:
         after = column(name)[start:]
-        with np.errstate(invalid="ignore"):  # all NaN: NaN, as pandas gives
-            return float(np.nansum(after) / np.count_nonzero(~np.isnan(after)))
+        value = after.mean()
+        if np.isnan(value):
+            with np.errstate(invalid="ignore"):  # all NaN: NaN, as pandas gives
+                value = np.nansum(after) / np.count_nonzero(~np.isnan(after))
+        return float(value)
 
     def final(name: str) -> float:
         return float(column(name)[-1])

@@ -234,3 +234,20 @@ def test_new_mutuals_at_once_equal_one_at_a_time():
         assert np.array_equal(bulk.view(name), single.view(name)), name
     assert set(bulk.view("kind")) == {ProviderKind.MUTUAL}
     assert bulk.view("name").tolist() == names
+
+
+def test_run_summary_reads_columns_as_it_reads_a_data_frame():
+    import pandas as pd
+
+    from sim.outcomes import run_summary
+
+    sim = Simulation(**small(rng=4, **{"scenario.warm_up_quarters": 3})).run()
+    series = sim.series()
+    series["local_share"][5] = np.nan  # a gap is left out of the mean, as pandas leaves it
+    series["emergency_cost"][:] = np.nan  # ... and an all-NaN column sums to 0
+    shocks = [(2, "cost_shock")]
+    a = run_summary(series, shocks, 3, warm_up=3, events=sim.events)
+    b = run_summary(pd.DataFrame(series), shocks, 3, warm_up=3, events=sim.events)
+    _same_summary(a, b)
+    assert a["total_emergency_cost"] == 0.0 and not math.isnan(a["mean_local_share"])
+    assert a["shock_contracts_disrupted"] == series["contracts_disrupted"][2]
