@@ -365,7 +365,8 @@ def choose_subcontractors(
     random among those based in or next to the area (the contagion channel): one draw for
     each contract that has any, picking evenly among them in provider order. The subcontract
     is priced at the subcontractor's own price: its unit cost now and its mark-up, on its
-    share of the work, fixed for the contract (paid out of the holder's price)."""
+    share of the work, fixed for the contract and paid out of the holder's price (never more
+    than that price: the holder's own revenue from a contract cannot go below zero)."""
     if subcontract_share <= 0 or slots.size == 0:
         return
     p, ct = market.providers, market.contracts
@@ -387,7 +388,10 @@ def choose_subcontractors(
     chosen, subs = slots[found], mutuals[pick]
     ct.subcontractor[chosen] = subs
     own_price = p.unit_cost(subs, market.cost_level) * (1.0 + p.markup[subs])
-    ct.subcontract_price[chosen] = ct.reference[chosen] * subcontract_share * own_price
+    # A prime never agrees to pay its subcontractor more than the whole contract pays it.
+    ct.subcontract_price[chosen] = np.minimum(
+        ct.reference[chosen] * subcontract_share * own_price, ct.price[chosen]
+    )
 
 
 def adapt_markups(

@@ -387,7 +387,7 @@ def _finish(
                 pick = buf[int(k)]
                 own = cost_factor[pick] * cost_level[kind[pick]] * (1.0 + markup[pick])
                 subcontractor[s] = pick
-                subcontract_price[s] = reference[s] * share * own
+                subcontract_price[s] = min(reference[s] * share * own, price[s])
 
     # adapt_markups: net wins over the round's bids, a step per net tender.
     bids = np.zeros(p_n, np.int64)
