@@ -3,7 +3,7 @@
 Each hot mechanism has a reference in NumPy (the readable function its module documents) and a
 kernel compiled by numba in :mod:`sim.kernels`, which gives the same numbers: the kernels draw
 from the model's own ``numpy.random.Generator`` in the same order as the reference, and
-``tests/test_compiled.py`` holds the two paths to the same results. The kernels run by default;
+``tests/test_compiled_tender.py`` and ``tests/test_compiled_quarter.py`` hold the two paths to the same results. The kernels run by default;
 set the environment variable ``COMMSIM_COMPILED=0`` (or use :func:`reference`) for the NumPy
 path, e.g. to step through a mechanism in a debugger.
 
