@@ -27,7 +27,7 @@ from sim.inputs import InputError
 from sim.scenario import Scenario
 from sim.state import ProviderKind
 
-__all__ = ["CommissioningModel", "fresh_seed", "resolve_scenario"]
+__all__ = ["CommissioningModel", "QuarterCollector", "fresh_seed", "resolve_scenario"]
 
 AGENT_CLASS: dict[ProviderKind, type[Provider]] = {
     ProviderKind.OUTSOURCER: Outsourcer,
@@ -52,6 +52,20 @@ def _seed_reporter(model: CommissioningModel) -> int | None:
 def _outcome_reporter(model: CommissioningModel) -> float:
     # Filled in the last quarter's row once the run is over (see ``_record_outcomes``).
     return math.nan
+
+
+class QuarterCollector(mesa.DataCollector):
+    """Mesa's ``DataCollector`` with the same columns and rows, filled from the quarter's
+    record: every reporter of this model is a number, so a row is appended as is, without the
+    deep copy Mesa makes of each reporter's value (about 50 a quarter, a fifth of a run)."""
+
+    def collect(self, model: Any) -> None:
+        """Append the current quarter's row (see :meth:`mesa.DataCollector.collect`)."""
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        metrics = model.metrics
+        for name, column in self.model_vars.items():
+            column.append(metrics[name] if name in metrics else self.model_reporters[name](model))
 
 
 class CommissioningModel(Simulation, mesa.Model):
@@ -115,7 +129,7 @@ class CommissioningModel(Simulation, mesa.Model):
         mesa.Model.__init__(self, rng=rng, scenario=mesa_scenario)
         self._provider_agents: dict[int, Provider | None] = {}
         self._build(params)
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = QuarterCollector(
             model_reporters={
                 **outcomes.model_reporters(),
                 "seed": _seed_reporter,
