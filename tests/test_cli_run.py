@@ -46,8 +46,9 @@ def libraries(modules: set[str]) -> set[str]:
     return {name.split(".")[0] for name in modules} & set(HEAVY)
 
 
-def test_help_loads_no_library():
+def test_help_and_examples_load_no_library(tmp_path):
     assert libraries(loaded_by("--help")) == set()
+    assert libraries(loaded_by("examples", str(tmp_path / "ex"))) == set()
 
 
 @pytest.mark.parametrize(
