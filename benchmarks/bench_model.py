@@ -2,7 +2,8 @@
 
 Every sample runs in a fresh Python process per code version (``PYTHONPATH`` = that version's
 folder), so imports, caches and memory are each version's own; the versions alternate, sample
-by sample, so load on a shared machine falls on both alike. Before timing, each version runs a
+by sample, and the cases take turns, so load on a shared machine falls on all alike (the table
+is printed when every sample is in). Before timing, each version runs a
 small model once (numba's on-disk kernel cache warm). Cases:
 
 - ``baseline``: CPU time (``time.process_time`` inside the process) of building and running
@@ -200,25 +201,29 @@ def run_benchmarks(base: Path | None, repeats: int, quick: bool) -> dict[str, An
         "repeats": repeats,
         "cases": [],
     }
-    for case in cases:
-        samples: dict[str, list[dict]] = {k: [] for k in versions}
-        loads = [_load()]
-        for i in range(repeats):
-            order = list(versions) if i % 2 == 0 else list(reversed(versions))
+    # Round robin over the cases as well as the versions: a spell of load on the shared
+    # machine then touches every case a little rather than one case a lot.
+    samples = [{k: [] for k in versions} for _ in cases]
+    loads: list[list[float]] = [[] for _ in cases]
+    for i in range(repeats):
+        order = list(versions) if i % 2 == 0 else list(reversed(versions))
+        for case, got, load in zip(cases, samples, loads, strict=True):
+            load.append(_load())
             for name in order:
-                samples[name].append(case["sample"](versions[name], name == "new"))
-            loads.append(_load())
+                got[name].append(case["sample"](versions[name], name == "new"))
+            load.append(_load())
+    for case, got, load in zip(cases, samples, loads, strict=True):
         entry = {
             "case": case["name"],
             "unit": case["unit"],
-            "load_1min": {"min": min(loads), "max": max(loads), "mean": statistics.mean(loads)},
-            "samples": samples,
+            "load_1min": {"min": min(load), "max": max(load), "mean": statistics.mean(load)},
+            "samples": got,
         }
         for name in versions:
-            entry[name] = _median(samples[name], case["metric"])
+            entry[name] = _median(got[name], case["metric"])
             if case.get("memory"):
-                entry[f"{name}_peak_rss_mb"] = _median(samples[name], "peak_rss_mb")
-                entry[f"{name}_growth_mb"] = _median(samples[name], "growth_mb")
+                entry[f"{name}_peak_rss_mb"] = _median(got[name], "peak_rss_mb")
+                entry[f"{name}_growth_mb"] = _median(got[name], "growth_mb")
         if base:
             entry["speedup"] = entry["old"] / entry["new"]  # old / new: above 1 is faster
         report["cases"].append(entry)
