@@ -3,9 +3,13 @@
 Each module has a ``main() -> None`` that times its cases (medians over several runs) and
 prints a table. Timings are reported, never asserted: the machines are shared and noisy.
 ``dashboard`` (a browser and a class of tabs, about 3 minutes) runs only when named.
+``--base PATH`` (or ``BENCH_BASE=PATH``): a checkout of older code that ``bench_model`` times
+beside this one, as ratios.
 """
 
+import argparse
 import importlib
+import os
 import pkgutil
 import platform
 import sys
@@ -33,4 +37,10 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all but dashboard)")
+    parser.add_argument("--base", help="a checkout of older code to compare with (bench_model)")
+    args = parser.parse_args(sys.argv[1:])
+    if args.base:
+        os.environ["BENCH_BASE"] = args.base
+    main(args.names)

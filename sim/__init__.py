@@ -14,15 +14,16 @@ data collector, and no Mesa or pandas to import): ``Simulation(...).run().series
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from sim.inputs import InputError, ScenarioError
-from sim.scenario import Scenario, load_scenario
-from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.engine import Simulation
     from sim.model import CommissioningModel
+    from sim.scenario import Scenario, load_scenario
+    from sim.version import __version__
 
 # ScenarioError: the deprecated name of InputError (the same class), kept for old scripts
 __all__ = [
@@ -36,15 +37,20 @@ __all__ = [
 ]
 
 
+#: Public names loaded on first use, not on ``import sim``, and the module of each: the model
+#: (Mesa, pandas, SciPy: ~80 MB) is never needed by a sweep's writer process or
+#: ``commsim validate``, and neither it nor the scenario schema (pydantic, NumPy) by
+#: ``commsim --help``.
+_LAZY = {
+    "CommissioningModel": "sim.model",
+    "Scenario": "sim.scenario",
+    "Simulation": "sim.engine",  # the model without Mesa: NumPy and the mechanisms only
+    "load_scenario": "sim.scenario",
+    "__version__": "sim.version",
+}
+
+
 def __getattr__(name: str) -> Any:
-    # The model (and Mesa, pandas, scipy: ~80 MB) loads on first use, not on ``import sim``:
-    # a sweep's writer process and ``commsim validate`` never need it.
-    if name == "CommissioningModel":
-        from sim.model import CommissioningModel
-
-        return CommissioningModel
-    if name == "Simulation":  # the model without Mesa: NumPy and the mechanisms only
-        from sim.engine import Simulation
-
-        return Simulation
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -18,15 +18,15 @@ import socket
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sim.examples import copy_examples, resolve_scenario_arg
-from sim.inputs import InputError, clip, quote, read_toml
-from sim.scenario import MAX_RUN_MEMORY_MB, load_scenario, parameter_markdown, run_cost
-from sim.scenario.cost import WARN_RUN_MEMORY_MB, WARN_RUN_SECONDS
+from sim.inputs import InputError, clip, quote
+
+# Each command imports what it uses inside its function: `commsim --help` loads no NumPy or
+# pydantic, `validate` and `params` no model, `run` no Mesa, pandas or pyplot.
 
 __all__ = ["main", "parse_set_option", "staged_output"]
 
@@ -109,6 +109,8 @@ def folder_name(name: str) -> str:
 
 def check_run_cost(scenario: Any, force: bool) -> None:
     """Print the estimated cost of a big run; refuse one above the ceiling unless forced."""
+    from sim.scenario.cost import MAX_RUN_MEMORY_MB, WARN_RUN_MEMORY_MB, WARN_RUN_SECONDS, run_cost
+
     cost = run_cost(scenario)
     if cost.memory_mb > MAX_RUN_MEMORY_MB and not force:
         raise InputError(
@@ -140,44 +142,92 @@ def _overrides(items: Sequence[str] | None) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- run
 
 
+#: ``commsim run`` uses the compiled kernels only for a run the NumPy reference would take
+#: longer than this over (estimated by :func:`sim.scenario.run_cost`): loading numba and the
+#: cached kernels costs about half a second, more than a small run takes on the reference path
+#: (both give the same numbers). ``COMMSIM_COMPILED`` in the environment overrides this.
+COMPILED_ABOVE_SECONDS = 1.0
+
+
+def use_compiled_kernels(scenario: Any) -> bool:
+    """Whether ``commsim run`` runs ``scenario`` on the compiled kernels: as
+    ``COMMSIM_COMPILED`` says if it is set, else only for a run estimated to take longer than
+    :data:`COMPILED_ABOVE_SECONDS` on the NumPy reference."""
+    from sim import jit
+    from sim.scenario.cost import run_cost
+
+    if "COMMSIM_COMPILED" in os.environ:
+        return jit.compiled()
+    return run_cost(scenario).seconds > COMPILED_ABOVE_SECONDS
+
+
+def _quarters(scenario: Any, quiet: bool) -> Iterable[int]:
+    """The quarters to step through, with a progress bar on a terminal (tqdm is imported
+    only then: on a pipe, or with --quiet, there is no bar to draw)."""
+    quarters = range(scenario.scenario.quarters)
+    if quiet or not sys.stderr.isatty():
+        return quarters
+    from tqdm import tqdm
+
+    return tqdm(quarters, desc=scenario.scenario.name, unit="quarter", leave=False)
+
+
+def write_series_csv(series: Mapping[str, Any], path: Path) -> None:
+    """Write ``timeseries.csv``: the ``quarter`` column and every quarterly reporter
+    (:data:`sim.outcomes.REPORTERS`), one row per quarter; integers as integers, other numbers
+    to 10 significant digits, a missing value (NaN) as an empty field."""
+    import numpy as np
+
+    from sim.outcomes import REPORTERS
+
+    names = ["quarter", *REPORTERS]
+    columns = []
+    for name in names:
+        values = np.asarray(series[name])
+        if values.dtype.kind in "iub":
+            columns.append([str(v) for v in values.tolist()])
+        else:
+            columns.append(["" if v != v else f"{v:.10g}" for v in values.tolist()])
+    lines = [",".join(names), *(",".join(row) for row in zip(*columns, strict=True))]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run one scenario; write timeseries.csv, summary.json and overview.png."""
+    """Run one scenario; write timeseries.csv, summary.json and overview.png.
+
+    Imports only what one run needs: the model's engine (no Mesa, pandas, networkx or SciPy),
+    and matplotlib's object API for the overview (no pyplot).
+    """
+    from sim import jit
+    from sim.examples import resolve_scenario_arg
+    from sim.scenario import load_scenario
+
     overrides = _overrides(args.set)
     if args.seed is not None:
         overrides["scenario.seed"] = args.seed
     scenario = load_scenario(resolve_scenario_arg(args.scenario), overrides)
     check_run_cost(scenario, args.force)
     out = Path(args.out) if args.out else Path("results") / folder_name(scenario.scenario.name)
+    meta = scenario.scenario
     with staged_output(out, force=args.force) as tmp:
         # loaded once the output folder is known to be usable: a refusal is quick
-        from tqdm import tqdm
-
-        from sim.model import CommissioningModel
+        from sim.engine import Simulation
         from sim.outcomes import run_report
         from sim.plots import overview_figure
 
-        model = CommissioningModel(scenario, rng=scenario.scenario.seed)
-        for _ in tqdm(
-            range(scenario.scenario.quarters),
-            desc=scenario.scenario.name,
-            unit="quarter",
-            disable=True if args.quiet else None,
-            leave=False,
-        ):
-            model.step()
-        ts = model.timeseries()
-        ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.10g")
-        summary = run_report(model)
+        with jit.use_compiled(use_compiled_kernels(scenario)):
+            model = Simulation(scenario, rng=meta.seed)
+            for _ in _quarters(scenario, bool(args.quiet)):
+                model.step()
+            series = model.series()
+            summary = run_report(model)
+        write_series_csv(series, tmp / "timeseries.csv")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        overview_figure(
-            ts,
-            f"{scenario.scenario.name}: {scenario.scenario.description}".rstrip(": "),
-            model.shock_log,
-            tmp / "overview.png",
-        )
+        title = f"{meta.name}: {meta.description}".rstrip(": ")
+        overview_figure(series, title, model.shock_log, tmp / "overview.png")
     outcomes = summary["outcomes"]
     print(
-        f"{scenario.scenario.name}: resilience {outcomes['resilience']:.3f}, "
+        f"{meta.name}: resilience {outcomes['resilience']:.3f}, "
         f"final private share {outcomes['final_share_outsourcer']:.1%}, "
         f"mutual share {outcomes['final_share_mutual']:.1%}, "
         f"local share of spend {outcomes['mean_local_share']:.1%}"
@@ -191,6 +241,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def validate_file(path: str) -> str:
     """Check a scenario or experiment file without running it; returns what it is."""
+    from sim.examples import resolve_scenario_arg
+    from sim.inputs import read_toml
+    from sim.scenario import load_scenario
+
     path = resolve_scenario_arg(path)
     data = read_toml(path)
     if "experiment" in data:
@@ -218,6 +272,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_params(args: argparse.Namespace) -> int:
     """Print every parameter with its default, unit, range and source."""
+    from sim.scenario import parameter_markdown
+
     print(parameter_markdown())
     return 0
 
@@ -274,6 +330,8 @@ def reachable_address(host: str) -> str:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Validate the scenario, print the address, then become the dashboard's server."""
+    from sim.scenario import load_scenario
+
     if args.scenario:
         load_scenario(args.scenario)  # bad input: one line, exit 2, before any server starts
     argv, env = dashboard_command(args.scenario, args.host, args.port)
@@ -512,6 +570,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Two scenarios on the same seeds: outcomes, paired differences with 95% CIs, a figure."""
     from sim.analysis import compare_scenarios
+    from sim.examples import resolve_scenario_arg
+    from sim.scenario import load_scenario
 
     if args.replications < 2:
         raise InputError(f"--replications {args.replications}: must be at least 2")
@@ -630,6 +690,8 @@ def _add_experiment_commands(sub: Any) -> None:
 
 def cmd_examples(args: argparse.Namespace) -> int:
     """Copy the ready scenarios, experiments and data into a folder to edit."""
+    from sim.examples import copy_examples
+
     for folder in copy_examples(args.dir, force=args.force):
         print(folder)
     print(f"next: commsim run {args.dir}/scenarios/baseline.toml")

@@ -18,7 +18,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from sim.scenario import InputError
+from sim.inputs import InputError
 
 __all__ = [
     "FOLDERS",

@@ -22,9 +22,10 @@ import stat
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+if TYPE_CHECKING:  # pydantic is imported where a schema is, not by every reader of a file
+    from pydantic import BaseModel, ValidationError
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -212,6 +213,8 @@ def _loc_str(loc: tuple[Any, ...]) -> str:
 
 def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The schema model that holds the field at ``loc`` (list items and dicts walked)."""
+    from pydantic import BaseModel
+
     model: Any = root
     for part in loc:
         if isinstance(part, int):

@@ -1,0 +1,21 @@
+"""The model benchmark's measuring program runs against a checkout and refuses a folder that
+is not one (timings themselves are never asserted)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT
+
+from benchmarks import bench_model
+
+
+def test_a_sample_measures_the_version_in_its_folder():
+    sample = bench_model._model_sample(
+        ROOT, {"network.councils": 20, "scenario.quarters": 4}, runs=2, engine=False
+    )
+    assert sample["cpu"] > 0 and sample["peak_rss_mb"] > sample["growth_mb"] >= 0
+
+
+def test_a_base_without_the_package_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="no sim package"):
+        bench_model.main(["--base", str(tmp_path)])
