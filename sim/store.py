@@ -48,6 +48,8 @@ from sim.scenario import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.experiment import RunBatch
+
 __all__ = [
     "LOCK",
     "MANIFEST",
@@ -491,19 +493,17 @@ class RunStore:
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, results: list[Any]) -> None:
-        """Write a batch of finished runs (:class:`~sim.experiment.RunResult`) as one part."""
-        if not results:
+    def write(self, batch: RunBatch) -> None:
+        """Write a batch of finished runs (:class:`~sim.experiment.RunBatch`) as one part."""
+        if not batch.rows:
             return
         name = f"{self._prefix}-{next(self._counter):06d}.parquet"
-        series = [r.timeseries for r in results if r.timeseries is not None]
-        if series:
-            table = pa.table({c: np.concatenate([s[c] for s in series]) for c in series[0]})
-            table = _described_timeseries(table)
+        if batch.timeseries is not None:
+            table = _described_timeseries(pa.table(batch.timeseries))
             _write_parquet_atomic(table, self.timeseries / f"ts-{name}")
-        rows = pa.Table.from_pylist([r.row for r in results], schema=self.schema)
+        rows = pa.Table.from_pylist(batch.rows, schema=self.schema)
         _write_parquet_atomic(rows, self.parts / f"runs-{name}")
-        self._finished.update(r.row["run_id"] for r in results)
+        self._finished.update(rows.column("run_id").to_numpy().tolist())
 
     def gather(self) -> pa.Table:
         """Gather every finished run into ``runs.parquet`` (sorted by run id) and drop the parts.
