@@ -54,6 +54,7 @@ __all__ = [
     "design_matrix",
     "experiment_from_manifest",
     "iter_run_specs",
+    "join_batches",
     "load_experiment",
     "replication_seeds",
     "run_specs",
@@ -689,6 +690,13 @@ def simulate_batch(specs: list[RunSpec]) -> list[RunBatch]:
     the worker, so the process writing the results unpickles a few arrays, not a few per run.
     """
     results = simulate_runs(specs)
-    series = [r.timeseries for r in results if r.timeseries is not None]
+    return [join_batches([RunBatch([r.row], r.timeseries) for r in results])]
+
+
+def join_batches(batches: list[RunBatch]) -> RunBatch:
+    """Several batches as one: their rows in order, their time series joined."""
+    if len(batches) == 1:
+        return batches[0]
+    series = [b.timeseries for b in batches if b.timeseries is not None]
     joined = {c: np.concatenate([s[c] for s in series]) for c in series[0]} if series else None
-    return [RunBatch(rows=[r.row for r in results], timeseries=joined)]
+    return RunBatch(rows=[row for b in batches for row in b.rows], timeseries=joined)

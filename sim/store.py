@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,16 +114,21 @@ def run_schema(
 
 def _described_timeseries(table: pa.Table) -> pa.Table:
     """A time-series table with each field's unit and description, counts as int64."""
+    return table.cast(_described_schema(tuple((f.name, f.type) for f in table.schema)))
+
+
+@lru_cache(maxsize=16)
+def _described_schema(fields: tuple[tuple[str, pa.DataType], ...]) -> pa.Schema:
+    """The described time-series schema of these (name, type) fields: made once per sweep,
+    not once per part written."""
     ids = ("run_id", "quarter")
-    return table.cast(
-        pa.schema(
-            described_field(
-                f.name,
-                pa.int64() if f.name in ids or is_count(f.name) else f.type,
-                "id" if f.name in ids else "reporter",
-            )
-            for f in table.schema
+    return pa.schema(
+        described_field(
+            name,
+            pa.int64() if name in ids or is_count(name) else dtype,
+            "id" if name in ids else "reporter",
         )
+        for name, dtype in fields
     )
 
 

@@ -22,6 +22,7 @@ from sim.experiment import (
     Experiment,
     RunSpec,
     iter_run_specs,
+    join_batches,
     salib_problem,
     simulate_batch,
 )
@@ -218,12 +219,12 @@ def _run_locked(
     ) as bar:
         bar.set_postfix(failures=0)
         for done_now in executor.results(simulate_batch, chunks):
-            for batch in done_now:
-                for row in batch.rows:
-                    row.update(constants)
-                store.write(batch)
-                failed += sum(row["error"] is not None for row in batch.rows)
-                bar.update(len(batch.rows))
+            batch = join_batches(done_now)  # every chunk finished meanwhile: one part
+            for row in batch.rows:
+                row.update(constants)
+            store.write(batch)
+            failed += sum(row["error"] is not None for row in batch.rows)
+            bar.update(len(batch.rows))
             bar.set_postfix(failures=failed, refresh=False)
 
     runs = store.gather()
