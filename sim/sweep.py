@@ -117,9 +117,14 @@ def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any
     }
 
 
+#: Most runs per task: each finished task is a part on disk, and a part costs the writing
+#: process a few milliseconds however few runs it holds.
+MAX_CHUNK = 64
+
+
 def chunk_size(runs: int, workers: int) -> int:
     """Runs per task: few round trips on long sweeps, every worker busy on short ones."""
-    return max(1, min(32, runs // (workers * 16)))
+    return max(1, min(MAX_CHUNK, runs // (workers * 16)))
 
 
 def _chunks(specs: Iterator[RunSpec], runs: int, workers: int) -> Iterator[list[RunSpec]]:

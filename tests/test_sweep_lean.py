@@ -20,7 +20,7 @@ from sim.experiment import (
     simulate_batch,
     simulate_run,
 )
-from sim.sweep import _chunks, chunk_size
+from sim.sweep import MAX_CHUNK, _chunks, chunk_size
 
 GRID = (
     '"commissioning.social_value_weight" = [0.0, 0.3]\n'
@@ -89,7 +89,7 @@ def test_chunks_send_every_run_once_in_order_and_shrink_at_the_end(runs, workers
         sizes.append(len(chunk))
         sent += chunk
     assert sent == list(range(runs))
-    assert sizes[0] == chunk_size(runs, workers) and max(sizes) <= 32
+    assert sizes[0] == chunk_size(runs, workers) and max(sizes) <= MAX_CHUNK
     assert sizes == sorted(sizes, reverse=True)  # never larger than the chunk before
     # the last chunks are small: each worker ends within a run or two of the others
     assert sizes[-1] == 1 and sum(sizes[-workers:]) <= 2 * workers
