@@ -75,7 +75,9 @@ TIMESERIES = "timeseries"
 LOCK = ".lock"
 QUARANTINE = "quarantine"
 COMPACTED = "compacted.parquet"  # the end of the one time-series file a finished sweep keeps
-ROW_GROUP_ROWS = 1_000_000  # rows per row group of the compacted time series
+#: Rows per row group of the compacted time series: also the most rows the compaction holds
+#: in memory at once (~6 MB at 25 columns), whatever the number of runs.
+ROW_GROUP_ROWS = 32_768
 _ARROW_TYPES = {
     "int": pa.int64(),
     "float": pa.float64(),
