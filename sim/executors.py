@@ -74,14 +74,15 @@ class InProcessExecutor(RunExecutor):
 class PoolExecutor(RunExecutor):
     """A local ``concurrent.futures.ProcessPoolExecutor`` of ``workers`` processes.
 
-    Workers start from a forkserver that has already imported the model, so they start fast
+    Workers start from a forkserver that has already imported the model's engine and run one
+    small model (:mod:`sim.worker`), so they start fast, with nothing loaded they do not use,
     and share no state (or threads) with the caller. Each worker first freezes the objects it
     inherited (``gc.freeze``): the garbage collector then never writes to them, so their pages
     stay shared with the forkserver instead of being copied into every worker. Workers ignore
     SIGINT: Ctrl-C reaches the whole process group, and the caller alone decides what stops.
     """
 
-    def __init__(self, workers: int, preload: tuple[str, ...] = ("sim.experiment", "sim.model")):
+    def __init__(self, workers: int, preload: tuple[str, ...] = ("sim.worker",)):
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(preload))
         self.workers = workers
@@ -210,7 +211,7 @@ LEAN_WORKER_CONFIG = {
 
 def local_cluster(workers: int) -> Any:
     """A ``dask.distributed.LocalCluster`` of single-thread worker processes on 127.0.0.1 with no
-    dashboard, which import the model as they start: the Dask path on one machine (tests,
+    dashboard, which load the model as they start (:mod:`sim.worker`): the Dask path on one machine (tests,
     benchmarks, trying a cluster run). Its workers run with :data:`LEAN_WORKER_CONFIG`."""
     import dask
     from dask.distributed import LocalCluster
@@ -223,7 +224,7 @@ def local_cluster(workers: int) -> Any:
             host="127.0.0.1",
             dashboard_address=None,
             processes=True,
-            preload=["sim.experiment"],
+            preload=["sim.worker"],
         )
 
 

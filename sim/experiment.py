@@ -10,9 +10,12 @@ into a list of :class:`RunSpec` (design point x replication, each with its own s
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,15 +48,19 @@ __all__ = [
     "SHOCKS_KEY",
     "Experiment",
     "ExperimentMeta",
+    "RunBatch",
     "RunResult",
     "RunSpec",
     "design_matrix",
     "experiment_from_manifest",
+    "iter_run_specs",
+    "join_batches",
     "load_experiment",
     "replication_seeds",
     "run_specs",
     "salib_problem",
     "shock_label",
+    "simulate_batch",
     "simulate_run",
     "simulate_runs",
 ]
@@ -193,6 +200,15 @@ class RunResult:
     columns (they cross between processes far more cheaply than DataFrames)."""
 
     row: dict[str, Any]
+    timeseries: dict[str, np.ndarray] | None = None  # column -> values
+
+
+@dataclass(slots=True)
+class RunBatch:
+    """A chunk of finished runs as a worker returns them to a sweep: one outcome row per
+    run, and the kept time series of all of them joined (``run_id`` tells them apart)."""
+
+    rows: list[dict[str, Any]]
     timeseries: dict[str, np.ndarray] | None = None  # column -> values
 
 
@@ -555,25 +571,31 @@ def run_specs(experiment: Experiment) -> list[RunSpec]:
     With common random numbers (the default) replication ``r`` has the same seed at every
     design point, so differences between points are the policy's, not the dice's.
     """
+    return list(iter_run_specs(experiment))
+
+
+def iter_run_specs(experiment: Experiment, skip: Container[int] = ()) -> Iterator[RunSpec]:
+    """:func:`run_specs` one at a time, leaving out the run ids in ``skip``: a sweep makes
+    each spec as it sends it, so a long sweep holds no list of every run."""
     meta = experiment.meta
     reps = meta.replications
     n_points = len(experiment.points)
     crn = meta.common_random_numbers
     seeds = replication_seeds(meta.seed, reps if crn else reps * n_points)
-    return [
-        RunSpec(
-            run_id=p * reps + r,
-            point=p,
-            replication=r,
-            seed=seeds[r] if crn else seeds[p * reps + r],
-            values=values,
-            scenario=experiment.base,
-            timeseries=meta.timeseries,
-            timeseries_every=meta.timeseries_every,
-        )
-        for p, values in enumerate(experiment.points)
-        for r in range(reps)
-    ]
+    for p, values in enumerate(experiment.points):
+        for r in range(reps):
+            if p * reps + r in skip:
+                continue
+            yield RunSpec(
+                run_id=p * reps + r,
+                point=p,
+                replication=r,
+                seed=seeds[r] if crn else seeds[p * reps + r],
+                values=values,
+                scenario=experiment.base,
+                timeseries=meta.timeseries,
+                timeseries_every=meta.timeseries_every,
+            )
 
 
 def salib_problem(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -585,14 +607,39 @@ def salib_problem(parameters: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def simulate_run(spec: RunSpec) -> RunResult:
-    """Run one model and return its outcome row (and kept time series).
+def _simulate(scenario: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Run one model to its horizon; return its quarterly columns (``quarter`` and every
+    reporter of :data:`sim.outcomes.REPORTERS`, as NumPy arrays) and its run outcomes.
 
-    A run that raises is returned with every outcome null and the error in ``error``: the
-    sweep records it and goes on.
+    The one place a sweep touches the model: the Mesa-free engine (:mod:`sim.engine`) where
+    it is installed, else the Mesa model with its columns read from the data collector (no
+    pandas DataFrame either way).
     """
+    if _has_engine():
+        from sim.engine import Simulation
+
+        simulation = Simulation(scenario, rng=seed).run()
+        return simulation.series(), simulation.summary()
     from sim.model import CommissioningModel
-    from sim.outcomes import SUMMARY_FIELDS, run_report
+    from sim.outcomes import REPORTERS
+
+    model = CommissioningModel(scenario, rng=seed).run()
+    columns = model.datacollector.model_vars
+    series = {"quarter": np.arange(len(columns[next(iter(REPORTERS))]))}
+    series.update({name: np.asarray(columns[name]) for name in REPORTERS})
+    # the model summarised itself at its horizon: do not build the summary a second time
+    return series, model.outcomes or model.summary()
+
+
+@cache
+def _has_engine() -> bool:
+    return importlib.util.find_spec("sim.engine") is not None
+
+
+def _run(spec: RunSpec, scenarios: dict[tuple[int, int], dict[str, Any]]) -> RunResult:
+    """One run; ``scenarios`` holds the design points' scenario dicts already made in this
+    call (keyed by the identity of the base and the values), so replications share one."""
+    from sim.outcomes import SUMMARY_FIELDS
 
     row: dict[str, Any] = {
         "run_id": spec.run_id,
@@ -603,15 +650,16 @@ def simulate_run(spec: RunSpec) -> RunResult:
     row.update({k: _label(v) for k, v in spec.values.items()})
     ts = None
     try:
-        model = CommissioningModel(
-            scenario_at(spec.scenario, spec.values, "parameters"), rng=spec.seed
-        ).run()
-        frame = model.timeseries()
-        outcomes = run_report(model, seed=spec.seed)["outcomes"]
+        key = (id(spec.scenario), id(spec.values))
+        scenario = scenarios.get(key)
+        if scenario is None:
+            scenario = scenarios[key] = scenario_at(spec.scenario, spec.values, "parameters")
+        series, outcomes = _simulate(scenario, spec.seed)
         if spec.timeseries:
-            kept = frame.iloc[:: spec.timeseries_every]
-            ts = {"run_id": np.full(len(kept), spec.run_id, dtype=np.int64)}
-            ts.update({c: kept[c].to_numpy() for c in kept.columns})
+            every = spec.timeseries_every
+            quarters = len(series["quarter"][::every])
+            ts = {"run_id": np.full(quarters, spec.run_id, dtype=np.int64)}
+            ts.update({c: v[::every] for c, v in series.items()})
         error = None
     except Exception as err:  # recorded per run; the sweep goes on
         outcomes = dict.fromkeys(SUMMARY_FIELDS)
@@ -621,6 +669,34 @@ def simulate_run(spec: RunSpec) -> RunResult:
     return RunResult(row=row, timeseries=ts)
 
 
+def simulate_run(spec: RunSpec) -> RunResult:
+    """Run one model and return its outcome row (and kept time series).
+
+    A run that raises is returned with every outcome null and the error in ``error``: the
+    sweep records it and goes on.
+    """
+    return _run(spec, {})
+
+
 def simulate_runs(specs: list[RunSpec]) -> list[RunResult]:
     """Run a chunk of runs in one worker call (fewer round trips than one task per run)."""
-    return [simulate_run(spec) for spec in specs]
+    scenarios: dict[tuple[int, int], dict[str, Any]] = {}
+    return [_run(spec, scenarios) for spec in specs]
+
+
+def simulate_batch(specs: list[RunSpec]) -> list[RunBatch]:
+    """Run a chunk of runs and return them as one :class:`RunBatch` (in a list, as
+    executors expect): the chunk's time series joined into one array per column here, in
+    the worker, so the process writing the results unpickles a few arrays, not a few per run.
+    """
+    results = simulate_runs(specs)
+    return [join_batches([RunBatch([r.row], r.timeseries) for r in results])]
+
+
+def join_batches(batches: list[RunBatch]) -> RunBatch:
+    """Several batches as one: their rows in order, their time series joined."""
+    if len(batches) == 1:
+        return batches[0]
+    series = [b.timeseries for b in batches if b.timeseries is not None]
+    joined = {c: np.concatenate([s[c] for s in series]) for c in series[0]} if series else None
+    return RunBatch(rows=[row for b in batches for row in b.rows], timeseries=joined)

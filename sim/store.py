@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,8 @@ from sim.scenario import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from sim.experiment import RunBatch
 
 __all__ = [
     "LOCK",
@@ -72,7 +75,9 @@ TIMESERIES = "timeseries"
 LOCK = ".lock"
 QUARANTINE = "quarantine"
 COMPACTED = "compacted.parquet"  # the end of the one time-series file a finished sweep keeps
-ROW_GROUP_ROWS = 1_000_000  # rows per row group of the compacted time series
+#: Rows per row group of the compacted time series: also the most rows the compaction holds
+#: in memory at once (~6 MB at 25 columns), whatever the number of runs.
+ROW_GROUP_ROWS = 32_768
 _ARROW_TYPES = {
     "int": pa.int64(),
     "float": pa.float64(),
@@ -111,16 +116,21 @@ def run_schema(
 
 def _described_timeseries(table: pa.Table) -> pa.Table:
     """A time-series table with each field's unit and description, counts as int64."""
+    return table.cast(_described_schema(tuple((f.name, f.type) for f in table.schema)))
+
+
+@lru_cache(maxsize=16)
+def _described_schema(fields: tuple[tuple[str, pa.DataType], ...]) -> pa.Schema:
+    """The described time-series schema of these (name, type) fields: made once per sweep,
+    not once per part written."""
     ids = ("run_id", "quarter")
-    return table.cast(
-        pa.schema(
-            described_field(
-                f.name,
-                pa.int64() if f.name in ids or is_count(f.name) else f.type,
-                "id" if f.name in ids else "reporter",
-            )
-            for f in table.schema
+    return pa.schema(
+        described_field(
+            name,
+            pa.int64() if name in ids or is_count(name) else dtype,
+            "id" if name in ids else "reporter",
         )
+        for name, dtype in fields
     )
 
 
@@ -491,19 +501,17 @@ class RunStore:
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, results: list[Any]) -> None:
-        """Write a batch of finished runs (:class:`~sim.experiment.RunResult`) as one part."""
-        if not results:
+    def write(self, batch: RunBatch) -> None:
+        """Write a batch of finished runs (:class:`~sim.experiment.RunBatch`) as one part."""
+        if not batch.rows:
             return
         name = f"{self._prefix}-{next(self._counter):06d}.parquet"
-        series = [r.timeseries for r in results if r.timeseries is not None]
-        if series:
-            table = pa.table({c: np.concatenate([s[c] for s in series]) for c in series[0]})
-            table = _described_timeseries(table)
+        if batch.timeseries is not None:
+            table = _described_timeseries(pa.table(batch.timeseries))
             _write_parquet_atomic(table, self.timeseries / f"ts-{name}")
-        rows = pa.Table.from_pylist([r.row for r in results], schema=self.schema)
+        rows = pa.Table.from_pylist(batch.rows, schema=self.schema)
         _write_parquet_atomic(rows, self.parts / f"runs-{name}")
-        self._finished.update(r.row["run_id"] for r in results)
+        self._finished.update(rows.column("run_id").to_numpy().tolist())
 
     def gather(self) -> pa.Table:
         """Gather every finished run into ``runs.parquet`` (sorted by run id) and drop the parts.

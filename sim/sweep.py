@@ -6,10 +6,11 @@ an executor (:mod:`sim.executors`) and the store (:mod:`sim.store`), with a prog
 
 from __future__ import annotations
 
+import itertools
 import platform
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -17,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from sim.executors import RunExecutor
-from sim.experiment import Experiment, run_specs, salib_problem, simulate_runs
+from sim.experiment import (
+    Experiment,
+    RunSpec,
+    iter_run_specs,
+    join_batches,
+    salib_problem,
+    simulate_batch,
+)
 from sim.store import (
     MANIFEST,
     RunStore,
@@ -109,9 +117,28 @@ def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any
     }
 
 
+#: Most runs per task: each finished task is a part on disk, and a part costs the writing
+#: process a few milliseconds however few runs it holds.
+MAX_CHUNK = 64
+
+
 def chunk_size(runs: int, workers: int) -> int:
     """Runs per task: few round trips on long sweeps, every worker busy on short ones."""
-    return max(1, min(32, runs // (workers * 16)))
+    return max(1, min(MAX_CHUNK, runs // (workers * 16)))
+
+
+def _chunks(specs: Iterator[RunSpec], runs: int, workers: int) -> Iterator[list[RunSpec]]:
+    """``specs`` (``runs`` of them) cut into tasks as the executor asks for them: of
+    :func:`chunk_size` runs, then smaller as the last runs are sent (half of what is left per
+    worker), so that every worker is busy to the end instead of one finishing a long chunk
+    while the others wait."""
+    size = chunk_size(runs, workers)
+    while runs > 0:
+        chunk = list(itertools.islice(specs, min(size, max(1, runs // (2 * workers)))))
+        if not chunk:
+            return
+        runs -= len(chunk)
+        yield chunk
 
 
 def run_sweep(
@@ -184,36 +211,36 @@ def _run_locked(
         raise InputError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
 
     done = store.finished_ids()
-    todo = [s for s in run_specs(experiment) if s.run_id not in done]
-    size = chunk_size(len(todo), executor.workers)
-    chunks = (todo[i : i + size] for i in range(0, len(todo), size))
+    todo = experiment.runs - sum(0 <= run < experiment.runs for run in done)
+    chunks = _chunks(iter_run_specs(experiment, skip=done), todo, executor.workers)
     failed = 0
     with tqdm(
         total=experiment.runs,
-        initial=experiment.runs - len(todo),
+        initial=experiment.runs - todo,
         desc=experiment.meta.name,
         unit="run",
         disable=None if progress is None else not progress,
         smoothing=0.1,
     ) as bar:
         bar.set_postfix(failures=0)
-        for batch in executor.results(simulate_runs, chunks):
-            for result in batch:
-                result.row.update(constants)
+        for done_now in executor.results(simulate_batch, chunks):
+            batch = join_batches(done_now)  # every chunk finished meanwhile: one part
+            for row in batch.rows:
+                row.update(constants)
             store.write(batch)
-            failed += sum(r.row["error"] is not None for r in batch)
-            bar.update(len(batch))
+            failed += sum(row["error"] is not None for row in batch.rows)
+            bar.update(len(batch.rows))
             bar.set_postfix(failures=failed, refresh=False)
 
     runs = store.gather()
     failed = len(runs) - runs.column("error").null_count  # each failed run has its error text
     manifest["finished"] = _now()
-    manifest["counts"].update(finished=len(runs), failed=failed, ran_last=len(todo))
+    manifest["counts"].update(finished=len(runs), failed=failed, ran_last=todo)
     write_json_atomic(out / MANIFEST, manifest)
     return SweepReport(
         total=experiment.runs,
-        ran=len(todo),
-        skipped=experiment.runs - len(todo),
+        ran=todo,
+        skipped=experiment.runs - todo,
         failed=failed,
         seconds=time.perf_counter() - started,
     )
@@ -249,7 +276,8 @@ def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], 
             f"{runs['run_id'].min()} to {runs['run_id'].max()})"
         )
     recorded = found.iloc[0].to_dict()
-    spec = next(s for s in run_specs(experiment_from_manifest(manifest)) if s.run_id == run_id)
+    specs = iter_run_specs(experiment_from_manifest(manifest))
+    spec = next(s for s in specs if s.run_id == run_id)
     new = simulate_run(spec).row
 
     def same(a: Any, b: Any) -> bool:

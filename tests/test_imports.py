@@ -28,6 +28,7 @@ TOOLS = {
     "ema",
     "columns",  # what each output column means (the store's and the export's)
     "export",
+    "worker",  # what sweep workers load before their first run
 }
 
 
