@@ -10,12 +10,10 @@ into a list of :class:`RunSpec` (design point x replication, each with its own s
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -611,29 +609,13 @@ def _simulate(scenario: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray
     """Run one model to its horizon; return its quarterly columns (``quarter`` and every
     reporter of :data:`sim.outcomes.REPORTERS`, as NumPy arrays) and its run outcomes.
 
-    The one place a sweep touches the model: the Mesa-free engine (:mod:`sim.engine`) where
-    it is installed, else the Mesa model with its columns read from the data collector (no
-    pandas DataFrame either way).
+    The one place a sweep touches the model: the Mesa-free engine (:mod:`sim.engine`; same
+    seed, same numbers as :class:`~sim.model.CommissioningModel`), with no pandas DataFrame.
     """
-    if _has_engine():
-        from sim.engine import Simulation
+    from sim.engine import Simulation
 
-        simulation = Simulation(scenario, rng=seed).run()
-        return simulation.series(), simulation.summary()
-    from sim.model import CommissioningModel
-    from sim.outcomes import REPORTERS
-
-    model = CommissioningModel(scenario, rng=seed).run()
-    columns = model.datacollector.model_vars
-    series = {"quarter": np.arange(len(columns[next(iter(REPORTERS))]))}
-    series.update({name: np.asarray(columns[name]) for name in REPORTERS})
-    # the model summarised itself at its horizon: do not build the summary a second time
-    return series, model.outcomes or model.summary()
-
-
-@cache
-def _has_engine() -> bool:
-    return importlib.util.find_spec("sim.engine") is not None
+    simulation = Simulation(scenario, rng=seed).run()
+    return simulation.series(), simulation.outcomes or simulation.summary()
 
 
 def _run(spec: RunSpec, scenarios: dict[tuple[int, int], dict[str, Any]]) -> RunResult:

@@ -4,7 +4,6 @@ than the engine."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
@@ -95,9 +94,6 @@ def test_chunks_send_every_run_once_in_order_and_shrink_at_the_end(runs, workers
     assert sizes[-1] == 1 and sum(sizes[-workers:]) <= 2 * workers
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("sim.engine") is None, reason="the Mesa-free engine is not here"
-)
 def test_pool_workers_load_the_engine_not_mesa_or_pandas():
     names = ("mesa", "pandas", "networkx", "sim.model", "sim.engine")
     probe = f"sorted(m for m in {names!r} if m in __import__('sys').modules)"
