@@ -97,9 +97,28 @@ class _Table:
         self.n += rows
         return np.arange(new.start, new.stop, dtype=np.int64)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # Any new row count or column array makes the cached views stale.
+        object.__setattr__(self, name, value)
+        self.__dict__["_views"] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy or pickle must not carry views of the original's arrays.
+        return {k: v for k, v in self.__dict__.items() if k != "_views"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__["_views"] = {}
+
     def view(self, name: str) -> np.ndarray:
         """The live rows of one column (a view: writes go through)."""
-        return getattr(self, name)[: self.n]
+        # Cached: the mechanisms ask for about 70 views a quarter, and slicing costs more
+        # than a look-up; __setattr__ forgets them when ``n`` or a column changes.
+        try:
+            return self._views[name]
+        except KeyError:
+            view = self._views[name] = getattr(self, name)[: self.n]
+            return view
 
 
 class ProviderTable(_Table):
