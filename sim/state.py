@@ -227,10 +227,17 @@ class ContractBook(_Table):
     }
 
     def place(
-        self, slot: int, provider: int, *, price: float, start: int, end: int, emergency: bool
+        self,
+        slot: int | np.ndarray,
+        provider: int | np.ndarray,
+        *,
+        price: float | np.ndarray,
+        start: int,
+        end: int,
+        emergency: bool,
     ) -> None:
         """Give contract ``slot`` to ``provider`` on these terms (a fresh contract: no losses
-        carried over, no subcontractor yet)."""
+        carried over, no subcontractor yet); or many slots at once, element by element."""
         self.holder[slot] = provider
         self.price[slot] = price
         self.start[slot] = start
