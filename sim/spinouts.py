@@ -20,7 +20,6 @@ from sim.state import (
     ProviderTable,
     provider_values,
 )
-from sim.tendering import bid_prices
 
 __all__ = ["grow_mutuals", "new_mutual", "new_mutuals", "spin_outs"]
 
@@ -79,19 +78,21 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
         inhouse = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE) & ~ct.view("emergency"))
     chosen = inhouse[rng.random(inhouse.size) < quarterly]
     grant = section.start_up_grant * 1e6 if section.support_programme else 0.0
+    if chosen.size == 0:
+        return []
+    # All of the quarter's spin-outs at once, drawing and numbering as one after another would.
+    councils = ct.council[chosen]
+    names = [
+        f"{market.councils.name[c]} Mutual {p.n + 1 + i}" for i, c in enumerate(councils.tolist())
+    ]
+    rows = new_mutuals(p, councils, 1.25 * ct.reference[chosen], names, section, rng, grant)
+    # Each first contract at its known cost plus mark-up (bid_prices without an estimate error).
+    price = ct.reference[chosen] * p.unit_cost(rows, market.cost_level) * (1.0 + p.markup[rows])
     t = market.quarter
-    new = []
-    for slot in chosen:
-        council = int(ct.council[slot])
-        name = f"{market.councils.name[council]} Mutual {p.n + 1}"
-        mutual = new_mutual(p, council, 1.25 * ct.reference[slot], name, section, rng, grant)
-        one = np.array([mutual])
-        price = bid_prices(ct.reference[[slot]], p.unit_cost(one, market.cost_level), p.markup[one])
-        end = t + QUARTERS_PER_YEAR * section.spin_out_contract_years
-        ct.place(slot, mutual, price=price[0, 0], start=t, end=end, emergency=False)
-        market.ledger.spin_outs += 1
-        new.append(mutual)
-    return new
+    end = t + QUARTERS_PER_YEAR * section.spin_out_contract_years
+    ct.place(chosen, rows, price=price, start=t, end=end, emergency=False)
+    market.ledger.spin_outs += int(chosen.size)
+    return rows.tolist()
 
 
 def grow_mutuals(market: Market, growth_rate: float) -> None:

@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim import jit
+
 __all__ = [
     "KINDS",
     "KIND_NAMES",
@@ -97,9 +99,28 @@ class _Table:
         self.n += rows
         return np.arange(new.start, new.stop, dtype=np.int64)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # Any new row count or column array makes the cached views stale.
+        object.__setattr__(self, name, value)
+        self.__dict__["_views"] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy or pickle must not carry views of the original's arrays.
+        return {k: v for k, v in self.__dict__.items() if k != "_views"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__["_views"] = {}
+
     def view(self, name: str) -> np.ndarray:
         """The live rows of one column (a view: writes go through)."""
-        return getattr(self, name)[: self.n]
+        # Cached: the mechanisms ask for about 70 views a quarter, and slicing costs more
+        # than a look-up; __setattr__ forgets them when ``n`` or a column changes.
+        try:
+            return self._views[name]
+        except KeyError:
+            view = self._views[name] = getattr(self, name)[: self.n]
+            return view
 
 
 class ProviderTable(_Table):
@@ -208,10 +229,17 @@ class ContractBook(_Table):
     }
 
     def place(
-        self, slot: int, provider: int, *, price: float, start: int, end: int, emergency: bool
+        self,
+        slot: int | np.ndarray,
+        provider: int | np.ndarray,
+        *,
+        price: float | np.ndarray,
+        start: int,
+        end: int,
+        emergency: bool,
     ) -> None:
         """Give contract ``slot`` to ``provider`` on these terms (a fresh contract: no losses
-        carried over, no subcontractor yet)."""
+        carried over, no subcontractor yet); or many slots at once, element by element."""
         self.holder[slot] = provider
         self.price[slot] = price
         self.start[slot] = start
@@ -253,6 +281,12 @@ class ContractBook(_Table):
 
     def value_by_council_and_kind(self, kind: np.ndarray, n_councils: int) -> np.ndarray:
         """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
+        if jit.compiled():
+            from sim.kernels import quarter
+
+            return quarter.value_by_council_and_kind(
+                self.view("holder"), self.view("council"), self.view("price"), kind, n_councils
+            )
         holder = self.view("holder")
         held = holder >= 0
         flat = self.view("council")[held] * KINDS + kind[holder[held]]

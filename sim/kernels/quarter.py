@@ -18,7 +18,8 @@ pass, in the same order, so both give the same numbers:
 - :func:`at_risk`: who :func:`sim.shocks.random_failures` draws for.
 - :func:`spin_out_candidates`: which contracts :func:`sim.spinouts.spin_outs` draws for;
   :func:`grow_mutuals`: :func:`sim.spinouts.grow_mutuals`.
-- :func:`trust_target`, :func:`update_trust`: :mod:`sim.trust`.
+- :func:`trust_target`, :func:`update_trust`: :mod:`sim.trust`;
+  :func:`value_by_council_and_kind`: :class:`sim.state.ContractBook`.
 - :func:`quarter_metrics`: :func:`sim.outcomes.quarter_metrics`.
 
 No kernel takes the model's ``numpy.random.Generator``: numba accepts one (and draws its
@@ -141,6 +142,17 @@ def _clipped_ratio(room, scale, lo, hi):
         elif x > hi:
             x = hi
         out[q] = x
+    return out
+
+
+@kernel
+def value_by_council_and_kind(holder, council, price, kind, n_councils):
+    """:meth:`sim.state.ContractBook.value_by_council_and_kind`: (n_councils, 3), added in
+    row order as ``np.bincount`` does."""
+    out = np.zeros((n_councils, 3))
+    for i in range(holder.size):
+        if holder[i] >= 0:
+            out[council[i], kind[holder[i]]] += price[i]
     return out
 
 

@@ -410,16 +410,15 @@ def _finish(
 
 
 @jit.kernel
-def _emergency(rng, slots, t, ct_n, council, reference, holder, price, start, end, emergency,
+def _emergency(order, t, ct_n, council, reference, holder, price, start, end, emergency,
                loss_streak, subcontractor, subcontract_price, barred, barred_until,
                p_n, kind, home, alive, capacity, quality, cost_factor, markup, cost_level,
                indptr, indices, inhouse_unit, premium, mobilisation, emergency_quarters,
                retender_quarters):  # fmt: skip
     """Answer disrupted contracts in a seeded order: insource, emergency award to the
     best-quality near provider with room, or gap (mirrors
-    :func:`sim.failure.emergency_awards`)."""
+    :func:`sim.failure.emergency_awards`); ``order`` is the slots in that order."""
     spare = _spare(ct_n, holder, reference, p_n, capacity)
-    order = slots[_permutation(rng, slots.size)]
     external = np.zeros(p_n, np.bool_)
     for k in range(p_n):
         external[k] = alive[k] and kind[k] != _INHOUSE
@@ -478,8 +477,11 @@ def emergency_awards(
     """Compiled :func:`sim.failure.emergency_awards` (same arguments, same result)."""
     ct, p, cn = market.contracts, market.providers, market.councils
     cp = params.commissioning
+    # The seeded order drawn here, not in the kernel: passing the generator to a kernel costs
+    # more than the rest of the call (rng.permutation draws as the kernels' _permutation).
+    slots = np.asarray(slots, dtype=np.int64)
     _emergency(
-        rng, np.asarray(slots, dtype=np.int64), market.quarter, ct.n, ct.council, ct.reference,
+        slots[rng.permutation(slots.size)], market.quarter, ct.n, ct.council, ct.reference,
         ct.holder, ct.price, ct.start, ct.end, ct.emergency, ct.loss_streak, ct.subcontractor,
         ct.subcontract_price, ct.barred, ct.barred_until, p.n, p.kind, p.home, p.alive,
         p.capacity, p.quality, p.cost_factor, p.markup, market.cost_level, cn.near.indptr,
