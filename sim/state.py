@@ -76,12 +76,7 @@ class _Table:
 
     def add(self, **values: object) -> int:
         """Append one row; unnamed columns take their fill value. Returns the row index."""
-        self._reserve(self.n + 1)
-        i = self.n
-        for name, value in values.items():
-            getattr(self, name)[i] = value
-        self.n += 1
-        return i
+        return int(self.extend(1, **values)[0])
 
     def extend(self, rows: int | None = None, /, **columns: Any) -> np.ndarray:
         """Append rows at once: each named column takes an array (one value a row) or one
