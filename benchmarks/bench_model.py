@@ -16,7 +16,7 @@ small model once (numba's on-disk kernel cache warm). Cases:
   its growth over the process before the model was built); the ratio 9,600 / 2,400.
 
 Only ``CommissioningModel(scenario, rng=seed).run()`` and ``load_scenario`` are used, which
-every version has. A version that also has ``sim.engine.Simulation`` is timed with it too
+every version has. A version that also has ``sim.core.engine.Simulation`` is timed with it too
 (``baseline (engine)``, ``small (engine)``), against the other version's ``CommissioningModel``.
 
 Usage: ``python -m benchmarks model --base PATH`` (or ``BENCH_BASE=PATH``), PATH a checkout of
@@ -57,7 +57,7 @@ assert here.startswith(root + os.sep), f"imported {here}, not the version in {ro
 from sim import CommissioningModel, load_scenario
 
 if spec["engine"]:
-    from sim.engine import Simulation as Model
+    from sim.core.engine import Simulation as Model
 else:
     Model = CommissioningModel
 

@@ -80,9 +80,9 @@ def _children_cpu() -> float:
 
 def _case_sweep(folder: Path, runs: int, quarters: int, councils: int, workers: int) -> dict:
     """Wall and CPU seconds of a sweep on a local pool of ``workers`` processes."""
-    from sim.executors import PoolExecutor
-    from sim.experiment import load_experiment
-    from sim.sweep import run_sweep
+    from sim.experiments.executors import PoolExecutor
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.sweep import run_sweep
 
     experiment = load_experiment(_experiment(folder, runs, quarters, councils))
     start, cpu = time.perf_counter(), time.process_time()
@@ -98,7 +98,7 @@ def _case_batch_run(folder: Path, runs: int, quarters: int, councils: int, worke
     import pandas as pd
 
     from sim import CommissioningModel
-    from sim.experiment import replication_seeds
+    from sim.experiments.experiment import replication_seeds
 
     seeds = replication_seeds(1, runs // len(WEIGHTS))
     start, cpu, reaped = time.perf_counter(), time.process_time(), _reaped_cpu()
@@ -133,7 +133,7 @@ def _reaped_cpu() -> float:
 def _case_model(folder: Path, runs: int, quarters: int, councils: int) -> dict:
     """CPU per run of the model alone, in this process, on the sweep's first ``runs`` runs
     (after a few untimed ones, so that first-call costs are not counted)."""
-    from sim.experiment import _simulate, iter_run_specs, load_experiment, scenario_at
+    from sim.experiments.experiment import _simulate, iter_run_specs, load_experiment, scenario_at
 
     experiment = load_experiment(_experiment(folder, runs, quarters, councils))
     specs = list(iter_run_specs(experiment))

@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     full = HomeCare(80, {})
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.model", "pyabc"])
+    context.set_forkserver_preload(["sim.abm.model", "pyabc"])
     if args.workers == 1:
         run = run_abc(args, priors, model, map)
         paths = predictive(run["posterior"], priors, full, args.draws, args.seed, map)

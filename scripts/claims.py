@@ -203,10 +203,10 @@ def depends_on(effect: float, conditional: pd.DataFrame, assumptions: list[str])
 def load_sweep(args: Any) -> tuple[pd.DataFrame, dict]:
     """The sweep's runs and manifest: ``--sweep`` as given, or the experiment run into
     ``--out`` first (resumed if it is there)."""
-    from sim.executors import make_executor
-    from sim.experiment import load_experiment
-    from sim.store import read_manifest, read_runs
-    from sim.sweep import run_sweep
+    from sim.experiments.executors import make_executor
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.store import read_manifest, read_runs
+    from sim.experiments.sweep import run_sweep
 
     folder = args.sweep
     if folder is None:
@@ -226,7 +226,7 @@ def load_sweep(args: Any) -> tuple[pd.DataFrame, dict]:
 
 def analyse(runs: pd.DataFrame, manifest: dict) -> list[dict]:
     """Every claim's effect, conditional effects, Sobol indices and dependence."""
-    from sim.analysis import sobol_indices
+    from sim.experiments.analysis import sobol_indices
 
     problem = manifest["problem"]
     runs = runs[runs["error"].isna()]

@@ -149,7 +149,7 @@ def step_and_find_handbacks(model: Any) -> np.ndarray:
     without a bidder is not one, nor is a failure. (tests/test_evidence.py checks this against
     the model's own count.)
     """
-    from sim.state import ProviderKind
+    from sim.core.state import ProviderKind
 
     ct, p = model.contracts, model.providers
     if "barred_until" in type(ct)._columns:  # a handback bars its provider: the exact mark
@@ -206,7 +206,7 @@ def measure_home_care(task: tuple[dict[str, Any], int]) -> dict[str, float]:
 def measure_baseline(seed: int) -> dict[str, float]:
     """The market-wide patterns of one baseline run."""
     from sim import CommissioningModel, load_scenario
-    from sim.state import ProviderKind
+    from sim.core.state import ProviderKind
 
     model = CommissioningModel(load_scenario(BASELINE, {"scenario.quarters": 41}), rng=seed)
     out: dict[str, float] = {}
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         table = evaluate(args, map)
     else:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.model"])
+        context.set_forkserver_preload(["sim.abm.model"])
         with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
             table = evaluate(args, functools.partial(pool.map, chunksize=2))
     (args.docs / "img").mkdir(parents=True, exist_ok=True)

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from scriptkit import OneLineParser, write_block  # noqa: E402
 
-from sim.experiment import RunSpec, replication_seeds, simulate_run  # noqa: E402
-from sim.outcomes import SUMMARY_FIELDS  # noqa: E402
+from sim.core.outcomes import SUMMARY_FIELDS  # noqa: E402
+from sim.experiments.experiment import RunSpec, replication_seeds, simulate_run  # noqa: E402
+from sim.experiments.stats import Precision, replications_needed  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
-from sim.stats import Precision, replications_needed  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "baseline.toml"
 PRECISION = Precision(0.05, relative=True)
@@ -46,7 +46,7 @@ def run_seeds(scenario: Path, seeds: list[int], workers: int) -> pd.DataFrame:
         rows = [simulate_run(spec).row for spec in specs]
     else:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.model"])
+        context.set_forkserver_preload(["sim.abm.model"])
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             rows = [r.row for r in pool.map(simulate_run, specs, chunksize=4)]
     return pd.DataFrame(rows)

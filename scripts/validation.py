@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from scriptkit import keep_blocks  # noqa: E402
 
 from sim import CommissioningModel, load_scenario  # noqa: E402
-from sim.plots import KIND_COLOURS  # noqa: E402
+from sim.report.plots import KIND_COLOURS  # noqa: E402
 
 DOCS = ROOT / "docs"
 IMG = DOCS / "img"

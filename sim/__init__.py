@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sim.inputs import InputError, ScenarioError
 
 if TYPE_CHECKING:
-    from sim.engine import Simulation
-    from sim.model import CommissioningModel
+    from sim.abm.model import CommissioningModel
+    from sim.core.engine import Simulation
     from sim.scenario import Scenario, load_scenario
     from sim.version import __version__
 
@@ -42,9 +42,9 @@ __all__ = [
 #: ``commsim validate``, and neither it nor the scenario schema (pydantic, NumPy) by
 #: ``commsim --help``.
 _LAZY = {
-    "CommissioningModel": "sim.model",
+    "CommissioningModel": "sim.abm.model",
     "Scenario": "sim.scenario",
-    "Simulation": "sim.engine",  # the model without Mesa: NumPy and the mechanisms only
+    "Simulation": "sim.core.engine",  # the model without Mesa: NumPy and the mechanisms only
     "load_scenario": "sim.scenario",
     "__version__": "sim.version",
 }

@@ -153,7 +153,7 @@ def use_compiled_kernels(scenario: Any) -> bool:
     """Whether ``commsim run`` runs ``scenario`` on the compiled kernels: as
     ``COMMSIM_COMPILED`` says if it is set, else only for a run estimated to take longer than
     :data:`COMPILED_ABOVE_SECONDS` on the NumPy reference."""
-    from sim import jit
+    from sim.core import jit
     from sim.scenario.cost import run_cost
 
     if "COMMSIM_COMPILED" in os.environ:
@@ -174,11 +174,11 @@ def _quarters(scenario: Any, quiet: bool) -> Iterable[int]:
 
 def write_series_csv(series: Mapping[str, Any], path: Path) -> None:
     """Write ``timeseries.csv``: the ``quarter`` column and every quarterly reporter
-    (:data:`sim.outcomes.REPORTERS`), one row per quarter; integers as integers, other numbers
+    (:data:`sim.core.outcomes.REPORTERS`), one row per quarter; integers as integers, other numbers
     to 10 significant digits, a missing value (NaN) as an empty field."""
     import numpy as np
 
-    from sim.outcomes import REPORTERS
+    from sim.core.outcomes import REPORTERS
 
     names = ["quarter", *REPORTERS]
     columns = []
@@ -198,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     Imports only what one run needs: the model's engine (no Mesa, pandas, networkx or SciPy),
     and matplotlib's object API for the overview (no pyplot).
     """
-    from sim import jit
+    from sim.core import jit
     from sim.examples import resolve_scenario_arg
     from sim.scenario import load_scenario
 
@@ -211,9 +211,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     meta = scenario.scenario
     with staged_output(out, force=args.force) as tmp:
         # loaded once the output folder is known to be usable: a refusal is quick
-        from sim.engine import Simulation
-        from sim.outcomes import run_report
-        from sim.plots import overview_figure
+        from sim.core.engine import Simulation
+        from sim.core.outcomes import run_report
+        from sim.report.plots import overview_figure
 
         with jit.use_compiled(use_compiled_kernels(scenario)):
             model = Simulation(scenario, rng=meta.seed)
@@ -248,7 +248,7 @@ def validate_file(path: str) -> str:
     path = resolve_scenario_arg(path)
     data = read_toml(path)
     if "experiment" in data:
-        from sim.experiment import load_experiment
+        from sim.experiments.experiment import load_experiment
 
         load_experiment(path)
         return "experiment"
@@ -293,7 +293,7 @@ def dashboard_command(
     Solara's JavaScript and CSS come from the installed ``solara-assets`` through its local
     ``/_solara/cdn`` route; telemetry and the version check (both reach the internet) are off.
     """
-    from sim.app import SCENARIO_ENV
+    from sim.dashboard.app import SCENARIO_ENV
 
     env = dict(os.environ)
     env |= {
@@ -310,7 +310,17 @@ def dashboard_command(
     env.pop(SCENARIO_ENV, None)
     if scenario:
         env[SCENARIO_ENV] = str(Path(scenario).resolve())
-    argv = [sys.executable, "-m", "solara", "run", "sim.app", "--host", host, "--port", str(port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "sim.dashboard.app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     argv += ["--production", "--no-open", "--no-check-version", "--log-level", "warning"]
     return argv, env
 
@@ -413,10 +423,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """
     from concurrent.futures.process import BrokenProcessPool
 
-    from sim.executors import make_executor
-    from sim.experiment import load_experiment
-    from sim.store import error_reason, prepare_sweep_dir, sweep_lock
-    from sim.sweep import run_sweep
+    from sim.experiments.executors import make_executor
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.store import error_reason, prepare_sweep_dir, sweep_lock
+    from sim.experiments.sweep import run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
@@ -508,7 +518,7 @@ def check_scheduler(address: str) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run one run of a sweep again; exit 0 if its outcomes match, 1 if they differ."""
-    from sim.sweep import replay_run
+    from sim.experiments.sweep import replay_run
 
     recorded, new, differ = replay_run(Path(args.dir), args.run_id)
     if not differ:
@@ -525,7 +535,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a sweep's runs, time series and column dictionary as CSV."""
-    from sim.export import export_csv
+    from sim.experiments.export import export_csv
 
     for path in export_csv(Path(args.dir), Path(args.out) if args.out else None):
         print(path)
@@ -534,7 +544,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _precision(text: str) -> Any:
     """``--precision`` as argparse reads it: a bad value is a one-line usage error."""
-    from sim.stats import parse_precision
+    from sim.experiments.stats import parse_precision
 
     try:
         return parse_precision(text)
@@ -547,7 +557,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     ``--precision``, the replications each outcome needs."""
     import pandas as pd
 
-    from sim.analysis import analyze_sweep
+    from sim.experiments.analysis import analyze_sweep
 
     out = Path(args.dir)
     written = analyze_sweep(out, precision=args.precision)
@@ -569,8 +579,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Two scenarios on the same seeds: outcomes, paired differences with 95% CIs, a figure."""
-    from sim.analysis import compare_scenarios
     from sim.examples import resolve_scenario_arg
+    from sim.experiments.analysis import compare_scenarios
     from sim.scenario import load_scenario
 
     if args.replications < 2:

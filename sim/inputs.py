@@ -7,7 +7,7 @@ status 2. Pydantic's validation errors, whichever schema raised them, become tha
 :func:`format_validation_error`.
 
 This module imports nothing else from ``sim``, so the geography's file loaders
-(:mod:`sim.network`) and the scenario package can both use it without importing each other.
+(:mod:`sim.core.network`) and the scenario package can both use it without importing each other.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def _seeded_by_default(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
     seed 1 instead, so that every test repeats exactly. A test of the fresh draw itself is
     marked ``fresh_entropy``."""
     if "fresh_entropy" not in request.keywords:
-        monkeypatch.setattr("sim.engine.fresh_seed", lambda: 1)
+        monkeypatch.setattr("sim.core.engine.fresh_seed", lambda: 1)
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -29,7 +29,7 @@ def run_outputs(path: Path, seed: int, engine: str = "mesa"):
     """(time series, outcomes) of one scenario file at one seed, as ``commsim run`` gives,
     from the Mesa model (``engine="mesa"``) or the Mesa-free one (``"simulation"``)."""
     from sim import CommissioningModel, load_scenario
-    from sim.engine import Simulation
+    from sim.core.engine import Simulation
 
     model_class = {"mesa": CommissioningModel, "simulation": Simulation}[engine]
     model = model_class(load_scenario(path, {"scenario.seed": seed}), rng=seed).run()

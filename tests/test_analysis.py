@@ -8,12 +8,12 @@ import pytest
 from scipy import stats
 from sweep_support import commsim, experiment_file
 
-from sim.analysis import mean_ci, paired_differences, verdict
 from sim.cli import main
-from sim.executors import InProcessExecutor
-from sim.experiment import load_experiment
-from sim.stats import Precision, parse_precision, replications_needed
-from sim.sweep import run_sweep
+from sim.experiments.analysis import mean_ci, paired_differences, verdict
+from sim.experiments.executors import InProcessExecutor
+from sim.experiments.experiment import load_experiment
+from sim.experiments.stats import Precision, parse_precision, replications_needed
+from sim.experiments.sweep import run_sweep
 
 TWO = (
     '"commissioning.social_value_weight" = { min = 0.0, max = 0.4 }\n'

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from sim.outcomes import REPORTERS, SUMMARY_FIELDS
+from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS
 
 DESIGN_REPORTERS = [
     "share_outsourcer", "share_mutual", "share_inhouse", "hhi", "providers_active", "failures",

@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 from conftest import ROOT, run_cli
 
-from sim import jit, load_scenario
+from sim import load_scenario
+from sim.abm.model import CommissioningModel
 from sim.cli import use_compiled_kernels, write_series_csv
-from sim.model import CommissioningModel
-from sim.outcomes import REPORTERS
-from sim.plots import _draw_overview, _labels_fit, overview_figure
+from sim.core import jit
+from sim.core.outcomes import REPORTERS
+from sim.report.plots import _draw_overview, _labels_fit, overview_figure
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 #: Libraries a command loads only if it needs them.
@@ -114,7 +115,7 @@ def test_small_runs_use_the_reference_big_ones_the_kernels():
 
 def test_the_environment_chooses_the_path_when_it_says(monkeypatch):
     monkeypatch.setenv("COMMSIM_COMPILED", "1")
-    with jit.use_compiled(True):  # as sim.jit reads the variable at start-up
+    with jit.use_compiled(True):  # as sim.core.jit reads the variable at start-up
         assert use_compiled_kernels(load_scenario(BASELINE))
     monkeypatch.setenv("COMMSIM_COMPILED", "0")
     with jit.use_compiled(False):

@@ -1,4 +1,4 @@
-"""The compiled quarter (sim/kernels/quarter.py) gives the NumPy reference's results exactly.
+"""The compiled quarter (sim/core/kernels/quarter.py) gives the NumPy reference's results exactly.
 
 Each mechanism runs on two copies of the same mid-run market (and of the model's random
 generator), once on each path; afterwards every table column, the ledger, the events and the
@@ -15,19 +15,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import CommissioningModel, jit, load_scenario
-from sim.delivery import (
+from sim import CommissioningModel, load_scenario
+from sim.core import jit
+from sim.core.delivery import (
     deliver_and_pay,
     headroom,
     refresh_inhouse_prices,
     update_inhouse_capacity,
 )
-from sim.failure import end_administration, handbacks, insolvencies
-from sim.outcomes import quarter_metrics
-from sim.shocks import random_failures
-from sim.spinouts import grow_mutuals, spin_outs
-from sim.state import ProviderKind
-from sim.trust import trust_target, update_trust
+from sim.core.failure import end_administration, handbacks, insolvencies
+from sim.core.outcomes import quarter_metrics
+from sim.core.shocks import random_failures
+from sim.core.spinouts import grow_mutuals, spin_outs
+from sim.core.state import ProviderKind
+from sim.core.trust import trust_target, update_trust
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -213,7 +214,7 @@ def test_trust_and_outcomes(market_model):
 
 @pytest.mark.parametrize("n", [*range(0, 300, 7), 1000, 8193, 70001])
 def test_pairwise_sum_is_numpys(n):
-    from sim.kernels.quarter import pairwise_sum
+    from sim.core.kernels.quarter import pairwise_sum
 
     rng = np.random.default_rng(n)
     a = rng.lognormal(0, 3, n) * rng.choice([-1.0, 1.0], n)

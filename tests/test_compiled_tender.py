@@ -1,4 +1,4 @@
-"""The compiled tender round (sim.kernels.tender) and its NumPy reference give the same results:
+"""The compiled tender round (sim.core.kernels.tender) and its NumPy reference give the same results:
 one call of tender, tender_due and disrupt on copies of a mid-run market, and whole runs of
 shipped scenarios, compared exactly (the kernels sum in the reference's order)."""
 
@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from conftest import small
 
-from sim import CommissioningModel, failure, jit, load_scenario, tendering
-from sim.state import ContractBook, Market, ProviderKind, ProviderTable
+from sim import CommissioningModel, load_scenario
+from sim.core import failure, jit, tendering
+from sim.core.state import ContractBook, Market, ProviderKind, ProviderTable
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import solara
 
-from sim import app
 from sim.cli import CULL_TIMEOUT, build_parser, dashboard_command, main, reachable_address
-from sim.plots import KIND_COLOURS
+from sim.dashboard import app
+from sim.report.plots import KIND_COLOURS
 from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -261,7 +261,7 @@ def test_downloads_are_the_run_so_far(model: app.ClassroomModel) -> None:
 
 
 def test_the_model_imports_nothing_of_the_dashboard() -> None:
-    code = "import sys, sim, sim.model, sim.cli; assert 'sim.app' not in sys.modules"
+    code = "import sys, sim, sim.abm.model, sim.cli; assert 'sim.dashboard.app' not in sys.modules"
     code += "; assert 'solara' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -270,7 +270,7 @@ def test_dashboard_command_serves_offline_and_frees_closed_sessions() -> None:
     args = build_parser().parse_args(["dashboard", BASELINE])
     assert (args.host, args.port) == ("127.0.0.1", 8521)
     argv, env = dashboard_command(BASELINE, "127.0.0.1", 8600)
-    assert argv[1:5] == ["-m", "solara", "run", "sim.app"]
+    assert argv[1:5] == ["-m", "solara", "run", "sim.dashboard.app"]
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and "--no-check-version" in argv
     assert env[app.SCENARIO_ENV] == BASELINE
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sim.outcomes import REPORTERS, SUMMARY_FIELDS
+from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS
 from sim.scenario import parameter_markdown, parameter_table
 
 ODD_ELEMENTS = [

@@ -1,4 +1,4 @@
-"""sim.ema: commsim driven by EMA Workbench, from sampling to PRIM scenario discovery."""
+"""sim.experiments.ema: commsim driven by EMA Workbench, from sampling to PRIM scenario discovery."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from ema_workbench import Sample, SequentialEvaluator, perform_experiments
 from ema_workbench.analysis import prim
 
 from sim import CommissioningModel
-from sim.ema import ema_model, ema_name
-from sim.experiment import replication_seeds
+from sim.experiments.ema import ema_model, ema_name
+from sim.experiments.experiment import replication_seeds
 from sim.scenario import InputError
 
 #: The docs/ema.md example at test size: 20 councils, 12 quarters, the largest outsourcer

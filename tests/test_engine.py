@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from conftest import ROOT, small
 
-from sim.engine import COUNT_REPORTERS, Simulation
-from sim.model import CommissioningModel
-from sim.network import geometric_edges, synthetic_geography
-from sim.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
+from sim.abm.model import CommissioningModel
+from sim.core.engine import COUNT_REPORTERS, Simulation
+from sim.core.network import geometric_edges, synthetic_geography
+from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
+from sim.core.spinouts import new_mutual, new_mutuals
+from sim.core.state import ContractBook, ProviderKind, ProviderTable, provider_values
 from sim.scenario import load_scenario
-from sim.spinouts import new_mutual, new_mutuals
-from sim.state import ContractBook, ProviderKind, ProviderTable, provider_values
 
 SCENARIOS = ROOT / "scenarios"
 
@@ -140,8 +140,8 @@ def test_importing_and_running_the_engine_loads_no_mesa_pandas_or_plotting(compi
     code = (
         "import json, os, sys\n"
         f"os.environ['COMMSIM_COMPILED'] = '{int(compiled)}'\n"
-        "from sim.engine import Simulation\n"
-        "from sim.outcomes import run_report\n"
+        "from sim.core.engine import Simulation\n"
+        "from sim.core.outcomes import run_report\n"
         f"heavy = {heavy!r}\n"
         "loaded = [m for m in heavy if m in sys.modules]\n"
         "sim = Simulation(rng=3, **{'network.councils': 12, 'scenario.quarters': 4}).run()\n"
@@ -244,7 +244,7 @@ def test_new_mutuals_at_once_equal_one_at_a_time():
 def test_run_summary_reads_columns_as_it_reads_a_data_frame():
     import pandas as pd
 
-    from sim.outcomes import run_summary
+    from sim.core.outcomes import run_summary
 
     sim = Simulation(**small(rng=4, **{"scenario.warm_up_quarters": 3})).run()
     series = sim.series()

@@ -17,7 +17,7 @@ import patterns
 from scriptkit import keep_blocks, write_block
 
 from sim import CommissioningModel
-from sim.outcomes import SUMMARY_FIELDS
+from sim.core.outcomes import SUMMARY_FIELDS
 
 
 def script(*args: str) -> subprocess.CompletedProcess:

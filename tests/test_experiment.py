@@ -8,7 +8,7 @@ import pytest
 from sweep_support import experiment_file
 
 from sim import CommissioningModel
-from sim.experiment import load_experiment, replication_seeds, run_specs, simulate_run
+from sim.experiments.experiment import load_experiment, replication_seeds, run_specs, simulate_run
 from sim.inputs import InputError
 
 SVW = '"commissioning.social_value_weight"'

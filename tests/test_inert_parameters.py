@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from sim import CommissioningModel
-from sim.outcomes import SUMMARY_FIELDS
+from sim.core.outcomes import SUMMARY_FIELDS
 from sim.scenario import (
     InputError,
     Scenario,

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import CommissioningModel
-from sim.agents import ProviderKind
-from sim.budgets import spending_limit
+from sim.abm.agents import ProviderKind
+from sim.core.budgets import spending_limit
 
 CONSERVED = 1e-9  # money balances to this share of the quarter's spend
 

@@ -6,9 +6,9 @@ import numpy as np
 from conftest import small
 
 from sim import CommissioningModel
-from sim.agents import ProviderKind
-from sim.delivery import headroom
-from sim.tendering import passes_financial_check
+from sim.abm.agents import ProviderKind
+from sim.core.delivery import headroom
+from sim.core.tendering import passes_financial_check
 
 
 def test_lots_split_each_service_line():

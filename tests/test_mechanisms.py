@@ -9,18 +9,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.budgets import rationing, spending_limit
-from sim.delivery import (
+from sim.core.budgets import rationing, spending_limit
+from sim.core.delivery import (
     deliver_and_pay,
     handback_tolerance,
     headroom,
     refresh_inhouse_prices,
 )
-from sim.failure import end_administration, fail_provider, handbacks, insolvencies, leave_gaps
-from sim.scenario import Scenario, Shock
-from sim.shocks import apply_shock
-from sim.spinouts import spin_outs
-from sim.state import (
+from sim.core.failure import end_administration, fail_provider, handbacks, insolvencies, leave_gaps
+from sim.core.shocks import apply_shock
+from sim.core.spinouts import spin_outs
+from sim.core.state import (
     ContractBook,
     CouncilTable,
     Market,
@@ -29,8 +28,8 @@ from sim.state import (
     ProviderTable,
     provider_values,
 )
-from sim.state import QuarterLedger as Ledger
-from sim.tendering import (
+from sim.core.state import QuarterLedger as Ledger
+from sim.core.tendering import (
     award,
     choose_subcontractors,
     passes_financial_check,
@@ -39,7 +38,8 @@ from sim.tendering import (
     tender,
     weight_rule_violation,
 )
-from sim.trust import trust_target, update_trust
+from sim.core.trust import trust_target, update_trust
+from sim.scenario import Scenario, Shock
 
 UNIT_A, UNIT_B, OUTSOURCER, MUTUAL = 0, 1, 2, 3
 FIRM_COLUMNS = (
@@ -558,7 +558,7 @@ def test_social_value_follows_from_what_a_provider_does():
 
 
 def test_handback_patience_differs_by_provider_headroom():
-    from sim.failure import handback_patience
+    from sim.core.failure import handback_patience
 
     # At the reference headroom a firm waits handback_quarters; near its credit limit half as
     # long, comfortable firms up to one and a half times; never less than one quarter.

@@ -12,8 +12,8 @@ from conftest import small
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from sim import CommissioningModel, InputError, load_scenario
-from sim.agents import Council, InHouseUnit, Mutual, Outsourcer
-from sim.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
+from sim.abm.agents import Council, InHouseUnit, Mutual, Outsourcer
+from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
 from sim.scenario import Scenario
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from test_mechanisms import OUTSOURCER, hand_built_market, let_contracts
 
-from sim.delivery import deliver_and_pay, quarter_flows, refresh_inhouse_prices
-from sim.failure import insolvencies
+from sim.core.delivery import deliver_and_pay, quarter_flows, refresh_inhouse_prices
+from sim.core.failure import insolvencies
+from sim.core.state import ProviderKind
 from sim.scenario import Scenario
-from sim.state import ProviderKind
 
 KINDS = np.array([ProviderKind.OUTSOURCER, ProviderKind.MUTUAL, ProviderKind.INHOUSE])
 SHARE = np.array([0.4, 0.75, 0.8])

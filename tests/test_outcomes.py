@@ -9,7 +9,7 @@ import pytest
 from conftest import small
 
 from sim import CommissioningModel
-from sim.outcomes import REPORTERS, run_summary
+from sim.core.outcomes import REPORTERS, run_summary
 
 
 def series(service: list[float], **columns: list[float]) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from sim import CommissioningModel, InputError, load_scenario
-from sim.network import load_councils, load_graph, own_geography
+from sim.core.network import load_councils, load_graph, own_geography
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "my_councils_example.toml"

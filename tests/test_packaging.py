@@ -20,7 +20,7 @@ from conftest import ROOT, run_cli
 
 from sim.cli import main
 from sim.examples import copy_examples, resolve_scenario_arg, scenario_names
-from sim.experiment import load_experiment
+from sim.experiments.experiment import load_experiment
 from sim.scenario import InputError, load_scenario
 from sim.version import build_commit
 
@@ -109,7 +109,7 @@ def test_verbose_logs_what_a_name_resolved_to(tmp_path):
 
 
 def test_a_missing_extra_is_named(monkeypatch, capsys):
-    monkeypatch.delitem(sys.modules, "sim.app", raising=False)
+    monkeypatch.delitem(sys.modules, "sim.dashboard.app", raising=False)
     monkeypatch.setitem(sys.modules, "solara", None)  # import solara -> ModuleNotFoundError
     assert main(["dashboard"]) == 2
     assert capsys.readouterr().err == (
@@ -197,7 +197,7 @@ def test_the_installed_wheel_works_from_an_empty_folder(installed, tmp_path):
         tmp_path,
         python,
         "-c",
-        "import sim, sim.app as a; from importlib.resources import files; "
+        "import sim, sim.dashboard.app as a; from importlib.resources import files; "
         "m = files('sim') / '_meta'; "
         "print(sim.__file__); print(sorted(a.scenario_files())); "
         "print(all((m / n).is_file() for n in ('LICENSE', 'CITATION.cff', 'CHANGELOG.md')))",

@@ -10,10 +10,10 @@ from conftest import run_cli, small
 from sweep_support import experiment_file
 
 from sim import CommissioningModel, load_scenario
-from sim.executors import make_executor
-from sim.experiment import load_experiment, run_specs, scenario_at, simulate_run
+from sim.experiments.executors import make_executor
+from sim.experiments.experiment import load_experiment, run_specs, scenario_at, simulate_run
+from sim.experiments.sweep import run_sweep
 from sim.inputs import InputError
-from sim.sweep import run_sweep
 
 SHOCK = """
 [fixed]

@@ -7,10 +7,10 @@ import pytest
 from conftest import small
 
 from sim import CommissioningModel
-from sim.agents import ProviderKind
-from sim.failure import fail_provider
+from sim.abm.agents import ProviderKind
+from sim.core.failure import fail_provider
+from sim.core.shocks import collapse_provider, resolve_target
 from sim.scenario import Shock
-from sim.shocks import collapse_provider, resolve_target
 
 
 def advance(model: CommissioningModel, quarters: int) -> CommissioningModel:

@@ -15,10 +15,10 @@ import pytest
 from dask.distributed import Client
 from sweep_support import REPO, commsim, experiment_file
 
-from sim.executors import DaskExecutor, InProcessExecutor, PoolExecutor, local_cluster
-from sim.experiment import load_experiment
-from sim.outcomes import SUMMARY_FIELDS
-from sim.sweep import run_sweep
+from sim.core.outcomes import SUMMARY_FIELDS
+from sim.experiments.executors import DaskExecutor, InProcessExecutor, PoolExecutor, local_cluster
+from sim.experiments.experiment import load_experiment
+from sim.experiments.sweep import run_sweep
 
 GRID = '"commissioning.social_value_weight" = [0.0, 0.2]\nshocks = [[], [{ kind = "provider_collapse", quarter = 6 }]]'
 OUTCOMES = [f for f in SUMMARY_FIELDS]
@@ -184,7 +184,7 @@ def test_the_sweep_writer_does_not_load_the_model(tmp_path):
         "import sys\n"
         "from sim.cli import main\n"
         f"assert main({argv!r}) == 0\n"
-        "print(sorted(m for m in ('mesa', 'scipy', 'networkx', 'sim.model') if m in sys.modules))"
+        "print(sorted(m for m in ('mesa', 'scipy', 'networkx', 'sim.abm.model') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr

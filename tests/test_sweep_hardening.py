@@ -24,11 +24,11 @@ import pytest
 from sweep_support import REPO, commsim, experiment_file
 
 from sim.cli import main
-from sim.executors import InProcessExecutor
-from sim.experiment import load_experiment
+from sim.experiments.executors import InProcessExecutor
+from sim.experiments.experiment import load_experiment
+from sim.experiments.store import read_timeseries
+from sim.experiments.sweep import run_sweep
 from sim.scenario import InputError
-from sim.store import read_timeseries
-from sim.sweep import run_sweep
 
 GRID = '"commissioning.social_value_weight" = [0.0, 0.2]\n"mutuals.count" = [8, 16]'
 #: 16 runs of 12 quarters: the small sweep most tests break and repair
@@ -161,7 +161,7 @@ def test_two_sweeps_into_one_folder_one_proceeds(two_at_once):
 
 def test_a_live_sweep_refuses_resume_and_fresh_alike(small_exp, tmp_path, capsys):
     out = tmp_path / "out"
-    code = f"from sim.store import sweep_lock\nwith sweep_lock({str(out)!r}):\n    input()\n"
+    code = f"from sim.experiments.store import sweep_lock\nwith sweep_lock({str(out)!r}):\n    input()\n"
     owner = subprocess.Popen(
         [sys.executable, "-c", code], cwd=REPO, stdin=subprocess.PIPE, text=True
     )

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sweep_support import experiment_file
 
-from sim.executors import PoolExecutor
-from sim.experiment import (
+from sim.experiments.executors import PoolExecutor
+from sim.experiments.experiment import (
     iter_run_specs,
     load_experiment,
     run_specs,
@@ -19,7 +19,7 @@ from sim.experiment import (
     simulate_batch,
     simulate_run,
 )
-from sim.sweep import MAX_CHUNK, _chunks, chunk_size
+from sim.experiments.sweep import MAX_CHUNK, _chunks, chunk_size
 
 GRID = (
     '"commissioning.social_value_weight" = [0.0, 0.3]\n'
@@ -36,8 +36,8 @@ def specs(tmp_path_factory):
 def test_a_run_returns_the_models_own_series_and_outcomes(specs):
     """The NumPy columns a worker returns hold what the model's DataFrame and report hold:
     same columns in the same order, dtypes and values (so the Parquet files are unchanged)."""
-    from sim.model import CommissioningModel
-    from sim.outcomes import SUMMARY_FIELDS, run_report
+    from sim.abm.model import CommissioningModel
+    from sim.core.outcomes import SUMMARY_FIELDS, run_report
 
     for spec in (specs[0], specs[-1]):  # no shock; a collapse at quarter 4
         result = simulate_run(spec)
@@ -95,8 +95,8 @@ def test_chunks_send_every_run_once_in_order_and_shrink_at_the_end(runs, workers
 
 
 def test_pool_workers_load_the_engine_not_mesa_or_pandas():
-    names = ("mesa", "pandas", "networkx", "sim.model", "sim.engine")
+    names = ("mesa", "pandas", "networkx", "sim.abm.model", "sim.core.engine")
     probe = f"sorted(m for m in {names!r} if m in __import__('sys').modules)"
     with PoolExecutor(1) as executor:  # eval: a task any worker can unpickle
         loaded = [name for batch in executor.results(eval, [probe]) for name in batch]
-    assert loaded == ["sim.engine"]
+    assert loaded == ["sim.core.engine"]

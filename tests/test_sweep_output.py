@@ -13,12 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 from sweep_support import BASELINE, commsim, experiment_file
 
-from sim import store
-from sim.executors import make_executor
-from sim.experiment import load_experiment
+from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS
+from sim.experiments import store
+from sim.experiments.executors import make_executor
+from sim.experiments.experiment import load_experiment
+from sim.experiments.sweep import run_sweep
 from sim.inputs import InputError
-from sim.outcomes import REPORTERS, SUMMARY_FIELDS
-from sim.sweep import run_sweep
 
 FIXED = """
 [fixed]

@@ -82,7 +82,7 @@ def load_scenario(
 
 
 def check_data_files(scenario: Scenario, origin: str = "<scenario>") -> None:
-    """Read and check the councils and graph files a scenario names (see :mod:`sim.network`).
+    """Read and check the councils and graph files a scenario names (see :mod:`sim.core.network`).
 
     Relative paths are made absolute (against the working directory), and
     ``network.councils`` is set to the number of councils in the file.
@@ -96,9 +96,9 @@ def check_data_files(scenario: Scenario, origin: str = "<scenario>") -> None:
             setattr(net, key, str(Path(getattr(net, key)).resolve()))
     if not net.councils_file:
         return
-    # imported here: sim.network loads networkx and pandas, which a scenario without data
+    # imported here: sim.core.network loads networkx and pandas, which a scenario without data
     # files never needs
-    from sim.network import load_councils, load_graph
+    from sim.core.network import load_councils, load_graph
 
     field = "network.councils_file"
     try:

@@ -11,8 +11,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from sim.core.tendering import effective_weights, social_value_weight_total, weight_rule_violation
 from sim.inputs import quote
-from sim.tendering import effective_weights, social_value_weight_total, weight_rule_violation
 
 __all__ = [
     "COLLAPSE_TARGETS",
@@ -842,5 +842,5 @@ class Scenario(Section):
         return self
 
     def effective_weights(self) -> dict[str, float]:
-        """The score weights the model uses (see :func:`sim.tendering.effective_weights`)."""
+        """The score weights the model uses (see :func:`sim.core.tendering.effective_weights`)."""
         return effective_weights(self.commissioning)

@@ -1,0 +1,440 @@
+"""The model's state, as named tables: providers, contracts, councils and the quarter's ledger.
+
+Every mechanism (:mod:`sim.core.tendering`, :mod:`sim.core.failure`, :mod:`sim.core.delivery`,
+:mod:`sim.core.shocks`, :mod:`sim.core.trust`, :mod:`sim.core.spinouts`) is a function over these tables;
+:class:`Market` bundles them for the mechanisms that touch several at once. The Mesa agents
+(:mod:`sim.abm.agents`) are views onto their rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sim.core import jit
+
+__all__ = [
+    "KINDS",
+    "KIND_NAMES",
+    "QUARTERS_PER_YEAR",
+    "ContractBook",
+    "CouncilTable",
+    "Market",
+    "Neighbours",
+    "Params",
+    "ProviderKind",
+    "ProviderTable",
+    "QuarterLedger",
+    "provider_values",
+]
+
+QUARTERS_PER_YEAR = 4
+
+#: A resolved scenario (``sim.scenario.Scenario``) or one of its sections, as the mechanisms
+#: read it. Named, not imported: the scenario's schema checks its weights with
+#: :mod:`sim.core.tendering`, so no mechanism imports the schema back (type hints included).
+Params = Any
+
+
+class ProviderKind(IntEnum):
+    """Who delivers a contract."""
+
+    OUTSOURCER = 0
+    MUTUAL = 1
+    INHOUSE = 2
+
+
+KINDS = len(ProviderKind)
+KIND_NAMES = {k: k.name.lower() for k in ProviderKind}
+
+
+class _Table:
+    """Named, equal-length numpy columns that grow by doubling (spin-outs add rows)."""
+
+    _columns: ClassVar[dict[str, tuple[type, object]]] = {}
+
+    def __init__(self, capacity: int = 16) -> None:
+        self.n = 0
+        self._cap = max(capacity, 1)
+        for name, (dtype, fill) in self._columns.items():
+            setattr(self, name, np.full(self._cap, fill, dtype=dtype))
+
+    def _reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows in all: the capacity doubles until they fit."""
+        if rows <= self._cap:
+            return
+        while self._cap < rows:
+            self._cap *= 2
+        for name, (dtype, fill) in self._columns.items():
+            old = getattr(self, name)
+            new = np.full(self._cap, fill, dtype=dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+
+    def add(self, **values: object) -> int:
+        """Append one row; unnamed columns take their fill value. Returns the row index."""
+        return int(self.extend(1, **values)[0])
+
+    def extend(self, rows: int | None = None, /, **columns: Any) -> np.ndarray:
+        """Append rows at once: each named column takes an array (one value a row) or one
+        value for all; unnamed columns take their fill value. ``rows`` defaults to the arrays'
+        length. Returns the new rows' indices."""
+        lengths = {len(v) for v in columns.values() if np.ndim(v) > 0}
+        if rows is None:
+            rows = lengths.pop() if len(lengths) == 1 else None
+        if rows is None or lengths - {rows}:
+            raise ValueError(f"rows of unequal or unknown number: {rows!r}, arrays {lengths}")
+        self._reserve(self.n + rows)
+        new = slice(self.n, self.n + rows)
+        for name, values in columns.items():
+            getattr(self, name)[new] = values
+        self.n += rows
+        return np.arange(new.start, new.stop, dtype=np.int64)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Any new row count or column array makes the cached views stale.
+        object.__setattr__(self, name, value)
+        self.__dict__["_views"] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy or pickle must not carry views of the original's arrays.
+        return {k: v for k, v in self.__dict__.items() if k != "_views"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__["_views"] = {}
+
+    def view(self, name: str) -> np.ndarray:
+        """The live rows of one column (a view: writes go through)."""
+        # Cached: the mechanisms ask for about 70 views a quarter, and slicing costs more
+        # than a look-up; __setattr__ forgets them when ``n`` or a column changes.
+        try:
+            return self._views[name]
+        except KeyError:
+            view = self._views[name] = getattr(self, name)[: self.n]
+            return view
+
+
+class ProviderTable(_Table):
+    """Every provider's state, one row each; money in pounds, capacity in pounds per quarter."""
+
+    _columns: ClassVar[dict[str, tuple[type, object]]] = {
+        "name": (object, ""),  # unique in the run
+        "kind": (np.int8, 0),
+        "home": (np.int64, -1),  # council index; -1 for national outsourcers
+        "alive": (bool, True),
+        "failed_at": (np.int64, -1),
+        "capacity": (float, 0.0),  # reference-cost value it can deliver per quarter
+        "cash": (float, 0.0),
+        "credit_limit": (float, 0.0),  # insolvent when cash < -credit_limit
+        "revenue_last": (float, 0.0),  # last quarter's revenue, for the financial check
+        "cost_last": (float, 0.0),  # last quarter's costs: a loss makes the firm price up
+        "markup": (float, 0.0),
+        "markup_min": (float, 0.0),
+        "markup_max": (float, 0.0),
+        "markup_step": (float, 0.0),
+        "cost_factor": (float, 1.0),
+        "quality": (float, 0.5),
+        "social_commitments": (float, 0.0),  # 0-1, social value offered beyond delivery
+        "social_value_score": (
+            float,
+            0.5,
+        ),  # 0-1, from the attributes (tendering.social_value_scores)
+        "local_cost_share": (float, 0.5),
+        "extraction": (float, 0.0),
+        "interest_rate": (float, 0.0),
+        "hazard": (float, 0.0),  # per quarter
+    }
+
+    def unit_cost(self, rows: np.ndarray, cost_level: np.ndarray) -> np.ndarray:
+        """Cost of delivering one pound of reference-cost service, for ``rows`` now."""
+        return self.cost_factor[rows] * cost_level[self.kind[rows]]
+
+    def external(self) -> np.ndarray:
+        """Mask of live rows that are trading outsourcers or mutuals (not in-house units)."""
+        return self.view("alive") & (self.view("kind") != ProviderKind.INHOUSE)
+
+    def index_of(self, name: str) -> int | None:
+        """The row of the provider called ``name``, or None."""
+        rows = np.flatnonzero(self.view("name") == name)
+        return int(rows[0]) if rows.size else None
+
+
+def provider_values(
+    section: Params, capacity: float | np.ndarray, rng: np.random.Generator
+) -> dict[str, Any]:
+    """Row values for new outsourcers or mutuals from their scenario section: one row for a
+    number ``capacity``, one per element for an array. Two draws a row, row after row: its
+    quality and social value commitments differ a little from its type's mean (drawn as
+    ``rng.uniform`` would, one row at a time: the same stream however many rows at once)."""
+    spread = 0.1
+    capacity = np.asarray(capacity, dtype=float)
+    year = capacity * QUARTERS_PER_YEAR
+    low, high = np.array([-spread, -3 * spread]), np.array([spread, 3 * spread])
+    draw = rng.uniform(low, high, (*capacity.shape, 2))
+    return {
+        "capacity": capacity[()],
+        "cash": ((section.reserves - section.debt) * year)[()],
+        "credit_limit": (section.credit_limit * year)[()],
+        "markup": section.markup_initial,
+        "markup_min": section.markup_min,
+        "markup_max": section.markup_max,
+        "markup_step": section.markup_step,
+        "cost_factor": section.cost_factor,
+        "quality": np.clip(section.quality + draw[..., 0], 0, 1)[()],
+        "social_commitments": np.clip(section.social_commitments + draw[..., 1], 0, 1)[()],
+        "local_cost_share": section.local_cost_share,
+        "extraction": getattr(section, "profit_extraction", 0.0),
+        "interest_rate": section.interest_rate,
+        "hazard": 1.0 - (1.0 - section.failure_hazard) ** (1 / QUARTERS_PER_YEAR),
+    }
+
+
+class ContractBook(_Table):
+    """Every contract slot: each council's service lines, split into lots.
+
+    A slot always exists; its holder changes at each award. ``holder == -1`` is a gap: no one
+    delivers and the need is unmet. Prices are fixed at award (fixed-price contracts), but for
+    a fee uplift after a cost shock (:func:`sim.core.shocks.fee_uplift`).
+    """
+
+    _columns: ClassVar[dict[str, tuple[type, object]]] = {
+        "council": (np.int64, 0),
+        "line": (np.int64, 0),
+        "reference": (float, 0.0),  # value of the required service at reference cost, GBP/quarter
+        "holder": (np.int64, -1),
+        "price": (float, 0.0),  # GBP per quarter paid to the holder
+        "start": (np.int64, 0),  # first quarter of delivery (later than award after an emergency)
+        "end": (np.int64, 0),  # first quarter after the contract (re-tender or review then)
+        "emergency": (bool, False),
+        "loss_streak": (np.int64, 0),
+        "subcontractor": (np.int64, -1),
+        "subcontract_price": (float, 0.0),  # GBP per quarter the holder pays its subcontractor
+        "disrupted_at": (np.int64, -1),
+        "barred": (np.int64, -1),  # the provider that handed it back: no re-award until ...
+        "barred_until": (np.int64, -1),  # ... this quarter
+        # Under administration (docs/ODD.md 7.4): the administrator delivers until this quarter
+        # for the failed provider ``administered_by`` at ``administered_price``.
+        "administered_until": (np.int64, -1),
+        "administered_by": (np.int64, -1),
+        "administered_price": (float, 0.0),
+    }
+
+    def place(
+        self,
+        slot: int | np.ndarray,
+        provider: int | np.ndarray,
+        *,
+        price: float | np.ndarray,
+        start: int,
+        end: int,
+        emergency: bool,
+    ) -> None:
+        """Give contract ``slot`` to ``provider`` on these terms (a fresh contract: no losses
+        carried over, no subcontractor yet); or many slots at once, element by element."""
+        self.holder[slot] = provider
+        self.price[slot] = price
+        self.start[slot] = start
+        self.end[slot] = end
+        self.emergency[slot] = emergency
+        self.loss_streak[slot] = 0
+        self.subcontractor[slot] = -1
+        self.subcontract_price[slot] = 0.0
+
+    def administered(self, quarter: int) -> np.ndarray:
+        """Mask of slots an administrator delivers in ``quarter``: under administration and
+        not yet delivered by a new holder."""
+        holder = self.view("holder")
+        taken = (holder >= 0) & (self.view("start") <= quarter)
+        return (self.view("administered_until") > quarter) & ~taken
+
+    def barred_now(self, slots: np.ndarray, providers: np.ndarray, quarter: int) -> np.ndarray:
+        """(len(slots), len(providers)) whether each provider is barred from each contract in
+        ``quarter`` (it handed that contract back too recently)."""
+        active = self.barred_until[slots] > quarter
+        return active[:, None] & (self.barred[slots][:, None] == providers[None, :])
+
+    def held_by(self, kind: np.ndarray, which: ProviderKind) -> np.ndarray:
+        """Mask of slots held now by a provider of type ``which`` (``kind``: each provider's)."""
+        holder = self.view("holder")
+        return (holder >= 0) & (kind[np.maximum(holder, 0)] == which)
+
+    def used_capacity(self, n_providers: int) -> np.ndarray:
+        """Reference-cost value each provider delivers now (its capacity in use)."""
+        holder = self.view("holder")
+        held = holder >= 0
+        return np.bincount(holder[held], self.view("reference")[held], minlength=n_providers)
+
+    def value_by_provider(self, n_providers: int) -> np.ndarray:
+        """Contract value (GBP per quarter) each provider holds now."""
+        holder = self.view("holder")
+        held = holder >= 0
+        return np.bincount(holder[held], self.view("price")[held], minlength=n_providers)
+
+    def value_by_council_and_kind(self, kind: np.ndarray, n_councils: int) -> np.ndarray:
+        """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
+        if jit.compiled():
+            from sim.core.kernels import quarter
+
+            return quarter.value_by_council_and_kind(
+                self.view("holder"), self.view("council"), self.view("price"), kind, n_councils
+            )
+        holder = self.view("holder")
+        held = holder >= 0
+        flat = self.view("council")[held] * KINDS + kind[holder[held]]
+        return np.bincount(flat, self.view("price")[held], minlength=n_councils * KINDS).reshape(
+            -1, KINDS
+        )
+
+
+class Neighbours:
+    """Which areas are the same as or next to which: a sparse, symmetric relation.
+
+    Stored as each area's sorted list of near areas, itself included (compressed rows:
+    ``indptr``, ``indices``), so memory grows with the number of borders, not with the square
+    of the number of areas; ``keys`` (``row * n + column``, sorted) answers membership by
+    binary search.
+    """
+
+    def __init__(self, n: int, indptr: np.ndarray, indices: np.ndarray) -> None:
+        self.n = n
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
+        self.keys = rows * n + self.indices
+
+    @classmethod
+    def from_edges(cls, n: int, a: np.ndarray, b: np.ndarray) -> Neighbours:
+        """The relation of ``n`` areas with borders ``a[k]``-``b[k]`` (either order; repeats
+        and self-loops allowed), every area near itself."""
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        self_ = np.arange(n, dtype=np.int64)
+        keys = np.unique(np.concatenate([a * n + b, b * n + a, self_ * n + self_]))
+        rows = keys // n
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        return cls(n, indptr, keys % n)
+
+    def contains(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Whether ``rows[k]`` is near ``cols[k]``, broadcasting as numpy does."""
+        key = np.asarray(rows, dtype=np.int64) * self.n + np.asarray(cols, dtype=np.int64)
+        if self.keys.size == 0:
+            return np.zeros(key.shape, dtype=bool)
+        at = np.minimum(np.searchsorted(self.keys, key), self.keys.size - 1)
+        return self.keys[at] == key
+
+    def of(self, area: int) -> np.ndarray:
+        """The areas near ``area`` (itself included), sorted."""
+        return self.indices[self.indptr[area] : self.indptr[area + 1]]
+
+    def dense(self) -> np.ndarray:
+        """The (n, n) boolean matrix (for small markets and tests only)."""
+        out = np.zeros((self.n, self.n), dtype=bool)
+        out.flat[self.keys] = True
+        return out
+
+
+@dataclass
+class CouncilTable:
+    """Every council's state, one entry per council (index = row of the geography's nodes).
+
+    Attributes:
+        name: the area's name.
+        budget: yearly budget for the commissioned service lines, GBP.
+        near: which areas are the same or neighbours (a mutual's reach), :class:`Neighbours`.
+        trust: public trust in its commissioning, 0-1.
+        budget_factor: budget cuts so far (1 = none); scales the price cap.
+        total: its contracts' value at reference cost, GBP per quarter.
+        inhouse_unit: the provider row of its own in-house unit.
+        inhouse_capacity: what its in-house unit can deliver, GBP per quarter.
+    """
+
+    name: list[str]
+    budget: np.ndarray
+    near: Neighbours
+    trust: np.ndarray
+    budget_factor: np.ndarray = field(default=None)  # type: ignore[assignment]
+    total: np.ndarray = field(default=None)  # type: ignore[assignment]
+    inhouse_unit: np.ndarray = field(default=None)  # type: ignore[assignment]
+    inhouse_capacity: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        n = len(self.name)
+        if self.budget_factor is None:
+            self.budget_factor = np.ones(n)
+        if self.total is None:
+            self.total = np.zeros(n)
+        if self.inhouse_unit is None:
+            self.inhouse_unit = np.full(n, -1, dtype=np.int64)
+        if self.inhouse_capacity is None:
+            self.inhouse_capacity = np.zeros(n)
+
+    @property
+    def n(self) -> int:
+        """Number of councils."""
+        return len(self.name)
+
+
+class QuarterLedger:
+    """What one quarter counts: failures, disruption, handbacks, spin-outs and its money.
+
+    It opens at the start of a quarter, or at the first failure after the last quarter was
+    recorded (a dashboard button presses between steps), so that a shock applied between steps
+    counts in the quarter it belongs to.
+    """
+
+    def __init__(self, n_councils: int) -> None:
+        self.n_councils = n_councils
+        self.closed = False  # True between a recorded quarter and the next one's start
+        self.money: dict[str, Any] = {}
+        self.flows: Any = None
+        self.accounts: dict[str, np.ndarray] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero the counts."""
+        self.failures = 0
+        self.contracts_disrupted = 0
+        self.handbacks = 0
+        self.spin_outs = 0
+        self.transition_cost = 0.0
+        self.contagion_loss = 0.0
+        self.bidders_excluded = 0  # trading providers a tender's financial check turned away
+        self.disrupted_value = np.zeros(self.n_councils)
+        self.councils_hit = np.zeros(self.n_councils, dtype=bool)
+
+    def open(self) -> None:
+        """Start counting the current quarter, unless it is counting already."""
+        if self.closed:
+            self.reset()
+            self.closed = False
+
+
+@dataclass
+class Market:
+    """The state the mechanisms act on, in one place.
+
+    Attributes:
+        providers, contracts, councils, ledger: the tables above.
+        cost_level: (3,) delivery cost of each provider type relative to the start (cost shocks).
+        demand_factor: (quarters + 1,) need relative to contracted levels (demand shocks).
+        health_log: each provider's financial headroom at each quarter's end (the accounts a
+            council's financial check reads, with a lag).
+        events: failures and handbacks, for a report to point to.
+        shock_log: (quarter, kind) of each shock applied.
+        quarter: the quarter being simulated.
+    """
+
+    providers: ProviderTable
+    contracts: ContractBook
+    councils: CouncilTable
+    ledger: QuarterLedger
+    cost_level: np.ndarray
+    demand_factor: np.ndarray
+    health_log: list[np.ndarray] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    shock_log: list[tuple[int, str]] = field(default_factory=list)
+    quarter: int = 0

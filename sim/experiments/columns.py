@@ -1,0 +1,73 @@
+"""What each output column means: its unit, description and role.
+
+A sweep's ``runs.parquet`` and time series carry these in each Parquet field's metadata
+(``unit``, ``description``, ``role``), and ``commsim export`` writes them as a data dictionary
+beside the CSV files. Names come from :mod:`sim.core.outcomes` (quarterly reporters and run
+outcomes) and the parameter table (:func:`sim.scenario.parameter_table`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pyarrow as pa
+
+from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, SUMMARY_UNITS
+from sim.inputs import InputError
+from sim.scenario import parameter_table, shock_field
+
+__all__ = ["COUNT_UNITS", "ROLES", "describe", "described_field", "is_count"]
+
+#: Units of whole numbers: a column in one of them is an integer column in every output.
+COUNT_UNITS = frozenset({"providers", "contracts", "councils", "quarter", "quarters"})
+#: What a column is: ``id``, ``parameter`` (varied), ``fixed``, ``outcome``, ``reporter``
+#: (quarterly) or ``status`` (a run's error).
+ROLES = ("id", "parameter", "fixed", "outcome", "reporter", "status")
+
+_IDS: dict[str, tuple[str, str]] = {
+    "run_id": ("id", "Run number in its sweep: point * replications + replication"),
+    "point": ("id", "Design point (row of the design), from 0"),
+    "replication": ("id", "Replication at its design point, from 0"),
+    "seed": ("integer", "Seed of the run: CommissioningModel(..., rng=seed) repeats it"),
+    "sweep_id": ("id", "The sweep (manifest.json sweep_id); with run_id unique across sweeps"),
+    "error": ("text", "Why the run failed: 'ExceptionType: message'; null if it did not"),
+    "quarter": ("quarter", "Quarter simulated, from 0"),
+}
+_SHOCKS = ("label", "The run's shocks: kind@quarter(target or magnitude), '+' between; none")
+
+
+@cache
+def _parameters() -> dict[str, tuple[str, str]]:
+    return {r["name"]: (r["unit"], r["description"]) for r in parameter_table()}
+
+
+def describe(name: str) -> tuple[str, str]:
+    """``(unit, description)`` of an output column; ``("", "")`` for a name none defines."""
+    if name in _IDS:
+        return _IDS[name]
+    if name in REPORTERS:
+        return REPORTERS[name]
+    if name in SUMMARY_FIELDS:
+        return SUMMARY_UNITS.get(name, ""), SUMMARY_FIELDS[name]
+    dotted = name.replace("__", ".")
+    if dotted == "shocks":
+        return _SHOCKS
+    try:
+        shock = shock_field(dotted)
+    except InputError:
+        return "", ""
+    unit, text = _parameters().get(f"shocks[].{shock[1]}" if shock else dotted, ("", ""))
+    return unit, f"{text} (shock {shock[0]})" if shock and text else text
+
+
+def is_count(name: str) -> bool:
+    """Whether an outcome or reporter counts whole things (providers, contracts, quarters)."""
+    return describe(name)[0] in COUNT_UNITS
+
+
+def described_field(name: str, type_: pa.DataType, role: str) -> pa.Field:
+    """A Parquet field carrying its unit, description and role as metadata."""
+    unit, description = describe(name)
+    return pa.field(name, type_).with_metadata(
+        {"unit": unit, "description": description, "role": role}
+    )

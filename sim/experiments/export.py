@@ -1,0 +1,86 @@
+"""``commsim export``: a sweep's results as CSV, for BehaviorSpace users and spreadsheets.
+
+Writes into ``DIR/csv/`` (or another folder):
+
+- ``runs.csv``: ``runs.parquet`` as it is, one row per run;
+- ``timeseries.csv``: one row per run and kept quarter, laid out as BehaviorSpace's "table"
+  output: the run's id, its varied and fixed parameters, then ``quarter`` and every reporter;
+- ``columns.csv``: the data dictionary: each column's unit, description and role, from the
+  Parquet field metadata (:mod:`sim.experiments.columns`).
+
+The time series is written a batch at a time, so its size is bounded by the disk, not memory.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.experiments.store import PARTS, RUNS, TIMESERIES, read_manifest, read_runs
+
+__all__ = ["export_csv"]
+
+
+def _dictionary(schemas: list[pa.Schema]) -> list[dict[str, str]]:
+    rows, seen = [], set()
+    for schema in schemas:
+        for field in schema:
+            if field.name in seen:
+                continue
+            seen.add(field.name)
+            meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+            rows.append(
+                {
+                    "column": field.name,
+                    "unit": meta.get("unit", ""),
+                    "description": meta.get("description", ""),
+                    "role": meta.get("role", ""),
+                }
+            )
+    return rows
+
+
+def export_csv(out: Path, folder: Path | None = None) -> list[Path]:
+    """Write a sweep's runs, time series and data dictionary as CSV; return the files written.
+
+    Args:
+        out: the sweep directory.
+        folder: where to write (default ``out/csv``); created if missing.
+
+    Raises:
+        InputError: ``out`` holds no runs, or a file in it is unreadable.
+    """
+    out = Path(out)
+    folder = Path(folder) if folder else out / "csv"
+    runs = read_runs(out)
+    manifest = read_manifest(out) or {}
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / "runs.csv"]
+    runs.to_csv(written[0], index=False, float_format="%.10g")
+    gathered = [out / RUNS] if (out / RUNS).exists() else sorted((out / PARTS).glob("*.parquet"))
+    schemas = [pq.read_schema(gathered[0])] if gathered else []
+    named = [*manifest.get("parameter_kinds", {}), *manifest.get("fixed_kinds", {})]
+    parameters = runs[["run_id", *(c for c in named if c in runs.columns)]]
+    series = sorted((out / TIMESERIES).glob("ts-*.parquet"))
+    if series:
+        target = folder / "timeseries.csv"
+        header = True
+        with target.open("w", encoding="utf-8", newline="") as sink:
+            for path in series:
+                parquet = pq.ParquetFile(path)
+                schemas.append(parquet.schema_arrow)
+                for batch in parquet.iter_batches():
+                    frame = parameters.merge(batch.to_pandas(), on="run_id", how="inner")
+                    frame.to_csv(sink, index=False, header=header, float_format="%.10g")
+                    header = False
+        written.append(target)
+    dictionary = folder / "columns.csv"
+    with dictionary.open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=["column", "unit", "description", "role"])
+        writer.writeheader()
+        writer.writerows(_dictionary(schemas))
+    written.append(dictionary)
+    return written
