@@ -36,7 +36,6 @@ from sim.core.tendering import (
     score_bids,
     social_value_scores,
     tender,
-    weight_rule_violation,
 )
 from sim.core.trust import trust_target, update_trust
 from sim.scenario import Scenario, Shock
@@ -454,15 +453,6 @@ def test_trust_moves_towards_what_commissioning_delivers_and_drops_with_disrupti
     assert calm == pytest.approx(0.5 + tp.adjustment * (target - 0.5))
     hit = update_trust(trust, target, np.array([0.0, 50.0]), np.array([100.0, 100.0]), tp)
     assert hit[1] == pytest.approx(calm[1] - tp.failure_penalty * 0.5)
-
-
-def test_score_weights_rule():
-    ok = Scenario().commissioning
-    assert weight_rule_violation(ok) is None
-    too_much = ok.model_copy(update={"social_value_weight": 0.7, "local_preference": 0.4})
-    assert "at most 1" in weight_rule_violation(too_much)
-    no_rest = ok.model_copy(update={"price_weight": 0.0, "quality_weight": 0.0})
-    assert "must not both be zero" in weight_rule_violation(no_rest)
 
 
 def test_a_council_over_its_budget_buys_less_of_every_contract():

@@ -61,6 +61,8 @@ def resolve_scenario(
     ``commissioning__social_value_weight``) applied on top."""
     if isinstance(scenario, str | Path):
         return load_scenario(scenario, dict(overrides), origin="overrides")
+    if isinstance(scenario, Scenario) and not overrides:
+        return scenario  # validated when it was made: a sweep's runs are not checked twice
     data = scenario.model_dump() if isinstance(scenario, Scenario) else dict(scenario or {})
     if overrides:
         data = apply_overrides(data, dict(overrides), origin="overrides")

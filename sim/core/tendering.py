@@ -3,8 +3,8 @@
 A round takes every contract being tendered this quarter (rows) against every provider that
 may bid (columns) at once: bid prices and scores are one vectorised computation, and the
 awards are then made one contract at a time because each award uses up the winner's capacity.
-Scoring is the "most advantageous tender" (docs/ODD.md, 7.1); the weights' rule and their
-effective values are here too, so the schema's check and the score use one definition.
+Scoring is the "most advantageous tender" (docs/ODD.md, 7.1), with the score weights of the
+schema (:mod:`sim.scenario.commissioning`), so the schema's check and the score use one rule.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sim.core.state import (
     ProviderKind,
     ProviderTable,
 )
+from sim.scenario.schema import effective_weights, social_value_weight_total
 
 __all__ = [
     "adapt_markups",
@@ -31,59 +32,13 @@ __all__ = [
     "by_home",
     "choose_subcontractors",
     "contract_terms",
-    "effective_weights",
     "passes_financial_check",
     "reached",
     "score_bids",
     "social_value_scores",
-    "social_value_weight_total",
     "tender",
     "tender_due",
-    "weight_rule_violation",
 ]
-
-
-def weight_rule_violation(commissioning: Params) -> str | None:
-    """What is wrong with the score weights in ``commissioning``, or None.
-
-    Social value and local preference are absolute shares of the score, so together at most 1;
-    price and quality share the rest, so they must not both be zero while a rest is left.
-    """
-    c = commissioning
-    absolute = c.social_value_weight + c.local_preference
-    if absolute > 1.0 + 1e-12:
-        return (
-            "commissioning.social_value_weight + commissioning.local_preference must be at most 1"
-        )
-    if c.price_weight + c.quality_weight <= 0 and absolute < 1:
-        return "commissioning.price_weight and quality_weight must not both be zero"
-    return None
-
-
-def effective_weights(commissioning: Params) -> dict[str, float]:
-    """The weights a tender score uses: price and quality rescaled to share what social value
-    and local preference leave, keeping their ratio (so sweeping ``social_value_weight`` alone
-    moves weight from price and quality in proportion). Keys: price, quality, social_value
-    (the social value weight), local (as written to summary.json)."""
-    c = commissioning
-    rest = 1.0 - c.social_value_weight - c.local_preference
-    pq = c.price_weight + c.quality_weight
-    return {
-        "price": rest * c.price_weight / pq if pq > 0 else 0.0,
-        "quality": rest * c.quality_weight / pq if pq > 0 else 0.0,
-        "social_value": c.social_value_weight,
-        "local": c.local_preference,
-    }
-
-
-def social_value_weight_total(commissioning: Params) -> float:
-    """Sum of the three relative weights within a social value score (must be positive)."""
-    c = commissioning
-    return (
-        c.social_value_local_weight
-        + c.social_value_ownership_weight
-        + c.social_value_commitments_weight
-    )
 
 
 def social_value_scores(
