@@ -24,7 +24,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff format --check sim tests benchmarks scripts setup.py
 	$(BIN)/ruff check sim tests benchmarks scripts setup.py
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m ""
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
@@ -38,8 +38,8 @@ dist: $(STAMP)
 	$(BIN)/python -m build
 
 format: $(STAMP)
-	$(BIN)/ruff format sim tests benchmarks
-	$(BIN)/ruff check --fix sim tests benchmarks
+	$(BIN)/ruff format sim tests benchmarks scripts setup.py
+	$(BIN)/ruff check --fix sim tests benchmarks scripts setup.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache build dist *.egg-info

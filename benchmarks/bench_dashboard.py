@@ -15,16 +15,13 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from dashboard_driver import (  # noqa: E402 (the driver lives with the tests)
+from sim.cli import CULL_TIMEOUT
+from tests.dashboard_driver import (  # the driver lives with the tests
     CHROMIUM,
     CHROMIUM_ARGS,
     PROJECTOR,
@@ -33,8 +30,7 @@ from dashboard_driver import (  # noqa: E402 (the driver lives with the tests)
     running_dashboard,
     step,
 )
-
-from sim.cli import CULL_TIMEOUT  # noqa: E402
+from tests.helpers import ROOT
 
 SESSIONS = 10
 PLAYING = 5

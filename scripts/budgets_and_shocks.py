@@ -1,7 +1,7 @@
 """Check that budgets bind and that a fee uplift answers a cost shock, over several seeds.
 
-    .venv/bin/python scripts/budgets_and_shocks.py             # 10 seeds, 40 councils
-    .venv/bin/python scripts/budgets_and_shocks.py --seeds 20
+    .venv/bin/python -m scripts.budgets_and_shocks             # 10 seeds, 40 councils
+    .venv/bin/python -m scripts.budgets_and_shocks --seeds 20
 
 Budget cuts of 0, 20 and 40% (quarter 12, as scenarios/budget_cuts.toml): spend after the cut
 should fall with the cut, and unmet need or failures rise. A 7.5% cost shock for every

@@ -1,8 +1,8 @@
 """Calibrate the home-care path by approximate Bayesian computation (ABC-SMC, pyabc).
 
-    .venv/bin/python scripts/calibrate.py --quick     # ~700 runs, a few minutes on 2 cores
-    .venv/bin/python scripts/calibrate.py             # the full run (size in docs/validation.md)
-    .venv/bin/python scripts/calibrate.py --prior councils.inhouse_cost=0.9:1.3   # add a prior
+    .venv/bin/python -m scripts.calibrate --quick     # ~700 runs, a few minutes on 2 cores
+    .venv/bin/python -m scripts.calibrate             # the full run (size in docs/validation.md)
+    .venv/bin/python -m scripts.calibrate --prior councils.inhouse_cost=0.9:1.3   # add a prior
 
 Fits the parameters that the private share of home care after the 1993 reforms depends on
 (scenarios/home_care_1993.toml) to the record: 2% in 1992, 64% in 2002, 81% in 2008
@@ -33,7 +33,6 @@ import json
 import math
 import multiprocessing
 import random
-import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -50,8 +49,7 @@ import pyabc
 from pyabc.sampler import MappingSampler
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from scriptkit import OneLineParser, write_block  # noqa: E402
+from scripts.scriptkit import OneLineParser, write_block  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "home_care_1993.toml"
 #: quarter -> private share of home care (1992, 2002, 2008): the record fitted.
@@ -345,7 +343,7 @@ def figures(posterior: pd.DataFrame, priors: dict, paths: np.ndarray, img: Path)
 
 def doc_block(table: pd.DataFrame, band: pd.DataFrame, run: dict, args: argparse.Namespace) -> str:
     """The calibration section of docs/validation.md."""
-    command = "scripts/calibrate.py" + ("" if args.size == "full" else f" --{args.size}")
+    command = "-m scripts.calibrate" + ("" if args.size == "full" else f" --{args.size}")
     rows = "\n".join(
         f"| `{r.parameter}` | {r.prior_low:g} to {r.prior_high:g} | {r.posterior_median:.3g} | "
         f"{r.posterior_p5:.3g} to {r.posterior_p95:.3g} | {r.width_ratio:.2f} | {r.prior_note} |"

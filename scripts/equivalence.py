@@ -1,7 +1,7 @@
 """Do runs still come from the same distribution after a change of random streams?
 
-    .venv/bin/python scripts/equivalence.py record scripts/data/reference_outcomes_5319409.csv  # code before
-    .venv/bin/python scripts/equivalence.py compare scripts/data/reference_outcomes_5319409.csv # this code
+    .venv/bin/python -m scripts.equivalence record scripts/data/reference_outcomes_5319409.csv  # code before
+    .venv/bin/python -m scripts.equivalence compare scripts/data/reference_outcomes_5319409.csv # this code
 
 A change that keeps every rule but draws its random numbers differently (issue 13: contracts
 and providers built in bulk; one cost-estimate error per contract and *candidate* bidder

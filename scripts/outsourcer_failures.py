@@ -1,8 +1,8 @@
 """How often outsourcers fail on their own, and how recovery from a failure depends on the
 failure regime and on capacity. docs/validation.md cites the figures this prints.
 
-    .venv/bin/python scripts/outsourcer_failures.py             # 20 seeds (about two minutes)
-    .venv/bin/python scripts/outsourcer_failures.py --seeds 40
+    .venv/bin/python -m scripts.outsourcer_failures             # 20 seeds (about two minutes)
+    .venv/bin/python -m scripts.outsourcer_failures --seeds 40
 
 Failures: a 40-council market over 11 years with a 10% cost shock in year two, at fixed
 prices (no fee uplift), and no scheduled collapse, in a few variants; a seed counts when at least one outsourcer becomes

@@ -1,6 +1,6 @@
 """Regenerate the parameter table in docs/ODD.md from the scenario schema.
 
-.venv/bin/python scripts/update_odd.py
+.venv/bin/python -m scripts.update_odd
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A refactor must reproduce them exactly; a change of mechanism replaces them on purpose, in
 one commit that says which mechanisms moved them. Regenerate with
 
-    .venv/bin/python tests/saved_outputs.py
+    .venv/bin/python -m tests.saved_outputs
 
 which rewrites ``tests/saved_outputs/<scenario>-seed<N>.csv`` (the time series) and
 ``.json`` (summary.json's outcomes) for every file in scenarios/.
@@ -12,7 +12,6 @@ which rewrites ``tests/saved_outputs/<scenario>-seed<N>.csv`` (the time series) 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,5 +54,4 @@ def write_all() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     write_all()

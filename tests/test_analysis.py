@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sweep_support import commsim, experiment_file
 
 from sim.cli import main
 from sim.experiments.analysis import mean_ci, paired_differences, verdict
@@ -14,6 +13,7 @@ from sim.experiments.executors import InProcessExecutor
 from sim.experiments.experiment import load_experiment
 from sim.experiments.stats import Precision, parse_precision, replications_needed
 from sim.experiments.sweep import run_sweep
+from tests.sweep_support import commsim, experiment_file
 
 TWO = (
     '"commissioning.social_value_weight" = { min = 0.0, max = 0.4 }\n'
@@ -46,6 +46,7 @@ def sweep(tmp_path, design: str, extra: str, parameters: str = TWO):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("design", "extra", "indices"),
     [("sobol", "samples = 8", {"S1", "ST"}), ("morris", "samples = 6", {"mu_star", "sigma"})],
@@ -62,6 +63,7 @@ def test_sensitivity_designs_give_indices_and_figures(tmp_path, design, extra, i
     assert (out / "figures" / "timeseries.png").exists()
 
 
+@pytest.mark.slow
 def test_summary_has_a_ci_per_design_point(tmp_path):
     parameters = '"commissioning.social_value_weight" = [0.0, 0.4]'
     path = experiment_file(tmp_path, parameters, replications=3)
@@ -86,6 +88,7 @@ def test_analyze_a_folder_that_is_no_sweep(tmp_path, capsys):
     assert err.count("\n") == 1 and "not a sweep directory" in err
 
 
+@pytest.mark.subprocess
 def test_compare_a_file_with_a_modified_copy_of_itself(tmp_path):
     out = tmp_path / "cmp"
     done = commsim(
@@ -190,6 +193,7 @@ def test_bad_precision_is_one_line_and_exit_2(tmp_path, capsys, value, expected)
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_analyze_precision_reports_the_replications_each_point_needs(tmp_path, capsys):
     parameters = '"commissioning.social_value_weight" = [0.0, 0.4]'
     path = experiment_file(tmp_path, parameters, replications=4)

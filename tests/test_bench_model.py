@@ -4,9 +4,12 @@ is not one (timings themselves are never asserted)."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
 
 from benchmarks import bench_model
+from tests.helpers import ROOT
+
+# Each sample runs the model in a fresh interpreter, as the benchmark does.
+pytestmark = pytest.mark.subprocess
 
 
 def test_a_sample_measures_the_version_in_its_folder():

@@ -6,9 +6,9 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import run_cli
 
 from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS
+from tests.helpers import commsim_in_process, run_cli
 
 DESIGN_REPORTERS = [
     "share_outsourcer", "share_mutual", "share_inhouse", "hhi", "providers_active", "failures",
@@ -22,6 +22,7 @@ DESIGN_OUTCOMES = [
 ]  # fmt: skip
 
 
+@pytest.mark.subprocess
 def test_run_writes_the_three_files(tmp_path, root):
     out = tmp_path / "report"
     result = run_cli("run", "scenarios/baseline.toml", "--out", str(out))
@@ -43,6 +44,7 @@ def test_run_writes_the_three_files(tmp_path, root):
     assert (out / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.subprocess
 def test_same_seed_same_bytes_other_seed_other_numbers(tmp_path):
     args = [
         "run",
@@ -59,6 +61,7 @@ def test_same_seed_same_bytes_other_seed_other_numbers(tmp_path):
     assert a != c
 
 
+@pytest.mark.subprocess
 def test_set_changes_the_parameter(tmp_path):
     out = tmp_path / "o"
     result = run_cli("run", "scenarios/baseline.toml", "--out", str(out), "--set", "scenario.quarters=5",
@@ -129,16 +132,29 @@ def test_not_utf8(tmp_path):
 def test_out_is_a_file(tmp_path):
     target = tmp_path / "taken"
     target.write_text("x")
-    result = run_cli("run", "scenarios/baseline.toml", "--out", str(target))
+    result = commsim_in_process("run", "scenarios/baseline.toml", "--out", str(target))
     assert result.returncode == 2 and "not a directory" in result.stderr
     assert target.read_text() == "x"
 
 
-def assert_bad_input(tmp_path, args, expected, name=None):
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    "args, expected",
+    [(["run", "BAD"], "TOML syntax error"), (["run", "scenarios/baseline.toml", "--seed", "x"], "invalid int value")],
+)  # fmt: skip
+def test_bad_input_in_a_fresh_interpreter(tmp_path, args, expected):
+    """The smoke test of the cases above (run in process): a real process says the same."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD_FILES["toml_syntax"][0])
+    args = [str(bad) if a == "BAD" else a for a in args]
+    assert_bad_input(tmp_path, args, expected, runner=run_cli)
+
+
+def assert_bad_input(tmp_path, args, expected, name=None, runner=commsim_in_process):
     """One clear line on stderr, exit 2, no traceback, nothing written."""
     out = tmp_path / "out"
     before = set(tmp_path.iterdir())
-    result = run_cli(*args, "--out", str(out)) if args[0] == "run" else run_cli(*args)
+    result = runner(*args, "--out", str(out)) if args[0] == "run" else runner(*args)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -154,8 +170,8 @@ def assert_bad_input(tmp_path, args, expected, name=None):
 def test_validate_reports_each_file(tmp_path, root):
     bad = tmp_path / "bad.toml"
     bad.write_text("[network]\ncouncils = 1\n")
-    result = run_cli("validate", "scenarios/baseline.toml", str(bad))
+    result = commsim_in_process("validate", "scenarios/baseline.toml", str(bad))
     assert result.returncode == 2
     assert "scenarios/baseline.toml: ok" in result.stdout
     assert str(bad) in result.stderr and "network.councils" in result.stderr
-    assert run_cli("validate", "scenarios/baseline.toml").returncode == 0
+    assert commsim_in_process("validate", "scenarios/baseline.toml").returncode == 0

@@ -10,7 +10,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_cli
 
 from sim import load_scenario
 from sim.abm.model import CommissioningModel
@@ -18,6 +17,7 @@ from sim.cli import use_compiled_kernels, write_series_csv
 from sim.core import jit
 from sim.core.outcomes import REPORTERS
 from sim.report.plots import _draw_overview, _labels_fit, overview_figure
+from tests.helpers import ROOT, run_cli
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 #: Libraries a command loads only if it needs them.
@@ -47,11 +47,13 @@ def libraries(modules: set[str]) -> set[str]:
     return {name.split(".")[0] for name in modules} & set(HEAVY)
 
 
+@pytest.mark.subprocess
 def test_help_and_examples_load_no_library(tmp_path):
     assert libraries(loaded_by("--help")) == set()
     assert libraries(loaded_by("examples", str(tmp_path / "ex"))) == set()
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "args", [("params",), ("validate", "scenarios/baseline.toml", "experiments/quick_look.toml")]
 )
@@ -64,6 +66,7 @@ def small_run(tmp_path) -> tuple[str, ...]:
             "--out", str(tmp_path / "o"), "--quiet")  # fmt: skip
 
 
+@pytest.mark.subprocess
 def test_run_draws_without_pyplot_and_runs_small_models_without_numba(tmp_path):
     loaded = loaded_by(*small_run(tmp_path))
     assert "matplotlib.figure" in loaded  # the overview was drawn...
@@ -71,11 +74,13 @@ def test_run_draws_without_pyplot_and_runs_small_models_without_numba(tmp_path):
     assert "numba" not in libraries(loaded)  # a small run: the NumPy reference is quicker
 
 
+@pytest.mark.subprocess
 def test_run_loads_no_mesa_pandas_networkx_scipy_or_progress_bar(tmp_path):
     loaded = libraries(loaded_by(*small_run(tmp_path)))
     assert not loaded & {"mesa", "pandas", "networkx", "scipy", "tqdm"}  # --quiet: no bar
 
 
+@pytest.mark.subprocess
 def test_timeseries_csv_has_the_bytes_pandas_wrote(tmp_path):
     """timeseries.csv is written without pandas, byte for byte as ``DataFrame.to_csv`` with
     ``float_format="%.10g"`` wrote it (integers as integers)."""
@@ -143,6 +148,7 @@ def test_overview_labels_fit_the_fixed_layout(series):
     assert _labels_fit(fig)
 
 
+@pytest.mark.slow
 def test_overview_of_very_large_numbers_is_laid_out_to_fit(series, tmp_path):
     big = scaled(series, 100)  # six-digit tick labels: wider than the fixed margins allow
     assert not _labels_fit(_draw_overview(big, "big", [], fixed=True))

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import small
 
 from sim import CommissioningModel, load_scenario
 from sim.core import failure, jit, tendering
 from sim.core.state import ContractBook, Market, ProviderKind, ProviderTable
+from tests.helpers import small
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -260,6 +260,7 @@ def test_downloads_are_the_run_so_far(model: app.ClassroomModel) -> None:
 # ----------------------------------------------------------------------------- the CLI
 
 
+@pytest.mark.subprocess
 def test_the_model_imports_nothing_of_the_dashboard() -> None:
     code = "import sys, sim, sim.abm.model, sim.cli; assert 'sim.dashboard.app' not in sys.modules"
     code += "; assert 'solara' not in sys.modules"

@@ -13,7 +13,9 @@ import statistics
 from pathlib import Path
 
 import pytest
-from dashboard_driver import (
+
+from sim.dashboard.app import lever_values, levers, scenario_files
+from tests.dashboard_driver import (
     CHROMIUM,
     PROJECTOR,
     QUARTER,
@@ -34,8 +36,6 @@ from dashboard_driver import (
     step,
     wait_for_lever,
 )
-
-from sim.dashboard.app import lever_values, levers, scenario_files
 
 pytestmark = [
     pytest.mark.browser,

@@ -27,9 +27,9 @@ def test_odd_has_all_seven_elements(root):
 def test_odd_documents_every_parameter(root):
     odd = (root / "docs/ODD.md").read_text()
     missing = [r["name"] for r in parameter_table() if f"`{r['name']}`" not in odd]
-    assert not missing, f"docs/ODD.md does not document {missing}: run scripts/update_odd.py"
+    assert not missing, f"docs/ODD.md does not document {missing}: run python -m scripts.update_odd"
     assert parameter_markdown() in odd, (
-        "the parameter table in docs/ODD.md is stale: run scripts/update_odd.py"
+        "the parameter table in docs/ODD.md is stale: run python -m scripts.update_odd"
     )
 
 

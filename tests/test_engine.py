@@ -10,7 +10,6 @@ import sys
 import networkx as nx
 import numpy as np
 import pytest
-from conftest import ROOT, small
 
 from sim.abm.model import CommissioningModel
 from sim.core.engine import COUNT_REPORTERS, Simulation
@@ -19,6 +18,7 @@ from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
 from sim.core.spinouts import new_mutual, new_mutuals
 from sim.core.state import ContractBook, ProviderKind, ProviderTable, provider_values
 from sim.scenario import load_scenario
+from tests.helpers import ROOT, small
 
 SCENARIOS = ROOT / "scenarios"
 
@@ -113,6 +113,7 @@ def test_a_step_past_the_horizon_is_recorded_too():
     assert sim.outcomes == sim.summary()  # as the Mesa model does: over every quarter run
 
 
+@pytest.mark.subprocess
 def test_a_shock_between_steps_counts_in_the_next_quarter():
     from sim.scenario import Shock
 

@@ -9,21 +9,25 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, small
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import claims
-import patterns
-from scriptkit import keep_blocks, write_block
-
+from scripts import claims, patterns
+from scripts.scriptkit import keep_blocks, write_block
 from sim import CommissioningModel
 from sim.core.outcomes import SUMMARY_FIELDS
+from tests.helpers import ROOT, small
+
+# Every test here runs commsim or a script in a fresh interpreter: `make test` runs them.
+pytestmark = pytest.mark.subprocess
 
 
-def script(*args: str) -> subprocess.CompletedProcess:
-    """Run a script of scripts/ as a user does."""
+def script(module: str, *args: str) -> subprocess.CompletedProcess:
+    """Run a script of scripts/ as a user does (``python -m scripts.NAME``)."""
     return subprocess.run(
-        [sys.executable, *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=600
+        [sys.executable, "-m", module, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
     )
 
 
@@ -54,7 +58,7 @@ def test_calibrate_tiny_narrows_the_market_test_rate(tmp_path):
     docs.mkdir()
     (docs / "validation.md").write_text("# Validation\n\nkept\n")
     out = tmp_path / "cal"
-    done = script("scripts/calibrate.py", "--tiny", "--workers", "1", "--out", out, "--docs", docs)
+    done = script("scripts.calibrate", "--tiny", "--workers", "1", "--out", out, "--docs", docs)
     assert done.returncode == 0, done.stderr[-2000:]
     for name in ("posterior.csv", "predictive.csv", "posterior_summary.csv", "calibration.json"):
         assert (out / name).stat().st_size > 0
@@ -81,7 +85,7 @@ def test_calibrate_tiny_narrows_the_market_test_rate(tmp_path):
     ],
 )
 def test_a_bad_prior_is_one_line_and_exit_2(tmp_path, prior, expected):
-    done = script("scripts/calibrate.py", "--tiny", "--prior", prior, "--out", tmp_path / "c")
+    done = script("scripts.calibrate", "--tiny", "--prior", prior, "--out", tmp_path / "c")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], done.stderr
@@ -104,7 +108,7 @@ def test_handbacks_found_are_the_handbacks_the_model_counts():
 @pytest.mark.slow
 def test_patterns_and_spread_write_their_tables(tmp_path):
     docs = tmp_path / "docs"
-    done = script("scripts/patterns.py", "--draws", "2", "--seeds", "2", "--workers", "1",
+    done = script("scripts.patterns", "--draws", "2", "--seeds", "2", "--workers", "1",
                   "--posterior", tmp_path / "none.csv", "--docs", docs)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     text = (docs / "validation.md").read_text()
@@ -117,7 +121,7 @@ def test_patterns_and_spread_write_their_tables(tmp_path):
     assert "scenario values, 2 seeds (no posterior)" in block  # says where the band comes from
     assert (docs / "img" / "patterns.png").stat().st_size > 10_000
 
-    done = script("scripts/spread.py", "--seeds", "3", "--workers", "1",
+    done = script("scripts.spread", "--seeds", "3", "--workers", "1",
                   "--out", tmp_path / "spread", "--docs", docs)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     text = (docs / "validation.md").read_text()
@@ -176,7 +180,7 @@ def test_claims_on_a_tiny_sweep(tmp_path):
     experiment = tmp_path / "tiny.toml"
     experiment.write_text(f"{tiny}[parameters]\n{levers}\n")
     docs = tmp_path / "docs"
-    done = script("scripts/claims.py", "--experiment", experiment, "--out", tmp_path / "sweep",
+    done = script("scripts.claims", "--experiment", experiment, "--out", tmp_path / "sweep",
                   "--workers", "1", "--docs", docs)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     page = (docs / "claims.md").read_text()
@@ -189,6 +193,6 @@ def test_claims_on_a_tiny_sweep(tmp_path):
         assert (docs / "img" / f"claims_{claim.key}.png").stat().st_size > 10_000
     # reading the finished sweep again gives the same page
     again = tmp_path / "again"
-    done = script("scripts/claims.py", "--sweep", tmp_path / "sweep", "--docs", again)
+    done = script("scripts.claims", "--sweep", tmp_path / "sweep", "--docs", again)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (again / "claims.md").read_text() == page

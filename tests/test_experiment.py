@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sweep_support import experiment_file
 
 from sim import CommissioningModel
 from sim.experiments.experiment import load_experiment, replication_seeds, run_specs, simulate_run
 from sim.inputs import InputError
+from tests.sweep_support import experiment_file
 
 SVW = '"commissioning.social_value_weight"'
 

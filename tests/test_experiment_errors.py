@@ -5,7 +5,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sweep_support import BASELINE, commsim
+
+from tests.sweep_support import BASELINE, commsim
+
+# Every test here runs commsim or a script in a fresh interpreter: `make test` runs them.
+pytestmark = pytest.mark.subprocess
 
 HEAD = f'[experiment]\nname = "bad"\nscenario = "{BASELINE}"\nreplications = 2\n'
 SVW = '"commissioning.social_value_weight"'

@@ -11,13 +11,20 @@ from pathlib import Path
 import pytest
 
 from sim.inputs import MAX_INPUT_BYTES, QUOTE_CHARS
+from tests.helpers import commsim_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 
-def commsim(*args: object, cwd: Path = ROOT, timeout: float = 60) -> subprocess.CompletedProcess:
-    """``python -m sim ARGS`` as a user's shell runs it; a hang fails the test."""
+def commsim(
+    *args: object, cwd: Path = ROOT, timeout: float | None = None
+) -> subprocess.CompletedProcess:
+    """``commsim ARGS``: in this interpreter, or, given a ``timeout``, as a user's shell runs
+    it in a fresh one, where a hang (a FIFO, an entity bomb) fails the test instead of the
+    suite."""
+    if timeout is None:
+        return commsim_in_process(*args, cwd=cwd)
     return subprocess.run(
         [sys.executable, "-m", "sim", *map(str, args)],
         capture_output=True,
@@ -46,6 +53,7 @@ def scenario(folder: Path, text: str, name: str = "s.toml") -> Path:
 # ----------------------------------------------------------------------------- files
 
 
+@pytest.mark.subprocess
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     fifo = tmp_path / "councils.csv"
     os.mkfifo(fifo)
@@ -60,6 +68,7 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     refused(commsim("validate", s, timeout=20), "network.graph_file", "not a regular file")
 
 
+@pytest.mark.subprocess
 def test_dev_zero_and_a_directory_are_refused(tmp_path):
     refused(commsim("validate", "/dev/zero", timeout=20), "not a regular file")
     s = scenario(tmp_path, '[network]\ncouncils_file = "/dev/zero"\n')
@@ -169,6 +178,7 @@ def test_a_csv_field_beyond_the_csv_module_s_limit_is_one_line(tmp_path):
     refused(commsim("validate", s), "line 2: not valid CSV")
 
 
+@pytest.mark.subprocess
 def test_graphml_entity_expansion_is_refused(tmp_path):
     """A "billion laughs" GraphML: the XML parser's amplification limit stops it at once."""
     entities = ['<!ENTITY e0 "' + "lol" * 30 + '">']
@@ -257,6 +267,7 @@ def grid(parameters: int, values: int) -> str:
          "1,100,000 runs; at most 1,000,000"),
     ],
 )  # fmt: skip
+@pytest.mark.subprocess
 def test_design_size_is_checked_before_the_design_is_built(tmp_path, head, parameters, expected):
     e = experiment(tmp_path, f"[parameters]\n{parameters}", head)
     refused(commsim("validate", e, timeout=20), expected)
@@ -267,6 +278,7 @@ def test_grid_values_that_are_lists_are_one_line(tmp_path):
     refused(commsim("validate", e), "'mutuals.count'[0]: each grid value must be one int value")
 
 
+@pytest.mark.subprocess
 def test_an_experiment_s_scenario_that_is_a_fifo_is_refused(tmp_path):
     fifo = tmp_path / "s.toml"
     os.mkfifo(fifo)
@@ -332,6 +344,7 @@ def _limit_file_size() -> None:  # in the child: a "full disk" after 20 kB of an
     resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 
 
+@pytest.mark.subprocess
 def test_a_full_disk_during_run_leaves_nothing_half_written(tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import small
 
 from sim import CommissioningModel
 from sim.abm.agents import ProviderKind
 from sim.core.delivery import headroom
 from sim.core.tendering import passes_financial_check
+from tests.helpers import small
 
 
 def test_lots_split_each_service_line():

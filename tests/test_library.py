@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
 
 from sim import CommissioningModel, load_scenario
+from tests.helpers import ROOT, run_cli
 
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))
@@ -21,6 +21,7 @@ def test_the_library_is_complete():
     assert set(LIBRARY) <= {p.stem for p in SCENARIOS}
 
 
+@pytest.mark.subprocess
 def test_every_file_validates():
     result = run_cli("validate", *map(str, SCENARIOS + EXPERIMENTS))
     assert result.returncode == 0, result.stderr

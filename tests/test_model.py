@@ -8,13 +8,13 @@ import re
 import mesa
 import numpy as np
 import pytest
-from conftest import small
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from sim import CommissioningModel, InputError, load_scenario
 from sim.abm.agents import Council, InHouseUnit, Mutual, Outsourcer
 from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
 from sim.scenario import Scenario
+from tests.helpers import small
 
 
 def test_api_from_file_and_overrides(root):

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_mechanisms import OUTSOURCER, hand_built_market, let_contracts
 
 from sim.core.delivery import deliver_and_pay, quarter_flows, refresh_inhouse_prices
 from sim.core.failure import insolvencies
 from sim.core.state import ProviderKind
 from sim.scenario import Scenario
+from tests.test_mechanisms import OUTSOURCER, hand_built_market, let_contracts
 
 KINDS = np.array([ProviderKind.OUTSOURCER, ProviderKind.MUTUAL, ProviderKind.INHOUSE])
 SHARE = np.array([0.4, 0.75, 0.8])

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import small
 
 from sim import CommissioningModel
 from sim.core.outcomes import REPORTERS, run_summary
+from tests.helpers import small
 
 
 def series(service: list[float], **columns: list[float]) -> pd.DataFrame:

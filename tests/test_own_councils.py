@@ -6,8 +6,6 @@ stderr, exit status 2, no traceback and nothing written.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import networkx as nx
@@ -17,22 +15,12 @@ import pytest
 
 from sim import CommissioningModel, InputError, load_scenario
 from sim.core.network import load_councils, load_graph, own_geography
+from tests.helpers import commsim_in_process, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "my_councils_example.toml"
 COUNCILS_CSV = "name,budget,population\nAsh,100,5000\nBeech,50,\nCedar,25,800\n"
 EDGES_CSV = "Ash,Beech\nBeech,Cedar\n"
-
-
-def _commsim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    """Run ``python -m sim ARGS`` in a fresh interpreter, as a user's shell would."""
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def _scenario(folder: Path, councils: str | None = None, graph: str | None = None) -> Path:
@@ -73,12 +61,13 @@ def test_example_model_uses_the_files_names_budgets_and_graph():
     model.step()
 
 
+@pytest.mark.subprocess
 def test_example_runs_from_the_cli_and_writes_the_three_outputs(tmp_path):
     out = tmp_path / "out"
-    result = _commsim("run", str(EXAMPLE), "--out", str(out))
+    result = run_cli("run", str(EXAMPLE), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert {p.name for p in out.iterdir()} == {"timeseries.csv", "summary.json", "overview.png"}
-    assert _commsim("validate", str(EXAMPLE)).returncode == 0
+    assert run_cli("validate", str(EXAMPLE)).returncode == 0
 
 
 def test_paths_are_relative_to_the_scenario_file_and_an_edge_list_works(tmp_path):
@@ -217,7 +206,7 @@ def test_a_bad_council_or_graph_file_gives_one_line_and_writes_nothing(tmp_path,
         (tmp_path / graph_name).write_text(graph_text)
     scenario = _scenario(tmp_path, "c.csv", graph_name)
     out = tmp_path / "out"
-    result = _commsim("run", str(scenario), "--out", str(out))
+    result = commsim_in_process("run", str(scenario), "--out", str(out))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -230,13 +219,13 @@ def test_a_bad_council_or_graph_file_gives_one_line_and_writes_nothing(tmp_path,
 
 def test_a_councils_file_that_is_not_utf8_is_one_line(tmp_path):
     (tmp_path / "c.csv").write_bytes(b"name,budget\n\xff\xfe,1\n")
-    result = _commsim("validate", str(_scenario(tmp_path, "c.csv")))
+    result = commsim_in_process("validate", str(_scenario(tmp_path, "c.csv")))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "not UTF-8" in result.stderr
 
 
 def test_a_graph_without_councils_is_a_scenario_error(tmp_path):
     (tmp_path / "e.csv").write_text(EDGES_CSV)
-    result = _commsim("validate", str(_scenario(tmp_path, graph="e.csv")))
+    result = commsim_in_process("validate", str(_scenario(tmp_path, graph="e.csv")))
     assert result.returncode == 2
     assert "network: graph_file needs councils_file" in result.stderr

@@ -16,13 +16,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
 
 from sim.cli import main
 from sim.examples import copy_examples, resolve_scenario_arg, scenario_names
 from sim.experiments.experiment import load_experiment
 from sim.scenario import InputError, load_scenario
 from sim.version import build_commit
+from tests.helpers import ROOT, run_cli
+
+# Every test here runs commsim or a script in a fresh interpreter: `make test` runs them.
+pytestmark = pytest.mark.subprocess
 
 # ----------------------------------------------------------------------------- from the checkout
 

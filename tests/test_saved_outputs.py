@@ -8,7 +8,8 @@ import math
 
 import pandas as pd
 import pytest
-from saved_outputs import SEEDS, run_outputs, saved_paths, scenario_files
+
+from tests.saved_outputs import SEEDS, run_outputs, saved_paths, scenario_files
 
 CASES = [(path, seed) for path in scenario_files() for seed in SEEDS]
 

@@ -6,14 +6,14 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import run_cli, small
-from sweep_support import experiment_file
 
 from sim import CommissioningModel, load_scenario
 from sim.experiments.executors import make_executor
 from sim.experiments.experiment import load_experiment, run_specs, scenario_at, simulate_run
 from sim.experiments.sweep import run_sweep
 from sim.inputs import InputError
+from tests.helpers import commsim_in_process, run_cli, small
+from tests.sweep_support import experiment_file
 
 SHOCK = """
 [fixed]
@@ -25,6 +25,7 @@ MAGNITUDE = '"shocks.0.magnitude" = { min = 0.0, max = 0.5 }'
 QUARTER = '"shocks.0.quarter" = { min = 2, max = 10 }'
 
 
+@pytest.mark.subprocess
 def test_set_changes_a_shocks_magnitude_from_the_command_line(root, tmp_path):
     out = tmp_path / "out"
     done = run_cli(
@@ -47,7 +48,7 @@ def test_set_changes_a_shocks_magnitude_from_the_command_line(root, tmp_path):
     ],
 )
 def test_a_bad_shock_address_is_one_line_naming_the_shock(key, message):
-    done = run_cli("run", "scenarios/living_wage_shock.toml", "--set", f"{key}=0.2")
+    done = commsim_in_process("run", "scenarios/living_wage_shock.toml", "--set", f"{key}=0.2")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small
 
 from sim import CommissioningModel
 from sim.abm.agents import ProviderKind
 from sim.core.failure import fail_provider
 from sim.core.shocks import collapse_provider, resolve_target
 from sim.scenario import Shock
+from tests.helpers import small
 
 
 def advance(model: CommissioningModel, quarters: int) -> CommissioningModel:

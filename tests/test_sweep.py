@@ -13,12 +13,15 @@ import dask
 import pandas as pd
 import pytest
 from dask.distributed import Client
-from sweep_support import REPO, commsim, experiment_file
 
 from sim.core.outcomes import SUMMARY_FIELDS
 from sim.experiments.executors import DaskExecutor, InProcessExecutor, PoolExecutor, local_cluster
 from sim.experiments.experiment import load_experiment
 from sim.experiments.sweep import run_sweep
+from tests.sweep_support import REPO, commsim, experiment_file
+
+# Every test here runs commsim or a script in a fresh interpreter: `make test` runs them.
+pytestmark = pytest.mark.subprocess
 
 GRID = '"commissioning.social_value_weight" = [0.0, 0.2]\nshocks = [[], [{ kind = "provider_collapse", quarter = 6 }]]'
 OUTCOMES = [f for f in SUMMARY_FIELDS]

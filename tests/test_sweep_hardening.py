@@ -21,7 +21,6 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from sweep_support import REPO, commsim, experiment_file
 
 from sim.cli import main
 from sim.experiments.executors import InProcessExecutor
@@ -29,6 +28,10 @@ from sim.experiments.experiment import load_experiment
 from sim.experiments.store import read_timeseries
 from sim.experiments.sweep import run_sweep
 from sim.scenario import InputError
+from tests.sweep_support import REPO, commsim, experiment_file
+
+# Every test here runs commsim or a script in a fresh interpreter: `make test` runs them.
+pytestmark = pytest.mark.subprocess
 
 GRID = '"commissioning.social_value_weight" = [0.0, 0.2]\n"mutuals.count" = [8, 16]'
 #: 16 runs of 12 quarters: the small sweep most tests break and repair

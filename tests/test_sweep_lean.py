@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from sweep_support import experiment_file
 
 from sim.experiments.executors import PoolExecutor
 from sim.experiments.experiment import (
@@ -20,6 +19,7 @@ from sim.experiments.experiment import (
     simulate_run,
 )
 from sim.experiments.sweep import MAX_CHUNK, _chunks, chunk_size
+from tests.sweep_support import experiment_file
 
 GRID = (
     '"commissioning.social_value_weight" = [0.0, 0.3]\n'

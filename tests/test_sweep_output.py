@@ -11,7 +11,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sweep_support import BASELINE, commsim, experiment_file
 
 from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS
 from sim.experiments import store
@@ -19,6 +18,10 @@ from sim.experiments.executors import make_executor
 from sim.experiments.experiment import load_experiment
 from sim.experiments.sweep import run_sweep
 from sim.inputs import InputError
+from tests.sweep_support import BASELINE, commsim, experiment_file
+
+# Every test here runs commsim or a script in a fresh interpreter: `make test` runs them.
+pytestmark = pytest.mark.subprocess
 
 FIXED = """
 [fixed]
