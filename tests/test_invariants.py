@@ -128,7 +128,9 @@ def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_invariants_hold_every_quarter(data):
-    model = CommissioningModel(data)
+    # the drawn seed must reach the generator: without rng= every example would run seed 1
+    model = CommissioningModel(data, rng=data["scenario"]["seed"])
+    assert model.seed == data["scenario"]["seed"]
     while model.running:
         n_before = model.providers.n
         cash_before = model.providers.cash[:n_before].copy()
