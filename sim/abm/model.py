@@ -27,7 +27,7 @@ from sim.core.state import ProviderKind
 from sim.inputs import InputError
 from sim.scenario import Scenario
 
-__all__ = ["CommissioningModel", "QuarterCollector", "fresh_seed", "resolve_scenario"]
+__all__ = ["CommissioningModel", "fresh_seed", "resolve_scenario"]
 
 AGENT_CLASS: dict[ProviderKind, type[Provider]] = {
     ProviderKind.OUTSOURCER: Outsourcer,
@@ -52,20 +52,6 @@ def _seed_reporter(model: CommissioningModel) -> int | None:
 def _outcome_reporter(model: CommissioningModel) -> float:
     # Filled in the last quarter's row once the run is over (see ``_record_outcomes``).
     return math.nan
-
-
-class QuarterCollector(mesa.DataCollector):
-    """Mesa's ``DataCollector`` with the same columns and rows, filled from the quarter's
-    record: every reporter of this model is a number, so a row is appended as is, without the
-    deep copy Mesa makes of each reporter's value (about 50 a quarter, a fifth of a run)."""
-
-    def collect(self, model: Any) -> None:
-        """Append the current quarter's row (see :meth:`mesa.DataCollector.collect`)."""
-        if hasattr(self, "_collection_steps"):
-            self._collection_steps.append(model.time)
-        metrics = model.metrics
-        for name, column in self.model_vars.items():
-            column.append(metrics[name] if name in metrics else self.model_reporters[name](model))
 
 
 class CommissioningModel(Simulation, mesa.Model):
@@ -129,7 +115,7 @@ class CommissioningModel(Simulation, mesa.Model):
         mesa.Model.__init__(self, rng=rng, scenario=mesa_scenario)
         self._provider_agents: dict[int, Provider | None] = {}
         self._build(params)
-        self.datacollector = QuarterCollector(
+        self.datacollector = mesa.DataCollector(
             model_reporters={
                 **outcomes.model_reporters(),
                 "seed": _seed_reporter,
@@ -151,7 +137,7 @@ class CommissioningModel(Simulation, mesa.Model):
         self.space = Network(self.graph, capacity=1, random=self.random, layout=layout)
         names = self.council_table.name
         self.councils = [
-            Council(self, i, names[i], self.space._cells[node]) for i, node in enumerate(self.nodes)
+            Council(self, i, names[i], self.space[node]) for i, node in enumerate(self.nodes)
         ]
 
     def _new_providers(self) -> None:
