@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
+from tests.helpers import commsim_in_process
 from tests.sweep_support import BASELINE, commsim
-
-# Every test here runs commsim or a script in a fresh interpreter: `make test` runs them.
-pytestmark = pytest.mark.subprocess
 
 HEAD = f'[experiment]\nname = "bad"\nscenario = "{BASELINE}"\nreplications = 2\n'
 SVW = '"commissioning.social_value_weight"'
@@ -67,25 +63,32 @@ CASES = {
 }
 
 
+def sweep(folder, case: str, run=commsim_in_process) -> tuple:
+    """One bad file through ``commsim sweep`` (in this interpreter unless ``run`` says)."""
+    path = folder / "bad.toml"
+    path.write_text(CASES[case][0])
+    return folder, path, run("sweep", path, "--out", folder / "out", "--workers", "1")
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory) -> dict[str, tuple]:
-    """Every bad file through ``commsim sweep``, two processes at a time (2 cores)."""
-
-    def sweep(case: str) -> tuple:
-        folder = tmp_path_factory.mktemp(case)
-        path = folder / "bad.toml"
-        path.write_text(CASES[case][0])
-        done = commsim("sweep", path, "--out", folder / "out", "--workers", "1")
-        return folder, path, done
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(CASES, pool.map(sweep, CASES), strict=True))
+    """Every bad file through ``commsim sweep``."""
+    return {case: sweep(tmp_path_factory.mktemp(case), case) for case in CASES}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_experiment_file_is_one_line_exit_2_and_writes_nothing(swept, case):
-    tmp_path, path, done = swept[case]
-    expected = CASES[case][1]
+    refused_and_nothing_written(*swept[case], CASES[case][1])
+
+
+@pytest.mark.subprocess
+def test_a_bad_experiment_file_in_a_fresh_interpreter(tmp_path):
+    """The smoke test of the cases above: a real process says the same."""
+    refused_and_nothing_written(*sweep(tmp_path, "toml_syntax", commsim), "TOML syntax error")
+
+
+def refused_and_nothing_written(tmp_path, path, done, expected: str) -> None:
+    """One line on stderr naming the file, exit 2, no traceback, nothing but the file left."""
     out = tmp_path / "out"
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
@@ -96,7 +99,7 @@ def test_bad_experiment_file_is_one_line_exit_2_and_writes_nothing(swept, case):
 
 
 def test_missing_experiment_file(tmp_path):
-    done = commsim("sweep", tmp_path / "nowhere.toml", "--out", tmp_path / "out")
+    done = commsim_in_process("sweep", tmp_path / "nowhere.toml", "--out", tmp_path / "out")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no such file" in done.stderr
     assert not (tmp_path / "out").exists()
 
@@ -104,6 +107,6 @@ def test_missing_experiment_file(tmp_path):
 def test_validate_checks_experiment_files(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(CASES["unknown_parameter"][0])
-    done = commsim("validate", path, "experiments/social_value_sweep.toml")
+    done = commsim_in_process("validate", path, "experiments/social_value_sweep.toml")
     assert done.returncode == 2
     assert "did you mean" in done.stderr and "ok (experiment)" in done.stdout
