@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scripts import england_data
+from scripts import england_data, england_validation
 from sim import CommissioningModel, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,3 +288,63 @@ def test_the_england_scenario_loads_and_runs_from_each_councils_own_share():
     for _ in range(3):
         model.step()
     assert np.isfinite(model.series()["share_outsourcer"]).all()
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _record(shares: dict[str, list[float]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    years = england_validation.YEARS
+    share = pd.DataFrame(shares, index=years).T
+    total = pd.DataFrame(1000.0, index=share.index, columns=years)
+    return share, total
+
+
+def test_the_renewal_clock_recovers_the_rate_that_made_the_record():
+    rate = 0.1
+    starts = np.linspace(0.0, 0.8, 12)
+    h = np.arange(len(england_validation.YEARS))
+    share, _ = _record(
+        {f"c{k}": england_validation.renewal_clock(s, h, rate) for k, s in enumerate(starts)}
+    )
+    part = england_validation.pairs(share, list(share.index), [2001], 2008)
+    clock, trend = england_validation.NULLS[:2]
+    assert england_validation.fit(clock, part) == pytest.approx(rate, abs=1e-4)
+    # the logistic trend fits it worse: the record is the clock's
+    errors = {}
+    for null in (clock, trend):
+        theta = england_validation.fit(null, part)
+        errors[null.name] = np.abs(
+            null.predict(part.start, part.ahead, theta) - part.observed
+        ).mean()
+    assert errors["renewal clock"] < 1e-4 < errors["logistic trend"]
+
+
+def test_the_score_says_inside_when_the_record_is_in_the_band_and_misses_when_not():
+    share, total = _record({f"c{k}": [0.5] * 8 for k in range(20)})
+    held = england_validation.pairs(share, list(share.index), [2004], 2008)
+    rng = np.random.default_rng(0)
+    near = held.observed + rng.normal(0, 0.02, (500, len(held.observed)))
+    good = england_validation.score_against_record(near, held, total)
+    assert good[2008, "median"][3] and good["coverage"] > 0.8
+    for off in (0.3, -0.3):  # the record below the band, then above it
+        bad = england_validation.score_against_record(near + off, held, total)
+        assert not bad[2008, "median"][3] and bad["coverage"] < 0.05
+        assert bad["mae"] == pytest.approx(0.3, abs=0.01)
+
+
+def test_the_validation_writes_its_own_section_and_leaves_the_rest(tmp_path):
+    doc = tmp_path / "validation.md"
+    doc.write_text("# Validation\n\n## 1. Earlier\n\nkept as it was\n")
+    figure = tmp_path / "img" / "england.png"
+    args = ["--doc", str(doc), "--figure", str(figure), "--draws", "200"]
+    assert england_validation.main(args) == 0
+    text = doc.read_text()
+    assert text.startswith("# Validation\n\n## 1. Earlier\n\nkept as it was\n")
+    assert "## England, council by council" in text
+    assert "| renewal clock |" in text and "| logistic trend |" in text
+    assert "no model\nnumbers are shown" in text  # the model side waits for issue 21
+    assert figure.stat().st_size > 10_000
+    first = text
+    assert england_validation.main(args) == 0
+    assert doc.read_text() == first  # seeded: the same numbers again, one section
