@@ -37,6 +37,7 @@ from scipy.special import expit, logit
 from scipy.stats import spearmanr
 
 from scripts.scriptkit import OneLineParser, write_block
+from sim.report.plots import council_map
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "england"
@@ -448,20 +449,23 @@ def figure(share: pd.DataFrame, total: pd.DataFrame, results: dict, data: Path, 
     ax.grid(alpha=0.3)
 
     graph = nx.read_graphml(data / "neighbours.graphml")
+    names = [n for n in graph.nodes if n in share.index]
+    index = {n: i for i, n in enumerate(names)}
+    positions = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in names])
+    edges = np.array([(index[a], index[b]) for a, b in graph.edges if a in index and b in index])
     for k, year in enumerate((YEARS[0], YEARS[-1])):
         ax = fig.add_subplot(grid[1, k])
-        for a, b in graph.edges:
-            xa, ya, xb, yb = (graph.nodes[a]["x"], graph.nodes[a]["y"], graph.nodes[b]["x"],
-                              graph.nodes[b]["y"])  # fmt: skip
-            ax.plot([xa, xb], [ya, yb], color="#bbbbbb", linewidth=0.5, zorder=1)
-        names = [n for n in graph.nodes if n in share.index]
-        x = [graph.nodes[n]["x"] for n in names]
-        y = [graph.nodes[n]["y"] for n in names]
-        size = [4 + total.at[n, YEARS[0]] / 400 for n in names]
-        dots = ax.scatter(x, y, c=[100 * share.at[n, year] for n in names], s=size, cmap="viridis",
-                          vmin=0, vmax=100, zorder=2, edgecolors="black", linewidths=0.2)  # fmt: skip
-        ax.set(title=f"Councils by external share, {fy(year)} (dot size: spend)", aspect="equal",
-               xticks=[], yticks=[])  # fmt: skip
+        dots = council_map(
+            ax,
+            positions,
+            edges,
+            100 * share.loc[names, year].to_numpy(),
+            sizes=4 + total.loc[names, YEARS[0]].to_numpy() / 400,
+            cmap="viridis",
+            vmin=0,
+            vmax=100,
+        )
+        ax.set_title(f"Councils by external share, {fy(year)} (dot size: spend)")
         fig.colorbar(dots, ax=ax, shrink=0.8, label="% external")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90)

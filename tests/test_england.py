@@ -348,3 +348,20 @@ def test_the_validation_writes_its_own_section_and_leaves_the_rest(tmp_path):
     first = text
     assert england_validation.main(args) == 0
     assert doc.read_text() == first  # seeded: the same numbers again, one section
+
+
+def test_the_council_map_draws_each_council_at_its_place_and_each_border():
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    from sim.report.plots import council_map
+
+    model = CommissioningModel(load_scenario(SCENARIO, {"scenario.quarters": 1}))
+    ax = Figure().subplots()
+    dots = council_map(ax, model.positions, model.edges, np.linspace(0, 1, len(model.positions)))
+    assert np.allclose(dots.get_offsets(), model.positions)
+    [borders] = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(borders.get_segments()) == len(model.edges) == 349
+    # the real map keeps its shape: England is taller than it is wide
+    width, height = np.ptp(model.positions, axis=0)
+    assert height > width and ax.get_aspect() == 1.0
