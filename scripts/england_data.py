@@ -459,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in write(data, args.out):
         print(path)
+    # the commits SOURCES.md must name: a rebuild from newer mirrors shows here
+    for source in (args.care, args.boundaries):
+        print(f"from {source} at {mirror_commit(source)}")
     if data["left_out"]:
         print(
             f"left off the map (no home care spend in {PSS_EX1_YEARS[0]}): "
