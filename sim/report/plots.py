@@ -88,7 +88,7 @@ def council_map(
 
     xy = np.asarray(positions, dtype=float)
     pairs = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    ax.add_collection(LineCollection(xy[pairs], colors="#bbbbbb", linewidths=0.5, zorder=1))
+    ax.add_collection(LineCollection(list(xy[pairs]), colors="#bbbbbb", linewidths=0.5, zorder=1))
     dots = ax.scatter(
         xy[:, 0], xy[:, 1], c=values, s=sizes, zorder=2, edgecolors="black", linewidths=0.2, **style
     )
