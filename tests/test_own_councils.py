@@ -70,6 +70,24 @@ def test_example_runs_from_the_cli_and_writes_the_three_outputs(tmp_path):
     assert run_cli("validate", str(EXAMPLE)).returncode == 0
 
 
+def test_each_council_starts_from_its_own_inhouse_share(tmp_path):
+    """A council's inhouse_share decides its contracts' start; an empty one takes the default."""
+    (tmp_path / "c.csv").write_text(
+        "name,budget,inhouse_share\nAll in,100,1\nAll out,100,0\nDefault,100,\n"
+    )
+    scenario = load_scenario(
+        _scenario(tmp_path, "c.csv"), {"councils.lots": 20, "councils.initial_inhouse_share": 0.5}
+    )
+    assert list(load_councils(tmp_path / "c.csv")["inhouse_share"].fillna(-1)) == [1, 0, -1]
+    model = CommissioningModel(scenario)
+    ct, cn = model.contracts, model.council_table
+    council = ct.view("council")
+    inhouse = ct.view("holder") == cn.inhouse_unit[council]
+    by_council = np.bincount(council, inhouse) / np.bincount(council)
+    assert by_council[0] == 1.0 and by_council[1] == 0.0
+    assert 0.0 < by_council[2] < 1.0  # the scenario's 0.5, drawn contract by contract
+
+
 def test_paths_are_relative_to_the_scenario_file_and_an_edge_list_works(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "c.csv").write_text(COUNCILS_CSV)
@@ -139,6 +157,18 @@ BAD = {
         None,
         None,
         "population 'many' is not a number",
+    ),
+    "in-house share not a number": (
+        "name,budget,inhouse_share\nAsh,1,half\nBeech,2,\n",
+        None,
+        None,
+        "line 2: inhouse_share 'half' is not a number",
+    ),
+    "in-house share above 1": (
+        "name,budget,inhouse_share\nAsh,1,0.5\nBeech,2,1.5\n",
+        None,
+        None,
+        "line 3: inhouse_share must be from 0 to 1",
     ),
     "duplicate names": (
         "name,budget\nAsh,1\nBeech,2\nAsh,3\n",

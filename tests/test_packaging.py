@@ -172,8 +172,9 @@ def test_the_wheel_ships_its_files_and_its_commit(wheel):
     meta = {f"sim/_meta/{n}" for n in ("LICENSE", "CITATION.cff", "CHANGELOG.md")}
     assert {"sim/py.typed", *meta} <= names
     for folder in ("scenarios", "experiments", "data"):
-        for path in (ROOT / folder).iterdir():
-            assert f"sim/_examples/{folder}/{path.name}" in names
+        for path in (ROOT / folder).rglob("*"):  # data/england/ is a folder of its own
+            if path.is_file() and not path.name.startswith("."):
+                assert f"sim/_examples/{path.relative_to(ROOT).as_posix()}" in names
     assert f"COMMIT = {build_commit()!r}" in info  # carried through the sdist
 
 
@@ -186,6 +187,9 @@ def test_the_installed_wheel_works_from_an_empty_folder(installed, tmp_path):
     run = _in(tmp_path, commsim, "run", "baseline", "--set", "scenario.quarters=12")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "results" / "baseline" / "summary.json").exists()
+    # England's councils, map and record ship beside their scenario
+    england = _in(tmp_path, commsim, "run", "england_home_care", "--set", "scenario.quarters=2")
+    assert england.returncode == 0, england.stderr
 
     assert _in(tmp_path, commsim, "examples", "ex").returncode == 0
     assert _in(tmp_path, commsim, "examples", "ex").returncode == 2

@@ -252,7 +252,11 @@ class Simulation:
             reference=quarterly[council] * weights[council, line] / lots,
         )
         n = ct.n
-        inhouse = self.rng.random(n) < c.initial_inhouse_share
+        share = np.full(cn.n, c.initial_inhouse_share)
+        if self._own_councils is not None:  # a councils file may give each council its own
+            own = self._own_councils[3]
+            share = np.where(np.isnan(own), share, own)
+        inhouse = self.rng.random(n) < share[ct.view("council")]
         slots = np.arange(n)
         cn.total = np.bincount(ct.view("council"), ct.view("reference"), minlength=cn.n)
         ih = slots[inhouse]

@@ -130,14 +130,19 @@ def _did_you_mean(word: str, known: Sequence[str]) -> str:
     return f" (did you mean {quote(match[0])}?)" if match else ""
 
 
+def _number(text: str, where: str, column: str, unit: str) -> float:
+    """A CSV field as a number, or a one-line error naming the column and its unit."""
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{where}: {column} {quote(text)} is not a number ({unit})") from None
+
+
 def _positive(text: str, where: str, column: str, unit: str, high: float = math.inf) -> float:
     """A positive, finite number from a CSV field; an empty field is NaN."""
     if not text:
         return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{where}: {column} {quote(text)} is not a number ({unit})") from None
+    value = _number(text, where, column, unit)
     if not (math.isfinite(value) and 0 < value <= high):
         limit = "" if math.isinf(high) else f" and at most {high:g}"
         raise InputError(f"{where}: {column} must be above 0{limit} ({unit}), got {quote(text)}")
@@ -148,31 +153,35 @@ def load_councils(path: str | Path) -> pd.DataFrame:
     """Read a CSV of councils (:func:`read_councils`) as a table.
 
     Returns:
-        One row per council in file order: ``name``, ``budget`` (GBP m / year) and
-        ``population`` (NaN where not given).
+        One row per council in file order: ``name``, ``budget`` (GBP m / year),
+        ``population`` and ``inhouse_share`` (NaN where not given).
 
     Raises:
         InputError: one line naming the file, the line and what is wrong.
     """
     import pandas as pd
 
-    names, budgets, populations = read_councils(path)
-    return pd.DataFrame({"name": names, "budget": budgets, "population": populations})
+    names, budgets, populations, shares = read_councils(path)
+    return pd.DataFrame(
+        {"name": names, "budget": budgets, "population": populations, "inhouse_share": shares}
+    )
 
 
-def read_councils(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+def read_councils(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Read a CSV of councils: a header line, then one council a line.
 
     Columns (in any order, names case-insensitive; other columns are ignored): ``name``
     (unique, non-empty), ``budget`` (GBP m per year, above 0) and, optionally,
-    ``population`` (above 0; may be left empty).
+    ``population`` (above 0; may be left empty) and ``inhouse_share`` (the share of the
+    council's service delivered in-house at the start, 0 to 1; may be left empty, and then
+    ``councils.initial_inhouse_share`` applies).
 
     Args:
         path: the CSV file.
 
     Returns:
-        In file order: the councils' names, budgets (GBP m / year) and populations (NaN
-        where not given).
+        In file order: the councils' names, budgets (GBP m / year), populations and in-house
+        shares (NaN where not given).
 
     Raises:
         InputError: one line naming the file, the line and what is wrong.
@@ -196,7 +205,7 @@ def read_councils(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     if len(body) > MAX_COUNCILS:
         raise InputError(f"{path}: {len(body)} councils; at most {MAX_COUNCILS} are allowed")
     first_seen: dict[str, int] = {}
-    budgets, populations = [], []
+    budgets, populations, shares = [], [], []
     for line, fields in body:
         where = f"{path}: line {line}"
         if len(fields) > len(header):
@@ -215,9 +224,25 @@ def read_councils(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
             raise InputError(f"{where}: budget is empty (GBP m per year)")
         budgets.append(budget)
         populations.append(_positive(row.get("population", ""), where, "population", "people"))
+        shares.append(_share(row.get("inhouse_share", ""), where))
     if len(budgets) < 2:
         raise InputError(f"{path}: only one council; at least 2 are needed")
-    return list(first_seen), np.array(budgets, dtype=float), np.array(populations, dtype=float)
+    return (
+        list(first_seen),
+        np.array(budgets, dtype=float),
+        np.array(populations, dtype=float),
+        np.array(shares, dtype=float),
+    )
+
+
+def _share(text: str, where: str) -> float:
+    """A council's starting in-house share from a CSV field, 0 to 1; an empty field is NaN."""
+    if not text:
+        return math.nan
+    value = _number(text, where, "inhouse_share", "0 to 1")
+    if not 0 <= value <= 1:
+        raise InputError(f"{where}: inhouse_share must be from 0 to 1, got {quote(text)}")
+    return value
 
 
 def _council(name: str, known: dict[str, None], where: str) -> str:

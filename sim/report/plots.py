@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["KIND_COLOURS", "OVERVIEW_DPI", "mark_shocks", "overview_figure"]
+__all__ = ["KIND_COLOURS", "OVERVIEW_DPI", "council_map", "mark_shocks", "overview_figure"]
 
 #: One colour per provider type, shared by every figure and the dashboard map.
 KIND_COLOURS = {
@@ -62,6 +62,38 @@ def mark_shocks(ax: Axes, shocks: Sequence[tuple[int, str]], label: bool = False
                 fontsize=7,
                 rotation=0,
             )
+
+
+def council_map(
+    ax: Axes,
+    positions: np.ndarray,
+    edges: np.ndarray,
+    values: np.ndarray,
+    sizes: np.ndarray | float = 12.0,
+    **style: Any,
+) -> Any:
+    """Councils at their places on the map, coloured by ``values``, borders as grey lines.
+
+    Args:
+        ax: where to draw; its aspect is set equal so that a real map keeps its shape.
+        positions: (n, 2) each council's x, y (a user's graph file's, or the synthetic ones).
+        edges: (m, 2) pairs of council indices that share a border.
+        values: (n,) what colours each council (``style`` passes ``cmap``, ``vmin``, ``vmax``).
+        sizes: marker areas, one for all or one per council.
+
+    Returns:
+        The councils' scatter, for a colour bar.
+    """
+    from matplotlib.collections import LineCollection
+
+    xy = np.asarray(positions, dtype=float)
+    pairs = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    ax.add_collection(LineCollection(list(xy[pairs]), colors="#bbbbbb", linewidths=0.5, zorder=1))
+    dots = ax.scatter(
+        xy[:, 0], xy[:, 1], c=values, s=sizes, zorder=2, edgecolors="black", linewidths=0.2, **style
+    )
+    ax.set(aspect="equal", xticks=[], yticks=[])
+    return dots
 
 
 def _joint_legend(ax: Axes, twin: Axes) -> None:

@@ -103,7 +103,8 @@ class NetworkParams(Section):
     councils_file: str = P(
         "",
         unit="path",
-        description="CSV of the councils (name, budget in GBP m / year, optional population), "
+        description="CSV of the councils (name, budget in GBP m / year, optional population "
+        "and starting in-house share), "
         "relative to the scenario file; '' means the synthetic geography. When given, the "
         "file sets network.councils and the budgets (councils.budget_mean and "
         "budget_dispersion do not apply).",
