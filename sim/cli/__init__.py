@@ -12,6 +12,7 @@ the parser and turns every error into its one line and exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -50,6 +51,10 @@ __all__ = [
 ]
 
 
+#: Commands whose output is what they were asked for: ``-q`` keeps it.
+PRINTS_WHAT_IT_LISTS = frozenset({"params", "list", "replay"})
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit status 2."""
 
@@ -72,14 +77,16 @@ class _Version(argparse.Action):
 
 
 def _add_verbosity(parser: argparse.ArgumentParser) -> None:
-    # `sweep` had its own --quiet (no progress bar); this one replaces it with the same dest.
-    parser.conflict_handler = "resolve"
     group = parser.add_argument_group("output")
     group.add_argument(
         "-v", "--verbose", action="count", default=0, help="say more (-vv: debugging detail)"
     )
     group.add_argument(
-        "-q", "--quiet", action="count", default=0, help="only errors; no progress bars"
+        "-q",
+        "--quiet",
+        action="count",
+        default=0,
+        help="only errors: no progress bars, notes or summaries (params and list still print)",
     )
 
 
@@ -118,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(args)
     try:
+        if args.quiet and args.command not in PRINTS_WHAT_IT_LISTS:
+            # -q: only errors. The summaries, paths and notes a command prints go nowhere.
+            with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+                return args.func(args)
         return args.func(args)
     except InputError as err:
         print(f"commsim {args.command}: {err}", file=sys.stderr)

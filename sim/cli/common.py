@@ -126,3 +126,30 @@ def require_extra(extra: str) -> None:
     for module, needed_by in EXTRAS.items():
         if needed_by == extra and importlib.util.find_spec(module) is None:
             raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
+def first_compile() -> bool:
+    """Whether the compiled model has no cache on disk yet, so that this run compiles it
+    first (about 20 s, once): no numba cache index beside the model's code, in
+    ``NUMBA_CACHE_DIR``, or in numba's per-user cache (used where the install is read-only)."""
+    from sim.core import jit
+
+    if not jit.compiled():
+        return False
+    import sim.core
+
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    roots = [Path(sim.core.__file__).parent, Path(cache_home) / "numba"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        roots.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    return not any(next(root.rglob("*.nbi"), None) for root in roots if root.is_dir())
+
+
+def free_folder(folder: Path) -> Path:
+    """``folder`` if it is absent or empty, else the first of ``folder-2``, ``folder-3``, ...
+    that is: a default output folder never overwrites an earlier run's."""
+    candidate, n = folder, 1
+    while candidate.exists() and (not candidate.is_dir() or any(candidate.iterdir())):
+        n += 1
+        candidate = folder.with_name(f"{folder.name}-{n}")
+    return candidate

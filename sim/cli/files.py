@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
 from typing import Any
 
@@ -42,10 +44,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    """Print every parameter with its default, unit, range and source."""
+    """Print every parameter with its default, unit, range and source: a Markdown table (as
+    docs/ODD.md carries it), CSV, or JSON (a list of objects) for other tools."""
     from sim.scenario import parameter_markdown
+    from sim.scenario.parameters import parameter_table
 
-    print(parameter_markdown())
+    if args.format == "table":
+        print(parameter_markdown())
+    elif args.format == "json":
+        print(json.dumps(parameter_table(), indent=2))
+    else:
+        rows = parameter_table()
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return 0
+
+
+def ready_files() -> list[tuple[str, str, str]]:
+    """The ready scenarios and experiments: (kind, name, its one-line description)."""
+    from sim.examples import examples_root, experiment_names, scenario_names
+    from sim.inputs import read_toml
+
+    found = []
+    for kind, folder, names in (
+        ("scenario", "scenarios", scenario_names()),
+        ("experiment", "experiments", experiment_names()),
+    ):
+        for name in names:
+            data = read_toml(examples_root() / folder / f"{name}.toml")
+            found.append((kind, name, str(data.get(kind, {}).get("description", ""))))
+    return found
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the ready scenarios and experiments, one line each with its description."""
+    files = ready_files()
+    width = max(len(name) for _, name, _ in files)
+    for kind, name, description in files:
+        print(f"{kind:<10}  {name:<{width}}  {description}")
+    print("run one: commsim run NAME; copy them to edit: commsim examples")
     return 0
 
 
@@ -70,7 +108,18 @@ def add_parsers(sub: Any) -> None:
     params = sub.add_parser(
         "params", help="list every parameter with default, unit, range and source"
     )
+    params.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table (Markdown, the default), csv or json",
+    )
     params.set_defaults(func=cmd_params)
+
+    ready = sub.add_parser(
+        "list", help="the ready scenarios and experiments, one line each with its description"
+    )
+    ready.set_defaults(func=cmd_list)
 
     examples = sub.add_parser(
         "examples", help="copy the ready scenarios, experiments and data into a folder to edit"

@@ -11,7 +11,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import check_run_cost, folder_name, parse_set_options, staged_output
+from sim.cli.common import (
+    check_run_cost,
+    first_compile,
+    folder_name,
+    free_folder,
+    parse_set_options,
+    staged_output,
+)
 from sim.inputs import InputError
 
 #: ``commsim run`` uses the compiled kernels only for a run the NumPy reference would take
@@ -79,15 +86,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["scenario.seed"] = args.seed
     scenario = load_scenario(resolve_scenario_arg(args.scenario), overrides)
     check_run_cost(scenario, args.force)
-    out = Path(args.out) if args.out else Path("results") / folder_name(scenario.scenario.name)
     meta = scenario.scenario
+    out = Path(args.out) if args.out else free_folder(Path("results") / folder_name(meta.name))
+    compiled = use_compiled_kernels(scenario)
+    if compiled and first_compile() and not args.quiet:
+        print("compiling the model (first run only, about 20 s)", file=sys.stderr, flush=True)
     with staged_output(out, force=args.force) as tmp:
         # loaded once the output folder is known to be usable: a refusal is quick
         from sim.core.engine import Simulation
         from sim.core.outcomes import run_report
         from sim.report.plots import overview_figure
 
-        with jit.use_compiled(use_compiled_kernels(scenario)):
+        with jit.use_compiled(compiled):
             model = Simulation(scenario, rng=meta.seed)
             for _ in _quarters(scenario, bool(args.quiet)):
                 model.step()
@@ -98,8 +108,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         title = f"{meta.name}: {meta.description}".rstrip(": ")
         overview_figure(series, title, model.shock_log, tmp / "overview.png")
     outcomes = summary["outcomes"]
+    changes = list(args.set or [])
+    if args.seed is not None:
+        changes.append(f"scenario.seed={args.seed}")
+    ran = f"{meta.name} with {', '.join(changes)}" if changes else meta.name
     print(
-        f"{meta.name}: resilience {outcomes['resilience']:.3f}, "
+        f"{ran}: resilience {outcomes['resilience']:.3f}, "
         f"final private share {outcomes['final_share_outsourcer']:.1%}, "
         f"mutual share {outcomes['final_share_mutual']:.1%}, "
         f"local share of spend {outcomes['mean_local_share']:.1%}"
@@ -114,7 +128,11 @@ def add_run_parser(sub: Any) -> None:
     run.add_argument(
         "scenario", help="scenario file (TOML), or the name of a ready one, e.g. baseline"
     )
-    run.add_argument("--out", help="output directory (default: results/<scenario name>)")
+    run.add_argument(
+        "--out",
+        help="output directory (default: results/<scenario name>, or the next free "
+        "results/<scenario name>-2, -3, ...)",
+    )
     run.add_argument(
         "--seed", type=int, help="seed for every random draw (overrides scenario.seed)"
     )
@@ -156,7 +174,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
     label_b = Path(b_path).stem + "".join(f" {s}" for s in args.set_b or [])
     default = f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}"
-    out = Path(args.out) if args.out else Path("results") / default
+    out = Path(args.out) if args.out else free_folder(Path("results") / default)
     if args.out is None:
         out.parent.mkdir(exist_ok=True)
     with staged_output(out, force=args.force) as tmp:
@@ -191,7 +209,8 @@ def add_compare_parser(sub: Any) -> None:
     compare.add_argument("--seed", type=int, default=1, help="root seed of the pairs (default 1)")
     compare.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     compare.add_argument(
-        "--out", help="directory for compare.csv and compare.png (default: results/compare_A_vs_B)"
+        "--out",
+        help="directory for compare.csv and compare.png (default: results/compare_A_vs_B, or the next free one)",
     )
     for flag, which in (("--set", "both"), ("--set-a", "A"), ("--set-b", "B")):
         compare.add_argument(

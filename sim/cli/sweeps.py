@@ -7,12 +7,14 @@ import argparse
 import shlex
 import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import parse_set_options
+from sim.cli.common import first_compile, parse_set_options
+from sim.cli.vary import is_scenario_file, varied_experiment
 from sim.inputs import InputError, clip
 
 
@@ -52,7 +54,8 @@ class _StopOnSignals:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run an experiment file's sweep, streaming runs.parquet, timeseries/ and manifest.json.
+    """Run an experiment file's sweep (or one built from a scenario and ``--vary``), streaming
+    runs.parquet, timeseries/ and manifest.json.
 
     SIGTERM and SIGINT stop the workers, keep what finished and exit 143 / 130 with one line
     saying how to resume; a write that fails part-way (full or read-only disk) is one line and
@@ -62,53 +65,66 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from sim.experiments.executors import make_executor
     from sim.experiments.experiment import load_experiment
-    from sim.experiments.store import error_reason, prepare_sweep_dir, sweep_lock
+    from sim.experiments.store import SettingError, error_reason
     from sim.experiments.sweep import run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
-    experiment = load_experiment(
-        args.experiment, replications=args.replications, overrides=parse_set_options(args.set)
-    )
-    out = Path(args.out) if args.out else Path("results") / experiment.meta.name
-    changes = "".join(f" --set {shlex.quote(s)}" for s in args.set or [])
-    if args.replications is not None:
-        changes += f" --replications {args.replications}"
-    resume = (
-        f"commsim sweep {shlex.quote(args.experiment)} --out {shlex.quote(str(out))}"
-        f"{changes} --resume"
-    )
+    if args.vary:
+        experiment, experiment_file, out = varied_experiment(args)
+    elif is_scenario_file(args.experiment):
+        raise InputError(
+            f"{args.experiment}: is a scenario, not an experiment; give --vary KEY=LOW:HIGH:N "
+            "to sweep it (commsim sweep --help)"
+        )
+    elif args.design is not None or args.samples is not None:
+        raise InputError("--design and --samples go with --vary (an experiment file has its own)")
+    else:
+        experiment_file = args.experiment
+        experiment = load_experiment(
+            experiment_file, replications=args.replications, overrides=parse_set_options(args.set)
+        )
+        out = Path(args.out) if args.out else Path("results") / experiment.meta.name
+    resume = resume_command(args, experiment_file, out)
 
     def note(message: str) -> None:
-        print(f"commsim sweep: {message}", file=sys.stderr, flush=True)
+        if not args.quiet:
+            print(f"commsim sweep: {message}", file=sys.stderr, flush=True)
 
-    prepare_sweep_dir(out, resume=args.resume, experiment_sha256=experiment.sha256)
+    if first_compile():
+        note("compiling the model (first run only, about 20 s)")
     report = None
     stop = _StopOnSignals()
     try:
         with stop.active():
             # the executor first: an unreachable scheduler then leaves --out untouched
             executor = make_executor(args.workers, args.scheduler)
+            watch = warn_without_workers(executor, args.scheduler, note)
             try:
-                with sweep_lock(out, note):
-                    try:
-                        report = run_sweep(
-                            experiment,
-                            out,
-                            executor,
-                            resume=args.resume,
-                            progress=False if args.quiet else None,
-                            notify=note,
-                        )
-                    finally:
-                        stop.armed = False
+                report = run_sweep(
+                    experiment,
+                    out,
+                    executor,
+                    resume=args.resume,
+                    progress=False if args.quiet else None,
+                    notify=note,
+                )
             finally:
+                stop.armed = False
+                if watch is not None:
+                    watch.cancel()
                 if report is None:
                     executor.abort()
                 else:
                     executor.close()
+    except SettingError as err:  # the library's words; here, the options given
+        flag = {"sweep folder": "--out", "scheduler": "--scheduler"}[err.setting]
+        remedy = "; pass --resume to continue the sweep in it, or choose a new --out"
+        raise InputError(
+            f"{flag} {err.value}: {err.problem}{remedy if err.resumable else ''}"
+        ) from None
     except (_Stopped, BrokenProcessPool, OSError) as err:
         if report is None and stop.signum is not None:
             name = signal.Signals(stop.signum).name
@@ -134,6 +150,49 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"results: {out}/runs.parquet, {out}/timeseries/, {out}/manifest.json")
     print(f"next: commsim analyze {out}")
     return 0
+
+
+def resume_command(args: argparse.Namespace, experiment_file: str | Path, out: Path) -> str:
+    """The command that continues this sweep: the same file, folder, changes and scheduler."""
+    changes = "".join(f" --set {shlex.quote(s)}" for s in args.set or [])
+    if args.replications is not None and not args.vary:  # a built experiment has its own
+        changes += f" --replications {args.replications}"
+    if args.scheduler is not None:  # the runs' results are there, not on this machine's cores
+        changes += f" --scheduler {shlex.quote(args.scheduler)}"
+    return (
+        f"commsim sweep {shlex.quote(str(experiment_file))} --out {shlex.quote(str(out))}"
+        f"{changes} --resume"
+    )
+
+
+#: Seconds a sweep waits on a Dask scheduler with no workers before saying so.
+NO_WORKERS_AFTER_SECONDS = 5.0
+
+
+def warn_without_workers(
+    executor: Any, scheduler: str | None, note: Callable[[str], None]
+) -> threading.Timer | None:
+    """Say, after a few seconds, that the scheduler still has no workers and how to add one
+    (the runs wait for one silently otherwise); None for a local pool."""
+    client = getattr(executor, "client", None)
+    if scheduler is None or client is None:
+        return None
+
+    def check() -> None:
+        try:
+            idle = not client.nthreads()
+        except Exception:  # the scheduler went away: the sweep itself reports that
+            return
+        if idle:
+            note(
+                f"the scheduler {scheduler} has no workers; the runs wait until one joins: "
+                f"start one with: dask worker {scheduler}"
+            )
+
+    timer = threading.Timer(NO_WORKERS_AFTER_SECONDS, check)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def check_scheduler(address: str) -> None:
@@ -216,8 +275,29 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any) -> None:
     """The ``sweep``, ``replay``, ``export`` and ``analyze`` subcommands."""
-    sweep = sub.add_parser("sweep", help="run an experiment file: many runs, streamed to Parquet")
-    sweep.add_argument("experiment", help="experiment file (TOML)")
+    sweep = sub.add_parser(
+        "sweep",
+        help="run an experiment file (or a scenario with --vary): many runs, streamed to Parquet",
+    )
+    sweep.add_argument(
+        "experiment", help="experiment file (TOML); with --vary, a scenario file or ready name"
+    )
+    sweep.add_argument(
+        "--vary",
+        action="append",
+        metavar="KEY=LOW:HIGH:N",
+        help="sweep a scenario without an experiment file: N values of KEY from LOW to HIGH "
+        "(grid; KEY=LOW:HIGH for --design lhs/sobol/morris); repeat for more parameters. "
+        "The experiment is saved as OUT.experiment.toml beside the results",
+    )
+    sweep.add_argument(
+        "--design",
+        choices=["grid", "lhs", "sobol", "morris"],
+        help="with --vary: the design (default grid)",
+    )
+    sweep.add_argument(
+        "--samples", type=int, help="with --vary and a sampled design: its samples (default 64)"
+    )
     sweep.add_argument("--out", help="output directory (default: results/<experiment name>)")
     group = sweep.add_mutually_exclusive_group()
     group.add_argument(
@@ -231,7 +311,6 @@ def add_parsers(sub: Any) -> None:
     sweep.add_argument(
         "--resume", action="store_true", help="continue a sweep in --out, skipping finished runs"
     )
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument(
         "--replications", type=int, help="runs per design point (replaces the file's)"
     )
