@@ -123,10 +123,13 @@ def test_a_bad_vary_is_one_line_and_writes_nothing(vary, says, in_tmp, capsys):
     assert not any((in_tmp / "results").iterdir()) if (in_tmp / "results").exists() else True
 
 
-def test_a_scenario_without_vary_is_told_how_to_sweep_it(capsys):
-    scenario = str(ROOT / "scenarios" / "baseline.toml")
+@pytest.mark.parametrize("scenario", [str(ROOT / "scenarios" / "baseline.toml"), "baseline"])
+def test_a_scenario_without_vary_is_told_how_to_sweep_it(scenario, capsys):
     assert main(["sweep", scenario]) == 2
-    assert "give --vary KEY=LOW:HIGH:N" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"commsim sweep: {scenario}: is a scenario, not an experiment; give --vary "
+        "KEY=LOW:HIGH:N to sweep it (commsim sweep --help)\n"
+    )
 
 
 def test_a_varied_sweep_is_saved_beside_its_results_and_replays_and_resumes(in_tmp, capsys):

@@ -16,9 +16,13 @@ from sim.inputs import InputError, clip
 
 
 def is_scenario_file(path: str) -> bool:
-    """Whether ``path`` is a TOML file with no ``[experiment]`` table (a scenario)."""
+    """Whether ``path`` is a scenario: a TOML file with no ``[experiment]`` table, or the name
+    of a ready scenario (``baseline``)."""
+    from sim.examples import scenario_names
     from sim.inputs import read_toml
 
+    if not Path(path).exists() and not path.endswith(".toml"):
+        return path in scenario_names()
     return Path(path).is_file() and "experiment" not in read_toml(path)
 
 
