@@ -156,7 +156,7 @@ def test_replay_reproduces_a_run_and_reports_a_difference(done, tmp_path):
 def test_sweep_replications_and_set_shrink_and_vary_a_sweep(tmp_path):
     path = experiment_file(tmp_path, SVW, fixed=FIXED, replications=5)
     out = tmp_path / "out"
-    args = ("sweep", path, "--out", out, "--workers", "1", "--quiet")
+    args = ("sweep", path, "--out", out, "--workers", "1")  # not -q: the summary is read
     result = commsim(*args, "--replications", "1", "--set", "outsourcers.count=3")
     assert result.returncode == 0, result.stderr
     runs = pd.read_parquet(out / "runs.parquet")

@@ -143,11 +143,10 @@ class DaskExecutor(RunExecutor):
                 address if isinstance(address, Client) else Client(address, timeout=timeout)
             )
         except Exception as err:  # Dask raises many kinds (OSError, TimeoutError, TypeError..)
-            from sim.experiments.store import error_reason
-            from sim.scenario import InputError
+            from sim.experiments.store import SettingError, error_reason
 
             reason = error_reason(err)
-            raise InputError(f"--scheduler {address}: cannot connect ({reason})") from None
+            raise SettingError("scheduler", address, f"cannot connect ({reason})") from None
         self._own = not isinstance(address, Client)
         self._running: Any = None
         threads = self._client.nthreads()
@@ -155,6 +154,11 @@ class DaskExecutor(RunExecutor):
         self.description = (
             f"dask scheduler {self._client.scheduler.address}, {self.workers} threads"
         )
+
+    @property
+    def client(self) -> Any:
+        """The ``dask.distributed.Client`` the runs go through."""
+        return self._client
 
     def results(self, fn: Callable[[Any], list[Any]], tasks: Iterable[Any]) -> Iterator[list[Any]]:
         """Submit a window of tasks to the scheduler; yield results as they complete."""

@@ -51,12 +51,14 @@ if TYPE_CHECKING:
 
     from sim.experiments.experiment import RunBatch
 
+
 __all__ = [
     "LOCK",
     "MANIFEST",
     "QUARANTINE",
     "RUNS",
     "RunStore",
+    "SettingError",
     "error_reason",
     "note_to_stderr",
     "prepare_sweep_dir",
@@ -67,6 +69,20 @@ __all__ = [
     "sweep_lock",
     "write_json_atomic",
 ]
+
+
+class SettingError(InputError):
+    """A setting the caller chose cannot be used: ``str()`` says so in the library's words
+    (``sweep folder results/x: directory is not empty; ...``); ``setting``, ``value``,
+    ``problem`` and ``resumable`` (resuming the sweep there would do) let a front end name its
+    own options instead (``commsim sweep`` says ``--out`` and ``--resume``)."""
+
+    def __init__(self, setting: str, value: object, problem: str, *, resumable: bool = False):
+        remedy = "; resume=True continues the sweep in it, or choose another folder"
+        super().__init__(f"{setting} {value}: {problem}{remedy if resumable else ''}")
+        self.setting, self.value, self.problem = setting, value, problem
+        self.resumable = resumable
+
 
 MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
@@ -219,9 +235,10 @@ def _lock_fd(fd: int, path: Path) -> None:
         if not owner:  # the owner has the lock but has not written its name yet
             time.sleep(0.05)
             owner = _owner(fd) or "owner unknown"
-        raise InputError(
-            f"--out {path.parent}: in use by another sweep ({owner}); wait for it to end, "
-            "or choose a new --out"
+        raise SettingError(
+            "sweep folder",
+            path.parent,
+            f"in use by another sweep ({owner}); wait for it to end, or choose another folder",
         )
 
 
@@ -235,7 +252,7 @@ def sweep_lock(out: Path, notify: Callable[[str], None] = note_to_stderr) -> Ite
     The lock is ``flock`` on ``out/.lock``, which holds the owner's pid and host for the
     message another sweep gets. The OS drops the lock when its process dies (SIGKILL
     included), so a lock file left by a dead sweep is taken over, with a note. Re-entrant
-    within one process (the CLI locks before starting workers; :func:`run_sweep` locks too).
+    within one process.
 
     Raises:
         InputError: another live process holds the lock, or ``out`` cannot be created.
@@ -244,7 +261,9 @@ def sweep_lock(out: Path, notify: Callable[[str], None] = note_to_stderr) -> Ite
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise InputError(f"--out {out}: cannot create the folder ({error_reason(err)})") from None
+        raise SettingError(
+            "sweep folder", out, f"cannot be created ({error_reason(err)})"
+        ) from None
     key = os.path.realpath(out)
     if key in _HELD:
         yield
@@ -254,7 +273,9 @@ def sweep_lock(out: Path, notify: Callable[[str], None] = note_to_stderr) -> Ite
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as err:
-            raise InputError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
+            raise SettingError(
+                "sweep folder", out, f"cannot write in it ({error_reason(err)})"
+            ) from None
         try:
             _lock_fd(fd, path)
             # the owner removes the file as it lets go: make sure ours is still the one there
@@ -275,7 +296,9 @@ def sweep_lock(out: Path, notify: Callable[[str], None] = note_to_stderr) -> Ite
         os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
     except OSError as err:
         os.close(fd)
-        raise InputError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
+        raise SettingError(
+            "sweep folder", out, f"cannot write in it ({error_reason(err)})"
+        ) from None
     _HELD[key] = fd
     try:
         yield
@@ -340,7 +363,7 @@ def prepare_sweep_dir(out: Path, *, resume: bool, experiment_sha256: str) -> dic
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a directory")
+        raise SettingError("sweep folder", out, "exists and is not a directory")
     if not out.exists():
         return None
     _check_not_in_use(out)
@@ -348,19 +371,20 @@ def prepare_sweep_dir(out: Path, *, resume: bool, experiment_sha256: str) -> dic
         if _holds_nothing(out):
             return None
     except OSError as err:
-        raise InputError(f"--out {out}: cannot be read ({error_reason(err)})") from None
+        raise SettingError("sweep folder", out, f"cannot be read ({error_reason(err)})") from None
     if not resume:
-        raise InputError(
-            f"--out {out}: directory is not empty; pass --resume to continue the sweep in it, "
-            "or choose a new --out"
-        )
+        raise SettingError("sweep folder", out, "directory is not empty", resumable=True)
     manifest = read_manifest(out)
     if manifest is None:
-        raise InputError(f"--out {out}: not empty and holds no {MANIFEST}: not a sweep directory")
+        raise SettingError(
+            "sweep folder", out, f"not empty and holds no {MANIFEST}: not a sweep directory"
+        )
     if manifest.get("experiment", {}).get("sha256") != experiment_sha256:
-        raise InputError(
-            f"--out {out}: was written by a different experiment file (its hash differs); "
-            "resume with the same file, or choose a new --out"
+        raise SettingError(
+            "sweep folder",
+            out,
+            "was written by a different experiment file (its hash differs); resume with the "
+            "same file, or choose another folder",
         )
     return manifest
 

@@ -29,6 +29,7 @@ from sim.experiments.experiment import (
 from sim.experiments.store import (
     MANIFEST,
     RunStore,
+    SettingError,
     error_reason,
     note_to_stderr,
     prepare_sweep_dir,
@@ -189,7 +190,6 @@ def _run_locked(
     from tqdm import tqdm
 
     from sim.core.outcomes import SUMMARY_FIELDS
-    from sim.scenario import InputError
 
     old = prepare_sweep_dir(out, resume=resume, experiment_sha256=experiment.sha256)
     started = time.perf_counter()
@@ -208,7 +208,9 @@ def _run_locked(
             notify=notify,
         )
     except OSError as err:
-        raise InputError(f"--out {out}: cannot write in it ({error_reason(err)})") from None
+        raise SettingError(
+            "sweep folder", out, f"cannot write in it ({error_reason(err)})"
+        ) from None
 
     done = store.finished_ids()
     todo = experiment.runs - sum(0 <= run < experiment.runs for run in done)
