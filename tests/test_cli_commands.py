@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from tests.helpers import ROOT, run_cli
 
 from sim.cli import build_parser, main
 from sim.cli.common import first_compile, free_folder
@@ -158,6 +158,7 @@ def test_a_varied_sweep_is_saved_beside_its_results_and_replays_and_resumes(in_t
     assert saved.read_text() == text
 
 
+@pytest.mark.subprocess
 def test_a_bad_vary_from_the_shell_is_one_line_exit_2(tmp_path):
     done = run_cli("sweep", "baseline", "--vary", "nosuch.key=0:1:2", cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from tests.helpers import ROOT
 
 #: A line naming a machine the reader supplies (a Dask scheduler) cannot run here.
 PLACEHOLDER = re.compile(r"\bHOST\b")
