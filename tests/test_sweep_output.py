@@ -50,7 +50,7 @@ def meta(field: pa.Field) -> dict[str, str]:
 def test_runs_parquet_fields_carry_unit_description_and_role(done):
     schema = pq.read_schema(done / "runs.parquet")
     assert meta(schema.field("resilience")) == {
-        "unit": "share", "description": SUMMARY_FIELDS["resilience"], "role": "outcome",
+        "unit": "share", "description": SUMMARY_FIELDS["resilience"].meaning, "role": "outcome",
     }  # fmt: skip
     svw = meta(schema.field("commissioning.social_value_weight"))
     assert svw["unit"] == "share of score" and svw["role"] == "parameter" and svw["description"]
@@ -71,7 +71,7 @@ def test_counts_are_integers_in_runs_and_time_series(done):
     for name in ("quarter", "failures", "handbacks", "providers_active", "spin_outs"):
         assert series.field(name).type == pa.int64(), name
     assert meta(series.field("unmet_need")) == {
-        "unit": REPORTERS["unmet_need"][0], "description": REPORTERS["unmet_need"][1],
+        "unit": REPORTERS["unmet_need"].unit, "description": REPORTERS["unmet_need"].meaning,
         "role": "reporter",
     }  # fmt: skip
 

@@ -12,14 +12,12 @@ from functools import cache
 
 import pyarrow as pa
 
-from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, SUMMARY_UNITS
+from sim.core.outcomes import outcome
 from sim.inputs import InputError
 from sim.scenario import parameter_table, shock_field
 
-__all__ = ["COUNT_UNITS", "ROLES", "describe", "described_field", "is_count"]
+__all__ = ["ROLES", "describe", "described_field", "is_integer"]
 
-#: Units of whole numbers: a column in one of them is an integer column in every output.
-COUNT_UNITS = frozenset({"providers", "contracts", "councils", "quarter", "quarters"})
 #: What a column is: ``id``, ``parameter`` (varied), ``fixed``, ``outcome``, ``reporter``
 #: (quarterly) or ``status`` (a run's error).
 ROLES = ("id", "parameter", "fixed", "outcome", "reporter", "status")
@@ -45,10 +43,9 @@ def describe(name: str) -> tuple[str, str]:
     """``(unit, description)`` of an output column; ``("", "")`` for a name none defines."""
     if name in _IDS:
         return _IDS[name]
-    if name in REPORTERS:
-        return REPORTERS[name]
-    if name in SUMMARY_FIELDS:
-        return SUMMARY_UNITS.get(name, ""), SUMMARY_FIELDS[name]
+    defined = outcome(name)
+    if defined is not None:
+        return defined.unit, defined.meaning
     dotted = name.replace("__", ".")
     if dotted == "shocks":
         return _SHOCKS
@@ -60,9 +57,11 @@ def describe(name: str) -> tuple[str, str]:
     return unit, f"{text} (shock {shock[0]})" if shock and text else text
 
 
-def is_count(name: str) -> bool:
-    """Whether an outcome or reporter counts whole things (providers, contracts, quarters)."""
-    return describe(name)[0] in COUNT_UNITS
+def is_integer(name: str) -> bool:
+    """Whether an outcome or reporter is stored as an integer (its type in
+    :mod:`sim.core.outcomes`: counts of whole things)."""
+    defined = outcome(name)
+    return defined is not None and defined.type is int
 
 
 def described_field(name: str, type_: pa.DataType, role: str) -> pa.Field:

@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.experiments.columns import described_field, is_count
+from sim.experiments.columns import described_field, is_integer
 from sim.scenario import InputError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def run_schema(
     """The fixed schema of ``runs.parquet``: ids, seed, sweep id, varied parameters
     (``kinds``), fixed ones (``fixed``: parameter -> kind), outcomes, error.
 
-    Counts (outcomes in providers, contracts, councils or quarters) are int64, other outcomes
+    Integer outcomes (their type in :mod:`sim.core.outcomes`) are int64, the others
     float64, null where undefined (e.g. ``recovery_quarters`` with no shock), so every part
     has the same schema whatever its runs returned. Each field carries its unit, description
     and role in its metadata (:mod:`sim.experiments.columns`).
@@ -108,14 +108,15 @@ def run_schema(
         if k not in kinds
     ]
     fields += [
-        described_field(k, pa.int64() if is_count(k) else pa.float64(), "outcome") for k in outcomes
+        described_field(k, pa.int64() if is_integer(k) else pa.float64(), "outcome")
+        for k in outcomes
     ]
     fields.append(described_field("error", pa.string(), "status"))
     return pa.schema(fields)
 
 
 def _described_timeseries(table: pa.Table) -> pa.Table:
-    """A time-series table with each field's unit and description, counts as int64."""
+    """A time-series table with each field's unit and description, integers as int64."""
     return table.cast(_described_schema(tuple((f.name, f.type) for f in table.schema)))
 
 
@@ -127,7 +128,7 @@ def _described_schema(fields: tuple[tuple[str, pa.DataType], ...]) -> pa.Schema:
     return pa.schema(
         described_field(
             name,
-            pa.int64() if name in ids or is_count(name) else dtype,
+            pa.int64() if name in ids or is_integer(name) else dtype,
             "id" if name in ids else "reporter",
         )
         for name, dtype in fields

@@ -197,7 +197,7 @@ def _envelopes(axes: list[plt.Axes], ts: pd.DataFrame, group: str | None) -> Non
                 linewidth=0,
             )
         ax.set_title(reporter, fontsize=9)
-        ax.set_ylabel(REPORTERS[reporter][0], fontsize=7)  # the unit
+        ax.set_ylabel(REPORTERS[reporter].unit, fontsize=7)  # the unit
         ax.set_xlabel("quarter", fontsize=7)
         ax.tick_params(labelsize=7)
 
