@@ -193,7 +193,8 @@ def write_series_csv(series: Mapping[str, Any], path: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run one scenario; write timeseries.csv, summary.json and overview.png.
+    """Run one scenario; write timeseries.csv (and its data dictionary), summary.json,
+    overview.png and report.html.
 
     Imports only what one run needs: the model's engine (no Mesa, pandas, networkx or SciPy),
     and matplotlib's object API for the overview (no pyplot).
@@ -213,7 +214,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # loaded once the output folder is known to be usable: a refusal is quick
         from sim.core.engine import Simulation
         from sim.core.outcomes import run_report
-        from sim.report.plots import overview_figure
+        from sim.report.run_report import summary_text, write_run_report
 
         with jit.use_compiled(use_compiled_kernels(scenario)):
             model = Simulation(scenario, rng=meta.seed)
@@ -223,16 +224,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             summary = run_report(model)
         write_series_csv(series, tmp / "timeseries.csv")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        title = f"{meta.name}: {meta.description}".rstrip(": ")
-        overview_figure(series, title, model.shock_log, tmp / "overview.png")
-    outcomes = summary["outcomes"]
-    print(
-        f"{meta.name}: resilience {outcomes['resilience']:.3f}, "
-        f"final private share {outcomes['final_share_outsourcer']:.1%}, "
-        f"mutual share {outcomes['final_share_mutual']:.1%}, "
-        f"local share of spend {outcomes['mean_local_share']:.1%}"
-    )
-    print(f"report: {out}/overview.png (data: {out}/timeseries.csv, {out}/summary.json)")
+        write_run_report(tmp, summary, series, model.shock_log)
+    print(summary_text(meta.name, summary["outcomes"]))
+    print(f"report: {out}/report.html (figure {out}/overview.png; data: {out}/timeseries.csv, "
+          f"its columns in {out}/timeseries.columns.csv, {out}/summary.json)")  # fmt: skip
     return 0
 
 
