@@ -205,25 +205,23 @@ def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
     if sensitivity is not None:
         sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.10g")
         written.append(out / "sensitivity.csv")
-        written.append(plots.sensitivity_figure(sensitivity, figures / f"{meta['design']}.png"))
+        written.append(figures / f"{meta['design']}.png")
+        plots.sensitivity_figure(sensitivity, written[-1])
     kinds = manifest.get("parameter_kinds", {})
     for name in parameters:
         path = figures / f"outcomes_vs_{name.replace('.', '_')}.png"
-        written.append(plots.outcomes_figure(runs, name, parameters, kinds, meta["design"], path))
+        plots.outcomes_figure(runs, name, parameters, kinds, meta["design"], path)
+        written.append(path)
     if precision is not None:
         needed = replication_table(runs, parameters, precision)
         needed.to_csv(out / "replications.csv", index=False, float_format="%.10g")
         written.append(out / "replications.csv")
-        written.append(
-            plots.replications_figure(
-                needed, str(precision), int(meta["replications"]), figures / "replications.png"
-            )
-        )
+        written.append(figures / "replications.png")
+        plots.replications_figure(needed, str(precision), int(meta["replications"]), written[-1])
     ts = read_timeseries(out)
     if ts is not None:
-        written.append(
-            plots.envelope_figure(ts, runs, parameters, meta["design"], figures / "timeseries.png")
-        )
+        written.append(figures / "timeseries.png")
+        plots.envelope_figure(ts, runs, parameters, meta["design"], written[-1], kinds)
     return written
 
 
