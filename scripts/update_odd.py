@@ -9,7 +9,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, outcome_markdown
+from sim.core.outcomes import (
+    COUNCIL_REPORTERS,
+    PROVIDER_REPORTERS,
+    REPORTERS,
+    SUMMARY_FIELDS,
+    outcome_markdown,
+)
 from sim.scenario import parameter_markdown
 
 ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
@@ -21,6 +27,8 @@ def generated_blocks() -> dict[str, str]:
         "parameters": parameter_markdown(),
         "reporters": outcome_markdown(REPORTERS),
         "outcomes": outcome_markdown(SUMMARY_FIELDS),
+        "councils": outcome_markdown(COUNCIL_REPORTERS),
+        "providers": outcome_markdown(PROVIDER_REPORTERS),
     }
 
 

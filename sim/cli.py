@@ -214,17 +214,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         # loaded once the output folder is known to be usable: a refusal is quick
         from sim.core.engine import Simulation
         from sim.core.outcomes import run_report
-        from sim.report.run_report import summary_text, write_run_report
+        from sim.report.run_report import CouncilRecorder, summary_text, write_run_report
 
+        councils = CouncilRecorder()
         with jit.use_compiled(use_compiled_kernels(scenario)):
             model = Simulation(scenario, rng=meta.seed)
             for _ in _quarters(scenario, bool(args.quiet)):
                 model.step()
+                if args.councils:
+                    councils.record(model)
             series = model.series()
             summary = run_report(model)
         write_series_csv(series, tmp / "timeseries.csv")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         write_run_report(tmp, summary, series, model.shock_log)
+        if args.councils:
+            councils.write(tmp, model.council_table.name)
     print(summary_text(meta.name, summary["outcomes"]))
     print(f"report: {out}/report.html (figure {out}/overview.png; data: {out}/timeseries.csv, "
           f"its columns in {out}/timeseries.columns.csv, {out}/summary.json)")  # fmt: skip
@@ -769,6 +774,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="write into a non-empty --out, and run above the memory ceiling",
+    )
+    run.add_argument(
+        "--councils",
+        action="store_true",
+        help="also write councils.csv: each council's quarter (service, spend, shares, trust)",
     )
     run.set_defaults(func=cmd_run)
 

@@ -24,15 +24,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "COUNCIL_REPORTERS",
     "FAILURE_CAUSES",
+    "PROVIDER_REPORTERS",
     "REPORTERS",
     "SUMMARY_FIELDS",
     "Outcome",
+    "council_metrics",
     "failures_by_kind",
     "local_multiplier",
     "model_reporters",
     "outcome",
     "outcome_markdown",
+    "provider_metrics",
     "quarter_metrics",
     "recovery_quarters",
     "run_report",
@@ -183,6 +187,39 @@ SUMMARY_FIELDS: dict[str, Outcome] = _table(
             "contracts disrupted in the first shock's quarter"),
     Outcome("shock_councils_touched", int, "councils", "Councils hit by the shock",
             "councils with a contract disrupted in the first shock's quarter"),
+)  # fmt: skip
+
+
+#: Each council's quarter (``commsim run --councils``: councils.csv; the Council agents'
+#: reporters in ``CommissioningModel.datacollector``): which councils suffered.
+COUNCIL_REPORTERS: dict[str, Outcome] = _table(
+    Outcome("service_delivered", float, "share", "Service delivered",
+            "Share of the council's required service delivered this quarter (0-1)"),
+    Outcome("disrupted", int, "yes/no", "Disrupted",
+            "1 if a failure or handback disrupted one of its contracts this quarter"),
+    Outcome("spend", float, "GBP m / quarter", "Council's spend",
+            "Paid by the council: to providers (its in-house unit included) and transition costs"),
+    Outcome("local_share", float, "share", "Local share of spend",
+            "Share of its spend re-spent in its own area"),
+    Outcome("share_outsourcer", float, "share", "Outsourcers' share",
+            "Share of its contract value held by private outsourcers"),
+    Outcome("share_mutual", float, "share", "Mutuals' share",
+            "Share of its contract value held by mutuals"),
+    Outcome("share_inhouse", float, "share", "In-house share",
+            "Share of its contract value delivered in-house"),
+    Outcome("trust", float, "index 0-1", "Public trust",
+            "Public trust in the council's commissioning"),
+)  # fmt: skip
+
+#: Each trading provider's quarter (the Provider agents' reporters).
+PROVIDER_REPORTERS: dict[str, Outcome] = _table(
+    Outcome("kind", str, "text", "Kind", "outsourcer, mutual or inhouse"),
+    Outcome("home", int, "council", "Home council",
+            "Index of its home council; -1 for a national firm"),
+    Outcome("contracts", int, "contracts", "Contracts held", "Contracts it holds now"),
+    Outcome("contract_value", float, "GBP m / quarter", "Contract value",
+            "Price of the contracts it holds, per quarter"),
+    Outcome("cash", float, "GBP m", "Cash", "Cash at the quarter's end (negative: borrowing)"),
 )  # fmt: skip
 
 
@@ -438,6 +475,48 @@ def run_summary(
         if first is not None
         else 0,
         "shock_councils_touched": int(shock_councils_touched) if first is not None else 0,
+    }
+
+
+def council_metrics(market: Market) -> dict[str, np.ndarray]:
+    """Each council's quarter (:data:`COUNCIL_REPORTERS`), one value per council, read from
+    the quarter's accounts as :func:`quarter_metrics` reads the market's."""
+    money, n = market.ledger.money, market.councils.n
+    required, delivered = money["required"], money["delivered"]
+    paid, local = money["paid"], money["local"]
+    value = market.contracts.value_by_council_and_kind(market.providers.kind, n)
+    total = value.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        service = np.where(required > 0, np.minimum(delivered / required, 1.0), 1.0)
+        shares = np.where(total[:, None] > 0, value / total[:, None], 0.0)
+        local_share = np.where(paid > 0, local / paid, 0.0)
+    return {
+        "service_delivered": service,
+        "disrupted": market.ledger.councils_hit.astype(np.int64),
+        "spend": paid / MILLION,
+        "local_share": local_share,
+        "share_outsourcer": shares[:, ProviderKind.OUTSOURCER],
+        "share_mutual": shares[:, ProviderKind.MUTUAL],
+        "share_inhouse": shares[:, ProviderKind.INHOUSE],
+        "trust": market.councils.trust.copy(),
+    }
+
+
+_KIND_NAMES = np.array([k.name.lower() for k in ProviderKind], dtype=object)
+
+
+def provider_metrics(market: Market) -> dict[str, np.ndarray]:
+    """Every provider's quarter (:data:`PROVIDER_REPORTERS`), one value per provider row
+    (failed ones included: select ``market.providers.view("alive")`` for those trading)."""
+    p, ct = market.providers, market.contracts
+    holder = ct.view("holder")
+    held = holder[holder >= 0]
+    return {
+        "kind": _KIND_NAMES[p.view("kind")],
+        "home": p.view("home").astype(np.int64),
+        "contracts": np.bincount(held, minlength=p.n).astype(np.int64),
+        "contract_value": ct.value_by_provider(p.n) / MILLION,
+        "cash": p.view("cash") / MILLION,
     }
 
 

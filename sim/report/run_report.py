@@ -15,11 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, Outcome
+from sim.core.outcomes import COUNCIL_REPORTERS, REPORTERS, SUMMARY_FIELDS, Outcome, council_metrics
 from sim.report.plots import TimeAxis
 
 __all__ = [
     "HEADLINE",
+    "CouncilRecorder",
     "changed_inputs",
     "format_value",
     "report_html",
@@ -79,20 +80,58 @@ def summary_text(name: str, outcomes: Mapping[str, Any]) -> str:
     return "\n".join([f"{name}:", *(f"  {title:<{width}}  {value}" for title, value in rows)])
 
 
-def write_data_dictionary(path: Path, columns: Iterable[str]) -> Path:
+#: The identifying columns of the run's CSV files: (type, unit, meaning).
+_IDS = {
+    "quarter": ("int", "quarter", "Quarter simulated, from 0"),
+    "council": ("int", "council", "Council's index, from 0 (its row in the council table)"),
+    "name": ("str", "text", "The council's area"),
+}
+
+
+def write_data_dictionary(
+    path: Path, columns: Iterable[str], definitions: Mapping[str, Outcome] | None = None
+) -> Path:
     """Write the data dictionary of a CSV's ``columns`` (column, type, unit, meaning) at
-    ``path``; ``quarter`` and the outcomes are described from the outcome table."""
-    definitions = {**REPORTERS, **SUMMARY_FIELDS}
+    ``path``; the outcomes are described from the outcome table (``definitions``: which one;
+    default the quarterly reporters and run outcomes)."""
+    table = definitions if definitions is not None else {**REPORTERS, **SUMMARY_FIELDS}
     with Path(path).open("w", encoding="utf-8", newline="") as sink:
         writer = csv.writer(sink)
         writer.writerow(["column", "type", "unit", "meaning"])
         for column in columns:
-            if column == "quarter":
-                writer.writerow([column, "int", "quarter", "Quarter simulated, from 0"])
-                continue
-            o = definitions[column]
-            writer.writerow([column, o.type.__name__, o.unit, o.meaning])
+            o = table.get(column)
+            row = (o.type.__name__, o.unit, o.meaning) if o is not None else _IDS[column]
+            writer.writerow([column, *row])
     return Path(path)
+
+
+class CouncilRecorder:
+    """Each council's quarter (:data:`sim.core.outcomes.COUNCIL_REPORTERS`), recorded after
+    each step of a run and written as ``councils.csv``: ``commsim run --councils``. One row
+    per council and quarter (150 councils, 80 quarters: 12,000 rows), hence not by default."""
+
+    def __init__(self) -> None:
+        self.quarters: list[tuple[int, dict[str, Any]]] = []
+
+    def record(self, model: Any) -> None:
+        """Record the quarter ``model`` (a Simulation or CommissioningModel) just simulated."""
+        self.quarters.append((model.market.quarter - 1, council_metrics(model.market)))
+
+    def write(self, folder: Path, names: Sequence[str]) -> list[Path]:
+        """Write ``councils.csv`` and its data dictionary ``councils.columns.csv`` into
+        ``folder``; ``names``: each council's area, by index."""
+        columns = ["quarter", "council", "name", *COUNCIL_REPORTERS]
+        path = Path(folder) / "councils.csv"
+        with path.open("w", encoding="utf-8", newline="") as sink:
+            writer = csv.writer(sink)
+            writer.writerow(columns)
+            for quarter, table in self.quarters:
+                values = [table[k].tolist() for k in COUNCIL_REPORTERS]
+                for i, row in enumerate(zip(*values, strict=True)):
+                    shown = (v if isinstance(v, int) else f"{v:.10g}" for v in row)
+                    writer.writerow([quarter, i, names[i], *shown])
+        dictionary = Path(folder) / "councils.columns.csv"
+        return [path, write_data_dictionary(dictionary, columns, COUNCIL_REPORTERS)]
 
 
 def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
