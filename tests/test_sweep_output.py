@@ -207,3 +207,16 @@ def test_export_writes_behaviorspace_style_csv_with_a_data_dictionary(done, tmp_
     columns = pd.read_csv(tmp_path / "csv" / "columns.csv").set_index("column")
     assert columns.loc["resilience", "unit"] == "share"
     assert columns.loc["failures", "role"] == "reporter"
+
+
+def test_units_are_in_the_file_metadata_that_polars_and_duckdb_read(done):
+    """polars (read_parquet_metadata) and DuckDB (parquet_kv_metadata) read a Parquet file's
+    key-value metadata, not Arrow's field metadata; neither is installed here, so the file's
+    own key-value metadata is read with pyarrow's Parquet reader, as they would read it."""
+    (ts,) = (done / "timeseries").glob("*.parquet")
+    for path, name, unit in ((done / "runs.parquet", "service_quarters_lost", "quarters"),
+                             (ts, "unmet_need", "GBP m / quarter")):  # fmt: skip
+        kv = pq.read_metadata(path).metadata
+        columns = json.loads(kv[b"commsim_columns"])
+        assert columns[name]["unit"] == unit, path
+        assert set(columns) == set(pq.read_schema(path).names)

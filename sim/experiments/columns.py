@@ -8,6 +8,8 @@ outcomes) and the parameter table (:func:`sim.scenario.parameter_table`).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from functools import cache
 
 import pyarrow as pa
@@ -16,7 +18,20 @@ from sim.core.outcomes import outcome
 from sim.inputs import InputError
 from sim.scenario import parameter_table, shock_field
 
-__all__ = ["ROLES", "describe", "described_field", "is_integer"]
+__all__ = [
+    "DICTIONARY_KEY",
+    "ROLES",
+    "describe",
+    "described_field",
+    "dictionary",
+    "dictionary_metadata",
+    "is_integer",
+]
+
+#: The Parquet file key-value metadata holding the data dictionary (column -> unit,
+#: description, role) as JSON: what polars (``read_parquet_metadata``) and DuckDB
+#: (``parquet_kv_metadata``) read, as they do not read Arrow's field metadata.
+DICTIONARY_KEY = "commsim_columns"
 
 #: What a column is: ``id``, ``parameter`` (varied), ``fixed``, ``outcome``, ``reporter``
 #: (quarterly) or ``status`` (a run's error).
@@ -70,3 +85,30 @@ def described_field(name: str, type_: pa.DataType, role: str) -> pa.Field:
     return pa.field(name, type_).with_metadata(
         {"unit": unit, "description": description, "role": role}
     )
+
+
+def dictionary(schemas: Iterable[pa.Schema]) -> list[dict[str, str]]:
+    """The data dictionary of these schemas' columns (each once, in order): column, unit,
+    description and role, from each field's metadata (:func:`described_field`)."""
+    rows, seen = [], set()
+    for schema in schemas:
+        for field in schema:
+            if field.name in seen:
+                continue
+            seen.add(field.name)
+            meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+            rows.append(
+                {
+                    "column": field.name,
+                    "unit": meta.get("unit", ""),
+                    "description": meta.get("description", ""),
+                    "role": meta.get("role", ""),
+                }
+            )
+    return rows
+
+
+def dictionary_metadata(schema: pa.Schema) -> dict[bytes, bytes]:
+    """The file key-value metadata carrying ``schema``'s data dictionary (:data:`DICTIONARY_KEY`)."""
+    table = {row.pop("column"): row for row in dictionary([schema])}
+    return {DICTIONARY_KEY.encode(): json.dumps(table).encode()}

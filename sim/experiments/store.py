@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.experiments.columns import described_field, is_integer
+from sim.experiments.columns import described_field, dictionary_metadata, is_integer
 from sim.scenario import InputError
 
 if TYPE_CHECKING:
@@ -530,6 +530,7 @@ class RunStore:
         meta = {
             b"commsim_parts": json.dumps([compacted] if compacted else []).encode(),
             b"commsim_superseded": json.dumps(superseded).encode(),
+            **dictionary_metadata(table.schema),
         }
         # runs.parquet names the compacted file: from here the parts it copied are surplus
         _write_parquet_atomic(table.replace_schema_metadata(meta), self.out / RUNS)
@@ -561,7 +562,8 @@ class RunStore:
             for part in parts:
                 table = _described_timeseries(_read_parquet(part))
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, write_page_checksum=True)
+                    schema = table.schema.with_metadata(dictionary_metadata(table.schema))
+                    writer = pq.ParquetWriter(tmp, schema, write_page_checksum=True)
                 buffered.append(table.cast(writer.schema))
                 if sum(t.num_rows for t in buffered) >= ROW_GROUP_ROWS:
                     writer.write_table(pa.concat_tables(buffered))
