@@ -86,3 +86,20 @@ def test_envelopes_keep_each_shock_setting_apart(sweep):
     fig = envelope_figure(ts, runs, list(manifest["parameters"]), "lhs")
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert len(labels) == 2 and all(label.startswith("shocks=") for label in labels)
+
+
+def test_analyze_writes_a_data_dictionary_beside_its_summary(tmp_path):
+    import pandas as pd
+
+    from sim.experiments.analysis import analyze_sweep
+
+    experiment = load_experiment(experiment_file(tmp_path, PARAMETERS, fixed=FIXED))
+    run_sweep(experiment, tmp_path / "out", make_executor(1, None), progress=False)
+    written = analyze_sweep(tmp_path / "out")
+    assert tmp_path / "out" / "summary.columns.csv" in written
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    dictionary = pd.read_csv(tmp_path / "out" / "summary.columns.csv", keep_default_na=False)
+    assert list(dictionary["column"]) == list(summary.columns)
+    assert (dictionary["description"] != "").all() and (dictionary["unit"] != "").all()
+    row = dictionary.set_index("column").loc["service_quarters_lost_ci_low"]
+    assert row["unit"] == "quarters" and "95% CI" in row["description"]

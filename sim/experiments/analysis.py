@@ -166,13 +166,15 @@ def morris_indices(
 
 
 def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
-    """Write ``summary.csv``, ``sensitivity.csv`` (sobol/morris designs) and ``figures/``;
+    """Write ``summary.csv`` (its data dictionary in ``summary.columns.csv``),
+    ``sensitivity.csv`` (sobol/morris designs) and ``figures/``;
     with ``precision``, also ``replications.csv`` and ``figures/replications.png`` (see
     :func:`replication_table`).
 
     Raises:
         InputError: ``out`` is not a sweep directory.
     """
+    from sim.experiments.columns import write_summary_dictionary
     from sim.experiments.store import read_manifest, read_runs, read_timeseries
     from sim.report import experiment_plots as plots
 
@@ -189,6 +191,7 @@ def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
     summary = point_summary(runs, parameters)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
     written.append(out / "summary.csv")
+    written.append(write_summary_dictionary(out / "summary.columns.csv", summary.columns))
 
     sensitivity = None
     problem = manifest.get("problem")

@@ -8,9 +8,11 @@ outcomes) and the parameter table (:func:`sim.scenario.parameter_table`).
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -26,6 +28,7 @@ __all__ = [
     "dictionary",
     "dictionary_metadata",
     "is_integer",
+    "write_summary_dictionary",
 ]
 
 #: The Parquet file key-value metadata holding the data dictionary (column -> unit,
@@ -70,6 +73,38 @@ def describe(name: str) -> tuple[str, str]:
         return "", ""
     unit, text = _parameters().get(f"shocks[].{shock[1]}" if shock else dotted, ("", ""))
     return unit, f"{text} (shock {shock[0]})" if shock and text else text
+
+
+#: summary.csv's columns per outcome: suffix -> what the column holds.
+_SUMMARY_SUFFIXES = {
+    "_mean": "mean over the design point's runs",
+    "_ci_low": "lower end of the 95% CI of the mean (Student t)",
+    "_ci_high": "upper end of the 95% CI of the mean (Student t)",
+}
+_SUMMARY_IDS = {
+    "point": ("id", "Design point (row of the design), from 0"),
+    "runs": ("runs", "Runs at the design point"),
+    "failed": ("runs", "Runs at the design point that raised an error (outcomes null)"),
+}
+
+
+def write_summary_dictionary(path: Path, columns: Iterable[str]) -> Path:
+    """Write the data dictionary (column, unit, description) of ``commsim analyze``'s
+    summary.csv beside it: each outcome's mean and CI columns in the outcome's unit."""
+    rows = []
+    for column in columns:
+        unit, text = _SUMMARY_IDS.get(column) or describe(column)
+        for suffix, what in _SUMMARY_SUFFIXES.items():
+            base = column.removesuffix(suffix)
+            if base != column and outcome(base) is not None:
+                unit, text = describe(base)
+                text = f"{text}: {what}"
+        rows.append({"column": column, "unit": unit, "description": text})
+    with Path(path).open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=["column", "unit", "description"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(path)
 
 
 def is_integer(name: str) -> bool:
