@@ -87,3 +87,33 @@ def test_run_writes_councils_csv_only_when_asked(tmp_path):
     plain = tmp_path / "plain"
     assert run_cli("run", "baseline", "--out", str(plain), *sets).returncode == 0
     assert not (plain / "councils.csv").exists()
+
+
+def test_a_sweep_keeps_each_councils_quarters_when_asked(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+    from sweep_support import experiment_file
+
+    from sim.experiments.executors import make_executor
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.store import read_councils, read_timeseries
+    from sim.experiments.sweep import run_sweep
+
+    fixed = '[fixed]\n"network.councils" = 20\n"scenario.quarters" = 12\n'
+    svw = '"commissioning.social_value_weight" = [0.0, 0.3]'
+    for keep in (True, False):
+        out = tmp_path / f"out-{keep}"
+        extra = f"councils = {str(keep).lower()}"
+        path = experiment_file(tmp_path, svw, fixed=fixed, extra=extra, name=f"{keep}.toml")
+        run_sweep(load_experiment(path), out, make_executor(1, None), progress=False)
+    assert read_councils(tmp_path / "out-False") is None  # off by default in effect
+    councils = read_councils(tmp_path / "out-True")
+    assert len(councils) == 4 * 12 * 20  # runs x quarters x councils
+    series = read_timeseries(tmp_path / "out-True").set_index(["run_id", "quarter"])
+    spend = councils.groupby(["run_id", "quarter"])["spend"].sum()
+    assert np.allclose(spend.to_numpy(), series.loc[spend.index, "spend"].to_numpy())
+    assert councils["disrupted"].dtype.kind == "i"
+    (part, *_) = (tmp_path / "out-True" / "councils").glob("*.parquet")
+    kv = json.loads(pq.read_metadata(part).metadata[b"commsim_columns"])
+    assert kv["spend"]["unit"] == "GBP m / quarter" and kv["council"]["role"] == "id"

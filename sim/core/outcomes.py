@@ -31,6 +31,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "Outcome",
     "council_metrics",
+    "council_table",
     "failures_by_kind",
     "local_multiplier",
     "model_reporters",
@@ -503,6 +504,19 @@ def council_metrics(market: Market) -> dict[str, np.ndarray]:
 
 
 _KIND_NAMES = np.array([k.name.lower() for k in ProviderKind], dtype=object)
+
+
+def council_table(quarters: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Quarters of :func:`council_metrics` (quarter 0 first) as one table: ``quarter``,
+    ``council`` and each council reporter, one row per council and quarter."""
+    n = len(quarters[0]["trust"]) if quarters else 0
+    table = {
+        "quarter": np.repeat(np.arange(len(quarters), dtype=np.int64), n),
+        "council": np.tile(np.arange(n, dtype=np.int64), len(quarters)),
+    }
+    for name in COUNCIL_REPORTERS:
+        table[name] = np.concatenate([q[name] for q in quarters]) if quarters else np.zeros(0)
+    return table
 
 
 def provider_metrics(market: Market) -> dict[str, np.ndarray]:

@@ -60,6 +60,7 @@ __all__ = [
     "error_reason",
     "note_to_stderr",
     "prepare_sweep_dir",
+    "read_councils",
     "read_manifest",
     "read_runs",
     "read_timeseries",
@@ -72,6 +73,7 @@ MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
 PARTS = "parts"
 TIMESERIES = "timeseries"
+COUNCILS = "councils"
 LOCK = ".lock"
 QUARANTINE = "quarantine"
 COMPACTED = "compacted.parquet"  # the end of the one time-series file a finished sweep keeps
@@ -133,6 +135,29 @@ def _described_schema(fields: tuple[tuple[str, pa.DataType], ...]) -> pa.Schema:
         )
         for name, dtype in fields
     )
+
+
+def _described_councils(table: pa.Table) -> pa.Table:
+    """A council table (``experiment.councils``) with each field's unit and description
+    (:data:`sim.core.outcomes.COUNCIL_REPORTERS`) and the data dictionary in the file's
+    key-value metadata."""
+    from sim.core.outcomes import COUNCIL_REPORTERS
+
+    ids = {
+        "run_id": "Run number in its sweep",
+        "quarter": "Quarter simulated, from 0",
+        "council": "Council's index, from 0",
+    }
+    fields = []
+    for field in table.schema:
+        o = COUNCIL_REPORTERS.get(field.name)
+        unit, text, role = (
+            (o.unit, o.meaning, "council") if o else (field.name, ids[field.name], "id")
+        )
+        meta = {"unit": unit, "description": text, "role": role}
+        fields.append(pa.field(field.name, field.type).with_metadata(meta))
+    schema = pa.schema(fields)
+    return table.cast(schema.with_metadata(dictionary_metadata(schema)))
 
 
 def note_to_stderr(message: str) -> None:
@@ -510,6 +535,10 @@ class RunStore:
         if batch.timeseries is not None:
             table = _described_timeseries(pa.table(batch.timeseries))
             _write_parquet_atomic(table, self.timeseries / f"ts-{name}")
+        if batch.councils is not None:
+            (self.out / COUNCILS).mkdir(exist_ok=True)
+            table = _described_councils(pa.table(batch.councils))
+            _write_parquet_atomic(table, self.out / COUNCILS / f"c-{name}")
         rows = pa.Table.from_pylist(batch.rows, schema=self.schema)
         _write_parquet_atomic(rows, self.parts / f"runs-{name}")
         self._finished.update(rows.column("run_id").to_numpy().tolist())
@@ -606,6 +635,17 @@ def read_runs(out: Path) -> pd.DataFrame:
         raise InputError(f"{out}: holds no runs ({RUNS} or {PARTS}/): is it a sweep directory?")
     frame = _read_frames(files)
     return frame.drop_duplicates("run_id").sort_values("run_id").reset_index(drop=True)
+
+
+def read_councils(out: Path) -> pd.DataFrame | None:
+    """Every council's quarters of a sweep run with ``councils = true`` (``run_id``,
+    ``quarter``, ``council`` and :data:`sim.core.outcomes.COUNCIL_REPORTERS`), or None. A run
+    re-run on resume appears once."""
+    files = sorted((Path(out) / COUNCILS).glob("c-*.parquet"))
+    if not files:
+        return None
+    frame = _read_frames(files).drop_duplicates(["run_id", "quarter", "council"])
+    return frame.sort_values(["run_id", "quarter", "council"]).reset_index(drop=True)
 
 
 def read_timeseries(out: Path) -> pd.DataFrame | None:

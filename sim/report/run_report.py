@@ -15,7 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.core.outcomes import COUNCIL_REPORTERS, REPORTERS, SUMMARY_FIELDS, Outcome, council_metrics
+from sim.core.outcomes import (
+    COUNCIL_REPORTERS,
+    REPORTERS,
+    SUMMARY_FIELDS,
+    Outcome,
+    council_metrics,
+    council_table,
+)
 from sim.report.plots import TimeAxis
 
 __all__ = [
@@ -111,25 +118,25 @@ class CouncilRecorder:
     per council and quarter (150 councils, 80 quarters: 12,000 rows), hence not by default."""
 
     def __init__(self) -> None:
-        self.quarters: list[tuple[int, dict[str, Any]]] = []
+        self.quarters: list[dict[str, Any]] = []
 
     def record(self, model: Any) -> None:
         """Record the quarter ``model`` (a Simulation or CommissioningModel) just simulated."""
-        self.quarters.append((model.market.quarter - 1, council_metrics(model.market)))
+        self.quarters.append(council_metrics(model.market))
 
     def write(self, folder: Path, names: Sequence[str]) -> list[Path]:
         """Write ``councils.csv`` and its data dictionary ``councils.columns.csv`` into
         ``folder``; ``names``: each council's area, by index."""
+        table = council_table(self.quarters)
         columns = ["quarter", "council", "name", *COUNCIL_REPORTERS]
         path = Path(folder) / "councils.csv"
         with path.open("w", encoding="utf-8", newline="") as sink:
             writer = csv.writer(sink)
             writer.writerow(columns)
-            for quarter, table in self.quarters:
-                values = [table[k].tolist() for k in COUNCIL_REPORTERS]
-                for i, row in enumerate(zip(*values, strict=True)):
-                    shown = (v if isinstance(v, int) else f"{v:.10g}" for v in row)
-                    writer.writerow([quarter, i, names[i], *shown])
+            values = [table[k].tolist() for k in ("quarter", "council", *COUNCIL_REPORTERS)]
+            for quarter, council, *row in zip(*values, strict=True):
+                shown = (v if isinstance(v, int) else f"{v:.10g}" for v in row)
+                writer.writerow([quarter, council, names[council], *shown])
         dictionary = Path(folder) / "councils.columns.csv"
         return [path, write_data_dictionary(dictionary, columns, COUNCIL_REPORTERS)]
 
