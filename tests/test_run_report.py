@@ -62,13 +62,16 @@ def test_values_print_with_their_units_and_no_float_noise():
     assert format_value(185312.77, "GBP m") == "185,313 GBP m"
     assert format_value(0.66191, "index 0-1") == "0.6619 (index 0-1)"
     assert format_value(None, "quarters") == "none"
+    assert (
+        format_value(1, "providers") == "1 provider" and format_value(40, "quarter") == "quarter 40"
+    )
 
 
 def test_the_printed_summary_names_each_headline_outcome_with_its_unit(shocked):
     text = summary_text("baseline", shocked.summary())
     for name in HEADLINE:
         assert SUMMARY_FIELDS[name].title in text
-    assert re.search(r"Provider failures +\d+ providers", text)
+    assert re.search(r"Provider failures +\d+ providers?", text)
     assert re.search(r"Resilience +\d+\.\d%", text)
 
 
@@ -92,7 +95,10 @@ def test_run_writes_a_report_page_that_opens_offline_and_a_data_dictionary(tmp_p
     for name in SUMMARY_FIELDS:
         assert SUMMARY_FIELDS[name].meaning.replace("'", "&#x27;") in page, name
     assert "network.councils" in page and "market_test_rate" in page  # changed inputs
-    assert f"Events ({len(summary['events'])})" in page
+    failures = [e for e in summary["events"] if e["event"] == "failure"]
+    assert f"Failures and shocks ({len(failures)})" in page
+    for e in failures:
+        assert f"{e['provider']} failed ({e['cause']})" in page
     with (out / "timeseries.columns.csv").open() as f:
         dictionary = list(csv.DictReader(f))
     header = (out / "timeseries.csv").read_text().splitlines()[0].split(",")
@@ -102,9 +108,10 @@ def test_run_writes_a_report_page_that_opens_offline_and_a_data_dictionary(tmp_p
         assert row["unit"] == REPORTERS[row["column"]].unit
 
 
-def test_the_page_lists_every_event_with_its_time(shocked):
+def test_the_page_lists_every_event_and_shock_with_its_time(shocked):
     report = run_report(shocked)
     page = report_html(report, b"png")
     assert shocked.events, "the shocked run has events to list"
     for event in shocked.events:
         assert TimeAxis().name(event["quarter"]) in page
+    assert "shock: provider collapse" in page and TimeAxis().name(SHOCK[0]["quarter"]) in page

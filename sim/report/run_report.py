@@ -64,8 +64,12 @@ def format_value(value: Any, unit: str = "") -> str:
         return str(value)
     if unit in _PERCENT_UNITS:
         return f"{100 * value:.1f}%"
+    if unit == "quarter" and isinstance(value, int):
+        return f"quarter {value}"
     if isinstance(value, int):
         number = f"{value:,}"
+        if value == 1 and unit in ("providers", "contracts", "councils", "quarters"):
+            unit = unit[:-1]  # 1 provider, not 1 providers
     else:  # four significant figures, but whole thousands never in powers of ten
         number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     if not unit or unit in ("integer", "text"):
@@ -187,7 +191,8 @@ body { font: 15px/1.45 system-ui, sans-serif; max-width: 1200px; margin: 1.5em a
        padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; margin-bottom: 0.1em; } h2 { font-size: 1.15em; margin-top: 1.4em; }
 .meta { color: #555; margin-top: 0; }
-img { width: 100%; height: auto; border: 1px solid #ddd; }
+img { width: 100%; height: auto; border: 1px solid #ddd; box-sizing: border-box; }
+td { overflow-wrap: break-word; }
 table { border-collapse: collapse; width: 100%; margin: 0.4em 0; }
 th, td { text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #e3e3e3;
          vertical-align: top; }
@@ -211,13 +216,45 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], value_column: int
 
 
 def _event_text(event: Mapping[str, Any]) -> tuple[str, str]:
+    contracts = format_value(int(event.get("contracts", 0)), "contracts")
     if event["event"] == "failure":
         cause = event.get("cause", "")
-        return (
-            f"{event.get('provider', 'a provider')} failed ({cause})",
-            f"{event.get('contracts', 0)} contracts",
+        return f"{event.get('provider', 'a provider')} failed ({cause})", contracts
+    return "contracts handed back", contracts
+
+
+def _shock_text(shock: Mapping[str, Any]) -> tuple[str, str]:
+    """A scheduled shock as the events table shows it: its kind and what it hits or how big."""
+    size = shock.get("target") or format_value(shock.get("magnitude"))
+    return "shock: " + str(shock["kind"]).replace("_", " "), str(size)
+
+
+def _events_html(report: Mapping[str, Any], time: TimeAxis) -> str:
+    """Failures and shocks in a table; handbacks, often one a quarter, in a folded one."""
+    events = report.get("events", [])
+    shocks = report["scenario"].get("shocks", [])
+    major = sorted(
+        [(e["quarter"], *_event_text(e)) for e in events if e["event"] == "failure"]
+        + [(s["quarter"], *_shock_text(s)) for s in shocks],
+        key=lambda row: row[0],
+    )
+    handbacks = [(e["quarter"], *_event_text(e)) for e in events if e["event"] == "handback"]
+    parts = [f"<h2>Failures and shocks ({len(major)})</h2>"]
+    if major:
+        rows = [(time.name(q), what, size) for q, what, size in major]
+        parts.append(_table(["when", "what", "how many / how big"], rows, value_column=2))
+    else:
+        parts.append("<p>No provider failed and no shock was scheduled.</p>")
+    if handbacks:
+        total = sum(int(e.get("contracts", 0)) for e in events if e["event"] == "handback")
+        rows = [(time.name(q), what, size) for q, what, size in handbacks]
+        parts.append(
+            f"<details><summary>Handbacks: {total:,} contracts in {len(handbacks)} quarters "
+            "(a provider losing money on a contract hands it back)</summary>"
+            + _table(["when", "what", "how many"], rows, value_column=2)
+            + "</details>"
         )
-    return "contracts handed back", f"{event.get('contracts', 0)} contracts"
+    return "\n".join(parts)
 
 
 def report_html(report: Mapping[str, Any], figure_png: bytes) -> str:
@@ -239,8 +276,6 @@ def report_html(report: Mapping[str, Any], figure_png: bytes) -> str:
         )
         for k in first + rest
     ]
-    events = report.get("events", [])
-    event_rows = [(time.name(e["quarter"]), *_event_text(e)) for e in events]
     changed = changed_inputs(scenario)
     input_rows = [
         (key, _shown(value, unit), _shown(default, unit), unit)
@@ -265,12 +300,9 @@ def report_html(report: Mapping[str, Any], figure_png: bytes) -> str:
         "two reports compare by eye.</p>",
         "<h2>Outcomes</h2>",
         _table(["outcome", "value", "meaning"], outcome_rows),
-        f"<h2>Events ({len(events)})</h2>",
-        _table(["when", "what", "how many"], event_rows, value_column=2)
-        if events
-        else "<p>No provider failed and no contract was handed back.</p>",
+        _events_html(report, time),
         f"<h2>Inputs that differ from the defaults ({len(changed)})</h2>",
-        _table(["parameter", "value", "default", "unit"], input_rows)
+        _table(["parameter", "value", "default", "unit"], input_rows, value_column=-1)
         if changed
         else "<p>Every input is at its default.</p>",
         "<p class=note>Data: <code>timeseries.csv</code> (one row per quarter; its columns "
