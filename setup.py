@@ -10,8 +10,8 @@ made from, so a wheel built from it (as `python -m build` does) keeps that commi
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
-import subprocess
 from pathlib import Path
 
 from setuptools import setup
@@ -25,19 +25,13 @@ BUILD_INFO = Path("sim", "_build_info.py")
 
 
 def git_head() -> str | None:
-    """HEAD of the checkout this file is the top of; None elsewhere (an unpacked sdist)."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        except OSError:
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    top = git("rev-parse", "--show-toplevel")
-    if not top or Path(top).resolve() != ROOT:
-        return None
-    return git("rev-parse", "HEAD")
+    """The commit of the checkout this file is the top of, ``-dirty`` after it if tracked
+    files differ from it; None elsewhere (an unpacked sdist). Read by sim/version.py's own
+    function, loaded from its file (the package itself is not importable at build time)."""
+    spec = importlib.util.spec_from_file_location("_commsim_version", ROOT / "sim" / "version.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.checkout_commit(ROOT)
 
 
 def write_build_info(target: Path, version: str) -> None:

@@ -1,4 +1,5 @@
-"""Regenerate the parameter table in docs/ODD.md from the scenario schema.
+"""Regenerate the generated tables in docs/ODD.md: parameters from the scenario schema,
+quarterly reporters and run outcomes from the outcome table (sim/core/outcomes.py).
 
 .venv/bin/python -m scripts.update_odd
 """
@@ -8,16 +9,36 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sim.core.outcomes import (
+    COUNCIL_REPORTERS,
+    PROVIDER_REPORTERS,
+    REPORTERS,
+    SUMMARY_FIELDS,
+    outcome_markdown,
+)
 from sim.scenario import parameter_markdown
 
 ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
-BLOCK = re.compile(r"(<!-- parameters:begin -->\n).*?(<!-- parameters:end -->)", re.S)
+
+
+def generated_blocks() -> dict[str, str]:
+    """Each marked block of docs/ODD.md (``<!-- NAME:begin -->``) and its generated text."""
+    return {
+        "parameters": parameter_markdown(),
+        "reporters": outcome_markdown(REPORTERS),
+        "outcomes": outcome_markdown(SUMMARY_FIELDS),
+        "councils": outcome_markdown(COUNCIL_REPORTERS),
+        "providers": outcome_markdown(PROVIDER_REPORTERS),
+    }
 
 
 def main() -> None:
-    """Replace the text between the parameter markers with the generated table."""
+    """Replace the text between each pair of markers with its generated table."""
     text = ODD.read_text()
-    ODD.write_text(BLOCK.sub(lambda m: m.group(1) + parameter_markdown() + "\n" + m.group(2), text))
+    for name, table in generated_blocks().items():
+        block = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.S)
+        text = block.sub(lambda m, t=table: m.group(1) + t + "\n" + m.group(2), text)
+    ODD.write_text(text)
     print(f"updated {ODD}")
 
 

@@ -50,6 +50,12 @@ _LAZY = {
 }
 
 
+def __dir__() -> list[str]:
+    """The module's names with the public ones loaded on first use, so ``dir(sim)`` and tab
+    completion show ``CommissioningModel`` before it is imported."""
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)

@@ -1,7 +1,8 @@
 """Which commsim this is: the version and the git commit it was built from.
 
 A wheel carries both in ``sim/_build_info.py``, written by setup.py when the wheel (or the
-sdist it came from) was built. A source checkout has no such file: the version is the
+sdist it came from) was built; a commit ending ``-dirty`` was built from a tree with
+uncommitted changes. A source checkout has no such file: the version is the
 installed metadata's and the commit is the checkout's own HEAD. Neither is ever read from the
 directory a user runs commsim in, which may be a git repository of their own.
 """
@@ -13,7 +14,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-__all__ = ["__version__", "build_commit", "package_version"]
+__all__ = ["__version__", "build_commit", "checkout_commit", "package_version"]
 
 
 def _baked() -> tuple[str | None, str | None]:
@@ -36,8 +37,11 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def _checkout_head(root: Path) -> str | None:
-    """HEAD of the git checkout whose top level is ``root``; None if ``root`` is not one."""
+def checkout_commit(root: Path) -> str | None:
+    """HEAD of the git checkout whose top level is ``root``, with ``-dirty`` after it (as
+    ``git describe --dirty`` marks it) if tracked files differ from HEAD: a build from such a
+    tree is not that commit. None if ``root`` is not a checkout's top level. setup.py stamps
+    a wheel with it."""
 
     def git(*args: str) -> str | None:
         try:
@@ -53,7 +57,10 @@ def _checkout_head(root: Path) -> str | None:
     top = git("rev-parse", "--show-toplevel")
     if top is None or Path(top).resolve() != root.resolve():
         return None  # a repository that merely contains the package (a user's own project)
-    return git("rev-parse", "HEAD")
+    head = git("rev-parse", "HEAD")
+    if head is not None and git("status", "--porcelain", "--untracked-files=no") is not None:
+        return f"{head}-dirty"
+    return head
 
 
 @cache
@@ -63,7 +70,7 @@ def build_commit() -> str | None:
     _, baked = _baked()
     if baked:
         return baked
-    return _checkout_head(Path(__file__).resolve().parent.parent)
+    return checkout_commit(Path(__file__).resolve().parent.parent)
 
 
 __version__ = package_version()

@@ -10,13 +10,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from tests.helpers import ROOT, run_cli
 
 from sim.cli import build_parser, main
 from sim.cli.common import first_compile, free_folder
 from sim.cli.sweeps import resume_command, warn_without_workers
 from sim.cli.vary import parse_vary
 from sim.scenario.parameters import parameter_table
+from tests.helpers import ROOT, run_cli
 
 SMALL = ["--set", "network.councils=10", "--set", "scenario.quarters=6"]
 
@@ -36,13 +36,13 @@ def test_run_without_out_takes_the_next_free_folder_and_names_what_ran(in_tmp, c
     first = capsys.readouterr().out
     assert main(["run", str(ROOT / "scenarios" / "baseline.toml"), *SMALL, "--seed", "7"]) == 0
     second = capsys.readouterr().out
-    assert "report: results/baseline/overview.png" in first
-    assert "report: results/baseline-2/overview.png" in second
+    assert "report: results/baseline/report.html" in first
+    assert "report: results/baseline-2/report.html" in second
     assert (in_tmp / "results" / "baseline-2" / "summary.json").is_file()
     assert second.startswith(
-        "baseline with network.councils=10, scenario.quarters=6, scenario.seed=7: resilience"
+        "baseline with network.councils=10, scenario.quarters=6, scenario.seed=7:\n  Resilience"
     )
-    assert first.startswith("baseline with network.councils=10, scenario.quarters=6: ")
+    assert first.startswith("baseline with network.councils=10, scenario.quarters=6:\n")
 
 
 def test_free_folder_skips_taken_names_but_reuses_an_empty_one(tmp_path):

@@ -153,7 +153,8 @@ def test_overview_of_very_large_numbers_is_laid_out_to_fit(series, tmp_path):
     big = scaled(series, 100)  # six-digit tick labels: wider than the fixed margins allow
     assert not _labels_fit(_draw_overview(big, "big", [], fixed=True))
     assert _labels_fit(_draw_overview(big, "big", [], fixed=False))
-    path = overview_figure(big, "big", [], tmp_path / "o.png")
+    path = tmp_path / "o.png"
+    overview_figure(big, "big", [], path)
     from PIL import Image
 
     with Image.open(path) as image:
@@ -161,5 +162,6 @@ def test_overview_of_very_large_numbers_is_laid_out_to_fit(series, tmp_path):
 
 
 def test_overview_takes_a_dataframe_too(series, tmp_path):
-    path = overview_figure(pd.DataFrame(series), "frame", [], tmp_path / "o.png")
+    path = tmp_path / "o.png"
+    overview_figure(pd.DataFrame(series), "frame", [], path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

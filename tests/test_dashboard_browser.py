@@ -1,8 +1,9 @@
 """The classroom dashboard in a real browser at 1280x720: a lesson's path through the page.
 
 Starts ``commsim dashboard scenarios/baseline.toml`` on a free port and drives Debian's
-Chromium through Playwright (.ci/run installs it). Writes the Step latencies it measured to
-results/dashboard_step_latency.json.
+Chromium through Playwright (.ci/run installs it). Prints the Step latencies it measured and
+writes them to dashboard_step_latency.json in the test's own temporary folder (never into the
+checkout's results/, which is the user's).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from tests.dashboard_driver import (
     CHROMIUM,
     PROJECTOR,
     QUARTER,
-    ROOT,
     browser_page,
     collapse,
     event_log,
@@ -135,8 +135,7 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
     server_log = log.read_text()
     assert "Could not load URL" not in server_log and "Traceback" not in server_log, server_log
 
-    out = ROOT / "results"
-    out.mkdir(exist_ok=True)
+    out = tmp_path
     record = {"step_seconds": latencies, "median_seconds": statistics.median(latencies)}
     (out / "dashboard_step_latency.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"dashboard Step latency: median {record['median_seconds']:.3f} s over {len(latencies)}")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import re
 
-from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS
+from sim.core.outcomes import (
+    COUNCIL_REPORTERS,
+    PROVIDER_REPORTERS,
+    REPORTERS,
+    SUMMARY_FIELDS,
+    outcome_markdown,
+)
 from sim.scenario import parameter_markdown, parameter_table
 
 ODD_ELEMENTS = [
@@ -42,3 +48,10 @@ def test_odd_names_every_output(root):
     odd = (root / "docs/ODD.md").read_text()
     for name in [*REPORTERS, *SUMMARY_FIELDS]:
         assert f"`{name}`" in odd, name
+    for table in (
+        REPORTERS,
+        SUMMARY_FIELDS,
+        COUNCIL_REPORTERS,
+        PROVIDER_REPORTERS,
+    ):  # types, units and meanings as the code has them
+        assert outcome_markdown(table) in odd, "docs/ODD.md is stale: run scripts/update_odd.py"

@@ -62,11 +62,13 @@ def test_example_model_uses_the_files_names_budgets_and_graph():
 
 
 @pytest.mark.subprocess
-def test_example_runs_from_the_cli_and_writes_the_three_outputs(tmp_path):
+def test_example_runs_from_the_cli_and_writes_its_outputs(tmp_path):
     out = tmp_path / "out"
     result = run_cli("run", str(EXAMPLE), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert {p.name for p in out.iterdir()} == {"timeseries.csv", "summary.json", "overview.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "timeseries.csv", "timeseries.columns.csv", "summary.json", "overview.png", "report.html"
+    }  # fmt: skip
     assert run_cli("validate", str(EXAMPLE)).returncode == 0
 
 

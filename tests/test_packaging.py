@@ -9,6 +9,7 @@ them, so the test needs no network and checks the wheel, not the resolver.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -86,15 +87,37 @@ def test_version_names_the_checkout_commit(tmp_path):
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert done.returncode == 0 and done.stdout.startswith("commsim ")
-    assert build_commit() == head and head in done.stdout
+    assert build_commit().removesuffix("-dirty") == head and head in done.stdout
 
 
 def test_the_commit_is_not_read_from_a_repository_around_the_package(tmp_path):
-    from sim.version import _checkout_head
+    from sim.version import checkout_commit
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "pkg").mkdir()
-    assert _checkout_head(tmp_path / "pkg") is None
+    assert checkout_commit(tmp_path / "pkg") is None
+
+
+def test_a_tree_with_uncommitted_changes_is_marked_dirty(tmp_path):
+    """make dist from such a tree must not stamp the wheel with the clean commit."""
+    from sim.version import checkout_commit
+
+    def git(*args: str) -> str:
+        env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@t", "PATH": os.environ["PATH"]}  # fmt: skip
+        return subprocess.run(
+            ["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True, env=env
+        ).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one\n")
+    git("add", "a.txt")
+    git("commit", "-qm", "one")
+    head = git("rev-parse", "HEAD")
+    (tmp_path / "untracked.txt").write_text("not part of the build's commit either way\n")
+    assert checkout_commit(tmp_path) == head
+    (tmp_path / "a.txt").write_text("two\n")
+    assert checkout_commit(tmp_path) == f"{head}-dirty"
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "params", "examples", "sweep", "compare"])

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.helpers import ROOT
 
 #: A line naming a machine the reader supplies (a Dask scheduler) cannot run here.

@@ -53,7 +53,7 @@ def meta(field: pa.Field) -> dict[str, str]:
 def test_runs_parquet_fields_carry_unit_description_and_role(done):
     schema = pq.read_schema(done / "runs.parquet")
     assert meta(schema.field("resilience")) == {
-        "unit": "share", "description": SUMMARY_FIELDS["resilience"], "role": "outcome",
+        "unit": "share", "description": SUMMARY_FIELDS["resilience"].meaning, "role": "outcome",
     }  # fmt: skip
     svw = meta(schema.field("commissioning.social_value_weight"))
     assert svw["unit"] == "share of score" and svw["role"] == "parameter" and svw["description"]
@@ -74,7 +74,7 @@ def test_counts_are_integers_in_runs_and_time_series(done):
     for name in ("quarter", "failures", "handbacks", "providers_active", "spin_outs"):
         assert series.field(name).type == pa.int64(), name
     assert meta(series.field("unmet_need")) == {
-        "unit": REPORTERS["unmet_need"][0], "description": REPORTERS["unmet_need"][1],
+        "unit": REPORTERS["unmet_need"].unit, "description": REPORTERS["unmet_need"].meaning,
         "role": "reporter",
     }  # fmt: skip
 
@@ -210,3 +210,16 @@ def test_export_writes_behaviorspace_style_csv_with_a_data_dictionary(done, tmp_
     columns = pd.read_csv(tmp_path / "csv" / "columns.csv").set_index("column")
     assert columns.loc["resilience", "unit"] == "share"
     assert columns.loc["failures", "role"] == "reporter"
+
+
+def test_units_are_in_the_file_metadata_that_polars_and_duckdb_read(done):
+    """polars (read_parquet_metadata) and DuckDB (parquet_kv_metadata) read a Parquet file's
+    key-value metadata, not Arrow's field metadata; neither is installed here, so the file's
+    own key-value metadata is read with pyarrow's Parquet reader, as they would read it."""
+    (ts,) = (done / "timeseries").glob("*.parquet")
+    for path, name, unit in ((done / "runs.parquet", "service_quarters_lost", "quarters"),
+                             (ts, "unmet_need", "GBP m / quarter")):  # fmt: skip
+        kv = pq.read_metadata(path).metadata
+        columns = json.loads(kv[b"commsim_columns"])
+        assert columns[name]["unit"] == unit, path
+        assert set(columns) == set(pq.read_schema(path).names)

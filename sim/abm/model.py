@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,26 @@ def _outcome_reporter(model: CommissioningModel) -> float:
     return math.nan
 
 
+def _council_reporter(name: str, agent: Council) -> Any:
+    """One council's value of a council reporter (Mesa's per-agent path; the collector reads
+    every council at once from the same :func:`sim.core.outcomes.council_metrics`)."""
+    return outcomes.council_metrics(agent.model.market)[name][agent.index].item()
+
+
+def _provider_reporter(name: str, agent: Provider) -> Any:
+    """One provider's value of a provider reporter (as :func:`_council_reporter`)."""
+    value = outcomes.provider_metrics(agent.model.market)[name][agent.index]
+    return value if isinstance(value, str) else value.item()
+
+
+#: The agents' reporters: each council's and each trading provider's quarter
+#: (:data:`sim.core.outcomes.COUNCIL_REPORTERS`, :data:`~sim.core.outcomes.PROVIDER_REPORTERS`).
+AGENT_REPORTERS: dict[type, dict[str, partial]] = {
+    Council: {name: partial(_council_reporter, name) for name in outcomes.COUNCIL_REPORTERS},
+    Provider: {name: partial(_provider_reporter, name) for name in outcomes.PROVIDER_REPORTERS},
+}
+
+
 class CommissioningModel(Simulation, mesa.Model):
     """A market of councils commissioning services from outsourcers, mutuals and in-house units.
 
@@ -67,6 +88,10 @@ class CommissioningModel(Simulation, mesa.Model):
         **overrides: dotted-key parameter overrides, e.g.
             ``**{"commissioning.social_value_weight": 0.2}`` or
             ``commissioning__social_value_weight=0.2`` (this is how ``mesa.batch_run`` passes them).
+        agent_reporters: also record each council's and each trading provider's quarter in
+            the data collector (Mesa's agent-type reporters; see ``datacollector``). Off by
+            default: they slow a run by about half, and ``mesa.batch_run`` then returns one
+            row per agent and quarter instead of one per run.
 
     Attributes:
         params: the resolved scenario (``self.scenario`` is Mesa's own).
@@ -81,7 +106,11 @@ class CommissioningModel(Simulation, mesa.Model):
         datacollector: one row per quarter: the quarter's outcomes (:data:`sim.core.outcomes.REPORTERS`),
             ``seed``, and the run outcomes (:data:`sim.core.outcomes.SUMMARY_FIELDS`), which are NaN
             until the last quarter's row, where they hold :meth:`summary`'s values (NaN for
-            None). ``mesa.batch_run`` rows therefore carry the run's outcomes.
+            None). ``mesa.batch_run`` rows therefore carry the run's outcomes. With
+            ``agent_reporters=True``, agent rows:
+            ``datacollector.get_agenttype_vars_dataframe(Council)`` (each council's quarter:
+            :data:`sim.core.outcomes.COUNCIL_REPORTERS`) and ``(Provider)`` (each trading
+            provider's: :data:`sim.core.outcomes.PROVIDER_REPORTERS`).
         metrics: the last recorded quarter's outcomes.
         outcomes: the run outcomes once the run has reached its horizon ({} before).
 
@@ -98,6 +127,7 @@ class CommissioningModel(Simulation, mesa.Model):
         scenario: Scenario | MesaScenario | str | Path | Mapping | None = None,
         *,
         rng: Any = None,
+        agent_reporters: bool = False,
         **overrides: Any,
     ):
         mesa_scenario = scenario if isinstance(scenario, MesaScenario) else None
@@ -120,7 +150,9 @@ class CommissioningModel(Simulation, mesa.Model):
                 **outcomes.model_reporters(),
                 "seed": _seed_reporter,
                 **dict.fromkeys(outcomes.SUMMARY_FIELDS, _outcome_reporter),
-            }
+            },
+            # off by default: Mesa's batch_run gives a row per agent where they are on
+            agenttype_reporters=AGENT_REPORTERS if agent_reporters else None,
         )
 
     # ------------------------------------------------------------------ construction

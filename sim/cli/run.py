@@ -72,7 +72,8 @@ def write_series_csv(series: Mapping[str, Any], path: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run one scenario; write timeseries.csv, summary.json and overview.png.
+    """Run one scenario; write timeseries.csv (and its data dictionary), summary.json,
+    overview.png and report.html.
 
     Imports only what one run needs: the model's engine (no Mesa, pandas, networkx or SciPy),
     and matplotlib's object API for the overview (no pyplot).
@@ -95,30 +96,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         # loaded once the output folder is known to be usable: a refusal is quick
         from sim.core.engine import Simulation
         from sim.core.outcomes import run_report
-        from sim.report.plots import overview_figure
+        from sim.report.run_report import CouncilRecorder, summary_text, write_run_report
 
+        councils = CouncilRecorder()
         with jit.use_compiled(compiled):
             model = Simulation(scenario, rng=meta.seed)
             for _ in _quarters(scenario, bool(args.quiet)):
                 model.step()
+                if args.councils:
+                    councils.record(model)
             series = model.series()
             summary = run_report(model)
         write_series_csv(series, tmp / "timeseries.csv")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        title = f"{meta.name}: {meta.description}".rstrip(": ")
-        overview_figure(series, title, model.shock_log, tmp / "overview.png")
-    outcomes = summary["outcomes"]
+        write_run_report(tmp, summary, series, model.shock_log)
+        if args.councils:
+            councils.write(tmp, model.council_table.name)
     changes = list(args.set or [])
     if args.seed is not None:
         changes.append(f"scenario.seed={args.seed}")
     ran = f"{meta.name} with {', '.join(changes)}" if changes else meta.name
-    print(
-        f"{ran}: resilience {outcomes['resilience']:.3f}, "
-        f"final private share {outcomes['final_share_outsourcer']:.1%}, "
-        f"mutual share {outcomes['final_share_mutual']:.1%}, "
-        f"local share of spend {outcomes['mean_local_share']:.1%}"
-    )
-    print(f"report: {out}/overview.png (data: {out}/timeseries.csv, {out}/summary.json)")
+    print(summary_text(ran, summary["outcomes"]))
+    print(f"report: {out}/report.html (figure {out}/overview.png; data: {out}/timeseries.csv, "
+          f"its columns in {out}/timeseries.columns.csv, {out}/summary.json)")  # fmt: skip
     return 0
 
 
@@ -146,6 +146,11 @@ def add_run_parser(sub: Any) -> None:
         "--force",
         action="store_true",
         help="write into a non-empty --out, and run above the memory ceiling",
+    )
+    run.add_argument(
+        "--councils",
+        action="store_true",
+        help="also write councils.csv: each council's quarter (service, spend, shares, trust)",
     )
     run.set_defaults(func=cmd_run)
 

@@ -46,10 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["COUNT_REPORTERS", "Simulation", "fresh_seed", "resolve_scenario"]
 
-#: The quarterly reporters that count whole things (providers, contracts): integer columns.
-COUNT_REPORTERS = frozenset(
-    name for name, (unit, _) in outcomes.REPORTERS.items() if unit in ("providers", "contracts")
-)
+#: The quarterly reporters stored as integers (their type in :data:`outcomes.REPORTERS`).
+COUNT_REPORTERS = frozenset(name for name, o in outcomes.REPORTERS.items() if o.type is int)
 _REPORTER_NAMES = tuple(outcomes.REPORTERS)
 
 

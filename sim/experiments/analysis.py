@@ -166,13 +166,15 @@ def morris_indices(
 
 
 def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
-    """Write ``summary.csv``, ``sensitivity.csv`` (sobol/morris designs) and ``figures/``;
+    """Write ``summary.csv`` (its data dictionary in ``summary.columns.csv``),
+    ``sensitivity.csv`` (sobol/morris designs) and ``figures/``;
     with ``precision``, also ``replications.csv`` and ``figures/replications.png`` (see
     :func:`replication_table`).
 
     Raises:
         InputError: ``out`` is not a sweep directory.
     """
+    from sim.experiments.columns import write_summary_dictionary
     from sim.experiments.store import read_manifest, read_runs, read_timeseries
     from sim.report import experiment_plots as plots
 
@@ -189,6 +191,7 @@ def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
     summary = point_summary(runs, parameters)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
     written.append(out / "summary.csv")
+    written.append(write_summary_dictionary(out / "summary.columns.csv", summary.columns))
 
     sensitivity = None
     problem = manifest.get("problem")
@@ -205,25 +208,23 @@ def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
     if sensitivity is not None:
         sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.10g")
         written.append(out / "sensitivity.csv")
-        written.append(plots.sensitivity_figure(sensitivity, figures / f"{meta['design']}.png"))
+        written.append(figures / f"{meta['design']}.png")
+        plots.sensitivity_figure(sensitivity, written[-1])
     kinds = manifest.get("parameter_kinds", {})
     for name in parameters:
         path = figures / f"outcomes_vs_{name.replace('.', '_')}.png"
-        written.append(plots.outcomes_figure(runs, name, parameters, kinds, meta["design"], path))
+        plots.outcomes_figure(runs, name, parameters, kinds, meta["design"], path)
+        written.append(path)
     if precision is not None:
         needed = replication_table(runs, parameters, precision)
         needed.to_csv(out / "replications.csv", index=False, float_format="%.10g")
         written.append(out / "replications.csv")
-        written.append(
-            plots.replications_figure(
-                needed, str(precision), int(meta["replications"]), figures / "replications.png"
-            )
-        )
+        written.append(figures / "replications.png")
+        plots.replications_figure(needed, str(precision), int(meta["replications"]), written[-1])
     ts = read_timeseries(out)
     if ts is not None:
-        written.append(
-            plots.envelope_figure(ts, runs, parameters, meta["design"], figures / "timeseries.png")
-        )
+        written.append(figures / "timeseries.png")
+        plots.envelope_figure(ts, runs, parameters, meta["design"], written[-1], kinds)
     return written
 
 

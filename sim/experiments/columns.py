@@ -8,18 +8,34 @@ outcomes) and the parameter table (:func:`sim.scenario.parameter_table`).
 
 from __future__ import annotations
 
+import csv
+import json
+from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
 import pyarrow as pa
 
-from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, SUMMARY_UNITS
+from sim.core.outcomes import outcome
 from sim.inputs import InputError
 from sim.scenario import parameter_table, shock_field
 
-__all__ = ["COUNT_UNITS", "ROLES", "describe", "described_field", "is_count"]
+__all__ = [
+    "DICTIONARY_KEY",
+    "ROLES",
+    "describe",
+    "described_field",
+    "dictionary",
+    "dictionary_metadata",
+    "is_integer",
+    "write_summary_dictionary",
+]
 
-#: Units of whole numbers: a column in one of them is an integer column in every output.
-COUNT_UNITS = frozenset({"providers", "contracts", "councils", "quarter", "quarters"})
+#: The Parquet file key-value metadata holding the data dictionary (column -> unit,
+#: description, role) as JSON: what polars (``read_parquet_metadata``) and DuckDB
+#: (``parquet_kv_metadata``) read, as they do not read Arrow's field metadata.
+DICTIONARY_KEY = "commsim_columns"
+
 #: What a column is: ``id``, ``parameter`` (varied), ``fixed``, ``outcome``, ``reporter``
 #: (quarterly) or ``status`` (a run's error).
 ROLES = ("id", "parameter", "fixed", "outcome", "reporter", "status")
@@ -45,10 +61,9 @@ def describe(name: str) -> tuple[str, str]:
     """``(unit, description)`` of an output column; ``("", "")`` for a name none defines."""
     if name in _IDS:
         return _IDS[name]
-    if name in REPORTERS:
-        return REPORTERS[name]
-    if name in SUMMARY_FIELDS:
-        return SUMMARY_UNITS.get(name, ""), SUMMARY_FIELDS[name]
+    defined = outcome(name)
+    if defined is not None:
+        return defined.unit, defined.meaning
     dotted = name.replace("__", ".")
     if dotted == "shocks":
         return _SHOCKS
@@ -60,9 +75,43 @@ def describe(name: str) -> tuple[str, str]:
     return unit, f"{text} (shock {shock[0]})" if shock and text else text
 
 
-def is_count(name: str) -> bool:
-    """Whether an outcome or reporter counts whole things (providers, contracts, quarters)."""
-    return describe(name)[0] in COUNT_UNITS
+#: summary.csv's columns per outcome: suffix -> what the column holds.
+_SUMMARY_SUFFIXES = {
+    "_mean": "mean over the design point's runs",
+    "_ci_low": "lower end of the 95% CI of the mean (Student t)",
+    "_ci_high": "upper end of the 95% CI of the mean (Student t)",
+}
+_SUMMARY_IDS = {
+    "point": ("id", "Design point (row of the design), from 0"),
+    "runs": ("runs", "Runs at the design point"),
+    "failed": ("runs", "Runs at the design point that raised an error (outcomes null)"),
+}
+
+
+def write_summary_dictionary(path: Path, columns: Iterable[str]) -> Path:
+    """Write the data dictionary (column, unit, description) of ``commsim analyze``'s
+    summary.csv beside it: each outcome's mean and CI columns in the outcome's unit."""
+    rows = []
+    for column in columns:
+        unit, text = _SUMMARY_IDS.get(column) or describe(column)
+        for suffix, what in _SUMMARY_SUFFIXES.items():
+            base = column.removesuffix(suffix)
+            if base != column and outcome(base) is not None:
+                unit, text = describe(base)
+                text = f"{text}: {what}"
+        rows.append({"column": column, "unit": unit, "description": text})
+    with Path(path).open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=["column", "unit", "description"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(path)
+
+
+def is_integer(name: str) -> bool:
+    """Whether an outcome or reporter is stored as an integer (its type in
+    :mod:`sim.core.outcomes`: counts of whole things)."""
+    defined = outcome(name)
+    return defined is not None and defined.type is int
 
 
 def described_field(name: str, type_: pa.DataType, role: str) -> pa.Field:
@@ -71,3 +120,30 @@ def described_field(name: str, type_: pa.DataType, role: str) -> pa.Field:
     return pa.field(name, type_).with_metadata(
         {"unit": unit, "description": description, "role": role}
     )
+
+
+def dictionary(schemas: Iterable[pa.Schema]) -> list[dict[str, str]]:
+    """The data dictionary of these schemas' columns (each once, in order): column, unit,
+    description and role, from each field's metadata (:func:`described_field`)."""
+    rows, seen = [], set()
+    for schema in schemas:
+        for field in schema:
+            if field.name in seen:
+                continue
+            seen.add(field.name)
+            meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+            rows.append(
+                {
+                    "column": field.name,
+                    "unit": meta.get("unit", ""),
+                    "description": meta.get("description", ""),
+                    "role": meta.get("role", ""),
+                }
+            )
+    return rows
+
+
+def dictionary_metadata(schema: pa.Schema) -> dict[bytes, bytes]:
+    """The file key-value metadata carrying ``schema``'s data dictionary (:data:`DICTIONARY_KEY`)."""
+    table = {row.pop("column"): row for row in dictionary([schema])}
+    return {DICTIONARY_KEY.encode(): json.dumps(table).encode()}

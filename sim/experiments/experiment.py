@@ -109,6 +109,11 @@ class ExperimentMeta(BaseModel):
     timeseries_every: int = Field(
         1, ge=1, le=400, description="Keep every k-th quarter of the time series."
     )
+    councils: bool = Field(
+        False,
+        description="Keep each council's quarter (councils/ as Parquet; read_councils): a row "
+        "per council and quarter of every run, so off by default.",
+    )
 
 
 class Range(BaseModel):
@@ -190,6 +195,7 @@ class RunSpec:
     scenario: dict[str, Any]
     timeseries: bool = True
     timeseries_every: int = 1
+    councils: bool = False
 
 
 @dataclass(slots=True)
@@ -199,6 +205,7 @@ class RunResult:
 
     row: dict[str, Any]
     timeseries: dict[str, np.ndarray] | None = None  # column -> values
+    councils: dict[str, np.ndarray] | None = None  # column -> values, a row per council
 
 
 @dataclass(slots=True)
@@ -208,6 +215,7 @@ class RunBatch:
 
     rows: list[dict[str, Any]]
     timeseries: dict[str, np.ndarray] | None = None  # column -> values
+    councils: dict[str, np.ndarray] | None = None  # column -> values
 
 
 # ----------------------------------------------------------------------------- loading
@@ -593,6 +601,7 @@ def iter_run_specs(experiment: Experiment, skip: Container[int] = ()) -> Iterato
                 scenario=experiment.base,
                 timeseries=meta.timeseries,
                 timeseries_every=meta.timeseries_every,
+                councils=meta.councils,
             )
 
 
@@ -605,17 +614,27 @@ def salib_problem(parameters: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _simulate(scenario: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _simulate(
+    scenario: dict[str, Any], seed: int, councils: bool = False
+) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, np.ndarray] | None]:
     """Run one model to its horizon; return its quarterly columns (``quarter`` and every
-    reporter of :data:`sim.core.outcomes.REPORTERS`, as NumPy arrays) and its run outcomes.
+    reporter of :data:`sim.core.outcomes.REPORTERS`, as NumPy arrays), its run outcomes and,
+    with ``councils``, each council's quarters (:func:`sim.core.outcomes.council_table`).
 
     The one place a sweep touches the model: the Mesa-free engine (:mod:`sim.core.engine`; same
     seed, same numbers as :class:`~sim.abm.model.CommissioningModel`), with no pandas DataFrame.
     """
     from sim.core.engine import Simulation
+    from sim.core.outcomes import council_metrics, council_table
 
-    simulation = Simulation(scenario, rng=seed).run()
-    return simulation.series(), simulation.outcomes or simulation.summary()
+    simulation = Simulation(scenario, rng=seed)
+    quarters = []
+    while simulation.running:
+        simulation.step()
+        if councils:
+            quarters.append(council_metrics(simulation.market))
+    table = council_table(quarters) if councils else None
+    return simulation.series(), simulation.outcomes or simulation.summary(), table
 
 
 def _run(spec: RunSpec, scenarios: dict[tuple[int, int], dict[str, Any]]) -> RunResult:
@@ -630,13 +649,16 @@ def _run(spec: RunSpec, scenarios: dict[tuple[int, int], dict[str, Any]]) -> Run
         "seed": spec.seed,
     }
     row.update({k: _label(v) for k, v in spec.values.items()})
-    ts = None
+    ts = by_council = None
     try:
         key = (id(spec.scenario), id(spec.values))
         scenario = scenarios.get(key)
         if scenario is None:
             scenario = scenarios[key] = scenario_at(spec.scenario, spec.values, "parameters")
-        series, outcomes = _simulate(scenario, spec.seed)
+        series, outcomes, by_council = _simulate(scenario, spec.seed, spec.councils)
+        if by_council is not None:
+            rows = len(by_council["quarter"])
+            by_council = {"run_id": np.full(rows, spec.run_id, dtype=np.int64), **by_council}
         if spec.timeseries:
             every = spec.timeseries_every
             quarters = len(series["quarter"][::every])
@@ -648,7 +670,7 @@ def _run(spec: RunSpec, scenarios: dict[tuple[int, int], dict[str, Any]]) -> Run
         error = f"{type(err).__name__}: {err}".splitlines()[0]
     row.update({k: outcomes.get(k) for k in SUMMARY_FIELDS})
     row["error"] = error
-    return RunResult(row=row, timeseries=ts)
+    return RunResult(row=row, timeseries=ts, councils=by_council)
 
 
 def simulate_run(spec: RunSpec) -> RunResult:
@@ -672,13 +694,20 @@ def simulate_batch(specs: list[RunSpec]) -> list[RunBatch]:
     the worker, so the process writing the results unpickles a few arrays, not a few per run.
     """
     results = simulate_runs(specs)
-    return [join_batches([RunBatch([r.row], r.timeseries) for r in results])]
+    return [join_batches([RunBatch([r.row], r.timeseries, r.councils) for r in results])]
 
 
 def join_batches(batches: list[RunBatch]) -> RunBatch:
     """Several batches as one: their rows in order, their time series joined."""
     if len(batches) == 1:
         return batches[0]
-    series = [b.timeseries for b in batches if b.timeseries is not None]
-    joined = {c: np.concatenate([s[c] for s in series]) for c in series[0]} if series else None
-    return RunBatch(rows=[row for b in batches for row in b.rows], timeseries=joined)
+
+    def joined(tables: list[dict[str, np.ndarray] | None]) -> dict[str, np.ndarray] | None:
+        kept = [t for t in tables if t is not None]
+        return {c: np.concatenate([t[c] for t in kept]) for c in kept[0]} if kept else None
+
+    return RunBatch(
+        rows=[row for b in batches for row in b.rows],
+        timeseries=joined([b.timeseries for b in batches]),
+        councils=joined([b.councils for b in batches]),
+    )

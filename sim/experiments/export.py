@@ -16,31 +16,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.experiments.columns import dictionary as data_dictionary
 from sim.experiments.store import PARTS, RUNS, TIMESERIES, read_manifest, read_runs
 
 __all__ = ["export_csv"]
-
-
-def _dictionary(schemas: list[pa.Schema]) -> list[dict[str, str]]:
-    rows, seen = [], set()
-    for schema in schemas:
-        for field in schema:
-            if field.name in seen:
-                continue
-            seen.add(field.name)
-            meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
-            rows.append(
-                {
-                    "column": field.name,
-                    "unit": meta.get("unit", ""),
-                    "description": meta.get("description", ""),
-                    "role": meta.get("role", ""),
-                }
-            )
-    return rows
 
 
 def export_csv(out: Path, folder: Path | None = None) -> list[Path]:
@@ -81,6 +62,6 @@ def export_csv(out: Path, folder: Path | None = None) -> list[Path]:
     with dictionary.open("w", encoding="utf-8", newline="") as sink:
         writer = csv.DictWriter(sink, fieldnames=["column", "unit", "description", "role"])
         writer.writeheader()
-        writer.writerows(_dictionary(schemas))
+        writer.writerows(data_dictionary(schemas))
     written.append(dictionary)
     return written

@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.experiments.columns import described_field, is_count
+from sim.experiments.columns import described_field, dictionary_metadata, is_integer
 from sim.scenario import InputError
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ __all__ = [
     "error_reason",
     "note_to_stderr",
     "prepare_sweep_dir",
+    "read_councils",
     "read_manifest",
     "read_runs",
     "read_timeseries",
@@ -88,6 +89,7 @@ MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
 PARTS = "parts"
 TIMESERIES = "timeseries"
+COUNCILS = "councils"
 LOCK = ".lock"
 QUARANTINE = "quarantine"
 COMPACTED = "compacted.parquet"  # the end of the one time-series file a finished sweep keeps
@@ -109,7 +111,7 @@ def run_schema(
     """The fixed schema of ``runs.parquet``: ids, seed, sweep id, varied parameters
     (``kinds``), fixed ones (``fixed``: parameter -> kind), outcomes, error.
 
-    Counts (outcomes in providers, contracts, councils or quarters) are int64, other outcomes
+    Integer outcomes (their type in :mod:`sim.core.outcomes`) are int64, the others
     float64, null where undefined (e.g. ``recovery_quarters`` with no shock), so every part
     has the same schema whatever its runs returned. Each field carries its unit, description
     and role in its metadata (:mod:`sim.experiments.columns`).
@@ -124,14 +126,15 @@ def run_schema(
         if k not in kinds
     ]
     fields += [
-        described_field(k, pa.int64() if is_count(k) else pa.float64(), "outcome") for k in outcomes
+        described_field(k, pa.int64() if is_integer(k) else pa.float64(), "outcome")
+        for k in outcomes
     ]
     fields.append(described_field("error", pa.string(), "status"))
     return pa.schema(fields)
 
 
 def _described_timeseries(table: pa.Table) -> pa.Table:
-    """A time-series table with each field's unit and description, counts as int64."""
+    """A time-series table with each field's unit and description, integers as int64."""
     return table.cast(_described_schema(tuple((f.name, f.type) for f in table.schema)))
 
 
@@ -143,11 +146,34 @@ def _described_schema(fields: tuple[tuple[str, pa.DataType], ...]) -> pa.Schema:
     return pa.schema(
         described_field(
             name,
-            pa.int64() if name in ids or is_count(name) else dtype,
+            pa.int64() if name in ids or is_integer(name) else dtype,
             "id" if name in ids else "reporter",
         )
         for name, dtype in fields
     )
+
+
+def _described_councils(table: pa.Table) -> pa.Table:
+    """A council table (``experiment.councils``) with each field's unit and description
+    (:data:`sim.core.outcomes.COUNCIL_REPORTERS`) and the data dictionary in the file's
+    key-value metadata."""
+    from sim.core.outcomes import COUNCIL_REPORTERS
+
+    ids = {
+        "run_id": "Run number in its sweep",
+        "quarter": "Quarter simulated, from 0",
+        "council": "Council's index, from 0",
+    }
+    fields = []
+    for field in table.schema:
+        o = COUNCIL_REPORTERS.get(field.name)
+        unit, text, role = (
+            (o.unit, o.meaning, "council") if o else (field.name, ids[field.name], "id")
+        )
+        meta = {"unit": unit, "description": text, "role": role}
+        fields.append(pa.field(field.name, field.type).with_metadata(meta))
+    schema = pa.schema(fields)
+    return table.cast(schema.with_metadata(dictionary_metadata(schema)))
 
 
 def note_to_stderr(message: str) -> None:
@@ -533,6 +559,10 @@ class RunStore:
         if batch.timeseries is not None:
             table = _described_timeseries(pa.table(batch.timeseries))
             _write_parquet_atomic(table, self.timeseries / f"ts-{name}")
+        if batch.councils is not None:
+            (self.out / COUNCILS).mkdir(exist_ok=True)
+            table = _described_councils(pa.table(batch.councils))
+            _write_parquet_atomic(table, self.out / COUNCILS / f"c-{name}")
         rows = pa.Table.from_pylist(batch.rows, schema=self.schema)
         _write_parquet_atomic(rows, self.parts / f"runs-{name}")
         self._finished.update(rows.column("run_id").to_numpy().tolist())
@@ -553,6 +583,7 @@ class RunStore:
         meta = {
             b"commsim_parts": json.dumps([compacted] if compacted else []).encode(),
             b"commsim_superseded": json.dumps(superseded).encode(),
+            **dictionary_metadata(table.schema),
         }
         # runs.parquet names the compacted file: from here the parts it copied are surplus
         _write_parquet_atomic(table.replace_schema_metadata(meta), self.out / RUNS)
@@ -584,7 +615,8 @@ class RunStore:
             for part in parts:
                 table = _described_timeseries(_read_parquet(part))
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, write_page_checksum=True)
+                    schema = table.schema.with_metadata(dictionary_metadata(table.schema))
+                    writer = pq.ParquetWriter(tmp, schema, write_page_checksum=True)
                 buffered.append(table.cast(writer.schema))
                 if sum(t.num_rows for t in buffered) >= ROW_GROUP_ROWS:
                     writer.write_table(pa.concat_tables(buffered))
@@ -627,6 +659,17 @@ def read_runs(out: Path) -> pd.DataFrame:
         raise InputError(f"{out}: holds no runs ({RUNS} or {PARTS}/): is it a sweep directory?")
     frame = _read_frames(files)
     return frame.drop_duplicates("run_id").sort_values("run_id").reset_index(drop=True)
+
+
+def read_councils(out: Path) -> pd.DataFrame | None:
+    """Every council's quarters of a sweep run with ``councils = true`` (``run_id``,
+    ``quarter``, ``council`` and :data:`sim.core.outcomes.COUNCIL_REPORTERS`), or None. A run
+    re-run on resume appears once."""
+    files = sorted((Path(out) / COUNCILS).glob("c-*.parquet"))
+    if not files:
+        return None
+    frame = _read_frames(files).drop_duplicates(["run_id", "quarter", "council"])
+    return frame.sort_values(["run_id", "quarter", "council"]).reset_index(drop=True)
 
 
 def read_timeseries(out: Path) -> pd.DataFrame | None:

@@ -8,6 +8,7 @@ costs nothing, and ``commsim run`` pays for matplotlib once, when it writes the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,16 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["KIND_COLOURS", "OVERVIEW_DPI", "council_map", "mark_shocks", "overview_figure"]
+__all__ = [
+    "KIND_COLOURS",
+    "OVERVIEW_DPI",
+    "TimeAxis",
+    "council_map",
+    "mark_events",
+    "mark_shocks",
+    "mark_warm_up",
+    "overview_figure",
+]
 
 #: One colour per provider type, shared by every figure and the dashboard map.
 KIND_COLOURS = {
@@ -48,14 +58,46 @@ _MARGIN_IN = {
 }
 
 
-def mark_shocks(ax: Axes, shocks: Sequence[tuple[int, str]], label: bool = False) -> None:
-    """Draw a dashed line at each shock's quarter (labelled with its kind on top panels)."""
+@dataclass(frozen=True)
+class TimeAxis:
+    """Quarters shown as years: calendar years from ``start_year`` (``scenario.start_year``)
+    where the scenario states one, else years of the run (quarter 0 starts year 1)."""
+
+    start_year: int | None = None
+
+    def __call__(self, quarter: Any) -> Any:
+        """The x position of ``quarter`` (a number or an array)."""
+        first = 1 if self.start_year is None else self.start_year
+        return first + np.asarray(quarter, dtype=float) / 4
+
+    @property
+    def label(self) -> str:
+        """The x axis's label."""
+        return "year" if self.start_year is not None else "year of the run"
+
+    def name(self, quarter: int) -> str:
+        """A quarter in words: ``1994 Q3`` or ``year 2 Q3``."""
+        year, q = divmod(int(quarter), 4)
+        if self.start_year is None:
+            return f"year {year + 1} Q{q + 1}"
+        return f"{self.start_year + year} Q{q + 1}"
+
+
+def mark_shocks(
+    ax: Axes,
+    shocks: Sequence[tuple[int, str]],
+    label: bool = False,
+    time: TimeAxis | None = None,
+) -> None:
+    """Draw a dashed line at each shock's quarter (labelled with its kind on top panels);
+    ``time`` places quarters on a time axis in years (default: x is the quarter)."""
     for quarter, kind in shocks:
-        ax.axvline(quarter, color="black", linestyle="--", linewidth=0.9, alpha=0.7)
+        x = time(quarter) if time else quarter
+        ax.axvline(x, color="black", linestyle="--", linewidth=0.9, alpha=0.7)
         if label:
             ax.annotate(
-                kind.replace("_", " "),
-                (quarter, 1.0),
+                "shock: " + kind.replace("_", " "),
+                (x, 1.0),
                 xycoords=("data", "axes fraction"),
                 xytext=(3, -10),
                 textcoords="offset points",
@@ -96,6 +138,43 @@ def council_map(
     return dots
 
 
+def mark_warm_up(ax: Axes, warm_up: int, time: TimeAxis, label: bool = False) -> None:
+    """Shade the warm-up (the first quarters the run outcomes leave out); with ``label``,
+    name it in the panel's legend."""
+    if warm_up > 0:
+        ax.axvspan(
+            time(0), time(warm_up), color="#999999", alpha=0.18, linewidth=0,
+            label="warm-up (not in the outcomes)" if label else None,
+        )  # fmt: skip
+
+
+#: How each kind of event is marked: marker, colour and legend label.
+EVENT_STYLE = {
+    "failure": ("v", "#b2182b", "provider failure"),
+    "handback": ("D", "#e08214", "contracts handed back"),
+}
+
+
+def mark_events(ax: Axes, events: Sequence[Mapping[str, Any]], time: TimeAxis) -> None:
+    """Mark each failure and handback by a symbol near the top of ``ax`` (one per quarter
+    and kind, however many), labelled in the panel's legend; the panel leaves room above
+    its data for them."""
+    for kind, (marker, colour, label) in EVENT_STYLE.items():
+        quarters = sorted({e["quarter"] for e in events if e.get("event") == kind})
+        if quarters:
+            ax.plot(
+                time(quarters),
+                np.full(len(quarters), 0.95 if kind == "failure" else 0.905),
+                linestyle="none",
+                marker=marker,
+                markersize=6 if kind == "failure" else 4,
+                color=colour,
+                transform=ax.get_xaxis_transform(),
+                label=label,
+                clip_on=False,
+            )
+
+
 def _joint_legend(ax: Axes, twin: Axes) -> None:
     """One legend for a panel and its twin axis."""
     handles, labels = ax.get_legend_handles_labels()
@@ -103,13 +182,13 @@ def _joint_legend(ax: Axes, twin: Axes) -> None:
     ax.legend(handles + more_handles, labels + more_labels, loc="lower left", fontsize=8)
 
 
-def _bars(ax: Axes, x: np.ndarray, heights: np.ndarray, **style: Any) -> None:
-    """Bars of width 0.8 at ``x``, drawn as one patch (one outline of many rectangles) rather
+def _bars(ax: Axes, x: np.ndarray, heights: np.ndarray, width: float = 0.8, **style: Any) -> None:
+    """Bars of ``width`` at ``x``, drawn as one patch (one outline of many rectangles) rather
     than one patch per bar: the same picture at a fraction of matplotlib's cost per artist."""
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
 
-    left, right = x - 0.4, x + 0.4
+    left, right = x - width / 2, x + width / 2
     zero = np.zeros_like(heights)
     # each bar: lower left, upper left, upper right, lower right, back to the start
     corners = np.stack([left, zero, left, heights, right, heights, right, zero, left, zero], 1)
@@ -124,33 +203,53 @@ def _bars(ax: Axes, x: np.ndarray, heights: np.ndarray, **style: Any) -> None:
 
 
 def overview_figure(
-    ts: Mapping[str, Any], title: str, shocks: Sequence[tuple[int, str]], path: str | Path
-) -> Path:
+    ts: Mapping[str, Any],
+    title: str,
+    shocks: Sequence[tuple[int, str]],
+    path: str | Path | None = None,
+    *,
+    start_year: int | None = None,
+    warm_up: int = 0,
+    events: Sequence[Mapping[str, Any]] = (),
+) -> Figure:
     """Six panels over time: market shares, service and disruption, local money, trust,
-    spend and cost of failure, concentration. Saved as PNG at ``path``.
+    spend and cost of failure, concentration; returned as a Figure, and saved as PNG at
+    ``path`` if given.
 
     ``ts``: the run's time series by column (``Simulation.series()``, or a DataFrame), with a
     ``quarter`` column and the quarterly reporters (:data:`sim.core.outcomes.REPORTERS`).
+    ``start_year``: the calendar year of quarter 0 (``scenario.start_year``), else the axis
+    counts years of the run. Shares and service are drawn on fixed 0-100% axes so that two
+    runs compare by eye; the warm-up (``warm_up`` quarters) is shaded, and ``events``
+    (failures and handbacks, as ``summary.json`` lists them) are marked.
     """
     from matplotlib.image import imsave  # here, not at the top: see the module's docstring
 
-    fig = _draw_overview(ts, title, shocks, fixed=True)
+    options = {"start_year": start_year, "warm_up": warm_up, "events": events}
+    fig = _draw_overview(ts, title, shocks, True, **options)
     if not _labels_fit(fig):
-        fig = _draw_overview(ts, title, shocks, fixed=False)
-    path = Path(path)
-    # the pixels already drawn, written as savefig would (which would draw them all again)
-    imsave(
-        path,
-        fig.canvas.buffer_rgba(),
-        format="png",
-        dpi=fig.dpi,
-        pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
-    )
-    return path
+        fig = _draw_overview(ts, title, shocks, False, **options)
+    if path is not None:
+        # the pixels already drawn, written as savefig would (which would draw them all again)
+        imsave(
+            Path(path),
+            fig.canvas.buffer_rgba(),
+            format="png",
+            dpi=fig.dpi,
+            pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
+        )
+    return fig
 
 
 def _draw_overview(
-    ts: Mapping[str, Any], title: str, shocks: Sequence[tuple[int, str]], fixed: bool
+    ts: Mapping[str, Any],
+    title: str,
+    shocks: Sequence[tuple[int, str]],
+    fixed: bool,
+    *,
+    start_year: int | None = None,
+    warm_up: int = 0,
+    events: Sequence[Mapping[str, Any]] = (),
 ) -> Figure:
     """The overview drawn on an Agg canvas: panels placed by :func:`_grid` if ``fixed``, else
     by matplotlib's constrained layout."""
@@ -160,7 +259,8 @@ def _draw_overview(
     def col(name: str) -> np.ndarray:
         return np.asarray(ts[name], dtype=float)
 
-    q = col("quarter")
+    time = TimeAxis(start_year)
+    q = time(col("quarter"))
     width, height = 12, 10
     fig = Figure(figsize=(width, height), dpi=OVERVIEW_DPI, layout=None if fixed else "constrained")
     canvas = FigureCanvasAgg(fig)
@@ -189,22 +289,36 @@ def _draw_overview(
     service = 100 * col("service_delivered")
     ax.plot(q, service, color="black", label="service delivered")
     ax.set(title="Service continuity and disruption", ylabel="% of required service delivered")
-    ax.set_ylim(min(90.0, service.min(initial=100.0) - 2), 100.5)
+    # fixed, so that two runs' dips compare by eye; the room above 100 holds the events
+    ax.set(ylim=(0, 118), yticks=range(0, 101, 20))
+    mark_warm_up(ax, warm_up, time, label=True)
+    mark_events(ax, events, time)
     twin = ax.twinx()
     _bars(
-        twin, q, col("contracts_disrupted"), color="#e7298a", alpha=0.5, label="contracts disrupted"
+        twin,
+        q,
+        col("contracts_disrupted"),
+        width=0.2,
+        color="#e7298a",
+        alpha=0.5,
+        label="contracts disrupted",
     )
     twin.set_ylabel("contracts disrupted per quarter", color="#e7298a")
+    twin.set_ylim(
+        0, 1.18 * max(col("contracts_disrupted").max(initial=0.0), 1.0)
+    )  # below the events
     _joint_legend(ax, twin)
 
     ax = axes[1, 0]
     ax.plot(q, col("local_reinvestment"), color=KIND_COLOURS["mutual"], label="re-spent locally")
     ax.plot(q, col("leaked"), color=KIND_COLOURS["outsourcer"], label="leaves the area")
     ax.set(title="Where the money goes", ylabel="GBP m per quarter")
+    ax.set_ylim(bottom=0)
     ax.legend(loc="lower left", fontsize=8)
     twin = ax.twinx()
     twin.plot(q, 100 * col("local_share"), color="grey", linestyle=":", label="local share")
     twin.set_ylabel("local share of spend, % (dotted)")
+    twin.set_ylim(0, 100)
 
     ax = axes[1, 1]
     ax.plot(q, col("trust"), color="#1f78b4", label="mean trust")
@@ -221,24 +335,39 @@ def _draw_overview(
     ax = axes[2, 0]
     ax.plot(q, col("spend"), color="black", label="spend")
     ax.set(
-        title="Spend and the cost of failure", ylabel="spend, GBP m per quarter", xlabel="quarter"
+        title="Spend and the cost of failure", ylabel="spend, GBP m per quarter", xlabel=time.label
     )
+    ax.set_ylim(bottom=0)
     twin = ax.twinx()
-    _bars(twin, q, col("emergency_cost"), color="#e6ab02", alpha=0.6, label="emergency cost")
+    _bars(
+        twin, q, col("emergency_cost"), width=0.2, color="#e6ab02", alpha=0.6,
+        label="emergency cost",
+    )  # fmt: skip
     twin.set_ylabel("emergency cost, GBP m per quarter", color="#a67c00")
     _joint_legend(ax, twin)
 
     ax = axes[2, 1]
     ax.plot(q, col("hhi"), color="#666666", label="HHI")
-    ax.set(title="Market concentration and providers", ylabel="HHI, 0 to 1", xlabel="quarter")
+    ax.set(
+        title="Market concentration and providers",
+        ylabel="HHI, 0 to 1",
+        xlabel=time.label,
+        ylim=(0, 1),
+    )
     twin = ax.twinx()
     twin.step(q, col("providers_active"), color="#a6761d", where="mid", label="providers trading")
     twin.set_ylabel("outsourcers and mutuals trading", color="#a6761d")
+    twin.set_ylim(bottom=0)
     _joint_legend(ax, twin)
 
+    from matplotlib.ticker import MaxNLocator
+
     for i, ax in enumerate(axes.flat):
-        mark_shocks(ax, shocks, label=i < 2)
+        mark_shocks(ax, shocks, label=i == 0, time=time)
+        if i != 1:  # the service panel has its own, named in its legend
+            mark_warm_up(ax, warm_up, time)
         ax.grid(alpha=0.3)
+    axes[2, 0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared: whole years
     canvas.draw()
     return fig
 

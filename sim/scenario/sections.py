@@ -80,6 +80,16 @@ class ScenarioMeta(Section):
         "longer than this is summarised over its last quarter.",
         source="assumption (two years: most mark-ups settle within them)",
     )
+    start_year: int | None = P(
+        None,
+        ge=1800,
+        le=2200,
+        unit="year",
+        description="Calendar year in which quarter 0 begins, where the scenario states one: "
+        "reports show years on their time axis (without it, years of the run). Moves no "
+        "outcome.",
+        source="the scenario's record",
+    )
 
 
 class NetworkParams(Section):

@@ -1,0 +1,343 @@
+"""A run's report for a reader without the code: the summary printed by ``commsim run``, the
+data dictionary beside its CSV, and ``report.html`` (one page, offline: the figure embedded).
+
+Every name, unit and meaning comes from the outcome table (:mod:`sim.core.outcomes`) and the
+parameter table (:func:`sim.scenario.parameter_table`); nothing here loads matplotlib.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.core.outcomes import (
+    COUNCIL_REPORTERS,
+    REPORTERS,
+    SUMMARY_FIELDS,
+    Outcome,
+    council_metrics,
+    council_table,
+)
+from sim.report.plots import TimeAxis
+
+__all__ = [
+    "HEADLINE",
+    "CouncilRecorder",
+    "changed_inputs",
+    "format_value",
+    "report_html",
+    "summary_text",
+    "write_data_dictionary",
+    "write_run_report",
+]
+
+#: The outcomes a reader sees first (printed by ``commsim run``, on top of report.html).
+HEADLINE = (
+    "resilience",
+    "min_service_delivered",
+    "service_quarters_lost",
+    "failures_total",
+    "handbacks_total",
+    "total_emergency_cost",
+    "final_share_outsourcer",
+    "final_share_mutual",
+    "final_share_inhouse",
+    "mean_local_share",
+    "cumulative_local_reinvestment",
+    "final_trust",
+)
+
+_PERCENT_UNITS = {"share"}
+
+
+def format_value(value: Any, unit: str = "") -> str:
+    """A value as a person reads it: shares as percentages, other decimals to four
+    significant figures (never ``0.6000000000000001``), counts whole, and the unit after."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if unit in _PERCENT_UNITS:
+        return f"{100 * value:.1f}%"
+    if unit == "quarter" and isinstance(value, int):
+        return f"quarter {value}"
+    if isinstance(value, int):
+        number = f"{value:,}"
+        if value == 1 and unit in ("providers", "contracts", "councils", "quarters"):
+            unit = unit[:-1]  # 1 provider, not 1 providers
+    else:  # four significant figures, but whole thousands never in powers of ten
+        number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    if not unit or unit in ("integer", "text"):
+        return number
+    # a scale ("index 0-1") reads as a note on the number, a unit ("GBP m") as its name
+    return f"{number} ({unit})" if any(c.isdigit() for c in unit) else f"{number} {unit}"
+
+
+def _outcome_value(definition: Outcome, value: Any) -> str:
+    return format_value(value, definition.unit)
+
+
+def summary_text(name: str, outcomes: Mapping[str, Any]) -> str:
+    """What ``commsim run`` prints: each headline outcome in words, with its unit."""
+    rows = [
+        (SUMMARY_FIELDS[k].title, _outcome_value(SUMMARY_FIELDS[k], outcomes[k])) for k in HEADLINE
+    ]
+    width = max(len(title) for title, _ in rows)
+    return "\n".join([f"{name}:", *(f"  {title:<{width}}  {value}" for title, value in rows)])
+
+
+#: The identifying columns of the run's CSV files: (type, unit, meaning).
+_IDS = {
+    "quarter": ("int", "quarter", "Quarter simulated, from 0"),
+    "council": ("int", "council", "Council's index, from 0 (its row in the council table)"),
+    "name": ("str", "text", "The council's area"),
+}
+
+
+def write_data_dictionary(
+    path: Path, columns: Iterable[str], definitions: Mapping[str, Outcome] | None = None
+) -> Path:
+    """Write the data dictionary of a CSV's ``columns`` (column, type, unit, meaning) at
+    ``path``; the outcomes are described from the outcome table (``definitions``: which one;
+    default the quarterly reporters and run outcomes)."""
+    table = definitions if definitions is not None else {**REPORTERS, **SUMMARY_FIELDS}
+    with Path(path).open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.writer(sink)
+        writer.writerow(["column", "type", "unit", "meaning"])
+        for column in columns:
+            o = table.get(column)
+            row = (o.type.__name__, o.unit, o.meaning) if o is not None else _IDS[column]
+            writer.writerow([column, *row])
+    return Path(path)
+
+
+class CouncilRecorder:
+    """Each council's quarter (:data:`sim.core.outcomes.COUNCIL_REPORTERS`), recorded after
+    each step of a run and written as ``councils.csv``: ``commsim run --councils``. One row
+    per council and quarter (150 councils, 80 quarters: 12,000 rows), hence not by default."""
+
+    def __init__(self) -> None:
+        self.quarters: list[dict[str, Any]] = []
+
+    def record(self, model: Any) -> None:
+        """Record the quarter ``model`` (a Simulation or CommissioningModel) just simulated."""
+        self.quarters.append(council_metrics(model.market))
+
+    def write(self, folder: Path, names: Sequence[str]) -> list[Path]:
+        """Write ``councils.csv`` and its data dictionary ``councils.columns.csv`` into
+        ``folder``; ``names``: each council's area, by index."""
+        table = council_table(self.quarters)
+        columns = ["quarter", "council", "name", *COUNCIL_REPORTERS]
+        path = Path(folder) / "councils.csv"
+        with path.open("w", encoding="utf-8", newline="") as sink:
+            writer = csv.writer(sink)
+            writer.writerow(columns)
+            values = [table[k].tolist() for k in ("quarter", "council", *COUNCIL_REPORTERS)]
+            for quarter, council, *row in zip(*values, strict=True):
+                shown = (v if isinstance(v, int) else f"{v:.10g}" for v in row)
+                writer.writerow([quarter, council, names[council], *shown])
+        dictionary = Path(folder) / "councils.columns.csv"
+        return [path, write_data_dictionary(dictionary, columns, COUNCIL_REPORTERS)]
+
+
+def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def changed_inputs(scenario: Mapping[str, Any]) -> list[tuple[str, Any, Any, str]]:
+    """The inputs of a resolved scenario (``summary.json``'s ``scenario``) that differ from
+    the defaults: ``(parameter, value, default, unit)``; the run's name, description and
+    seed are reported elsewhere and left out."""
+    from sim.scenario import Scenario, parameter_table
+
+    units = {r["name"]: r["unit"] for r in parameter_table()}
+    defaults = _flat(Scenario().model_dump(mode="json"))
+    skip = {"scenario.name", "scenario.description", "scenario.seed"}
+    return [
+        (key, value, defaults.get(key), units.get(key, ""))
+        for key, value in _flat(scenario).items()
+        if key not in skip and value != defaults.get(key)
+    ]
+
+
+def _shown(value: Any, unit: str = "") -> str:
+    """An input's value as the page shows it (shocks one per line)."""
+    if isinstance(value, list):
+        return (
+            "; ".join(
+                ", ".join(f"{k} {format_value(v)}" for k, v in item.items() if v is not None)
+                if isinstance(item, Mapping)
+                else format_value(item)
+                for item in value
+            )
+            or "none"
+        )
+    return format_value(value, "" if unit in _PERCENT_UNITS else unit)
+
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; max-width: 1200px; margin: 1.5em auto;
+       padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; margin-bottom: 0.1em; } h2 { font-size: 1.15em; margin-top: 1.4em; }
+.meta { color: #555; margin-top: 0; }
+img { width: 100%; height: auto; border: 1px solid #ddd; box-sizing: border-box; }
+td { overflow-wrap: break-word; }
+table { border-collapse: collapse; width: 100%; margin: 0.4em 0; }
+th, td { text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #e3e3e3;
+         vertical-align: top; }
+th { background: #f4f4f4; } td.value { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.note { color: #555; font-size: 0.92em; }
+"""
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[str]], value_column: int = 1) -> str:
+    cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = []
+    for row in rows:
+        tds = "".join(
+            f'<td class="value">{html.escape(c)}</td>'
+            if i == value_column
+            else f"<td>{html.escape(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        body.append(f"<tr>{tds}</tr>")
+    return f"<table><tr>{cells}</tr>{''.join(body)}</table>"
+
+
+def _event_text(event: Mapping[str, Any]) -> tuple[str, str]:
+    contracts = format_value(int(event.get("contracts", 0)), "contracts")
+    if event["event"] == "failure":
+        cause = event.get("cause", "")
+        return f"{event.get('provider', 'a provider')} failed ({cause})", contracts
+    return "contracts handed back", contracts
+
+
+def _shock_text(shock: Mapping[str, Any]) -> tuple[str, str]:
+    """A scheduled shock as the events table shows it: its kind and what it hits or how big."""
+    size = shock.get("target") or format_value(shock.get("magnitude"))
+    return "shock: " + str(shock["kind"]).replace("_", " "), str(size)
+
+
+def _events_html(report: Mapping[str, Any], time: TimeAxis) -> str:
+    """Failures and shocks in a table; handbacks, often one a quarter, in a folded one."""
+    events = report.get("events", [])
+    shocks = report["scenario"].get("shocks", [])
+    major = sorted(
+        [(e["quarter"], *_event_text(e)) for e in events if e["event"] == "failure"]
+        + [(s["quarter"], *_shock_text(s)) for s in shocks],
+        key=lambda row: row[0],
+    )
+    handbacks = [(e["quarter"], *_event_text(e)) for e in events if e["event"] == "handback"]
+    parts = [f"<h2>Failures and shocks ({len(major)})</h2>"]
+    if major:
+        rows = [(time.name(q), what, size) for q, what, size in major]
+        parts.append(_table(["when", "what", "how many / how big"], rows, value_column=2))
+    else:
+        parts.append("<p>No provider failed and no shock was scheduled.</p>")
+    if handbacks:
+        total = sum(int(e.get("contracts", 0)) for e in events if e["event"] == "handback")
+        rows = [(time.name(q), what, size) for q, what, size in handbacks]
+        parts.append(
+            f"<details><summary>Handbacks: {total:,} contracts in {len(handbacks)} quarters "
+            "(a provider losing money on a contract hands it back)</summary>"
+            + _table(["when", "what", "how many"], rows, value_column=2)
+            + "</details>"
+        )
+    return "\n".join(parts)
+
+
+def report_html(report: Mapping[str, Any], figure_png: bytes) -> str:
+    """``report.html``: one self-contained page (no network, the figure embedded) with the
+    overview figure, every outcome with its unit and meaning, the events, and the inputs
+    that differ from the defaults. ``report``: the run's summary.json as a dict."""
+    scenario = report["scenario"]
+    meta = scenario["scenario"]
+    time = TimeAxis(meta.get("start_year"))
+    outcomes = report["outcomes"]
+    start, end = time.name(0), time.name(meta["quarters"] - 1)
+    warm = meta.get("warm_up_quarters", 0)
+    first, rest = list(HEADLINE), [k for k in SUMMARY_FIELDS if k not in HEADLINE]
+    outcome_rows = [
+        (
+            SUMMARY_FIELDS[k].title,
+            _outcome_value(SUMMARY_FIELDS[k], outcomes.get(k)),
+            SUMMARY_FIELDS[k].meaning,
+        )
+        for k in first + rest
+    ]
+    changed = changed_inputs(scenario)
+    input_rows = [
+        (key, _shown(value, unit), _shown(default, unit), unit)
+        for key, value, default, unit in changed
+    ]
+    image = base64.b64encode(figure_png).decode("ascii")
+    title = html.escape(meta["name"])
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{title}: commsim report</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{title}</h1>",
+        f"<p class=meta>{html.escape(meta.get('description', ''))}</p>",
+        f"<p class=meta>{meta['quarters']} quarters, {html.escape(start)} to {html.escape(end)}; "
+        f"seed {report.get('seed')}; commsim {html.escape(str(report.get('package_version')))}. "
+        f"Outcomes over the run leave out the first {warm} quarters (the warm-up, shaded on "
+        "the figure).</p>",
+        f'<img alt="Overview of the run: shares, service, money, trust, spend, concentration" '
+        f'src="data:image/png;base64,{image}">',
+        "<p class=note>Dashed lines: scheduled shocks. Triangles: a provider failed that quarter; "
+        "diamonds: contracts were handed back. Shares and service are on fixed 0-100% axes, so "
+        "two reports compare by eye.</p>",
+        "<h2>Outcomes</h2>",
+        _table(["outcome", "value", "meaning"], outcome_rows),
+        _events_html(report, time),
+        f"<h2>Inputs that differ from the defaults ({len(changed)})</h2>",
+        _table(["parameter", "value", "default", "unit"], input_rows, value_column=-1)
+        if changed
+        else "<p>Every input is at its default.</p>",
+        "<p class=note>Data: <code>timeseries.csv</code> (one row per quarter; its columns "
+        "described in <code>timeseries.columns.csv</code>) and <code>summary.json</code> "
+        "(these outcomes, the full scenario, the events).</p>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write_run_report(
+    folder: Path, report: Mapping[str, Any], series: Mapping[str, Any], shocks: Sequence[Any]
+) -> list[Path]:
+    """Write a run's figure (``overview.png``), its data dictionary
+    (``timeseries.columns.csv``) and ``report.html`` into ``folder``; return them.
+
+    ``report``: the run's summary.json as a dict; ``series``: its time series by column;
+    ``shocks``: its shock log, ``(quarter, kind)`` pairs.
+    """
+    from sim.report.plots import overview_figure
+
+    folder = Path(folder)
+    meta = report["scenario"]["scenario"]
+    title = f"{meta['name']}: {meta.get('description', '')}".rstrip(": ")
+    png = folder / "overview.png"
+    overview_figure(
+        series,
+        title,
+        shocks,
+        png,
+        start_year=meta.get("start_year"),
+        warm_up=meta.get("warm_up_quarters", 0),
+        events=report.get("events", []),
+    )
+    dictionary = write_data_dictionary(folder / "timeseries.columns.csv", ["quarter", *REPORTERS])
+    page = folder / "report.html"
+    page.write_text(report_html(report, png.read_bytes()), encoding="utf-8")
+    return [png, dictionary, page]

@@ -1,0 +1,117 @@
+"""A run's report reads unaided: years on the time axis, fixed axes, events and the warm-up
+marked, units in the printed summary, a data dictionary beside the CSV, and report.html."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pytest
+
+from sim.core.engine import Simulation
+from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
+from sim.report.plots import TimeAxis, overview_figure
+from sim.report.run_report import (
+    HEADLINE,
+    changed_inputs,
+    format_value,
+    report_html,
+    summary_text,
+)
+from tests.helpers import run_cli, small
+
+SHOCK = [{"kind": "provider_collapse", "quarter": 6, "target": "largest_outsourcer"}]
+
+
+@pytest.fixture(scope="module")
+def shocked() -> Simulation:
+    """A small run with a collapse (so failures and disruption) and a warm-up."""
+    return Simulation(None, rng=2, **small(shocks=SHOCK, **{"scenario.warm_up_quarters": 4})).run()
+
+
+def test_the_time_axis_shows_calendar_years_where_the_scenario_states_a_start():
+    assert TimeAxis(1992)(40) == 2002.0 and TimeAxis(1992).name(41) == "2002 Q2"
+    assert TimeAxis()(0) == 1.0 and TimeAxis().name(4) == "year 2 Q1"
+    assert TimeAxis(1992).label == "year" and TimeAxis().label == "year of the run"
+
+
+def test_the_overview_has_years_fixed_axes_and_marks_events_and_the_warm_up(shocked):
+    fig = overview_figure(
+        shocked.series(), "t", shocked.shock_log, start_year=2010, warm_up=4, events=shocked.events
+    )
+    shares, service = fig.axes[0], fig.axes[1]
+    assert shares.get_ylim() == (0, 100) and service.get_ylim() == (0, 118)
+    assert fig.axes[4].get_xlabel() == "year" and fig.axes[4].get_xlim()[0] < 2010.5
+    legend = [t.get_text() for t in service.get_legend().get_texts()]
+    assert "provider failure" in legend and "warm-up (not in the outcomes)" in legend
+    shock_labels = [t.get_text() for t in shares.texts]
+    assert shock_labels == ["shock: provider collapse"]
+
+
+def test_two_runs_share_the_service_axis_however_deep_their_dips(shocked):
+    calm = Simulation(None, rng=2, **small()).run()
+    limits = {overview_figure(r.series(), "t", []).axes[1].get_ylim() for r in (calm, shocked)}
+    assert limits == {(0, 118)}
+
+
+def test_values_print_with_their_units_and_no_float_noise():
+    assert format_value(0.6000000000000001) == "0.6"
+    assert format_value(0.99412, "share") == "99.4%"
+    assert format_value(3, "providers") == "3 providers"
+    assert format_value(185312.77, "GBP m") == "185,313 GBP m"
+    assert format_value(0.66191, "index 0-1") == "0.6619 (index 0-1)"
+    assert format_value(None, "quarters") == "none"
+    assert (
+        format_value(1, "providers") == "1 provider" and format_value(40, "quarter") == "quarter 40"
+    )
+
+
+def test_the_printed_summary_names_each_headline_outcome_with_its_unit(shocked):
+    text = summary_text("baseline", shocked.summary())
+    for name in HEADLINE:
+        assert SUMMARY_FIELDS[name].title in text
+    assert re.search(r"Provider failures +\d+ providers?", text)
+    assert re.search(r"Resilience +\d+\.\d%", text)
+
+
+def test_changed_inputs_are_those_that_differ_from_the_defaults(shocked):
+    changed = {key: value for key, value, _, _ in changed_inputs(run_report(shocked)["scenario"])}
+    assert changed["network.councils"] == 20 and changed["scenario.warm_up_quarters"] == 4
+    assert "commissioning.price_weight" not in changed and "scenario.seed" not in changed
+
+
+def test_run_writes_a_report_page_that_opens_offline_and_a_data_dictionary(tmp_path):
+    out = tmp_path / "r"
+    sets = ["--set", "network.councils=20", "--set", "scenario.quarters=16"]
+    result = run_cli("run", "scenarios/home_care_1993.toml", "--out", str(out), *sets)
+    assert result.returncode == 0, result.stderr
+    assert f"{out}/report.html" in result.stdout and "providers" in result.stdout
+    page = (out / "report.html").read_text()
+    assert "data:image/png;base64," in page
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched: opens offline
+    assert "1992 Q1 to 1995 Q4" in page  # the scenario's start year
+    summary = json.loads((out / "summary.json").read_text())
+    for name in SUMMARY_FIELDS:
+        assert SUMMARY_FIELDS[name].meaning.replace("'", "&#x27;") in page, name
+    assert "network.councils" in page and "market_test_rate" in page  # changed inputs
+    failures = [e for e in summary["events"] if e["event"] == "failure"]
+    assert f"Failures and shocks ({len(failures)})" in page
+    for e in failures:
+        assert f"{e['provider']} failed ({e['cause']})" in page
+    with (out / "timeseries.columns.csv").open() as f:
+        dictionary = list(csv.DictReader(f))
+    header = (out / "timeseries.csv").read_text().splitlines()[0].split(",")
+    assert [row["column"] for row in dictionary] == header
+    for row in dictionary[1:]:
+        assert row["type"] == REPORTERS[row["column"]].type.__name__
+        assert row["unit"] == REPORTERS[row["column"]].unit
+
+
+def test_the_page_lists_every_event_and_shock_with_its_time(shocked):
+    report = run_report(shocked)
+    page = report_html(report, b"png")
+    assert shocked.events, "the shocked run has events to list"
+    for event in shocked.events:
+        assert TimeAxis().name(event["quarter"]) in page
+    assert "shock: provider collapse" in page and TimeAxis().name(SHOCK[0]["quarter"]) in page
