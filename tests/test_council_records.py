@@ -93,12 +93,12 @@ def test_a_sweep_keeps_each_councils_quarters_when_asked(tmp_path):
     import json
 
     import pyarrow.parquet as pq
-    from tests.sweep_support import experiment_file
 
     from sim.experiments.executors import make_executor
     from sim.experiments.experiment import load_experiment
     from sim.experiments.store import read_councils, read_timeseries
     from sim.experiments.sweep import run_sweep
+    from tests.sweep_support import experiment_file
 
     fixed = '[fixed]\n"network.councils" = 20\n"scenario.quarters" = 12\n'
     svw = '"commissioning.social_value_weight" = [0.0, 0.3]'
