@@ -323,3 +323,20 @@ def test_examples_into_bad_places_is_one_line(tmp_path, capsys):
         assert "cannot write" in refused(capsys, "examples", locked / "x")
     finally:
         locked.chmod(0o700)
+
+
+# ----------------------------------------------------------------------------- counts
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (("--seed", "-5"), "--seed -5: must be 0 to"),
+        (("--replications", "100000000000"), "--replications 100000000000: must be 2 to 10,000"),
+    ],
+)
+def test_compare_bounds_what_a_user_types(tmp_path, capsys, option, expected):
+    out = tmp_path / "cmp"
+    args = ("compare", "baseline", "--set-b", "mutuals.count=20", "--out", out, *option)
+    assert expected in refused(capsys, *args)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
