@@ -42,6 +42,7 @@ import traitlets
 
 from sim.abm.agents import KIND_NAMES, ProviderKind
 from sim.abm.model import CommissioningModel, resolve_scenario
+from sim.dashboard import SCENARIO_ENV
 from sim.report.plots import KIND_COLOURS
 from sim.scenario import Scenario, Shock, load_scenario
 
@@ -67,8 +68,6 @@ __all__ = [
     "unapplied",
 ]
 
-#: Environment variable naming the scenario file the page starts with.
-SCENARIO_ENV = "COMMSIM_SCENARIO"
 #: The main levers a class moves, as dotted scenario keys, with a classroom maximum where the
 #: schema's own range is wider than a slider can use (None: the schema's maximum).
 LEVERS: dict[str, float | None] = {

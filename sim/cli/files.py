@@ -1,0 +1,82 @@
+"""``commsim validate``, ``params`` and ``examples``: the files a user reads and edits."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sim.cli.common import EXIT_BAD_INPUT
+from sim.inputs import InputError
+
+
+def validate_file(path: str) -> str:
+    """Check a scenario or experiment file without running it; returns what it is."""
+    from sim.examples import resolve_scenario_arg
+    from sim.inputs import read_toml
+    from sim.scenario import load_scenario
+
+    path = resolve_scenario_arg(path)
+    data = read_toml(path)
+    if "experiment" in data:
+        from sim.experiments.experiment import load_experiment
+
+        load_experiment(path)
+        return "experiment"
+    load_scenario(path)
+    return "scenario"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate each file; report every bad one, exit 2 if any was bad."""
+    bad = 0
+    for path in args.files:
+        try:
+            kind = validate_file(path)
+        except InputError as err:
+            print(err, file=sys.stderr)
+            bad += 1
+        else:
+            print(f"{path}: ok ({kind})")
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print every parameter with its default, unit, range and source."""
+    from sim.scenario import parameter_markdown
+
+    print(parameter_markdown())
+    return 0
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    """Copy the ready scenarios, experiments and data into a folder to edit."""
+    from sim.examples import copy_examples
+
+    for folder in copy_examples(args.dir, force=args.force):
+        print(folder)
+    print(f"next: commsim run {args.dir}/scenarios/baseline.toml")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """The ``validate``, ``params`` and ``examples`` subcommands."""
+    val = sub.add_parser(
+        "validate", help="check scenario and experiment files without running them"
+    )
+    val.add_argument("files", nargs="+", metavar="FILE")
+    val.set_defaults(func=cmd_validate)
+
+    params = sub.add_parser(
+        "params", help="list every parameter with default, unit, range and source"
+    )
+    params.set_defaults(func=cmd_params)
+
+    examples = sub.add_parser(
+        "examples", help="copy the ready scenarios, experiments and data into a folder to edit"
+    )
+    examples.add_argument(
+        "dir", nargs="?", default="commsim-examples", help="folder (default commsim-examples)"
+    )
+    examples.add_argument("--force", action="store_true", help="overwrite files already there")
+    examples.set_defaults(func=cmd_examples)

@@ -1,0 +1,204 @@
+"""``commsim run`` (one scenario and its report) and ``commsim compare`` (two scenarios on the
+same seeds)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sim.cli.common import check_run_cost, folder_name, parse_set_options, staged_output
+from sim.inputs import InputError
+
+#: ``commsim run`` uses the compiled kernels only for a run the NumPy reference would take
+#: longer than this over (estimated by :func:`sim.scenario.run_cost`): loading numba and the
+#: cached kernels costs about half a second, more than a small run takes on the reference path
+#: (both give the same numbers). ``COMMSIM_COMPILED`` in the environment overrides this.
+COMPILED_ABOVE_SECONDS = 1.0
+
+
+def use_compiled_kernels(scenario: Any) -> bool:
+    """Whether ``commsim run`` runs ``scenario`` on the compiled kernels: as
+    ``COMMSIM_COMPILED`` says if it is set, else only for a run estimated to take longer than
+    :data:`COMPILED_ABOVE_SECONDS` on the NumPy reference."""
+    from sim.core import jit
+    from sim.scenario.cost import run_cost
+
+    if "COMMSIM_COMPILED" in os.environ:
+        return jit.compiled()
+    return run_cost(scenario).seconds > COMPILED_ABOVE_SECONDS
+
+
+def _quarters(scenario: Any, quiet: bool) -> Iterable[int]:
+    """The quarters to step through, with a progress bar on a terminal (tqdm is imported
+    only then: on a pipe, or with --quiet, there is no bar to draw)."""
+    quarters = range(scenario.scenario.quarters)
+    if quiet or not sys.stderr.isatty():
+        return quarters
+    from tqdm import tqdm
+
+    return tqdm(quarters, desc=scenario.scenario.name, unit="quarter", leave=False)
+
+
+def write_series_csv(series: Mapping[str, Any], path: Path) -> None:
+    """Write ``timeseries.csv``: the ``quarter`` column and every quarterly reporter
+    (:data:`sim.core.outcomes.REPORTERS`), one row per quarter; integers as integers, other numbers
+    to 10 significant digits, a missing value (NaN) as an empty field."""
+    import numpy as np
+
+    from sim.core.outcomes import REPORTERS
+
+    names = ["quarter", *REPORTERS]
+    columns = []
+    for name in names:
+        values = np.asarray(series[name])
+        if values.dtype.kind in "iub":
+            columns.append([str(v) for v in values.tolist()])
+        else:
+            columns.append(["" if v != v else f"{v:.10g}" for v in values.tolist()])
+    lines = [",".join(names), *(",".join(row) for row in zip(*columns, strict=True))]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario; write timeseries.csv, summary.json and overview.png.
+
+    Imports only what one run needs: the model's engine (no Mesa, pandas, networkx or SciPy),
+    and matplotlib's object API for the overview (no pyplot).
+    """
+    from sim.core import jit
+    from sim.examples import resolve_scenario_arg
+    from sim.scenario import load_scenario
+
+    overrides = parse_set_options(args.set)
+    if args.seed is not None:
+        overrides["scenario.seed"] = args.seed
+    scenario = load_scenario(resolve_scenario_arg(args.scenario), overrides)
+    check_run_cost(scenario, args.force)
+    out = Path(args.out) if args.out else Path("results") / folder_name(scenario.scenario.name)
+    meta = scenario.scenario
+    with staged_output(out, force=args.force) as tmp:
+        # loaded once the output folder is known to be usable: a refusal is quick
+        from sim.core.engine import Simulation
+        from sim.core.outcomes import run_report
+        from sim.report.plots import overview_figure
+
+        with jit.use_compiled(use_compiled_kernels(scenario)):
+            model = Simulation(scenario, rng=meta.seed)
+            for _ in _quarters(scenario, bool(args.quiet)):
+                model.step()
+            series = model.series()
+            summary = run_report(model)
+        write_series_csv(series, tmp / "timeseries.csv")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        title = f"{meta.name}: {meta.description}".rstrip(": ")
+        overview_figure(series, title, model.shock_log, tmp / "overview.png")
+    outcomes = summary["outcomes"]
+    print(
+        f"{meta.name}: resilience {outcomes['resilience']:.3f}, "
+        f"final private share {outcomes['final_share_outsourcer']:.1%}, "
+        f"mutual share {outcomes['final_share_mutual']:.1%}, "
+        f"local share of spend {outcomes['mean_local_share']:.1%}"
+    )
+    print(f"report: {out}/overview.png (data: {out}/timeseries.csv, {out}/summary.json)")
+    return 0
+
+
+def add_run_parser(sub: Any) -> None:
+    """The ``commsim run`` subcommand."""
+    run = sub.add_parser("run", help="run one scenario and write its report")
+    run.add_argument(
+        "scenario", help="scenario file (TOML), or the name of a ready one, e.g. baseline"
+    )
+    run.add_argument("--out", help="output directory (default: results/<scenario name>)")
+    run.add_argument(
+        "--seed", type=int, help="seed for every random draw (overrides scenario.seed)"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a parameter, e.g. --set commissioning.social_value_weight=0.2",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty --out, and run above the memory ceiling",
+    )
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Two scenarios on the same seeds: outcomes, paired differences with 95% CIs, a figure."""
+    from sim.examples import resolve_scenario_arg
+    from sim.experiments.analysis import compare_scenarios
+    from sim.scenario import load_scenario
+
+    if args.replications < 2:
+        raise InputError(f"--replications {args.replications}: must be at least 2")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers}: must be at least 1")
+    a = load_scenario(
+        resolve_scenario_arg(args.a),
+        {**parse_set_options(args.set), **parse_set_options(args.set_a)},
+    )
+    b_path = args.b or args.a
+    b = load_scenario(
+        resolve_scenario_arg(b_path),
+        {**parse_set_options(args.set), **parse_set_options(args.set_b)},
+    )
+    if args.b is None and not (args.set_a or args.set_b):
+        raise InputError("give a second scenario file, or --set-a / --set-b changes to compare")
+    label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
+    label_b = Path(b_path).stem + "".join(f" {s}" for s in args.set_b or [])
+    default = f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}"
+    out = Path(args.out) if args.out else Path("results") / default
+    if args.out is None:
+        out.parent.mkdir(exist_ok=True)
+    with staged_output(out, force=args.force) as tmp:
+        table = compare_scenarios(
+            a,
+            b,
+            labels=(label_a, label_b),
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            out=tmp,
+        )
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    noise = table[table["verdict"] == "cannot be told from noise"]
+    if len(noise):
+        most = noise["pairs_to_resolve"].max()
+        print(
+            f"{len(noise)} of {len(table)} differences cannot be told from noise: their 95% CI "
+            f"is wider than the effect ({', '.join(noise['outcome'])}); resolving effects of "
+            f"those sizes needs up to {most:.0f} pairs (--replications)"
+        )
+    print(f"table: {out}/compare.csv, figure: {out}/compare.png")
+    return 0
+
+
+def add_compare_parser(sub: Any) -> None:
+    """The ``commsim compare`` subcommand."""
+    compare = sub.add_parser("compare", help="compare two scenarios on the same seeds")
+    compare.add_argument("a", help="scenario A (TOML)")
+    compare.add_argument("b", nargs="?", help="scenario B (TOML; default: A, with --set-b)")
+    compare.add_argument("--replications", type=int, default=20, help="paired runs (default 20)")
+    compare.add_argument("--seed", type=int, default=1, help="root seed of the pairs (default 1)")
+    compare.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    compare.add_argument(
+        "--out", help="directory for compare.csv and compare.png (default: results/compare_A_vs_B)"
+    )
+    for flag, which in (("--set", "both"), ("--set-a", "A"), ("--set-b", "B")):
+        compare.add_argument(
+            flag,
+            action="append",
+            metavar="KEY=VALUE",
+            help=f"override a parameter in {which}",
+        )
+    compare.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    compare.set_defaults(func=cmd_compare)

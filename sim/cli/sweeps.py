@@ -1,0 +1,265 @@
+"""``commsim sweep``, ``replay``, ``export`` and ``analyze``: many runs streamed to a sweep
+folder, and what is read back from it."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sim.cli.common import parse_set_options
+from sim.inputs import InputError, clip
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT arrived during a sweep (a BaseException: run code catching Exception
+    must not swallow it)."""
+
+
+class _StopOnSignals:
+    """While active, the first SIGTERM or SIGINT raises :class:`_Stopped` (if armed) and later
+    ones are ignored, so the clean-up that follows is never cut short by a second Ctrl-C."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.armed = True
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            return
+        self.signum = signum
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if self.armed:
+            raise _Stopped
+
+    @contextmanager
+    def active(self) -> Iterator[_StopOnSignals]:
+        """Install the handlers for the block; restore the previous ones after it."""
+        previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run an experiment file's sweep, streaming runs.parquet, timeseries/ and manifest.json.
+
+    SIGTERM and SIGINT stop the workers, keep what finished and exit 143 / 130 with one line
+    saying how to resume; a write that fails part-way (full or read-only disk) is one line and
+    exit 1, with the parts already written left whole.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.experiments.executors import make_executor
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.store import error_reason, prepare_sweep_dir, sweep_lock
+    from sim.experiments.sweep import run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers}: must be at least 1")
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
+    experiment = load_experiment(
+        args.experiment, replications=args.replications, overrides=parse_set_options(args.set)
+    )
+    out = Path(args.out) if args.out else Path("results") / experiment.meta.name
+    changes = "".join(f" --set {shlex.quote(s)}" for s in args.set or [])
+    if args.replications is not None:
+        changes += f" --replications {args.replications}"
+    resume = (
+        f"commsim sweep {shlex.quote(args.experiment)} --out {shlex.quote(str(out))}"
+        f"{changes} --resume"
+    )
+
+    def note(message: str) -> None:
+        print(f"commsim sweep: {message}", file=sys.stderr, flush=True)
+
+    prepare_sweep_dir(out, resume=args.resume, experiment_sha256=experiment.sha256)
+    report = None
+    stop = _StopOnSignals()
+    try:
+        with stop.active():
+            # the executor first: an unreachable scheduler then leaves --out untouched
+            executor = make_executor(args.workers, args.scheduler)
+            try:
+                with sweep_lock(out, note):
+                    try:
+                        report = run_sweep(
+                            experiment,
+                            out,
+                            executor,
+                            resume=args.resume,
+                            progress=False if args.quiet else None,
+                            notify=note,
+                        )
+                    finally:
+                        stop.armed = False
+            finally:
+                if report is None:
+                    executor.abort()
+                else:
+                    executor.close()
+    except (_Stopped, BrokenProcessPool, OSError) as err:
+        if report is None and stop.signum is not None:
+            name = signal.Signals(stop.signum).name
+            note(f"stopped by {name}; the finished runs are kept in {out}; continue with: {resume}")
+            return 128 + stop.signum
+        if isinstance(err, BrokenProcessPool):
+            note(
+                f"a worker process died (out of memory?); the finished runs are kept in {out}; "
+                f"continue with: {resume}"
+            )
+            return 1
+        if isinstance(err, OSError):
+            note(
+                f"cannot write in {out} ({error_reason(err)}); the runs written are kept; "
+                f"when it is writable again, continue with: {resume}"
+            )
+            return 1
+        raise
+    print(
+        f"{experiment.meta.name}: {report.total} runs ({report.skipped} already done, "
+        f"{report.ran} run now, {report.failed} failed) in {report.seconds:.1f} s"
+    )
+    print(f"results: {out}/runs.parquet, {out}/timeseries/, {out}/manifest.json")
+    print(f"next: commsim analyze {out}")
+    return 0
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse a Dask scheduler address commsim cannot use: only plain ``tcp://host:port``
+    (or ``host:port``). TLS needs certificates and keys commsim does not configure; a
+    scheduler belongs on a trusted network (docs/security.md)."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    if scheme != "tcp":
+        raise InputError(
+            f"--scheduler {clip(address, 60)}: only tcp:// schedulers are supported, on a "
+            "trusted network (docs/security.md)"
+        )
+    if not (colon and host and port.isdigit() and 1 <= int(port) <= 65535):
+        raise InputError(f"--scheduler {clip(address, 60)}: expected tcp://HOST:PORT")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run one run of a sweep again; exit 0 if its outcomes match, 1 if they differ."""
+    from sim.experiments.sweep import replay_run
+
+    recorded, new, differ = replay_run(Path(args.dir), args.run_id)
+    if not differ:
+        print(
+            f"run {args.run_id} matches: seed {new['seed']}, "
+            f"resilience {new['resilience']}, error {new['error']}"
+        )
+        return 0
+    for name in differ:
+        print(f"{name}: recorded {recorded.get(name)!r}, replayed {new.get(name)!r}")
+    print(f"run {args.run_id} differs in {len(differ)} outcome(s): {', '.join(differ)}")
+    return 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a sweep's runs, time series and column dictionary as CSV."""
+    from sim.experiments.export import export_csv
+
+    for path in export_csv(Path(args.dir), Path(args.out) if args.out else None):
+        print(path)
+    return 0
+
+
+def _precision(text: str) -> Any:
+    """``--precision`` as argparse reads it: a bad value is a one-line usage error."""
+    from sim.experiments.stats import parse_precision
+
+    try:
+        return parse_precision(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Summarise a sweep: CIs per design point, sensitivity indices, figures; with
+    ``--precision``, the replications each outcome needs."""
+    import pandas as pd
+
+    from sim.experiments.analysis import analyze_sweep
+
+    out = Path(args.dir)
+    written = analyze_sweep(out, precision=args.precision)
+    for path in written:
+        print(path)
+    if args.precision is not None:
+        needed = pd.read_csv(out / "replications.csv")
+        have = int(needed["runs"].max())
+        print(f"replications for a 95% CI half-width of {args.precision} (most over points):")
+        for outcome, n in (
+            needed.groupby("outcome", sort=False)["replications_needed"].max().items()
+        ):
+            if pd.isna(n):
+                print(f"  {outcome}: undefined (constant, missing, or a zero mean)")
+            else:
+                print(f"  {outcome}: {int(n)} {'(enough)' if n <= have else f'(ran {have})'}")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """The ``sweep``, ``replay``, ``export`` and ``analyze`` subcommands."""
+    sweep = sub.add_parser("sweep", help="run an experiment file: many runs, streamed to Parquet")
+    sweep.add_argument("experiment", help="experiment file (TOML)")
+    sweep.add_argument("--out", help="output directory (default: results/<experiment name>)")
+    group = sweep.add_mutually_exclusive_group()
+    group.add_argument(
+        "--workers",
+        type=int,
+        help="local worker processes (default: every core; 1 runs in this process)",
+    )
+    group.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://10.0.0.5:8786"
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="continue a sweep in --out, skipping finished runs"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument(
+        "--replications", type=int, help="runs per design point (replaces the file's)"
+    )
+    sweep.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="hold a parameter fixed, as in [fixed] (recorded in the manifest)",
+    )
+    sweep.set_defaults(func=cmd_sweep)
+
+    replay = sub.add_parser("replay", help="run one run of a sweep again and check it matches")
+    replay.add_argument("dir", help="a sweep directory (written by commsim sweep)")
+    replay.add_argument("run_id", type=int, help="the run's run_id in runs.parquet")
+    replay.set_defaults(func=cmd_replay)
+
+    export = sub.add_parser("export", help="a sweep's results as CSV (runs, time series)")
+    export.add_argument("dir", help="a sweep directory (written by commsim sweep)")
+    export.add_argument("--out", help="folder for the CSV files (default: DIR/csv)")
+    export.set_defaults(func=cmd_export)
+
+    analyze = sub.add_parser("analyze", help="summarise a sweep: CIs, sensitivity, figures")
+    analyze.add_argument("dir", help="a sweep directory (written by commsim sweep)")
+    analyze.add_argument(
+        "--precision",
+        type=_precision,
+        metavar="H",
+        help="target 95%% CI half-width, relative (10%%) or absolute (0.01): writes "
+        "replications.csv, the replications each outcome needs at each design point",
+    )
+    analyze.set_defaults(func=cmd_analyze)
