@@ -340,3 +340,155 @@ def test_compare_bounds_what_a_user_types(tmp_path, capsys, option, expected):
     args = ("compare", "baseline", "--set-b", "mutuals.count=20", "--out", out, *option)
     assert expected in refused(capsys, *args)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- the CLI's edges
+
+
+def small_scenario(folder: Path, name: str = "s") -> Path:
+    path = folder / "s.toml"
+    path.write_text(
+        f'[scenario]\nname = "{name}"\nquarters = 4\n[network]\ncouncils = 20\n', encoding="utf-8"
+    )
+    return path
+
+
+def test_an_86_character_cjk_name_makes_a_folder_a_file_system_takes(tmp_path, capsys, monkeypatch):
+    name = "市" * 86  # 258 bytes of UTF-8: over the 255 a file name may have
+    path = small_scenario(tmp_path, name)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "run", path, "--quiet")
+    assert code == 0, err
+    (folder,) = (tmp_path / "results").iterdir()
+    assert len(folder.name.encode()) <= 255 and (folder / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run", "{scenario}", "--out", "{long}"),
+        ("compare", "{scenario}", "--set-b", "mutuals.count=20", "--out", "{long}"),
+        ("sweep", "{experiment}", "--out", "{long}"),
+        ("validate", "{long}"),
+        ("analyze", "{long}"),
+        ("replay", "{long}", "0"),
+        ("export", "{long}"),
+        ("examples", "{long}"),
+    ],
+)
+def test_a_path_component_over_255_bytes_is_one_line(tmp_path, capsys, command):
+    places = {
+        "scenario": small_scenario(tmp_path),
+        "experiment": experiment_file(tmp_path, GRID),
+        "long": tmp_path / ("x" * 300),
+    }
+    refused(capsys, *(part.format(**places) for part in command))
+
+
+def test_an_out_that_is_a_loop_of_links_is_one_line(tmp_path, capsys):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    assert "leads nowhere" in refused(capsys, "run", small_scenario(tmp_path), "--out", loop)
+    exp = experiment_file(tmp_path, GRID)
+    assert "leads nowhere" in refused(capsys, "sweep", exp, "--out", loop)
+
+
+@pytest.mark.parametrize("bad", ["\x1b[2J\x1b[H", "\x1b]0;pwned\x07", "\u202egnp.exe"])
+def test_escape_codes_in_a_scenario_name_are_refused(tmp_path, capsys, bad):
+    path = tmp_path / "s.toml"
+    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in bad)  # TOML's
+    path.write_text(f'[scenario]\nname = "{escaped}"\n')
+    line = refused(capsys, "validate", path)
+    assert "control character" in line and "\x1b" not in line and "\u202e" not in line
+
+
+def test_run_force_replaces_all_files_or_none(tmp_path, capsys, monkeypatch):
+    from sim.cli import common
+
+    scenario = small_scenario(tmp_path)
+    out = tmp_path / "out"
+    code, _, err = cli(capsys, "run", scenario, "--out", out, "--quiet")
+    assert code == 0, err
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    scenario.write_text(scenario.read_text().replace("quarters = 4", "quarters = 6"))
+    real = os.replace
+    calls = []
+
+    def second_move_fails(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:  # the old overview aside, the new one in, then the disk fills
+            raise OSError(28, "No space left on device", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(common.os, "replace", second_move_fails)
+    code, _, err = cli(capsys, "run", scenario, "--out", out, "--force", "--quiet")
+    assert code == 1 and "nothing was written" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.toml"]  # no hidden folder
+
+
+def test_every_command_refuses_what_does_not_fit(tmp_path, capsys, monkeypatch):
+    from sim.scenario import cost
+
+    monkeypatch.setattr(cost, "available_memory_mb", lambda: 100.0)
+    scenario = small_scenario(tmp_path)
+    exp = experiment_file(tmp_path, GRID)
+    for args in (
+        ("run", scenario, "--out", tmp_path / "a"),
+        ("compare", scenario, "--set-b", "mutuals.count=20", "--out", tmp_path / "b"),
+        ("sweep", exp, "--out", tmp_path / "c", "--workers", "2"),
+        ("validate", scenario),
+        ("validate", exp),
+    ):
+        assert "available: --force runs it anyway" in refused(capsys, *args)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.toml", "s.toml"]
+
+
+def test_the_estimate_counts_every_worker_and_run(tmp_path):
+    from sim.experiments.experiment import experiment_cost
+    from sim.scenario.cost import BASE_MB
+
+    grid = '"network.councils" = [20, 2000]'
+    exp = load_experiment(
+        experiment_file(tmp_path, grid, fixed='[fixed]\n"scenario.quarters" = 12')
+    )
+    one, four = experiment_cost(exp, 1), experiment_cost(exp, 4)
+    assert one.runs == four.runs == 4 and one.contracts == 2000 * 4  # the biggest point's
+    assert four.memory_mb == pytest.approx(4 * one.memory_mb + BASE_MB)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sweep", "{experiment}", "--workers", "100000"),
+        ("compare", "{scenario}", "--set-b", "mutuals.count=20", "--workers", "100000"),
+        ("sweep", "{experiment}", "--retry-failed"),
+    ],
+)
+def test_counts_a_user_types_are_bounded(tmp_path, capsys, args):
+    places = {"scenario": small_scenario(tmp_path), "experiment": experiment_file(tmp_path, GRID)}
+    refused(capsys, *(a.format(**places) for a in args), "--out", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_refuses_a_folder_a_sweep_is_writing(swept, tmp_path, capsys):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom sim.experiments.store import sweep_lock\n"
+            f"with sweep_lock({str(swept)!r}):\n    print('held', flush=True)\n    time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        line = refused(capsys, "export", swept, "--out", tmp_path / "csv")
+        assert "a sweep is still writing it" in line
+    finally:
+        holder.kill()
+        holder.wait()

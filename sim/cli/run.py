@@ -11,8 +11,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import check_run_cost, folder_name, parse_set_options, staged_output
-from sim.inputs import InputError
+from sim.cli.common import (
+    MAX_WORKERS,
+    check_run_cost,
+    folder_name,
+    parse_set_options,
+    staged_output,
+)
+from sim.experiments.stopping import StopOnSignals, check_stop
+from sim.inputs import InputError, check_count, quote
 
 #: ``commsim run`` uses the compiled kernels only for a run the NumPy reference would take
 #: longer than this over (estimated by :func:`sim.scenario.run_cost`): loading numba and the
@@ -68,7 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario; write timeseries.csv, summary.json and overview.png.
 
     Imports only what one run needs: the model's engine (no Mesa, pandas, networkx or SciPy),
-    and matplotlib's object API for the overview (no pyplot).
+    and matplotlib's object API for the overview (no pyplot). SIGINT or SIGTERM stops it
+    between quarters (never inside a compiled kernel) with nothing written.
     """
     from sim.core import jit
     from sim.examples import resolve_scenario_arg
@@ -81,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_run_cost(scenario, args.force)
     out = Path(args.out) if args.out else Path("results") / folder_name(scenario.scenario.name)
     meta = scenario.scenario
-    with staged_output(out, force=args.force) as tmp:
+    with staged_output(out, force=args.force) as tmp, StopOnSignals().active() as stop:
         # loaded once the output folder is known to be usable: a refusal is quick
         from sim.core.engine import Simulation
         from sim.core.outcomes import run_report
@@ -91,12 +99,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             model = Simulation(scenario, rng=meta.seed)
             for _ in _quarters(scenario, bool(args.quiet)):
                 model.step()
+                check_stop()
             series = model.series()
             summary = run_report(model)
         write_series_csv(series, tmp / "timeseries.csv")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         title = f"{meta.name}: {meta.description}".rstrip(": ")
         overview_figure(series, title, model.shock_log, tmp / "overview.png")
+        stop.check()  # a stop while the report was written: nothing moves into --out
     outcomes = summary["outcomes"]
     print(
         f"{meta.name}: resilience {outcomes['resilience']:.3f}, "
@@ -127,7 +137,7 @@ def add_run_parser(sub: Any) -> None:
     run.add_argument(
         "--force",
         action="store_true",
-        help="write into a non-empty --out, and run above the memory ceiling",
+        help="write into a non-empty --out, and run above the memory available",
     )
     run.set_defaults(func=cmd_run)
 
@@ -135,13 +145,14 @@ def add_run_parser(sub: Any) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Two scenarios on the same seeds: outcomes, paired differences with 95% CIs, a figure."""
     from sim.examples import resolve_scenario_arg
-    from sim.experiments.analysis import compare_scenarios
+    from sim.experiments.analysis import MAX_COMPARE_REPLICATIONS, MAX_SEED, compare_scenarios
     from sim.scenario import load_scenario
+    from sim.scenario.cost import check_cost, command_cost, run_cost
 
-    if args.replications < 2:
-        raise InputError(f"--replications {args.replications}: must be at least 2")
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers}: must be at least 1")
+    check_count("--replications", args.replications, 2, MAX_COMPARE_REPLICATIONS)
+    check_count("--seed", args.seed, 0, MAX_SEED)
+    if args.workers is not None:
+        check_count("--workers", args.workers, 1, MAX_WORKERS)
     a = load_scenario(
         resolve_scenario_arg(args.a),
         {**parse_set_options(args.set), **parse_set_options(args.set_a)},
@@ -155,11 +166,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError("give a second scenario file, or --set-a / --set-b changes to compare")
     label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
     label_b = Path(b_path).stem + "".join(f" {s}" for s in args.set_b or [])
-    default = f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}"
+    default = folder_name(f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}")
     out = Path(args.out) if args.out else Path("results") / default
+    workers = args.workers or len(os.sched_getaffinity(0))
+    biggest = max((run_cost(a), run_cost(b)), key=lambda c: c.memory_mb)
+    cost = command_cost(biggest, 2 * args.replications, workers)
+    check_cost(cost, force=args.force, what=f"{quote(a.scenario.name, 40)} vs B")
     if args.out is None:
         out.parent.mkdir(exist_ok=True)
-    with staged_output(out, force=args.force) as tmp:
+    with staged_output(out, force=args.force) as tmp, StopOnSignals().active() as stop:
         table = compare_scenarios(
             a,
             b,
@@ -169,6 +184,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             workers=args.workers,
             out=tmp,
         )
+        stop.check()  # a stop while the figure was drawn: nothing moves into --out
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     noise = table[table["verdict"] == "cannot be told from noise"]
     if len(noise):
@@ -200,5 +216,9 @@ def add_compare_parser(sub: Any) -> None:
             metavar="KEY=VALUE",
             help=f"override a parameter in {which}",
         )
-    compare.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    compare.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty --out, and run above the memory available",
+    )
     compare.set_defaults(func=cmd_compare)

@@ -4,69 +4,38 @@ folder, and what is read back from it."""
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import parse_set_options
-from sim.inputs import InputError, clip
-
-
-class _Stopped(BaseException):
-    """SIGTERM or SIGINT arrived during a sweep (a BaseException: run code catching Exception
-    must not swallow it)."""
-
-
-class _StopOnSignals:
-    """While active, the first SIGTERM or SIGINT raises :class:`_Stopped` (if armed) and later
-    ones are ignored, so the clean-up that follows is never cut short by a second Ctrl-C."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.armed = True
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None:
-            return
-        self.signum = signum
-        for sig in self.SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)
-        if self.armed:
-            raise _Stopped
-
-    @contextmanager
-    def active(self) -> Iterator[_StopOnSignals]:
-        """Install the handlers for the block; restore the previous ones after it."""
-        previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
-        try:
-            yield self
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+from sim.cli.common import MAX_WORKERS, parse_set_options
+from sim.inputs import InputError, check_count, clip
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run an experiment file's sweep, streaming runs.parquet, timeseries/ and manifest.json.
 
     SIGTERM and SIGINT stop the workers, keep what finished and exit 143 / 130 with one line
-    saying how to resume; a write that fails part-way (full or read-only disk) is one line and
-    exit 1, with the parts already written left whole.
+    saying how to resume (a run the signal interrupted is not recorded: it runs on resume); a
+    write that fails part-way (full or read-only disk) is one line and exit 1, with the parts
+    already written left whole.
     """
     from concurrent.futures.process import BrokenProcessPool
 
     from sim.experiments.executors import make_executor
-    from sim.experiments.experiment import load_experiment
+    from sim.experiments.experiment import experiment_cost, load_experiment
+    from sim.experiments.stopping import StopOnSignals, Stopped
     from sim.experiments.store import error_reason, prepare_sweep_dir, sweep_lock
     from sim.experiments.sweep import run_sweep
+    from sim.scenario.cost import check_cost
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers}: must be at least 1")
+    if args.workers is not None:
+        check_count("--workers", args.workers, 1, MAX_WORKERS)
+    if args.retry_failed and not args.resume:
+        raise InputError("--retry-failed: only with --resume (it reruns a sweep's failed runs)")
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
     experiment = load_experiment(
@@ -76,6 +45,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     changes = "".join(f" --set {shlex.quote(s)}" for s in args.set or [])
     if args.replications is not None:
         changes += f" --replications {args.replications}"
+    if args.scheduler is None:  # a cluster's memory is the cluster's
+        workers = args.workers or len(os.sched_getaffinity(0))
+        cost = experiment_cost(experiment, workers)
+        check_cost(cost, force=args.force, what=clip(args.experiment, 60))
     resume = (
         f"commsim sweep {shlex.quote(args.experiment)} --out {shlex.quote(str(out))}"
         f"{changes} --resume"
@@ -84,32 +57,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def note(message: str) -> None:
         print(f"commsim sweep: {message}", file=sys.stderr, flush=True)
 
-    prepare_sweep_dir(out, resume=args.resume, experiment_sha256=experiment.sha256)
+    prepare_sweep_dir(
+        out, resume=args.resume, experiment_sha256=experiment.sha256, inputs=experiment.inputs
+    )
     report = None
-    stop = _StopOnSignals()
+    stop = StopOnSignals()
     try:
         with stop.active():
             # the executor first: an unreachable scheduler then leaves --out untouched
             executor = make_executor(args.workers, args.scheduler)
             try:
                 with sweep_lock(out, note):
-                    try:
-                        report = run_sweep(
-                            experiment,
-                            out,
-                            executor,
-                            resume=args.resume,
-                            progress=False if args.quiet else None,
-                            notify=note,
-                        )
-                    finally:
-                        stop.armed = False
+                    report = run_sweep(
+                        experiment,
+                        out,
+                        executor,
+                        resume=args.resume,
+                        retry_failed=args.retry_failed,
+                        progress=False if args.quiet else None,
+                        notify=note,
+                    )
             finally:
                 if report is None:
                     executor.abort()
                 else:
                     executor.close()
-    except (_Stopped, BrokenProcessPool, OSError) as err:
+    except (Stopped, BrokenProcessPool, OSError) as err:
         if report is None and stop.signum is not None:
             name = signal.Signals(stop.signum).name
             note(f"stopped by {name}; the finished runs are kept in {out}; continue with: {resume}")
@@ -230,6 +203,14 @@ def add_parsers(sub: Any) -> None:
     )
     sweep.add_argument(
         "--resume", action="store_true", help="continue a sweep in --out, skipping finished runs"
+    )
+    sweep.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume: run the failed runs again too (a success replaces the failure)",
+    )
+    sweep.add_argument(
+        "--force", action="store_true", help="run even if the estimate is above free memory"
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument(

@@ -41,6 +41,7 @@ from sim.scenario import (
     scenario_from_dict,
     shock_field,
 )
+from sim.scenario.cost import RunCost
 
 __all__ = [
     "DESIGNS",
@@ -53,6 +54,7 @@ __all__ = [
     "RunSpec",
     "changed_input",
     "design_matrix",
+    "experiment_cost",
     "experiment_from_manifest",
     "iter_run_specs",
     "join_batches",
@@ -467,6 +469,24 @@ def load_experiment(
         command_line=command_line,
         inputs=_input_hashes([path, scenario_path, *(Path(f) for f in data_files if f)]),
     )
+
+
+def experiment_cost(experiment: Experiment, workers: int) -> RunCost:
+    """The estimated cost of the whole sweep on ``workers`` local processes, each run as big
+    as the design's biggest (the size fields of each point, else the base scenario's; a grid
+    of councils files counts the base scenario's councils)."""
+    from sim.scenario.cost import SIZE_FIELDS, command_cost, cost_of_size
+
+    def size(values: dict[str, Any]) -> list[int]:
+        dotted = {k.replace("__", "."): v for k, v in values.items()}
+        out = []
+        for name in SIZE_FIELDS:
+            section, key = name.split(".")
+            out.append(int(dotted.get(name, experiment.base[section][key])))
+        return out
+
+    biggest = max((cost_of_size(*size(p)) for p in experiment.points), key=lambda c: c.memory_mb)
+    return command_cost(biggest, experiment.runs, workers)
 
 
 def _input_hashes(paths: list[Path]) -> dict[str, str]:

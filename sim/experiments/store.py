@@ -58,6 +58,7 @@ __all__ = [
     "QUARANTINE",
     "RUNS",
     "RunStore",
+    "check_not_in_use",
     "error_reason",
     "note_to_stderr",
     "prepare_sweep_dir",
@@ -352,7 +353,7 @@ def _holds_nothing(folder: Path) -> bool:
     return True
 
 
-def _check_not_in_use(out: Path) -> None:
+def check_not_in_use(out: Path) -> None:
     """Refuse a directory whose lock a live sweep holds (checked without creating anything)."""
     if os.path.realpath(out) in _HELD:
         return  # this process is the owner
@@ -392,11 +393,13 @@ def prepare_sweep_dir(
             base scenario or data files have changed since (the line names the file).
     """
     out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise InputError(f"--out {out}: is a symbolic link that leads nowhere (a loop?)")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory")
     if not out.exists():
         return None
-    _check_not_in_use(out)
+    check_not_in_use(out)
     try:
         if _holds_nothing(out):
             return None

@@ -7,9 +7,10 @@ pydantic model here; loading (:mod:`sim.scenario.loading`) validates a whole fil
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from sim.core.tendering import effective_weights, social_value_weight_total, weight_rule_violation
 from sim.inputs import quote
@@ -56,6 +57,11 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
+#: Characters that reorder the text around them on a terminal (bidirectional overrides and
+#: isolates): refused in names and descriptions along with control characters.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 class ScenarioMeta(Section):
     """`[scenario]`: what the run is and how long it lasts."""
 
@@ -88,6 +94,18 @@ class ScenarioMeta(Section):
         "longer than this is summarised over its last quarter.",
         source="assumption (two years: most mark-ups settle within them)",
     )
+
+    @field_validator("name", "description")
+    @classmethod
+    def _printable(cls, text: str) -> str:
+        # printed on terminals and in titles: an escape code could clear or retitle a screen
+        bad = next((c for c in text if unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS), None)
+        if bad is not None:
+            raise ValueError(
+                f"a control character (U+{ord(bad):04X}) is not allowed: names and "
+                "descriptions are printed on terminals"
+            )
+        return text
 
 
 class NetworkParams(Section):
