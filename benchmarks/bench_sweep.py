@@ -133,15 +133,15 @@ def _reaped_cpu() -> float:
 def _case_model(folder: Path, runs: int, quarters: int, councils: int) -> dict:
     """CPU per run of the model alone, in this process, on the sweep's first ``runs`` runs
     (after a few untimed ones, so that first-call costs are not counted)."""
-    from sim.experiments.experiment import _simulate, iter_run_specs, load_experiment, scenario_at
+    from sim.experiments.experiment import iter_run_specs, load_experiment, scenario_at, simulate
 
     experiment = load_experiment(_experiment(folder, runs, quarters, councils))
     specs = list(iter_run_specs(experiment))
     for spec in specs[:5]:
-        _simulate(scenario_at(spec.scenario, spec.values, "p"), spec.seed)
+        simulate(scenario_at(spec.scenario, spec.values, "p"), spec.seed)
     start, cpu = time.perf_counter(), time.process_time()
     for spec in specs:
-        _simulate(scenario_at(spec.scenario, spec.values, "p"), spec.seed)
+        simulate(scenario_at(spec.scenario, spec.values, "p"), spec.seed)
     return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}
 
 

@@ -13,8 +13,11 @@ in either place, and again after :func:`copy_examples` copies them out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -88,7 +91,9 @@ def copy_examples(dest: str | Path, *, force: bool = False) -> list[Path]:
     folders written.
 
     Refuses (a :class:`InputError` naming the first clash) to overwrite any existing file
-    unless ``force``; nothing is written then.
+    unless ``force``; nothing is written then. Never writes outside ``dest``: a symbolic link
+    planted where a file goes is replaced by the file (its target is left alone), and a
+    linked folder inside ``dest`` is refused. Every failure is one line.
     """
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
@@ -100,14 +105,49 @@ def copy_examples(dest: str | Path, *, force: bool = False) -> list[Path]:
         for src in sorted((root / folder).rglob("*"))
         if src.is_file() and "__pycache__" not in src.parts
     ]
-    clashes = [target for _, target in pairs if target.exists()]
+    for _, target in pairs:
+        _check_inside(dest, target)
+    clashes = [target for _, target in pairs if target.is_symlink() or target.exists()]
     if clashes and not force:
         raise InputError(
             f"{clashes[0]}: already exists ({len(clashes)} file(s) would be overwritten); "
             "give another folder, or --force to overwrite"
         )
     for src, target in pairs:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _replace_file(src, target)
+        except OSError as err:
+            raise InputError(f"{dest}: cannot write {target} ({err.strerror})") from None
         log.debug("copied %s", target)
     return [dest / folder for folder in FOLDERS]
+
+
+def _replace_file(src: Path, target: Path) -> None:
+    """Copy ``src`` to a new file beside ``target`` (made with O_EXCL, so no planted link is
+    followed) and move it over ``target``: a link there is replaced, not written through."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as data:
+            shutil.copyfileobj(data, out)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; an example is an ordinary file
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _check_inside(dest: Path, target: Path) -> None:
+    """Refuse a target that is a folder, or whose folders below ``dest`` are links or files."""
+    if target.is_dir() and not target.is_symlink():
+        raise InputError(f"{target}: is a folder where commsim writes a file")
+    here = dest
+    for part in target.relative_to(dest).parts[:-1]:
+        here = here / part
+        if here.is_symlink():
+            raise InputError(
+                f"{here}: is a symbolic link; commsim examples writes only into real folders"
+            )
+        if here.exists() and not here.is_dir():
+            raise InputError(f"{here}: exists and is not a directory")

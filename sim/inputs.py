@@ -32,6 +32,7 @@ __all__ = [
     "QUOTE_CHARS",
     "InputError",
     "ScenarioError",
+    "check_count",
     "clip",
     "csv_records",
     "format_validation_error",
@@ -76,6 +77,14 @@ def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
     if isinstance(value, str):  # cut the text, keep the quotes
         return repr(clip(value, max(limit - 2, 2)))
     return clip(repr(value), limit)
+
+
+def check_count(option: str, value: int, low: int, high: int) -> None:
+    """Refuse a count or seed typed on a command line (``--replications``, ``--workers``,
+    ``--seed``) outside ``low`` to ``high``, in one line naming the option, before anything
+    is sized by it."""
+    if not low <= value <= high:
+        raise InputError(f"{option} {quote(value)}: must be {low:,} to {high:,}")
 
 
 def clip(text: str, limit: int = QUOTE_CHARS) -> str:

@@ -140,3 +140,98 @@ def test_every_mutated_file_validates_or_is_one_line(files: list[bytes], run: in
                 assert not out.exists()
             else:
                 assert (out / "summary.json").exists()
+
+
+# ----------------------------------------------------------------------------- sweep folders
+
+#: What an edit may put into a manifest.json in place of any value.
+JSON_VALUES = [None, True, -1, 0, 1e308, "", "x" * 300, "../../etc", [], {}, [1, "a"], {"a": 1}]
+
+
+@st.composite
+def damaged_sweep(draw: st.DrawFn) -> tuple[str, object]:
+    """An edit to a finished sweep's folder: manifest.json or runs.parquet, as someone (or a
+    crash, or a crafted download) leaves it."""
+    target = draw(st.sampled_from(["manifest", "runs"]))
+    if target == "manifest":
+        edits = []
+        for _ in range(draw(st.integers(1, 3))):
+            depth = draw(st.integers(1, 2))
+            edits.append((depth, draw(st.integers(0, 40)), draw(st.sampled_from(JSON_VALUES))))
+        return target, edits
+    return target, draw(st.sampled_from(["truncate", "flip", "schema", "types", "rows"]))
+
+
+def _edit_manifest(manifest: dict, edits: list) -> None:
+    for depth, pick, value in edits:
+        holder = manifest
+        for _ in range(depth - 1):  # into a table of the manifest
+            tables = [k for k, v in holder.items() if isinstance(v, dict) and v]
+            if not tables:
+                break
+            holder = holder[tables[pick % len(tables)]]
+        keys = list(holder)
+        if keys:
+            key = keys[pick % len(keys)]
+            if pick % 5 == 0:
+                del holder[key]
+            else:
+                holder[key] = value
+
+
+def _damage_runs(path: Path, how: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "flip":
+        path.write_bytes(data[:100] + bytes(b ^ 0xFF for b in data[100:200]) + data[200:])
+    elif how == "schema":
+        pq.write_table(pa.table({"x": [1, 2, 3]}), path)
+    elif how == "types":
+        table = pq.read_table(path)
+        pq.write_table(table.set_column(0, "run_id", pa.array(["a"] * len(table))), path)
+    else:  # a few kilobytes that decode to millions of rows
+        n = 3_000_000
+        pq.write_table(pa.table({"run_id": pa.nulls(n, pa.int64()).fill_null(0)}), path)
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory) -> Path:
+    from tests.sweep_support import experiment_file
+
+    folder = tmp_path_factory.mktemp("fuzz_sweep")
+    exp = experiment_file(folder, '"mutuals.count" = [8, 16]')
+    done = run_commsim("sweep", exp, "--out", folder / "out", "--workers", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    return folder / "out"
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(damage=damaged_sweep(), command=st.sampled_from(["replay", "analyze", "export"]))
+def test_every_damaged_sweep_folder_reads_or_is_one_line(finished_sweep, damage, command):
+    import json
+    import shutil
+
+    target, how = damage
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "sweep"
+        shutil.copytree(finished_sweep, out)
+        if target == "manifest":
+            manifest = json.loads((out / "manifest.json").read_text())
+            _edit_manifest(manifest, how)
+            (out / "manifest.json").write_text(json.dumps(manifest))
+        else:
+            _damage_runs(out / "runs.parquet", how)
+        args = {"replay": [out, "1"], "analyze": [out], "export": [out]}[command]
+        done = commsim(command, *args)
+        assert "Traceback" not in done.stderr, done.stderr
+        if done.returncode not in (0, 1):  # read it (replay: 1 if the run differs), or refused
+            assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr

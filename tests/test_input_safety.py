@@ -379,23 +379,29 @@ def test_a_read_only_parent_is_one_line(tmp_path):
     assert list(parent.iterdir()) == []
 
 
-def test_big_runs_print_an_estimate_and_the_biggest_need_force(tmp_path):
+def test_a_run_that_does_not_fit_needs_force(tmp_path, capsys, monkeypatch):
+    from sim.cli import main
+    from sim.scenario import cost
+
+    monkeypatch.setattr(cost, "available_memory_mb", lambda: 400.0)
     big = ("--set", "network.councils=10000", "--set", "councils.lots=20")
-    line = refused(
-        commsim("run", BASELINE, *big, "--set", "network.mean_degree=30", "--out", tmp_path / "o"),
-        "800,000 contracts: about 2.3 GB of memory",
-        "--force",
-    )
-    assert "ceiling" in line and not (tmp_path / "o").exists()
+    assert main(["run", str(BASELINE), *big, "--out", str(tmp_path / "o")]) == 2
+    line = capsys.readouterr().err
+    assert "800,000 contracts: about 571 MB of memory" in line
+    assert "0.4 GB available: --force" in line and not (tmp_path / "o").exists()
 
 
 def test_a_run_above_the_warning_level_prints_its_estimate_first(capsys):
     from sim.cli import check_run_cost
     from sim.scenario import Scenario
 
-    s = Scenario.model_validate({"network": {"councils": 5000}, "councils": {"lots": 20}})
-    check_run_cost(s, force=False)  # 1.2 GB: below the ceiling, above the warning level
-    assert "estimate: 400,000 contracts: about 1.2 GB of memory" in capsys.readouterr().err
+    s = Scenario.model_validate(
+        {"network": {"councils": 10000}, "councils": {"lots": 20}, "scenario": {"quarters": 400}}
+    )
+    check_run_cost(s, force=False)  # 1 min: below the memory available, above the warning
+    assert "estimate: 800,000 contracts: about 571 MB of memory and 1 min" in (
+        capsys.readouterr().err
+    )
     check_run_cost(Scenario(), force=False)  # the baseline: silent
     assert capsys.readouterr().err == ""
 

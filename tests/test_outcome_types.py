@@ -23,7 +23,7 @@ from sim.experiments.sweep import run_sweep
 from tests.helpers import run_cli
 from tests.sweep_support import experiment_file
 
-#: A shocked market small enough to sweep in seconds, with failures, so counts are not all 0
+#: A market small enough to sweep in seconds, with failures, so counts are not all 0
 #: and service_quarters_lost is a fraction.
 FIXED = """
 [fixed]
@@ -31,7 +31,6 @@ FIXED = """
 "scenario.quarters" = 16
 "scenario.warm_up_quarters" = 2
 "outsourcers.count" = 4
-shocks = [{ kind = "provider_collapse", quarter = 6 }]
 """
 #: One point without a shock and its recovery (null outcomes), one with.
 SHOCKS = 'shocks = [[], [{ kind = "provider_collapse", quarter = 6 }]]'

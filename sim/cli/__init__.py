@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -31,7 +32,12 @@ from sim.cli.common import (
 )
 from sim.cli.dashboard import CULL_TIMEOUT, dashboard_command, reachable_address
 from sim.cli.run import use_compiled_kernels, write_series_csv
+from sim.experiments.stopping import Stopped
 from sim.inputs import InputError
+
+#: OS errors that say a path given is unusable as a path (bad input, exit status 2), not that
+#: writing failed: a name over 255 bytes, a loop of symbolic links, a file used as a folder.
+PATH_ERRORS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR})
 
 # Each command imports what it uses inside its function: `commsim --help` loads no NumPy or
 # pydantic, `validate` and `params` no model, `run` no Mesa, pandas or pyplot.
@@ -146,9 +152,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputError as err:
         print(f"commsim {args.command}: {err}", file=sys.stderr)
         return EXIT_WRITE_FAILED
+    except Stopped as stop:  # raised between quarters or runs, never inside compiled code
+        print(f"commsim {args.command}: stopped by {stop}; nothing was written", file=sys.stderr)
+        return stop.exit_status
     except KeyboardInterrupt:
         print("commsim: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:
+        if err.errno not in PATH_ERRORS:
+            raise
+        # a path no file system takes: a name over 255 bytes, a loop of links, a file as a folder
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"commsim {args.command}: {where}{err.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except BrokenPipeError:  # e.g. `commsim params | head`: the reader has gone, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

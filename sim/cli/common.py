@@ -7,11 +7,10 @@ import importlib.util
 import os
 import re
 import shutil
-import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +43,17 @@ def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
     """Write into a hidden temporary folder; move the files into ``out`` (creating it and
     its parents) only when the block succeeds, so a failure leaves nothing half-written.
 
+    With ``force``, files of the same names in ``out`` are replaced all or nothing: each old
+    file is moved aside before its new one moves in, and if any move fails the new files are
+    taken out and the old ones put back.
+
     Raises:
         InputError: ``out`` is a file, is not empty (unless ``force``), or cannot be created.
-        OutputError: writing failed (a full disk, say); nothing was moved into ``out``.
+        OutputError: writing failed (a full disk, say); ``out`` is as it was.
     """
     out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise InputError(f"--out {out}: is a symbolic link that leads nowhere (a loop?)")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory")
     if not force and out.is_dir() and any(out.iterdir()):
@@ -61,15 +66,15 @@ def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
         anchor = anchor.parent
     if not os.access(anchor, os.W_OK):
         raise InputError(f"--out {out}: {anchor} is not writable")
+    # a short prefix: --out's own name may be as long as a file name can be
+    prefix = f".{folder_name(out.name)[:40]}."
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=anchor))
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=anchor))
     except OSError as err:
         raise InputError(f"--out {out}: cannot be created ({err.strerror})") from None
     try:
         yield tmp
-        out.mkdir(parents=True, exist_ok=True)
-        for item in tmp.iterdir():
-            os.replace(item, out / item.name)
+        _move_all_or_nothing(tmp, out, Path(tempfile.mkdtemp(prefix=prefix, dir=anchor)))
     except OSError as err:
         name = Path(err.filename).name if err.filename else str(out)
         raise OutputError(
@@ -79,26 +84,62 @@ def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _move_all_or_nothing(new: Path, out: Path, old: Path) -> None:
+    """Move every file of ``new`` into ``out``, those it replaces into ``old`` first; on any
+    failure undo every move (``out`` ends as it began) and re-raise. ``old`` is removed."""
+    created = not out.exists()
+    moved_in: list[str] = []
+    moved_aside: list[str] = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for item in sorted(new.iterdir()):
+            target = out / item.name
+            if target.exists() or target.is_symlink():
+                os.replace(target, old / item.name)
+                moved_aside.append(item.name)
+            os.replace(item, target)
+            moved_in.append(item.name)
+    except OSError:
+        for name in moved_in:
+            with suppress(OSError):
+                os.replace(out / name, new / name)
+        for name in moved_aside:
+            with suppress(OSError):
+                os.replace(old / name, out / name)
+        if created:
+            with suppress(OSError):
+                out.rmdir()
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+#: Longest folder name made from a scenario's name, in bytes: a file system allows 255 a
+#: name, and the hidden temporary folder beside it adds a few (86 CJK characters are 258).
+MAX_FOLDER_NAME_BYTES = 200
+
+
 def folder_name(name: str) -> str:
     """A scenario's name as one folder name that stays inside its parent: characters other
-    than letters, digits, ``_``, ``.`` and ``-`` become ``_``, and no leading ``.`` or
-    ``-`` (so ``..`` cannot climb out of ``results/``)."""
-    safe = re.sub(r"[^\w.-]+", "_", name).lstrip(".-")
-    return safe[:100] or "scenario"
+    than letters, digits, ``_``, ``.`` and ``-`` become ``_``, no leading ``.`` or ``-`` (so
+    ``..`` cannot climb out of ``results/``), at most 100 characters and
+    :data:`MAX_FOLDER_NAME_BYTES` bytes of UTF-8."""
+    safe = re.sub(r"[^\w.-]+", "_", name).lstrip(".-")[:100]
+    safe = safe.encode()[:MAX_FOLDER_NAME_BYTES].decode(errors="ignore")
+    return safe or "scenario"
+
+
+#: Most worker processes a command may start (``--workers``): far more than any machine
+#: this runs on has cores, far fewer than would exhaust its process table.
+MAX_WORKERS = 512
 
 
 def check_run_cost(scenario: Any, force: bool) -> None:
-    """Print the estimated cost of a big run; refuse one above the ceiling unless forced."""
-    from sim.scenario.cost import MAX_RUN_MEMORY_MB, WARN_RUN_MEMORY_MB, WARN_RUN_SECONDS, run_cost
+    """Print the estimated cost of a big run; refuse one that does not fit in the memory
+    available unless forced (:func:`sim.scenario.cost.check_cost`)."""
+    from sim.scenario.cost import check_cost, run_cost
 
-    cost = run_cost(scenario)
-    if cost.memory_mb > MAX_RUN_MEMORY_MB and not force:
-        raise InputError(
-            f"{quote(scenario.scenario.name, 40)}: {cost.describe()}; above the "
-            f"{MAX_RUN_MEMORY_MB / 1000:g} GB ceiling: --force runs it anyway (docs/security.md)"
-        )
-    if cost.memory_mb > WARN_RUN_MEMORY_MB or cost.seconds > WARN_RUN_SECONDS:
-        print(f"estimate: {cost.describe()}", file=sys.stderr, flush=True)
+    check_cost(run_cost(scenario), force=force, what=quote(scenario.scenario.name, 40))
 
 
 def parse_set_option(text: str) -> tuple[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from typing import Any
 
@@ -13,19 +14,27 @@ from sim.inputs import InputError
 
 
 def validate_file(path: str) -> str:
-    """Check a scenario or experiment file without running it; returns what it is."""
+    """Check a scenario or experiment file without running it; returns what it is.
+
+    A file whose runs would not fit in the memory available (the estimate of
+    :mod:`sim.scenario.cost`, a sweep's on every core) is refused as ``run`` and ``sweep``
+    would refuse it; a big one has its estimate printed.
+    """
     from sim.examples import resolve_scenario_arg
-    from sim.inputs import read_toml
+    from sim.inputs import clip, read_toml
     from sim.scenario import load_scenario
+    from sim.scenario.cost import check_cost, run_cost
 
     path = resolve_scenario_arg(path)
     data = read_toml(path)
     if "experiment" in data:
-        from sim.experiments.experiment import load_experiment
+        from sim.experiments.experiment import experiment_cost, load_experiment
 
-        load_experiment(path)
+        experiment = load_experiment(path)
+        cost = experiment_cost(experiment, len(os.sched_getaffinity(0)))
+        check_cost(cost, what=clip(path, 60))
         return "experiment"
-    load_scenario(path)
+    check_cost(run_cost(load_scenario(path)), what=clip(path, 60))
     return "scenario"
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.cli.common import (
+    MAX_WORKERS,
     check_run_cost,
     first_compile,
     folder_name,
@@ -19,7 +20,8 @@ from sim.cli.common import (
     parse_set_options,
     staged_output,
 )
-from sim.inputs import InputError
+from sim.experiments.stopping import StopOnSignals, check_stop
+from sim.inputs import InputError, check_count, quote
 
 #: ``commsim run`` uses the compiled kernels only for a run the NumPy reference would take
 #: longer than this over (estimated by :func:`sim.scenario.run_cost`): loading numba and the
@@ -76,7 +78,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     overview.png and report.html.
 
     Imports only what one run needs: the model's engine (no Mesa, pandas, networkx or SciPy),
-    and matplotlib's object API for the overview (no pyplot).
+    and matplotlib's object API for the overview (no pyplot). SIGINT or SIGTERM stops it
+    between quarters (never inside a compiled kernel) with nothing written.
     """
     from sim.core import jit
     from sim.examples import resolve_scenario_arg
@@ -92,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     compiled = use_compiled_kernels(scenario)
     if compiled and first_compile() and not args.quiet:
         print("compiling the model (first run only, about 20 s)", file=sys.stderr, flush=True)
-    with staged_output(out, force=args.force) as tmp:
+    with staged_output(out, force=args.force) as tmp, StopOnSignals().active() as stop:
         # loaded once the output folder is known to be usable: a refusal is quick
         from sim.core.engine import Simulation
         from sim.core.outcomes import run_report
@@ -103,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             model = Simulation(scenario, rng=meta.seed)
             for _ in _quarters(scenario, bool(args.quiet)):
                 model.step()
+                check_stop()
                 if args.councils:
                     councils.record(model)
             series = model.series()
@@ -112,6 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_run_report(tmp, summary, series, model.shock_log)
         if args.councils:
             councils.write(tmp, model.council_table.name)
+        stop.check()  # a stop while the report was written: nothing moves into --out
     changes = list(args.set or [])
     if args.seed is not None:
         changes.append(f"scenario.seed={args.seed}")
@@ -145,7 +150,7 @@ def add_run_parser(sub: Any) -> None:
     run.add_argument(
         "--force",
         action="store_true",
-        help="write into a non-empty --out, and run above the memory ceiling",
+        help="write into a non-empty --out, and run above the memory available",
     )
     run.add_argument(
         "--councils",
@@ -158,13 +163,14 @@ def add_run_parser(sub: Any) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Two scenarios on the same seeds: outcomes, paired differences with 95% CIs, a figure."""
     from sim.examples import resolve_scenario_arg
-    from sim.experiments.analysis import compare_scenarios
+    from sim.experiments.analysis import MAX_COMPARE_REPLICATIONS, MAX_SEED, compare_scenarios
     from sim.scenario import load_scenario
+    from sim.scenario.cost import check_cost, command_cost, run_cost
 
-    if args.replications < 2:
-        raise InputError(f"--replications {args.replications}: must be at least 2")
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers}: must be at least 1")
+    check_count("--replications", args.replications, 2, MAX_COMPARE_REPLICATIONS)
+    check_count("--seed", args.seed, 0, MAX_SEED)
+    if args.workers is not None:
+        check_count("--workers", args.workers, 1, MAX_WORKERS)
     a = load_scenario(
         resolve_scenario_arg(args.a),
         {**parse_set_options(args.set), **parse_set_options(args.set_a)},
@@ -178,11 +184,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError("give a second scenario file, or --set-a / --set-b changes to compare")
     label_a = Path(args.a).stem + "".join(f" {s}" for s in args.set_a or [])
     label_b = Path(b_path).stem + "".join(f" {s}" for s in args.set_b or [])
-    default = f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}"
+    default = folder_name(f"compare_{Path(args.a).stem}_vs_{Path(b_path).stem}")
     out = Path(args.out) if args.out else free_folder(Path("results") / default)
+    workers = args.workers or len(os.sched_getaffinity(0))
+    biggest = max((run_cost(a), run_cost(b)), key=lambda c: c.memory_mb)
+    cost = command_cost(biggest, 2 * args.replications, workers)
+    check_cost(cost, force=args.force, what=f"{quote(a.scenario.name, 40)} vs B")
     if args.out is None:
         out.parent.mkdir(exist_ok=True)
-    with staged_output(out, force=args.force) as tmp:
+    with staged_output(out, force=args.force) as tmp, StopOnSignals().active() as stop:
         table = compare_scenarios(
             a,
             b,
@@ -192,6 +202,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             workers=args.workers,
             out=tmp,
         )
+        stop.check()  # a stop while the figure was drawn: nothing moves into --out
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     noise = table[table["verdict"] == "cannot be told from noise"]
     if len(noise):
@@ -224,5 +235,9 @@ def add_compare_parser(sub: Any) -> None:
             metavar="KEY=VALUE",
             help=f"override a parameter in {which}",
         )
-    compare.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    compare.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty --out, and run above the memory available",
+    )
     compare.set_defaults(func=cmd_compare)

@@ -4,53 +4,18 @@ folder, and what is read back from it."""
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import first_compile, parse_set_options
+from sim.cli.common import MAX_WORKERS, first_compile, parse_set_options
 from sim.cli.vary import is_scenario_file, varied_experiment
-from sim.inputs import InputError, clip
-
-
-class _Stopped(BaseException):
-    """SIGTERM or SIGINT arrived during a sweep (a BaseException: run code catching Exception
-    must not swallow it)."""
-
-
-class _StopOnSignals:
-    """While active, the first SIGTERM or SIGINT raises :class:`_Stopped` (if armed) and later
-    ones are ignored, so the clean-up that follows is never cut short by a second Ctrl-C."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.armed = True
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None:
-            return
-        self.signum = signum
-        for sig in self.SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)
-        if self.armed:
-            raise _Stopped
-
-    @contextmanager
-    def active(self) -> Iterator[_StopOnSignals]:
-        """Install the handlers for the block; restore the previous ones after it."""
-        previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
-        try:
-            yield self
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+from sim.inputs import InputError, check_count, clip
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -58,18 +23,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     runs.parquet, timeseries/ and manifest.json.
 
     SIGTERM and SIGINT stop the workers, keep what finished and exit 143 / 130 with one line
-    saying how to resume; a write that fails part-way (full or read-only disk) is one line and
-    exit 1, with the parts already written left whole.
+    saying how to resume (a run the signal interrupted is not recorded: it runs on resume); a
+    write that fails part-way (full or read-only disk) is one line and exit 1, with the parts
+    already written left whole.
     """
     from concurrent.futures.process import BrokenProcessPool
 
     from sim.experiments.executors import make_executor
-    from sim.experiments.experiment import load_experiment
+    from sim.experiments.experiment import experiment_cost, load_experiment
+    from sim.experiments.stopping import StopOnSignals, Stopped
     from sim.experiments.store import SettingError, error_reason
     from sim.experiments.sweep import run_sweep
+    from sim.scenario.cost import check_cost
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers}: must be at least 1")
+    if args.workers is not None:
+        check_count("--workers", args.workers, 1, MAX_WORKERS)
+    if args.retry_failed and not args.resume:
+        raise InputError("--retry-failed: only with --resume (it reruns a sweep's failed runs)")
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
     if args.vary:
@@ -87,6 +57,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             experiment_file, replications=args.replications, overrides=parse_set_options(args.set)
         )
         out = Path(args.out) if args.out else Path("results") / experiment.meta.name
+    if args.scheduler is None:  # a cluster's memory is the cluster's
+        workers = args.workers or len(os.sched_getaffinity(0))
+        cost = experiment_cost(experiment, workers)
+        check_cost(cost, force=args.force, what=clip(str(experiment_file), 60))
     resume = resume_command(args, experiment_file, out)
 
     def note(message: str) -> None:
@@ -96,7 +70,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if first_compile():
         note("compiling the model (first run only, about 20 s)")
     report = None
-    stop = _StopOnSignals()
+    stop = StopOnSignals()
     try:
         with stop.active():
             # the executor first: an unreachable scheduler then leaves --out untouched
@@ -108,11 +82,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     out,
                     executor,
                     resume=args.resume,
+                    retry_failed=args.retry_failed,
                     progress=False if args.quiet else None,
                     notify=note,
                 )
             finally:
-                stop.armed = False
                 if watch is not None:
                     watch.cancel()
                 if report is None:
@@ -125,7 +99,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise InputError(
             f"{flag} {err.value}: {err.problem}{remedy if err.resumable else ''}"
         ) from None
-    except (_Stopped, BrokenProcessPool, OSError) as err:
+    except (Stopped, BrokenProcessPool, OSError) as err:
         if report is None and stop.signum is not None:
             name = signal.Signals(stop.signum).name
             note(f"stopped by {name}; the finished runs are kept in {out}; continue with: {resume}")
@@ -310,6 +284,14 @@ def add_parsers(sub: Any) -> None:
     )
     sweep.add_argument(
         "--resume", action="store_true", help="continue a sweep in --out, skipping finished runs"
+    )
+    sweep.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume: run the failed runs again too (a success replaces the failure)",
+    )
+    sweep.add_argument(
+        "--force", action="store_true", help="run even if the estimate is above free memory"
     )
     sweep.add_argument(
         "--replications", type=int, help="runs per design point (replaces the file's)"

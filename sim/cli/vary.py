@@ -135,6 +135,8 @@ def varied_experiment(args: argparse.Namespace) -> tuple[Any, Path, Path]:
                 f"(or resume that one with: commsim sweep {saved} --out {out} --resume)"
             )
         os.replace(trial, saved)
+        # loaded again from where it now lies: the sweep records (and resume checks) its path
+        experiment = load_experiment(saved, overrides=parse_set_options(args.set))
     except InputError as err:  # the file is ours: name the options it was built from
         raise InputError(str(err).replace(str(trial), "--vary", 1)) from None
     finally:

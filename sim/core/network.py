@@ -192,6 +192,9 @@ def read_councils(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray, 
         raise InputError(f"{path}: is empty; expected a header line 'name,budget,population'")
     (header_line, header), body = records[0], records[1:]
     header = [h.lower() for h in header]
+    for column in ("name", "budget", "population"):
+        if header.count(column) > 1:  # one of the two would be read, the other ignored
+            raise InputError(f"{path}: line {header_line}: the '{column}' column appears twice")
     for column in ("name", "budget"):
         if column not in header:
             raise InputError(
@@ -262,10 +265,14 @@ def _add_graphml(graph: nx.Graph, path: Path, text: str, known: dict[str, None])
     import networkx as nx
 
     try:
-        source = nx.parse_graphml(text)
+        graphs = list(nx.readwrite.graphml.GraphMLReader()(string=text))
+        # networkx's own fallback for a <graphml> element without its namespace
+        source = graphs[0] if graphs else nx.parse_graphml(text)
     except Exception as err:  # ElementTree and networkx raise many kinds
         reason = clip(str(err).splitlines()[0], 60) if str(err) else type(err).__name__
         raise InputError(f"{path}: not valid GraphML ({reason})") from None
+    if len(graphs) > 1:  # networkx would keep the first and drop the others unsaid
+        raise InputError(f"{path}: holds {len(graphs)} <graph> elements; a graph file holds one")
     council_of: dict[str, str] = {}  # node id -> council
     node_of: dict[str, str] = {}  # council -> node id
     for node, data in source.nodes(data=True):

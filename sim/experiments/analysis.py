@@ -23,11 +23,12 @@ from sim.experiments.stats import (
     replications_needed,
     sample_sd,
 )
-from sim.inputs import InputError
+from sim.inputs import InputError, check_count
 from sim.scenario import Scenario
 
 __all__ = [
     "KEY_OUTCOMES",
+    "MAX_COMPARE_REPLICATIONS",
     "analyze_sweep",
     "compare_scenarios",
     "mean_ci",
@@ -278,6 +279,13 @@ def paired_differences(a: pd.DataFrame, b: pd.DataFrame, labels: tuple[str, str]
     return pd.DataFrame(rows)
 
 
+#: Most replications ``commsim compare`` runs a side: it keeps every run's time series for its
+#: figure (~10 KB a run at 80 quarters), so 10,000 a side is ~200 MB, and takes minutes.
+MAX_COMPARE_REPLICATIONS = 10_000
+#: Largest seed: a seed is a non-negative 63-bit integer (as in an experiment file).
+MAX_SEED = 2**63 - 1
+
+
 def compare_scenarios(
     a: Scenario,
     b: Scenario,
@@ -291,14 +299,21 @@ def compare_scenarios(
     """Run A and B on the same ``replications`` seeds; return the paired table.
 
     With ``out``, writes ``compare.csv`` and the overlay figure ``compare.png`` there.
+
+    Raises:
+        InputError: ``replications`` is not 2 to :data:`MAX_COMPARE_REPLICATIONS`, or
+            ``seed`` is not 0 to 2^63 - 1 (checked before anything runs).
     """
     from sim.experiments.executors import make_executor
     from sim.experiments.experiment import RunSpec, replication_seeds, simulate_runs
     from sim.report import experiment_plots as plots
 
+    check_count("--replications", replications, 2, MAX_COMPARE_REPLICATIONS)
+    check_count("--seed", seed, 0, MAX_SEED)
     if labels[0] == labels[1]:
         labels = (f"A: {labels[0]}", f"B: {labels[1]}")
     seeds = replication_seeds(seed, replications)
+    scenarios = (a.model_dump(mode="json"), b.model_dump(mode="json"))  # one dict a side
     specs = [
         RunSpec(
             run_id=side * replications + r,
@@ -306,9 +321,9 @@ def compare_scenarios(
             replication=r,
             seed=s,
             values={},
-            scenario=scenario.model_dump(mode="json"),
+            scenario=scenario,
         )
-        for side, scenario in enumerate((a, b))
+        for side, scenario in enumerate(scenarios)
         for r, s in enumerate(seeds)
     ]
     with make_executor(workers) as executor:

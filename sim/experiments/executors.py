@@ -13,10 +13,13 @@ import itertools
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import suppress
 from typing import Any
+
+from sim.experiments.stopping import check_stop
 
 __all__ = [
     "LEAN_WORKER_CONFIG",
@@ -28,6 +31,8 @@ __all__ = [
     "make_executor",
 ]
 
+#: How often a wait for results looks for a stop signal (seconds).
+POLL_SECONDS = 0.2
 #: Tasks in flight per worker: enough to keep every worker busy while results are written.
 WINDOW_PER_WORKER = 2
 
@@ -97,7 +102,10 @@ class PoolExecutor(RunExecutor):
         window = WINDOW_PER_WORKER * self.workers
         running = {self._pool.submit(fn, t) for t in _take(pending, window)}
         while running:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
+            done, running = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            check_stop()
+            if not done:
+                continue
             running |= {self._pool.submit(fn, t) for t in _take(pending, len(done))}
             yield [r for future in done for r in future.result()]
 
@@ -169,7 +177,12 @@ class DaskExecutor(RunExecutor):
         submit = self._client.submit
         running = as_completed([submit(fn, t, pure=False) for t in _take(pending, window)])
         self._running = running
-        for done in running.batches():
+        while not running.is_empty():
+            check_stop()
+            if not running.has_ready():
+                time.sleep(POLL_SECONDS)
+                continue
+            done = running.next_batch(block=False)
             for task in _take(pending, len(done)):
                 running.add(submit(fn, task, pure=False))
             yield [r for future in done for r in future.result()]

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.experiments.stopping import check_stop
 from sim.inputs import (
     InputError,
     clip,
@@ -40,16 +41,20 @@ from sim.scenario import (
     scenario_from_dict,
     shock_field,
 )
+from sim.scenario.cost import RunCost
 
 __all__ = [
     "DESIGNS",
+    "NOT_PARAMETERS",
     "SHOCKS_KEY",
     "Experiment",
     "ExperimentMeta",
     "RunBatch",
     "RunResult",
     "RunSpec",
+    "changed_input",
     "design_matrix",
+    "experiment_cost",
     "experiment_from_manifest",
     "iter_run_specs",
     "join_batches",
@@ -58,6 +63,7 @@ __all__ = [
     "run_specs",
     "salib_problem",
     "shock_label",
+    "simulate",
     "simulate_batch",
     "simulate_run",
     "simulate_runs",
@@ -155,6 +161,9 @@ class Experiment:
             ``commsim sweep --set``, less the varied ones).
         fixed_kinds: fixed parameter -> its type (as ``kinds``).
         command_line: ``commsim sweep``'s changes to the file (``replications``, ``set``).
+        inputs: every file a run reads (the experiment file, its base scenario, each data
+            file) -> the SHA-256 of its bytes; the manifest records them and ``--resume``
+            refuses a folder whose files have changed since (:func:`changed_input`).
     """
 
     path: Path
@@ -167,6 +176,7 @@ class Experiment:
     fixed: dict[str, Any] = field(default_factory=dict)
     fixed_kinds: dict[str, str] = field(default_factory=dict)
     command_line: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
@@ -362,6 +372,13 @@ def _check_design(meta: ExperimentMeta, n_params: int, origin: str) -> None:
             f"experiment.samples: a sobol design needs a power of 2 (got {meta.samples}; "
             f"try {1 << (meta.samples.bit_length() - 1)} or {1 << meta.samples.bit_length()})",
         )
+    if meta.design == "morris" and meta.levels % 2:
+        # SALib samples odd levels unevenly, and says so only as a warning on stderr
+        raise _fail(
+            origin,
+            f"experiment.levels: a morris design needs an even number of levels "
+            f"(got {meta.levels}; try {meta.levels + 1})",
+        )
     if meta.design in ("sobol", "morris") and n_params < 2:
         raise _fail(origin, f"a {meta.design} design needs at least 2 varied parameters")
 
@@ -409,6 +426,7 @@ def load_experiment(
         check_data_files(scenario, origin=f"{origin}: [fixed]")
         base = scenario.model_dump(mode="json")
 
+    _check_spellings(parsed.fixed, parsed.parameters, origin)
     kinds = {key: _parameter_kind(key, origin) for key in parsed.parameters}
     command_line = _command_line(replications, overrides or {}, kinds)
     if replications is not None:
@@ -416,7 +434,10 @@ def load_experiment(
     if overrides:
         at = scenario_at(base, overrides, "--set")
         base = scenario_from_dict(at, origin=f"{origin}: --set").model_dump(mode="json")
-    fixed_values = {**parsed.fixed, **(overrides or {})}
+    # --set replaces a [fixed] value however either spells it: one column, the value run
+    set_keys = {k.replace("__", ".") for k in overrides or {}}
+    fixed_values = {k: v for k, v in parsed.fixed.items() if k.replace("__", ".") not in set_keys}
+    fixed_values.update(overrides or {})
     fixed_kinds = {k: _parameter_kind(k, origin, "fixed") for k in fixed_values if k not in kinds}
     if meta.design == "grid":
         parameters = {
@@ -439,6 +460,10 @@ def load_experiment(
     points = _design_points(meta, parameters, kinds)
     if meta.design == "grid":
         _check_grid_points(base, points, origin)
+    data_files = [base["network"].get(k) for k in DATA_FILE_FIELDS]
+    for key, values in parameters.items():
+        if key.replace("__", ".") in DATA_KEYS:
+            data_files += values
     return Experiment(
         path=path,
         text=text,
@@ -450,7 +475,77 @@ def load_experiment(
         fixed={k: _column_value(fixed_values[k], kind) for k, kind in fixed_kinds.items()},
         fixed_kinds=fixed_kinds,
         command_line=command_line,
+        inputs=_input_hashes([path, scenario_path, *(Path(f) for f in data_files if f)]),
     )
+
+
+def experiment_cost(experiment: Experiment, workers: int) -> RunCost:
+    """The estimated cost of the whole sweep on ``workers`` local processes, each run as big
+    as the design's biggest (the size fields of each point, else the base scenario's; a grid
+    of councils files counts the base scenario's councils)."""
+    from sim.scenario.cost import SIZE_FIELDS, command_cost, cost_of_size
+
+    def size(values: dict[str, Any]) -> list[int]:
+        dotted = {k.replace("__", "."): v for k, v in values.items()}
+        out = []
+        for name in SIZE_FIELDS:
+            section, key = name.split(".")
+            out.append(int(dotted.get(name, experiment.base[section][key])))
+        return out
+
+    biggest = max((cost_of_size(*size(p)) for p in experiment.points), key=lambda c: c.memory_mb)
+    return command_cost(biggest, experiment.runs, workers)
+
+
+def _input_hashes(paths: list[Path]) -> dict[str, str]:
+    """Each file (absolute path) -> the SHA-256 of its bytes (read whole: every input file
+    is at most :data:`~sim.inputs.MAX_INPUT_BYTES` and was already read to be checked)."""
+    out = {}
+    for p in paths:
+        key = str(Path(p).resolve())
+        if key not in out:
+            try:
+                out[key] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+            except OSError as err:
+                raise InputError(f"{p}: cannot be read ({err.strerror})") from None
+    return out
+
+
+def changed_input(recorded: dict[str, str], now: dict[str, str]) -> str | None:
+    """The first file whose hash in ``recorded`` (a sweep's manifest) differs from ``now``
+    (the experiment as loaded again), with how, or None when every recorded file is the same.
+    """
+    for path, digest in recorded.items():
+        if path not in now:
+            return f"{path} is no longer read by the experiment"
+        if now[path] != digest:
+            return f"{path} has changed since the sweep started"
+    extra = next((p for p in now if p not in recorded), None)
+    return f"{extra} is read now, and was not when the sweep started" if extra else None
+
+
+#: Parameters an experiment may not vary or fix: each run's seed comes from
+#: ``experiment.seed`` and its replication, so the scenario's own seed never reaches a run.
+NOT_PARAMETERS = {"scenario.seed": "each run's seed comes from experiment.seed and its replication"}
+
+
+def _check_spellings(fixed: dict[str, Any], parameters: dict[str, Any], origin: str) -> None:
+    """One spelling per parameter: ``a.b`` and ``a__b`` name the same one, so a parameter
+    given twice (both ways in one table, or in both [fixed] and [parameters]) is refused
+    before anything is built, as is a parameter no run would read."""
+    seen: dict[str, str] = {}
+    for table, keys in (("fixed", fixed), ("parameters", parameters)):
+        for key in keys:
+            dotted = key.replace("__", ".")
+            if dotted in NOT_PARAMETERS:
+                raise _fail(origin, f"[{table}] {quote(key, 60)}: {NOT_PARAMETERS[dotted]}")
+            if dotted in seen:
+                raise _fail(
+                    origin,
+                    f"[{table}] {quote(key, 60)}: the same parameter as {seen[dotted]}; "
+                    "give it once",
+                )
+            seen[dotted] = f"[{table}] {quote(key, 60)}"
 
 
 def _data_paths(values: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -530,6 +625,7 @@ def experiment_from_manifest(manifest: dict[str, Any]) -> Experiment:
         fixed=manifest.get("fixed", {}),
         fixed_kinds=manifest.get("fixed_kinds", {}),
         command_line=manifest.get("command_line", {}),
+        inputs=manifest.get("inputs", {}),
     )
 
 
@@ -539,10 +635,21 @@ def _command_line(
     """The sweep's command-line changes to the file, checked (the manifest records them)."""
     if replications is not None and not 1 <= replications <= 100_000:
         raise InputError(f"--replications {replications}: must be 1 to 100000")
+    varied = {k.replace("__", "."): k for k in kinds}
+    given: dict[str, str] = {}
     for key in overrides:
         _parameter_kind(key, "--set", table="fixed")
-        if key in kinds:
-            raise InputError(f"--set {key}: the experiment varies it in [parameters]")
+        dotted = key.replace("__", ".")
+        if dotted in NOT_PARAMETERS:
+            raise InputError(f"--set {clip(key, 60)}: {NOT_PARAMETERS[dotted]}")
+        if dotted in varied:
+            raise InputError(
+                f"--set {clip(key, 60)}: the experiment varies it in [parameters] "
+                f"(as {quote(varied[dotted], 60)})"
+            )
+        if dotted in given:
+            raise InputError(f"--set {clip(key, 60)}: the same parameter as --set {given[dotted]}")
+        given[dotted] = clip(key, 60)
     out: dict[str, Any] = {}
     if replications is not None:
         out["replications"] = replications
@@ -614,7 +721,7 @@ def salib_problem(parameters: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _simulate(
+def simulate(
     scenario: dict[str, Any], seed: int, councils: bool = False
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, np.ndarray] | None]:
     """Run one model to its horizon; return its quarterly columns (``quarter`` and every
@@ -623,6 +730,11 @@ def _simulate(
 
     The one place a sweep touches the model: the Mesa-free engine (:mod:`sim.core.engine`; same
     seed, same numbers as :class:`~sim.abm.model.CommissioningModel`), with no pandas DataFrame.
+    A stop signal is acted on between quarters (:func:`~sim.experiments.stopping.check_stop`),
+    never inside a compiled kernel.
+
+    Raises:
+        Stopped: SIGINT or SIGTERM arrived while a stop was being watched for.
     """
     from sim.core.engine import Simulation
     from sim.core.outcomes import council_metrics, council_table
@@ -631,6 +743,7 @@ def _simulate(
     quarters = []
     while simulation.running:
         simulation.step()
+        check_stop()
         if councils:
             quarters.append(council_metrics(simulation.market))
     table = council_table(quarters) if councils else None
@@ -655,7 +768,7 @@ def _run(spec: RunSpec, scenarios: dict[tuple[int, int], dict[str, Any]]) -> Run
         scenario = scenarios.get(key)
         if scenario is None:
             scenario = scenarios[key] = scenario_at(spec.scenario, spec.values, "parameters")
-        series, outcomes, by_council = _simulate(scenario, spec.seed, spec.councils)
+        series, outcomes, by_council = simulate(scenario, spec.seed, spec.councils)
         if by_council is not None:
             rows = len(by_council["quarter"])
             by_council = {"run_id": np.full(rows, spec.run_id, dtype=np.int64), **by_council}
@@ -666,6 +779,7 @@ def _run(spec: RunSpec, scenarios: dict[tuple[int, int], dict[str, Any]]) -> Run
             ts.update({c: v[::every] for c, v in series.items()})
         error = None
     except Exception as err:  # recorded per run; the sweep goes on
+        check_stop()  # a failure caused by the stop is no failure of the run
         outcomes = dict.fromkeys(SUMMARY_FIELDS)
         error = f"{type(err).__name__}: {err}".splitlines()[0]
     row.update({k: outcomes.get(k) for k in SUMMARY_FIELDS})

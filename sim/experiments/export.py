@@ -19,7 +19,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from sim.experiments.columns import dictionary as data_dictionary
-from sim.experiments.store import PARTS, RUNS, TIMESERIES, read_manifest, read_runs
+from sim.experiments.store import (
+    PARTS,
+    RUNS,
+    TIMESERIES,
+    check_not_in_use,
+    read_manifest,
+    read_runs,
+)
+from sim.inputs import InputError
 
 __all__ = ["export_csv"]
 
@@ -32,10 +40,26 @@ def export_csv(out: Path, folder: Path | None = None) -> list[Path]:
         folder: where to write (default ``out/csv``); created if missing.
 
     Raises:
-        InputError: ``out`` holds no runs, or a file in it is unreadable.
+        InputError: ``out`` holds no runs, a file in it is unreadable, a sweep is still
+            writing it, or it changed while it was read (a sweep ending gathers its parts).
     """
     out = Path(out)
-    folder = Path(folder) if folder else out / "csv"
+    try:
+        check_not_in_use(out)
+    except InputError:
+        raise InputError(
+            f"{out}: a sweep is still writing it; export it when the sweep has ended"
+        ) from None
+    try:
+        return _export(out, Path(folder) if folder else out / "csv")
+    except FileNotFoundError as err:
+        raise InputError(
+            f"{out}: {Path(err.filename or '?').name} went away while it was read (a sweep "
+            "ended meanwhile?); run commsim export again"
+        ) from None
+
+
+def _export(out: Path, folder: Path) -> list[Path]:
     runs = read_runs(out)
     manifest = read_manifest(out) or {}
     folder.mkdir(parents=True, exist_ok=True)

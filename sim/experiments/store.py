@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.experiments.columns import described_field, dictionary_metadata, is_integer
+from sim.inputs import read_text_file
 from sim.scenario import InputError
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ __all__ = [
     "RUNS",
     "RunStore",
     "SettingError",
+    "check_not_in_use",
     "error_reason",
     "note_to_stderr",
     "prepare_sweep_dir",
@@ -284,6 +286,9 @@ def sweep_lock(out: Path, notify: Callable[[str], None] = note_to_stderr) -> Ite
         InputError: another live process holds the lock, or ``out`` cannot be created.
     """
     out = Path(out)
+    # os.path's tests answer False, not OSError, for a name too long to look up
+    if os.path.islink(out) and not os.path.exists(out):
+        raise SettingError("sweep folder", out, "is a symbolic link that leads nowhere (a loop?)")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -345,10 +350,47 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     path = Path(out) / MANIFEST
     if not path.is_file():
         return None
+    text = read_text_file(path, "manifest")  # bounded in size, like every input file
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as err:
         raise InputError(f"{path}: not a readable manifest ({error_reason(err)})") from None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{path}: not a readable manifest (not a JSON object)")
+    _check_manifest(manifest, path)
+    return manifest
+
+
+#: The tables of a manifest that resuming, replaying and analysing a sweep read.
+MANIFEST_TABLES = ("experiment", "parameters", "parameter_kinds", "base_scenario")
+
+
+def _check_manifest(manifest: dict[str, Any], path: Path) -> None:
+    """Refuse a manifest edited or damaged so that a reader would fail on it: one line
+    naming the field, never a KeyError's traceback."""
+    from pydantic import ValidationError
+
+    from sim.experiments.experiment import ExperimentMeta
+    from sim.inputs import format_validation_error
+
+    for key in MANIFEST_TABLES:
+        if not isinstance(manifest.get(key), dict):
+            raise InputError(f"{path}: {key}: missing or not a table (was the file edited?)")
+    recorded = manifest["experiment"]
+    try:
+        ExperimentMeta.model_validate(
+            {k: recorded[k] for k in recorded if k in ExperimentMeta.model_fields}
+        )
+    except ValidationError as err:
+        raise InputError(
+            format_validation_error(err, f"{path}: experiment", ExperimentMeta)
+        ) from None
+    kinds = manifest["parameter_kinds"]
+    if set(kinds) != set(manifest["parameters"]):
+        raise InputError(
+            f"{path}: parameter_kinds: does not name the same parameters as parameters "
+            "(was the file edited?)"
+        )
 
 
 def _holds_nothing(folder: Path) -> bool:
@@ -363,7 +405,7 @@ def _holds_nothing(folder: Path) -> bool:
     return True
 
 
-def _check_not_in_use(out: Path) -> None:
+def check_not_in_use(out: Path) -> None:
     """Refuse a directory whose lock a live sweep holds (checked without creating anything)."""
     if os.path.realpath(out) in _HELD:
         return  # this process is the owner
@@ -377,22 +419,37 @@ def _check_not_in_use(out: Path) -> None:
         os.close(fd)  # closing drops the lock just taken, if any
 
 
-def prepare_sweep_dir(out: Path, *, resume: bool, experiment_sha256: str) -> dict[str, Any] | None:
+def prepare_sweep_dir(
+    out: Path,
+    *,
+    resume: bool,
+    experiment_sha256: str,
+    inputs: dict[str, str] | None = None,
+) -> dict[str, Any] | None:
     """Check ``out`` before anything is written; return the old manifest when resuming.
 
     A directory that is absent, or holds nothing but a lock file, temporary files and empty
     sub-folders (a sweep killed before its manifest landed), is new.
 
+    Args:
+        out: the sweep directory.
+        resume: continue the sweep in ``out``.
+        experiment_sha256: the experiment file's hash (:attr:`Experiment.sha256`).
+        inputs: every file a run reads -> its hash (:attr:`Experiment.inputs`); compared
+            with the manifest's when given (a manifest from before they were recorded
+            has none to compare).
+
     Raises:
         InputError: ``out`` is a file, is in use by another sweep, is not empty and
-            ``resume`` is False, or holds another experiment's results.
+            ``resume`` is False, or holds another experiment's results, or one whose
+            base scenario or data files have changed since (the line names the file).
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SettingError("sweep folder", out, "exists and is not a directory")
     if not out.exists():
         return None
-    _check_not_in_use(out)
+    check_not_in_use(out)
     try:
         if _holds_nothing(out):
             return None
@@ -412,6 +469,18 @@ def prepare_sweep_dir(out: Path, *, resume: bool, experiment_sha256: str) -> dic
             "was written by a different experiment file (its hash differs); resume with the "
             "same file, or choose another folder",
         )
+    recorded = manifest.get("inputs")
+    if inputs is not None and isinstance(recorded, dict):
+        from sim.experiments.experiment import changed_input
+
+        changed = changed_input(recorded, inputs)
+        if changed:
+            raise SettingError(
+                "sweep folder",
+                out,
+                f"{changed}; its runs would mix two scenarios: restore the file, or choose "
+                "another folder",
+            )
     return manifest
 
 
@@ -449,6 +518,7 @@ class RunStore:
         self._prefix = f"{time.time_ns():x}-{os.getpid()}"
         self._counter = itertools.count()
         self._finished: set[int] = set()
+        self._failed: set[int] = set()
         self._verify()
 
     # ------------------------------------------------------------------ what is on disk
@@ -474,7 +544,8 @@ class RunStore:
                 superseded = set(json.loads(meta.get(b"commsim_superseded", b"[]")))
             ids = table.column("run_id").to_pylist()
             errors = table.column("error").is_valid().to_pylist()
-            outcome.update(zip(ids, errors, strict=True))
+            for run, failed in zip(ids, errors, strict=True):  # one success in any file wins
+                outcome[run] = outcome.get(run, True) and failed
         committed = gathered | {p.name.removeprefix("runs-") for p in self._run_parts()}
         with_series: set[int] = set()
         for ts in sorted(self.timeseries.glob("ts-*.parquet")):
@@ -507,6 +578,7 @@ class RunStore:
             for run, failed in outcome.items()
             if failed or not self.keeps_timeseries or run in with_series
         }
+        self._failed = {run for run, failed in outcome.items() if failed}
 
     def _quarantine_runs(self, path: Path, err: BaseException) -> None:
         """Move an unreadable runs file, and the time series that belong to it, to quarantine."""
@@ -542,6 +614,11 @@ class RunStore:
         """Run ids finished and whole on disk (their row, and their time series if kept)."""
         return set(self._finished)
 
+    def failed_ids(self) -> set[int]:
+        """Run ids whose every recorded attempt failed (``commsim sweep --retry-failed``
+        runs them again)."""
+        return set(self._failed)
+
     def _run_parts(self) -> list[Path]:
         return sorted(self.parts.glob("runs-*.parquet"))
 
@@ -565,7 +642,11 @@ class RunStore:
             _write_parquet_atomic(table, self.out / COUNCILS / f"c-{name}")
         rows = pa.Table.from_pylist(batch.rows, schema=self.schema)
         _write_parquet_atomic(rows, self.parts / f"runs-{name}")
-        self._finished.update(rows.column("run_id").to_numpy().tolist())
+        ids = rows.column("run_id").to_numpy().tolist()
+        failed = rows.column("error").is_valid().to_pylist()
+        self._finished.update(ids)
+        self._failed.difference_update(run for run, f in zip(ids, failed, strict=True) if not f)
+        self._failed.update(run for run, f in zip(ids, failed, strict=True) if f)
 
     def gather(self) -> pa.Table:
         """Gather every finished run into ``runs.parquet`` (sorted by run id) and drop the parts.
@@ -575,10 +656,7 @@ class RunStore:
         files = self._run_files()
         tables = [_read_parquet(p).cast(self.schema) for p in files]
         table = pa.concat_tables(tables) if tables else self.schema.empty_table()
-        # one row per run id: a run re-run after its time series was lost is in two files
-        # (the same row twice: same seed, same numbers), and the first is kept
-        _, first = np.unique(table.column("run_id").to_numpy(), return_index=True)
-        table = table.take(first)
+        table = table.take(_one_row_per_run(table))
         compacted, superseded = self._compact_timeseries()
         meta = {
             b"commsim_parts": json.dumps([compacted] if compacted else []).encode(),
@@ -634,31 +712,90 @@ class RunStore:
         return name, [p.name.removeprefix("ts-") for p in parts]
 
 
-def _read_frames(files: list[Path]) -> pd.DataFrame:
-    """The files' rows as one DataFrame; an unreadable file is one line naming it."""
+def _one_row_per_run(table: pa.Table) -> np.ndarray:
+    """Indices of one row per run id, by run id: a run re-run after its time series was lost
+    is in two files (the same row twice: same seed, same numbers), and one retried after it
+    failed (``--retry-failed``) has a failed row and a new one; the first row that did not
+    fail is kept, else the first."""
+    ids = table.column("run_id").to_numpy()
+    failed = table.column("error").is_valid().to_numpy(zero_copy_only=False)
+    order = np.lexsort((np.arange(len(ids)), failed, ids))
+    _, first = np.unique(ids[order], return_index=True)
+    return order[first]
+
+
+REPAIR = "repair the sweep with commsim sweep EXPERIMENT.toml --out DIR --resume"
+#: Most rows the runs files of one sweep folder may hold before they are read: two per run
+#: of the largest experiment allowed (a run retried after it failed is in two files).
+MAX_RUN_ROWS = 2_000_000
+#: Most bytes the runs files may hold once decoded: a sweep of a million runs holds ~0.4 GB.
+MAX_RUN_BYTES = 1_000_000_000
+#: Most bytes the time series of one sweep folder may hold once decoded (what ``analyze``
+#: loads): a million runs of 100 quarters kept every 4th quarter is ~2 GB.
+MAX_TIMESERIES_BYTES = 4_000_000_000
+
+
+def _check_footprint(files: list[Path], max_rows: int, max_bytes: int, what: str) -> None:
+    """Refuse files whose footers promise more rows or decoded bytes than a sweep makes,
+    before any is loaded: a few kilobytes of Parquet can decode to gigabytes (one value
+    repeated a billion times compresses to almost nothing)."""
+    rows = size = 0
+    for path in files:
+        try:
+            meta = pq.read_metadata(path)
+        except (OSError, ValueError, pa.ArrowException) as err:
+            raise InputError(f"{path}: unreadable ({error_reason(err)}); {REPAIR}") from None
+        rows += meta.num_rows
+        size += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if rows > max_rows or size > max_bytes:
+            raise InputError(
+                f"{path}: the {what} hold over {min(rows, max_rows):,} rows or "
+                f"{max_bytes / 1e9:g} GB decoded; a sweep never writes that much (see "
+                "docs/security.md): not a sweep's file"
+            )
+
+
+_KIND_CHECKS = {
+    "int": pa.types.is_integer,
+    "str": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
+}
+
+
+def _read_frames(files: list[Path], columns: dict[str, str]) -> pd.DataFrame:
+    """The files' rows as one DataFrame; an unreadable file, or one missing a column a
+    sweep always writes (``columns``: name -> Arrow type kind), is one line naming it."""
     import pandas as pd
 
     frames = []
     for path in files:
         try:
-            frames.append(_read_parquet(path).to_pandas())
+            table = _read_parquet(path)
         except (OSError, ValueError, pa.ArrowException) as err:
-            raise InputError(
-                f"{path}: unreadable ({error_reason(err)}); repair the sweep with "
-                "commsim sweep EXPERIMENT.toml --out DIR --resume"
-            ) from None
+            raise InputError(f"{path}: unreadable ({error_reason(err)}); {REPAIR}") from None
+        for name, kind in columns.items():
+            if name not in table.column_names:
+                raise InputError(f"{path}: has no {name} column: not a sweep's file")
+            type_ = table.schema.field(name).type
+            if not _KIND_CHECKS[kind](type_):
+                raise InputError(f"{path}: {name}: is {type_}, not {kind}: not a sweep's file")
+        frames.append(table.to_pandas())
     return pd.concat(frames, ignore_index=True)
 
 
 def read_runs(out: Path) -> pd.DataFrame:
-    """``DIR/runs.parquet`` plus any parts not gathered yet, one row per run id."""
+    """``DIR/runs.parquet`` plus any parts not gathered yet, one row per run id (a run's
+    successful attempt over a failed one), sizes checked before anything is loaded."""
     out = Path(out)
     files = [out / RUNS] if (out / RUNS).exists() else []
     files += sorted((out / PARTS).glob("runs-*.parquet"))
     if not files:
         raise InputError(f"{out}: holds no runs ({RUNS} or {PARTS}/): is it a sweep directory?")
-    frame = _read_frames(files)
-    return frame.drop_duplicates("run_id").sort_values("run_id").reset_index(drop=True)
+    _check_footprint(files, MAX_RUN_ROWS, MAX_RUN_BYTES, "runs files")
+    frame = _read_frames(files, {"run_id": "int", "error": "str"})
+    frame["_failed"] = frame["error"].notna()
+    frame = frame.sort_values(["run_id", "_failed"], kind="stable")
+    frame = frame.drop_duplicates("run_id").drop(columns="_failed")
+    return frame.reset_index(drop=True)
 
 
 def read_councils(out: Path) -> pd.DataFrame | None:
@@ -668,7 +805,9 @@ def read_councils(out: Path) -> pd.DataFrame | None:
     files = sorted((Path(out) / COUNCILS).glob("c-*.parquet"))
     if not files:
         return None
-    frame = _read_frames(files).drop_duplicates(["run_id", "quarter", "council"])
+    _check_footprint(files, 2**62, MAX_TIMESERIES_BYTES, "council series")
+    frame = _read_frames(files, {"run_id": "int", "quarter": "int", "council": "int"})
+    frame = frame.drop_duplicates(["run_id", "quarter", "council"])
     return frame.sort_values(["run_id", "quarter", "council"]).reset_index(drop=True)
 
 
@@ -677,4 +816,5 @@ def read_timeseries(out: Path) -> pd.DataFrame | None:
     files = sorted((Path(out) / TIMESERIES).glob("ts-*.parquet"))
     if not files:
         return None
-    return _read_frames(files)
+    _check_footprint(files, 2**62, MAX_TIMESERIES_BYTES, "time series")
+    return _read_frames(files, {"run_id": "int", "quarter": "int"})

@@ -26,6 +26,7 @@ from sim.experiments.experiment import (
     salib_problem,
     simulate_batch,
 )
+from sim.experiments.stopping import check_stop
 from sim.experiments.store import (
     MANIFEST,
     RunStore,
@@ -103,6 +104,7 @@ def manifest_for(experiment: Experiment, executor: RunExecutor) -> dict[str, Any
             **meta.model_dump(mode="json"),
         },
         "base_scenario": experiment.base,
+        "inputs": experiment.inputs,
         "parameters": {k: list(v) for k, v in experiment.parameters.items()},
         "parameter_kinds": experiment.kinds,
         "fixed": experiment.fixed,
@@ -148,6 +150,7 @@ def run_sweep(
     executor: RunExecutor,
     *,
     resume: bool = False,
+    retry_failed: bool = False,
     progress: bool | None = None,
     notify: Callable[[str], None] = note_to_stderr,
 ) -> SweepReport:
@@ -161,20 +164,32 @@ def run_sweep(
         experiment: a loaded experiment.
         out: the sweep directory; it must be empty or absent unless ``resume``.
         executor: where the runs execute.
-        resume: skip the runs already in ``out`` (written by the same experiment file).
+        resume: skip the runs already in ``out`` (written by the same experiment file, from
+            the same base scenario and data files).
+        retry_failed: with ``resume``, run the failed runs again too (a success replaces
+            the failed row).
         progress: show a progress bar (None: only on a terminal).
         notify: where one-line notes go (a lock taken over, a part quarantined).
 
     Raises:
         InputError: ``out`` is in use by another sweep, is not empty without ``resume``,
-            holds another experiment, or cannot be written when the sweep starts.
+            holds another experiment (or one whose files have changed), or cannot be
+            written when the sweep starts.
+        Stopped: SIGINT or SIGTERM arrived (while watched for, see
+            :mod:`~sim.experiments.stopping`); every run finished is on disk.
         OSError: writing results failed part-way (e.g. the disk is full); what was written
             stays whole and ``resume`` continues from it.
     """
     out = Path(out)
     with sweep_lock(out, notify):
         return _run_locked(
-            experiment, out, executor, resume=resume, progress=progress, notify=notify
+            experiment,
+            out,
+            executor,
+            resume=resume,
+            retry_failed=retry_failed,
+            progress=progress,
+            notify=notify,
         )
 
 
@@ -184,6 +199,7 @@ def _run_locked(
     executor: RunExecutor,
     *,
     resume: bool,
+    retry_failed: bool,
     progress: bool | None,
     notify: Callable[[str], None],
 ) -> SweepReport:
@@ -191,7 +207,9 @@ def _run_locked(
 
     from sim.core.outcomes import SUMMARY_FIELDS
 
-    old = prepare_sweep_dir(out, resume=resume, experiment_sha256=experiment.sha256)
+    old = prepare_sweep_dir(
+        out, resume=resume, experiment_sha256=experiment.sha256, inputs=experiment.inputs
+    )
     started = time.perf_counter()
     manifest = old or manifest_for(experiment, executor)
     if old:
@@ -212,7 +230,7 @@ def _run_locked(
             "sweep folder", out, f"cannot write in it ({error_reason(err)})"
         ) from None
 
-    done = store.finished_ids()
+    done = store.finished_ids() - (store.failed_ids() if retry_failed else set())
     todo = experiment.runs - sum(0 <= run < experiment.runs for run in done)
     chunks = _chunks(iter_run_specs(experiment, skip=done), todo, executor.workers)
     failed = 0
@@ -233,6 +251,7 @@ def _run_locked(
             failed += sum(row["error"] is not None for row in batch.rows)
             bar.update(len(batch.rows))
             bar.set_postfix(failures=failed, refresh=False)
+            check_stop()  # what finished is on disk; stop before asking for more
 
     runs = store.gather()
     failed = len(runs) - runs.column("error").null_count  # each failed run has its error text
@@ -278,8 +297,14 @@ def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], 
             f"{runs['run_id'].min()} to {runs['run_id'].max()})"
         )
     recorded = found.iloc[0].to_dict()
-    specs = iter_run_specs(experiment_from_manifest(manifest))
-    spec = next(s for s in specs if s.run_id == run_id)
+    try:
+        specs = iter_run_specs(experiment_from_manifest(manifest))
+        spec = next(s for s in specs if s.run_id == run_id)
+    except (KeyError, TypeError, ValueError, IndexError, StopIteration) as err:
+        raise InputError(
+            f"{out}/{MANIFEST}: does not describe run {run_id} ({type(err).__name__}: "
+            f"{error_reason(err)[:60]}); was the file edited?"
+        ) from None
     new = simulate_run(spec).row
 
     def same(a: Any, b: Any) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-import sim.experiments.experiment as _experiment
+from sim.experiments.experiment import simulate
 
 #: The warm-up run: small, so the server starts in well under a second once the kernels are
 #: cached, yet long enough to pass through tendering, delivery and failures.
@@ -19,4 +19,4 @@ WARM_UP = {"network": {"councils": 20}, "scenario": {"quarters": 12}}
 
 # only a head start: a model that cannot run fails in each run instead, and is recorded there
 with suppress(Exception):
-    _experiment._simulate(WARM_UP, 0)
+    simulate(WARM_UP, 0)

@@ -107,8 +107,40 @@ class Shock(Section):
     provider_types: list[Literal["outsourcer", "mutual", "inhouse"]] = P(
         ["outsourcer", "mutual", "inhouse"],
         unit="names",
-        description="Provider types a cost shock hits.",
+        description="Provider types a cost shock hits (at least one).",
+        # an empty list once meant every type: a shock that hits nothing is no shock
+        min_length=1,
     )
+
+
+#: Most that stacked shocks of one kind may multiply costs or need by (or divide budgets by).
+#: Each shock compounds on the ones before it: ~400 cost shocks of magnitude 5 multiply
+#: costs by 6^400, past the largest float, and every outcome became NaN without a word.
+MAX_SHOCK_FACTOR = 1000.0
+
+
+def stacked_shocks_problem(shocks: list[Shock]) -> str | None:
+    """Why the shocks together would push costs, need or budgets out of any sensible range
+    (more than :data:`MAX_SHOCK_FACTOR` times up or down), or None."""
+    growth = {"cost_shock": 1.0, "demand_shock": 1.0}
+    budget = 1.0
+    for shock in shocks:
+        if shock.kind in growth:
+            growth[shock.kind] *= 1.0 + shock.magnitude
+        elif shock.kind == "budget_cut":
+            budget *= 1.0 - shock.magnitude
+    for kind, factor in growth.items():
+        if factor > MAX_SHOCK_FACTOR:
+            return (
+                f"shocks: the {kind}s together multiply by {factor:.3g}; at most "
+                f"{MAX_SHOCK_FACTOR:g} is allowed (fewer or smaller shocks)"
+            )
+    if budget < 1.0 / MAX_SHOCK_FACTOR:
+        return (
+            f"shocks: the budget_cuts together leave {max(budget, 0.0):.3g} of each budget; "
+            f"at least 1/{MAX_SHOCK_FACTOR:g} must remain (fewer or smaller cuts)"
+        )
+    return None
 
 
 class Scenario(Section):
@@ -152,6 +184,9 @@ class Scenario(Section):
                     f"shocks[{i}].quarter = {shock.quarter} is past the horizon "
                     f"(scenario.quarters = {self.scenario.quarters})"
                 )
+        problem = stacked_shocks_problem(self.shocks)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def effective_weights(self) -> dict[str, float]:

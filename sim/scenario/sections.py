@@ -7,9 +7,10 @@ documents one parameter (default, unit, range, source). The whole scenario is
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "MAX_DESCRIPTION_CHARS",
@@ -46,6 +47,11 @@ class Section(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+
+
+#: Characters that reorder the text around them on a terminal (bidirectional overrides and
+#: isolates): refused in names and descriptions along with control characters.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class ScenarioMeta(Section):
@@ -90,6 +96,18 @@ class ScenarioMeta(Section):
         "outcome.",
         source="the scenario's record",
     )
+
+    @field_validator("name", "description")
+    @classmethod
+    def _printable(cls, text: str) -> str:
+        # printed on terminals and in titles: an escape code could clear or retitle a screen
+        bad = next((c for c in text if unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS), None)
+        if bad is not None:
+            raise ValueError(
+                f"a control character (U+{ord(bad):04X}) is not allowed: names and "
+                "descriptions are printed on terminals"
+            )
+        return text
 
 
 class NetworkParams(Section):
