@@ -16,7 +16,9 @@ import pytest
 import solara
 
 from sim.cli import CULL_TIMEOUT, build_parser, dashboard_command, main, reachable_address
-from sim.dashboard import app
+from sim.dashboard import SCENARIO_ENV, charts, components, controller, events
+from sim.dashboard import levers as lv
+from sim.dashboard.page import Page
 from sim.report.plots import KIND_COLOURS
 from sim.scenario import Scenario
 
@@ -27,8 +29,8 @@ SMALL = {"network__councils": 30, "mutuals__count": 10, "scenario__quarters": 12
 
 
 @pytest.fixture
-def model() -> app.ClassroomModel:
-    m = app.ClassroomModel(None, **SMALL)
+def model() -> controller.ClassroomModel:
+    m = controller.ClassroomModel(None, **SMALL)
     for _ in range(3):
         m.step()
     return m
@@ -38,54 +40,56 @@ def marks(option: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in option["series"] if s.get("name") == name)
 
 
-def test_map_marks_each_council_by_its_leading_provider_type(model: app.ClassroomModel) -> None:
-    view = app._view(model)
-    option = app.map_option(view)
-    for kind, (label, shape) in app.KINDS.items():
+def test_map_marks_each_council_by_its_leading_provider_type(
+    model: controller.ClassroomModel,
+) -> None:
+    view = controller.read_view(model)
+    option = charts.map_option(view)
+    for kind, (label, shape) in charts.KINDS.items():
         series = marks(option, label)
         assert series["itemStyle"]["color"] == KIND_COLOURS[kind] and series["symbol"] == shape
         assert len(series["data"]) == view.leader.count(kind)
     # Colour and shape both carry the type: four different shapes.
-    assert len({shape for _, shape in app.KINDS.values()}) == 4
+    assert len({shape for _, shape in charts.KINDS.values()}) == 4
     assert len(option["series"][0]["data"]) == len(view.edges) > 0
     assert option["legend"]["textStyle"]["fontSize"] >= 14
     assert json.loads(json.dumps(option)) == option  # plain JSON for the browser
 
 
 def test_map_rings_the_councils_a_collapse_hits_in_thick_black(
-    model: app.ClassroomModel,
+    model: controller.ClassroomModel,
 ) -> None:
-    app._press_shock(model, "provider_collapse")
-    view = app._view(model)
+    controller.press_shock(model, "provider_collapse")
+    view = controller.read_view(model)
     assert view.hit.any() and view.disrupted > 0
-    ring = marks(app.map_option(view), app.DISRUPTED)
+    ring = marks(charts.map_option(view), charts.DISRUPTED)
     assert ring["itemStyle"]["borderColor"] == "#000000" and ring["itemStyle"]["borderWidth"] >= 3
     ringed = [tuple(d["value"]) for d in ring["data"]]
     assert ringed == [tuple(view.positions[i].round(4)) for i in np.flatnonzero(view.hit)]
 
 
-def test_plots_draw_every_quarter_and_mark_shocks(model: app.ClassroomModel) -> None:
-    empty = app._view(app.ClassroomModel(None, **SMALL))
-    for spec in app.PLOTS:
-        option = app.plot_option(empty, *spec)
+def test_plots_draw_every_quarter_and_mark_shocks(model: controller.ClassroomModel) -> None:
+    empty = controller.read_view(controller.ClassroomModel(None, **SMALL))
+    for spec in charts.PLOTS:
+        option = charts.plot_option(empty, *spec)
         assert all(not line["data"] for line in option["series"])
-    app._press_shock(model, "provider_collapse")
+    controller.press_shock(model, "provider_collapse")
     model.step()
-    view = app._view(model)
-    option = app.plot_option(view, *app.PLOTS[1])
+    view = controller.read_view(model)
+    option = charts.plot_option(view, *charts.PLOTS[1])
     line = option["series"][0]
     assert [q for q, _ in line["data"]] == [0, 1, 2, 3]
     assert line["data"][3][1] == pytest.approx(100 * view.series["service_delivered"][3])
     assert line["markLine"]["data"] == [{"xAxis": 3}]
     assert option["yAxis"]["max"] == 100 and option["yAxis"]["min"] <= 90
-    shares = app.plot_option(view, *app.PLOTS[0])
+    shares = charts.plot_option(view, *charts.PLOTS[0])
     assert len(shares["series"]) == 3
     assert len({s["lineStyle"]["type"] for s in shares["series"]}) == 3  # told apart by dashes
 
 
 def test_controls_come_from_the_schema_with_units_and_ranges() -> None:
-    levers = {lever.key: lever for lever in app.levers()}
-    assert list(levers) == list(app.LEVERS)
+    levers = {lever.key: lever for lever in lv.levers()}
+    assert list(levers) == list(lv.LEVERS)
     svw = levers["commissioning.social_value_weight"]
     field = Scenario.model_fields["commissioning"].annotation.model_fields["social_value_weight"]
     assert field.json_schema_extra["unit"] in svw.label
@@ -99,43 +103,43 @@ def test_controls_come_from_the_schema_with_units_and_ranges() -> None:
 
 
 def test_levers_load_from_the_file_and_say_when_they_wait_for_reset() -> None:
-    cuts = app.lever_values(CUTS)
-    model = app.ClassroomModel(CUTS, **{k.replace(".", "__"): v for k, v in cuts.items()})
-    running = app._view(model).levers
-    assert running == cuts and not app.unapplied(cuts, running)
+    cuts = lv.lever_values(CUTS)
+    model = controller.ClassroomModel(CUTS, **{k.replace(".", "__"): v for k, v in cuts.items()})
+    running = controller.read_view(model).levers
+    assert running == cuts and not lv.unapplied(cuts, running)
     moved = cuts | {"commissioning.social_value_weight": 0.3, "outsourcers.count": 3}
-    assert app.unapplied(moved, running) == {
+    assert lv.unapplied(moved, running) == {
         "commissioning.social_value_weight",
         "outsourcers.count",
     }
 
 
 def test_sliders_past_the_schema_sum_leave_local_preference_the_rest() -> None:
-    model = app.ClassroomModel(
+    model = controller.ClassroomModel(
         None, commissioning__social_value_weight=0.7, commissioning__local_preference=0.5, **SMALL
     )
     c = model.params.commissioning
     assert c.social_value_weight == 0.7 and c.local_preference == pytest.approx(0.3)
 
 
-def test_event_text_reports_a_collapse(model: app.ClassroomModel) -> None:
-    app._press_shock(model, "provider_collapse")
-    event = app._view(model).events[-1]
-    assert app.event_text(event) == (
+def test_event_text_reports_a_collapse(model: controller.ClassroomModel) -> None:
+    controller.press_shock(model, "provider_collapse")
+    event = controller.read_view(model).events[-1]
+    assert events.event_text(event) == (
         f"Quarter 3: {event['provider']} collapsed, {event['contracts']} contracts disrupted"
     )
-    assert app.event_text({"quarter": 4, "event": "handback", "contracts": 1}) == (
+    assert events.event_text({"quarter": 4, "event": "handback", "contracts": 1}) == (
         "Quarter 4: 1 contract handed back"
     )
 
 
 def test_event_log_lists_every_shock_and_failure_newest_first() -> None:
-    model = app.ClassroomModel(str(ROOT / "scenarios" / "carillion_collapse.toml"))
+    model = controller.ClassroomModel(str(ROOT / "scenarios" / "carillion_collapse.toml"))
     scheduled = model.params.shocks[0].quarter
     while model.quarter <= scheduled:
         model.step()
-    pressed = {app._press_shock(model, "cost_shock") for _ in range(2)}
-    log = app.event_log(app._view(model), pressed)
+    pressed = {controller.press_shock(model, "cost_shock") for _ in range(2)}
+    log = events.event_log(controller.read_view(model), pressed)
     q = model.quarter
     assert log[:2] == [f"Quarter {q}: shock pressed: cost shock"] * 2
     assert (
@@ -151,15 +155,15 @@ def test_event_log_lists_every_shock_and_failure_newest_first() -> None:
 
 
 def test_scenario_picker_lists_the_scenarios_folder(tmp_path: Path) -> None:
-    files = app.scenario_files()
+    files = lv.scenario_files()
     assert files["baseline.toml"] == BASELINE
     own = tmp_path / "mine.toml"
     own.write_text("")
-    assert app.scenario_files(str(own))["mine.toml"] == str(own)
-    assert app.scenario_files(BASELINE) == files  # already listed
+    assert lv.scenario_files(str(own))["mine.toml"] == str(own)
+    assert lv.scenario_files(BASELINE) == files  # already listed
     twin = tmp_path / "baseline.toml"  # same name, another folder: listed by its path
     twin.write_text("")
-    assert app.scenario_files(str(twin))[str(twin)] == str(twin)
+    assert lv.scenario_files(str(twin))[str(twin)] == str(twin)
 
 
 # ----------------------------------------------------------------------------- the page
@@ -181,8 +185,8 @@ def button(rc: Any, label: str) -> Any:
 
 @pytest.fixture
 def page(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(app, "START", BASELINE)
-    box, rc = solara.render(app.Page(), handle_error=False)
+    monkeypatch.setattr(controller, "START", BASELINE)
+    box, rc = solara.render(Page(), handle_error=False)
     yield box, rc
     rc.close()
 
@@ -197,7 +201,7 @@ def test_page_steps_presses_and_logs(page: Any) -> None:
         button(rc, "Collapse the largest outsourcer now").click()
     log = next(t for t in texts(box) if "shock pressed" in t)
     assert log.count("Quarter 3: shock pressed: collapse of the largest outsourcer") == 4
-    charts = rc.find(app._Chart).widgets
+    charts = rc.find(components.Chart).widgets
     assert len(charts) == 5 and all(c.quarter == 3 for c in charts)
     assert sum("of 80" in t for t in texts(box)) == 1  # one quarter count
 
@@ -214,8 +218,8 @@ def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
     assert "Discard this run?" in texts(box) and "1 of 80" in texts(box)
     button(rc, "Discard and start again").click()
     assert "0 of 60" in texts(box)
-    cuts = app.lever_values(CUTS)
-    outsourcers = next(lev for lev in app.levers() if lev.key == "outsourcers.count")
+    cuts = lv.lever_values(CUTS)
+    outsourcers = next(lev for lev in lv.levers() if lev.key == "outsourcers.count")
     assert str(cuts["outsourcers.count"]) in texts(box)
     slider = rc.find(ipyvuetify.Slider).widgets[3]
     slider.v_model = cuts["outsourcers.count"] + 1
@@ -248,13 +252,13 @@ def test_page_explains_the_model_and_hides_the_levers_for_presenting(page: Any) 
 
 
 def test_play_pause_label() -> None:
-    assert (app.play_pause(False), app.play_pause(True)) == ("Play", "Pause")
+    assert (components.play_pause(False), components.play_pause(True)) == ("Play", "Pause")
 
 
-def test_downloads_are_the_run_so_far(model: app.ClassroomModel) -> None:
-    csv = app._timeseries_csv(model).splitlines()
+def test_downloads_are_the_run_so_far(model: controller.ClassroomModel) -> None:
+    csv = controller.timeseries_csv(model).splitlines()
     assert csv[0].startswith("quarter,") and len(csv) == 1 + 3
-    assert app._plots_png(model)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert controller.plots_png(model)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ----------------------------------------------------------------------------- the CLI
@@ -272,7 +276,7 @@ def test_dashboard_command_serves_offline_and_frees_closed_sessions() -> None:
     argv, env = dashboard_command(BASELINE, "127.0.0.1", 8600)
     assert argv[1:5] == ["-m", "solara", "run", "sim.dashboard.app"]
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and "--no-check-version" in argv
-    assert env[app.SCENARIO_ENV] == BASELINE
+    assert env[SCENARIO_ENV] == BASELINE
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_TIMEOUT
 

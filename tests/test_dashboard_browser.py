@@ -35,7 +35,7 @@ from dashboard_driver import (
     wait_for_lever,
 )
 
-from sim.dashboard.app import lever_values, levers, scenario_files
+from sim.dashboard.levers import lever_values, levers, scenario_files
 
 pytestmark = [
     pytest.mark.browser,

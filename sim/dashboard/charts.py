@@ -1,0 +1,199 @@
+"""What the map and the plots draw, as ECharts options (plain JSON) built from a
+:class:`~sim.dashboard.controller.View`; the browser draws them (``assets/chart.vue``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.dashboard.controller import View
+from sim.report.plots import KIND_COLOURS
+
+__all__ = ["DASHES", "DISRUPTED", "KINDS", "PLOTS", "map_option", "plot_option"]
+
+#: What each provider type looks like on the map: legend label, colour and shape. Shape and
+#: colour both carry the type, so a student who cannot tell the colours apart reads shapes.
+KINDS = {
+    "outsourcer": ("private outsourcer", "circle"),
+    "mutual": ("mutual", "triangle"),
+    "inhouse": ("in-house", "rect"),
+    "gap": ("gap (no provider)", "diamond"),
+}
+DISRUPTED = "contract disrupted"
+
+
+#: The key plots: title, {reporter: (label, colour)}, scale, y range (a lower bound of None:
+#: at most 90, lower if the data go lower) and unit.
+PLOTS: list[tuple[str, dict[str, tuple[str, str]], float, tuple[float | None, float], str]] = [
+    (
+        "Who delivers (% of value)",
+        {
+            "share_outsourcer": ("outsourcers", KIND_COLOURS["outsourcer"]),
+            "share_mutual": ("mutuals", KIND_COLOURS["mutual"]),
+            "share_inhouse": ("in-house", KIND_COLOURS["inhouse"]),
+        },
+        100.0,
+        (0, 100),
+        "%",
+    ),
+    (
+        "Service delivered (%)",
+        {"service_delivered": ("service delivered", "#111111")},
+        100.0,
+        (None, 100),
+        "%",
+    ),
+    (
+        "Local share of spend (%)",
+        {"local_share": ("local share", KIND_COLOURS["mutual"])},
+        100.0,
+        (0, 100),
+        "%",
+    ),
+    ("Trust (0 to 1)", {"trust": ("trust", "#1f78b4")}, 1.0, (0, 1), ""),
+]
+#: Line styles of a plot's lines, so that lines are told apart without their colour.
+DASHES = ("solid", "dashed", "dotted")
+
+
+def _toolbox(name: str) -> dict[str, Any]:
+    return {
+        "right": 2,
+        "top": 0,
+        "itemSize": 14,
+        "feature": {"saveAsImage": {"title": "PNG", "name": name, "pixelRatio": 2}},
+    }
+
+
+def plot_option(
+    view: View,
+    title: str,
+    measures: dict[str, tuple[str, str]],
+    scale: float,
+    ylim: tuple[float | None, float],
+    unit: str = "",
+) -> dict[str, Any]:
+    """The ECharts option of one plot over the quarters simulated so far, with a dashed
+    black line at each shock."""
+    lines = []
+    lowest = 100.0
+    for n, (name, (label, colour)) in enumerate(measures.items()):
+        values = [round(v * scale, 4) for v in view.series.get(name, [])]
+        lowest = min([lowest, *values])
+        lines.append(
+            {
+                "type": "line",
+                "name": label,
+                "showSymbol": False,
+                "color": colour,
+                "lineStyle": {"width": 2.5, "type": DASHES[n % len(DASHES)]},
+                "data": [[q, v] for q, v in enumerate(values)],
+            }
+        )
+    if lines and view.shocks:
+        lines[0]["markLine"] = {
+            "silent": True,
+            "symbol": "none",
+            "label": {"show": False},
+            "lineStyle": {"color": "#000000", "type": "dashed", "width": 1.2},
+            "data": [{"xAxis": q} for q in sorted({q for q, _ in view.shocks})],
+        }
+    low = ylim[0] if ylim[0] is not None else min(90.0, float(np.floor(lowest - 2)))
+    option: dict[str, Any] = {
+        "animation": False,
+        "title": {"text": title, "textStyle": {"fontSize": 14}, "left": 2, "top": 0},
+        "grid": {"left": 38, "right": 10, "top": 30 if len(lines) == 1 else 70, "bottom": 24},
+        "xAxis": {
+            "type": "value",
+            "min": 0,
+            "max": max(view.horizon - 1, 1),
+            "axisLabel": {"fontSize": 12},
+        },
+        "yAxis": {"type": "value", "min": low, "max": ylim[1], "axisLabel": {"fontSize": 12}},
+        "toolbox": _toolbox(title.split(" (")[0].lower().replace(" ", "-")),
+        "series": lines,
+    }
+    if len(lines) > 1:
+        option["legend"] = {
+            "top": 20,
+            "left": 0,
+            "itemWidth": 16,
+            "itemGap": 6,
+            "textStyle": {"fontSize": 12},
+        }
+    return option
+
+
+def map_option(view: View) -> dict[str, Any]:
+    """The ECharts option of the council map: one mark per council, its colour and shape the
+    provider type holding most of its contract value, its size the budget; a thick black ring
+    round each council with a contract disrupted in the quarter shown; neighbours joined."""
+    pos = view.positions
+    sizes = 9 + 17 * view.budget / max(float(view.budget.max()), 1e-9)
+    low, high = pos.min(axis=0), pos.max(axis=0)
+    pad = 0.03 * max(float((high - low).max()), 1e-9)
+    series: list[dict[str, Any]] = [
+        {
+            "type": "lines",
+            "coordinateSystem": "cartesian2d",
+            "silent": True,
+            "lineStyle": {"color": "#c8c8c8", "width": 0.7},
+            "data": [
+                {"coords": [pos[a].round(4).tolist(), pos[b].round(4).tolist()]}
+                for a, b in view.edges
+            ],
+        }
+    ]
+    for kind, (label, shape) in KINDS.items():
+        marks = [i for i, lead in enumerate(view.leader) if lead == kind]
+        series.append(
+            {
+                "type": "scatter",
+                "name": label,
+                "symbol": shape,
+                "itemStyle": {"color": KIND_COLOURS[kind], "borderColor": "#ffffff"},
+                "data": [
+                    {"value": pos[i].round(4).tolist(), "symbolSize": round(float(sizes[i]), 1)}
+                    for i in marks
+                ],
+            }
+        )
+    series.append(
+        {
+            "type": "scatter",
+            "name": DISRUPTED,
+            "symbol": "circle",
+            "z": 3,
+            "itemStyle": {"color": "rgba(0,0,0,0)", "borderColor": "#000000", "borderWidth": 3},
+            "data": [
+                {"value": pos[i].round(4).tolist(), "symbolSize": round(float(sizes[i]) + 9, 1)}
+                for i in np.flatnonzero(view.hit)
+            ],
+        }
+    )
+    axis = {"type": "value", "show": False, "scale": True}
+    return {
+        "animation": False,
+        "title": {
+            "text": "Who holds most of each council's contract value",
+            "subtext": "one mark per council; size: budget",
+            "textStyle": {"fontSize": 15},
+            "subtextStyle": {"fontSize": 13, "color": "#333"},
+            "left": 4,
+            "top": 0,
+        },
+        "legend": {
+            "data": [label for label, _ in KINDS.values()] + [DISRUPTED],
+            "bottom": 0,
+            "left": "center",
+            "itemGap": 14,
+            "textStyle": {"fontSize": 14, "color": "#111"},
+            "selectedMode": False,
+        },
+        "grid": {"left": 4, "right": 4, "top": 46, "bottom": 52},
+        "xAxis": axis | {"min": float(low[0] - pad), "max": float(high[0] + pad)},
+        "yAxis": axis | {"min": float(low[1] - pad), "max": float(high[1] + pad)},
+        "toolbox": _toolbox("council-map"),
+        "series": series,
+    }

@@ -1,0 +1,239 @@
+"""The pieces of the page, each a Solara component that re-renders only when what it shows
+moves: the parts that show the run (monitors, charts, event log, the control bar) read the
+page's ``tick`` themselves, so a new quarter redraws them and nothing else."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from importlib.resources import files
+from typing import Any
+
+import ipyvue
+import solara
+import traitlets
+
+from sim.dashboard.charts import PLOTS, map_option, plot_option
+from sim.dashboard.controller import SPEEDS, Session, plots_png, timeseries_csv
+from sim.dashboard.events import event_log
+from sim.dashboard.levers import Lever, levers, unapplied
+
+__all__ = [
+    "About",
+    "Chart",
+    "ControlBar",
+    "EndBanner",
+    "EventLog",
+    "Guard",
+    "LeaveGuard",
+    "LeverControl",
+    "Monitors",
+    "RunCharts",
+    "asset",
+    "play_pause",
+]
+
+
+def asset(name: str) -> str:
+    """The text of one of the page's files in ``sim/dashboard/assets`` (package data)."""
+    return (files("sim.dashboard") / "assets" / name).read_text(encoding="utf-8")
+
+
+def play_pause(playing: bool) -> str:
+    """The label of the Play button."""
+    return "Pause" if playing else "Play"
+
+
+class Chart(ipyvue.VueTemplate):
+    """A chart drawn in the browser by ECharts (served by this machine) from an ECharts
+    option sent as JSON text: a string costs the page's renderer nothing to compare, where a
+    dict of hundreds of points was walked item by item on every quarter."""
+
+    template = traitlets.Unicode(asset("chart.vue")).tag(sync=True)
+    spec = traitlets.Unicode("{}").tag(sync=True)
+    quarter = traitlets.Int(0).tag(sync=True)
+
+
+def _chart(option: dict[str, Any], quarter: int) -> None:
+    Chart.element(spec=json.dumps(option, separators=(",", ":")), quarter=quarter)
+
+
+class LeaveGuard(ipyvue.VueTemplate):
+    """Asks the browser to confirm before a reload or a closed tab discards a run."""
+
+    template = traitlets.Unicode(asset("leave_guard.vue")).tag(sync=True)
+    armed = traitlets.Bool(False).tag(sync=True)
+
+
+@solara.component
+def Guard(session: Session, tick: solara.Reactive[int]) -> None:
+    """The leave guard, armed once the run has moved."""
+    LeaveGuard.element(armed=session.view(tick.value).quarter > 0)
+
+
+def _monitor(label: str, value: str, css: str = "") -> None:
+    with solara.Div(classes=["commsim-monitor", css]):
+        solara.Div(children=[label], classes=["label"])
+        solara.Div(children=[value], classes=["value"])
+
+
+def _percent(series: dict[str, list[float]], name: str) -> str:
+    values = series.get(name) or []
+    return f"{100 * values[-1]:.0f}%" if values else "–"
+
+
+@solara.component
+def Monitors(session: Session, tick: solara.Reactive[int]) -> None:
+    """Big numbers: the one quarter count and the last quarter's outcomes."""
+    view = session.view(tick.value)
+    s = view.series
+    trust = f"{s['trust'][-1]:.2f}" if s.get("trust") else "–"
+    with solara.Div(classes=["commsim-monitors"]):
+        _monitor("Quarter", f"{view.quarter} of {view.horizon}", "commsim-quarter")
+        _monitor("Service delivered", _percent(s, "service_delivered"))
+        _monitor("Outsourcers", _percent(s, "share_outsourcer"))
+        _monitor("Mutuals", _percent(s, "share_mutual"))
+        _monitor("In-house", _percent(s, "share_inhouse"))
+        _monitor("Local share", _percent(s, "local_share"))
+        _monitor("Trust", trust)
+        _monitor("Contracts disrupted", f"{view.disrupted}", "commsim-disrupted")
+
+
+@solara.component
+def EndBanner(session: Session, tick: solara.Reactive[int]) -> None:
+    """Says the run is over, once it is."""
+    view = session.view(tick.value)
+    if not view.running:
+        solara.Div(
+            children=[
+                f"The run is over: all {view.horizon} quarters ({view.horizon / 4:g} years)"
+                " simulated. Download the CSV, or press Reset to start again."
+            ],
+            classes=["commsim-end"],
+        )
+
+
+@solara.component
+def RunCharts(session: Session, tick: solara.Reactive[int], present: bool) -> None:
+    """The council map and the four plots, drawn for the quarter just simulated."""
+    view = session.view(tick.value)
+    height = "calc(100vh - 128px)" if view.running else "calc(100vh - 156px)"
+    with solara.Div(classes=["commsim-body"], style={"height": height}):
+        with solara.Div(
+            classes=["commsim-panel"],
+            style={"flex": "0 0 50%" if present else "0 0 54%", "height": "100%"},
+        ):
+            _chart(map_option(view), view.quarter)
+        with solara.Div(classes=["commsim-grid"], style={"height": "100%"}):
+            for spec in PLOTS:
+                with solara.Div(classes=["commsim-panel"], style={"min-height": 0}):
+                    _chart(plot_option(view, *spec), view.quarter)
+
+
+@solara.component
+def EventLog(session: Session, tick: solara.Reactive[int]) -> None:
+    """Every shock and failure with its quarter, newest first."""
+    view = session.view(tick.value)
+    lines = event_log(view, session.pressed) or ["Nothing has happened yet."]
+    with solara.Div(classes=["commsim-log"], style={"flex": "1 1 0", "min-height": "60px"}):
+        solara.HTML(tag="div", unsafe_innerHTML="<br>".join(html.escape(x) for x in lines))
+
+
+@solara.component
+def LeverControl(lever: Lever, value: Any, running: Any, on_value: Callable[[Any], None]) -> None:
+    """One lever: its name and number as text, "press Reset" while it differs from the
+    running model, and the slider (or tick box)."""
+    pending = lever.key in unapplied({lever.key: value}, {lever.key: running})
+    with solara.Div(classes=["commsim-lever"]):
+        children: list[Any] = [
+            lever.label + ": ",
+            solara.Text(lever.show(value), classes=["num"]),
+        ]
+        if pending:
+            children += [" ", solara.Text("press Reset", classes=["commsim-pending"])]
+        solara.Div(children=children, classes=["name"])
+        if lever.kind == "bool":
+            solara.Checkbox(label="on", value=bool(value), on_value=on_value, style="margin: 0")
+        elif lever.kind == "int":
+            solara.SliderInt(
+                "", value=int(value), min=int(lever.minimum), max=int(max(lever.maximum, value)),
+                on_value=on_value, thumb_label=False,
+            )  # fmt: skip
+        else:
+            solara.SliderFloat(
+                "", value=float(value), min=lever.minimum, max=max(lever.maximum, value),
+                step=lever.step, on_value=on_value, thumb_label=False,
+            )  # fmt: skip
+
+
+@solara.component
+def ControlBar(
+    session: Session,
+    tick: solara.Reactive[int],
+    playing: solara.Reactive[bool],
+    speed: solara.Reactive[int],
+    target: solara.Reactive[int],
+    present: solara.Reactive[bool],
+    about: solara.Reactive[bool],
+    advance: Callable[[int | None], None],
+) -> None:
+    """Step, Play / Pause, the speed, "run to quarter", presentation mode, About and the
+    downloads, in plain words."""
+    view = session.view(tick.value)
+    idle = not view.running or playing.value
+    with solara.Div(classes=["commsim-bar"]):
+        solara.Button("Step", on_click=lambda: advance(None), disabled=idle, small=True)
+        solara.Button(
+            play_pause(playing.value),
+            on_click=lambda: playing.set(not playing.value),
+            disabled=not view.running,
+            color="primary",
+            small=True,
+        )
+        solara.Text("Speed: slow")
+        with solara.Div(style={"width": "80px"}):
+            solara.SliderInt("", value=speed, min=1, max=len(SPEEDS), thumb_label=False)
+        solara.Text("fast")
+        solara.Button(
+            f"Run to quarter {target.value}",
+            on_click=lambda: advance(target.value),
+            disabled=idle,
+            small=True,
+        )
+        solara.InputInt(
+            "", value=target, style={"max-width": "52px"}, dense=True, continuous_update=True
+        )
+        solara.Button(
+            "Show levers" if present.value else "Presentation mode",
+            on_click=lambda: present.set(not present.value),
+            small=True,
+            outlined=True,
+        )
+        solara.Button(
+            "About this model", on_click=lambda: about.set(True), small=True, outlined=True
+        )
+        solara.FileDownload(
+            lambda: timeseries_csv(session.model),
+            filename="timeseries.csv",
+            label="CSV",
+            mime_type="text/csv",
+        )
+        solara.FileDownload(
+            lambda: plots_png(session.model),
+            filename="plots.png",
+            label="PNG",
+            mime_type="image/png",
+        )
+
+
+@solara.component
+def About(open_: solara.Reactive[bool]) -> None:
+    """The "About this model" panel: what it is, how it works, things to try."""
+    dialog = solara.v.Dialog(v_model=open_.value, on_v_model=open_.set, max_width=760)
+    with dialog, solara.Card("About this model"):
+        solara.HTML(tag="div", unsafe_innerHTML=asset("about.html"))
+        with solara.Details("What the levers mean"):
+            for lever in levers():
+                solara.Text(f"{lever.label}: {lever.description}")
+        solara.Button("Close", on_click=lambda: open_.set(False))

@@ -1,0 +1,220 @@
+"""A tab's run: the model the page drives, the lock that keeps Play, Step and the buttons from
+interleaving, and everything the page reads of the model, read in one place (:func:`read_view`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.abm.agents import KIND_NAMES, ProviderKind
+from sim.abm.model import CommissioningModel, resolve_scenario
+from sim.dashboard import SCENARIO_ENV
+from sim.dashboard.levers import read_levers
+from sim.scenario import Shock
+
+__all__ = [
+    "COST_SHOCK",
+    "SPEEDS",
+    "START",
+    "ClassroomModel",
+    "Session",
+    "View",
+    "build_session",
+    "plots_png",
+    "press_shock",
+    "read_view",
+    "release_memory",
+    "timeseries_csv",
+]
+
+#: Size of the "Cost shock now" button's shock: costs rise 10% for every provider type.
+COST_SHOCK = 0.1
+#: Play speeds, slow to fast: seconds between quarters. A session also waits at least as
+#: long as its last quarter took to compute and draw, so a playing tab never takes more than
+#: half a core, and ten tabs leave the server time to answer the others.
+SPEEDS = (2.0, 1.0, 0.5, 0.25)
+
+_start = os.environ.get(SCENARIO_ENV) or None
+#: The scenario file every new tab starts with (None: the defaults).
+START = str(Path(_start).resolve()) if _start else None
+
+
+class ClassroomModel(CommissioningModel):
+    """The model the page runs: a scenario file plus the levers' values.
+
+    Two sliders may ask for social value weight + local preference above 1, which the schema
+    forbids: local preference then gets what is left.
+
+    Args:
+        scenario_file: the TOML scenario file; None for the defaults.
+        rng: seed; defaults to the scenario's.
+        **levers: overrides as ``section__field=value`` (see :data:`sim.dashboard.levers.LEVERS`).
+    """
+
+    def __init__(self, scenario_file: str | None = None, *, rng: Any = None, **levers: Any):
+        social, local = "commissioning__social_value_weight", "commissioning__local_preference"
+        if social in levers and local in levers:
+            levers[local] = min(levers[local], max(1.0 - levers[social], 0.0))
+        # A class repeats the scenario's run: Reset with the same levers shows the same market.
+        params = resolve_scenario(scenario_file, levers)
+        super().__init__(params, rng=params.scenario.seed if rng is None else rng)
+        self.scenario_file = scenario_file
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything the page draws, read from the model in one place (:func:`read_view`).
+
+    Attributes:
+        quarter: quarters simulated so far (the one quarter count on the page).
+        horizon: quarters in the run.
+        running: False once the run reached its horizon.
+        positions: (councils, 2) map coordinates.
+        edges: (edges, 2) council indices of neighbouring councils.
+        budget: each council's budget.
+        leader: each council's leading provider type (a key of :data:`charts.KINDS`).
+        hit: each council: a contract disrupted in the quarter the map shows.
+        disrupted: contracts disrupted in that quarter.
+        series: reporter name -> one value per quarter simulated.
+        shocks: (quarter, kind) of every shock applied, in order.
+        events: failures and handbacks (dicts with quarter, event, contracts, ...).
+        levers: dotted lever key -> the value the running model uses.
+    """
+
+    quarter: int
+    horizon: int
+    running: bool
+    positions: np.ndarray
+    edges: np.ndarray
+    budget: np.ndarray
+    leader: list[str]
+    hit: np.ndarray
+    disrupted: int
+    series: dict[str, list[float]]
+    shocks: list[tuple[int, str]]
+    events: list[dict[str, Any]]
+    levers: dict[str, Any]
+
+
+def read_view(model: CommissioningModel) -> View:
+    """Read what the page draws from the model (the only place the page reads the model)."""
+    index = {node: i for i, node in enumerate(model.nodes)}
+    value = model.council_value_by_kind()
+    lead = np.argmax(value, axis=1)
+    leader = [
+        KIND_NAMES[ProviderKind(k)] if total > 0 else "gap"
+        for k, total in zip(lead, value.sum(1), strict=True)
+    ]
+    return View(
+        quarter=model.quarter,
+        horizon=model.params.scenario.quarters,
+        running=bool(model.running),
+        positions=np.array([model.positions[node] for node in model.nodes], dtype=float),
+        edges=np.array([(index[a], index[b]) for a, b in model.graph.edges], dtype=int),
+        budget=np.asarray(model.council_table.budget, dtype=float),
+        leader=leader,
+        hit=np.asarray(model.ledger.councils_hit, dtype=bool).copy(),
+        disrupted=int(model.ledger.contracts_disrupted),
+        series={k: list(v) for k, v in model.datacollector.model_vars.items()},
+        shocks=list(model.shock_log),
+        events=list(model.events),
+        levers=read_levers(model.params),
+    )
+
+
+def press_shock(model: CommissioningModel, kind: str) -> int:
+    """Apply a shock now, in the current quarter, exactly as a scenario file would; return
+    its index in the model's list of shocks applied."""
+    if kind == "provider_collapse":
+        spec = Shock(kind=kind, quarter=model.quarter, target="largest_outsourcer")
+    else:
+        spec = Shock(kind=kind, quarter=model.quarter, magnitude=COST_SHOCK)
+    model.apply_shock(spec)
+    return len(model.shock_log) - 1
+
+
+def timeseries_csv(model: CommissioningModel) -> str:
+    """The run so far, one row per quarter, as CSV (what ``commsim run`` writes)."""
+    return model.timeseries().to_csv(index=False)
+
+
+def plots_png(model: CommissioningModel) -> bytes:
+    """The run so far as the report's overview figure (PNG), drawn only when asked for."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.report.plots import overview_figure
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "plots.png"
+        overview_figure(model.timeseries(), model.params.scenario.name, model.shock_log, path)
+        plt.close("all")
+        return path.read_bytes()
+
+
+@dataclass
+class Session:
+    """One tab's run: its model, the lock that keeps Play, Step and the buttons from
+    interleaving, the shocks pressed on the page, and the view of the last quarter drawn.
+
+    Attributes:
+        model: the running model.
+        lock: held while the model steps, takes a shock or is read.
+        pressed: indices (in the model's shock log) of the shocks pressed on the page.
+        ended: set when the tab's page goes or the model is replaced: Play stops.
+    """
+
+    model: CommissioningModel
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    pressed: set[int] = field(default_factory=set)
+    ended: threading.Event = field(default_factory=threading.Event)
+    _seen: tuple[int, View] | None = field(default=None, repr=False)
+
+    def view(self, tick: int) -> View:
+        """The model as the page draws it after ``tick`` moves: read once per move, however
+        many components draw it."""
+        with self.lock:
+            if self._seen is None or self._seen[0] != tick:
+                self._seen = (tick, read_view(self.model))
+            return self._seen[1]
+
+    def advance(self, until: int | None = None) -> None:
+        """One quarter, or (with ``until``) quarters up to ``until``, while the run lasts."""
+        with self.lock:
+            if self.model.running:
+                self.model.step()
+            while until is not None and self.model.running and self.model.quarter < until:
+                self.model.step()
+
+    def press(self, kind: str) -> None:
+        """Apply a shock now and remember it was pressed here."""
+        with self.lock:
+            self.pressed.add(press_shock(self.model, kind))
+
+
+def build_session(scenario_file: str | None, values: dict[str, Any]) -> Session:
+    """A new run of ``scenario_file`` with the levers at ``values`` (dotted keys)."""
+    model = ClassroomModel(
+        scenario_file, **{key.replace(".", "__"): value for key, value in values.items()}
+    )
+    return Session(model)
+
+
+def release_memory() -> None:
+    """After a tab's session ends: collect its model and hand the freed memory back to the
+    system (glibc keeps freed memory for reuse unless asked)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: memory is reused instead
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

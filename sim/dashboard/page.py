@@ -1,0 +1,187 @@
+"""The page Solara serves: one run per browser tab, put together from
+:mod:`~sim.dashboard.components`.
+
+* a left column: the scenario picker, the levers (each with its number; a lever changed but
+  not yet applied says "press Reset"), Reset, the two shock buttons and an event log of every
+  shock and every failure with its quarter;
+* a bar of controls in plain words: Step, Play / Pause, a slow-fast speed, "run to quarter",
+  presentation mode (hides the left column), "About this model", and downloads of the plots
+  (PNG) and the run's time series (CSV);
+* big number monitors, one quarter count, a map of the councils and four plots, all drawn in
+  the browser from data (ECharts, served by the machine itself), no images made per step.
+
+The page itself holds the tab's state and re-renders only when a control changes it; a new
+quarter moves ``tick``, which only the components that show the run read.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import solara
+import solara.lab
+
+from sim.dashboard import controller
+from sim.dashboard.components import (
+    About,
+    ControlBar,
+    EndBanner,
+    EventLog,
+    Guard,
+    LeverControl,
+    Monitors,
+    RunCharts,
+    asset,
+)
+from sim.dashboard.controller import COST_SHOCK, SPEEDS, build_session
+from sim.dashboard.levers import lever_values, levers, read_levers, scenario_files
+
+__all__ = ["TITLE", "Layout", "Page"]
+
+TITLE = "commsim: the classroom dashboard"
+
+
+@solara.component
+def Page() -> None:
+    """The page Solara serves: one model per browser tab."""
+    start = controller.START
+    chosen = solara.use_reactive(start)
+    first = solara.use_memo(lambda: lever_values(start), [])
+    values = solara.use_reactive(first)
+    session = solara.use_reactive(solara.use_memo(lambda: build_session(start, first), []))
+    tick = solara.use_reactive(0)  # moves whenever the model does: read by what shows the run
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive(3)
+    target = solara.use_reactive(20)
+    present = solara.use_reactive(False)
+    about = solara.use_reactive(False)
+    pending = solara.use_reactive(None)  # an action waiting for "discard this run?"
+    # The picker's name while "discard this run?" is asked; None: the picker shows what runs.
+    picked = solara.use_reactive(None)
+
+    s = session.value
+
+    def redraw() -> None:
+        tick.set(tick.value + 1)
+
+    def advance(until: int | None = None) -> None:
+        s.advance(until)
+        redraw()
+
+    def play_loop() -> None:
+        while playing.value and not s.ended.is_set():
+            started = time.perf_counter()
+            advance()
+            if not s.model.running:
+                playing.set(False)
+                break
+            took = time.perf_counter() - started
+            time.sleep(max(SPEEDS[speed.value - 1] - took, took))
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value, id(s)], prefer_threaded=True)
+    solara.use_effect(lambda: s.ended.set, [id(s)])  # runs s.ended.set() when s goes
+
+    def press(kind: str) -> None:
+        s.press(kind)
+        redraw()
+
+    def rebuild(scenario_file: str | None, lever_set: dict[str, Any]) -> None:
+        playing.set(False)
+        session.set(build_session(scenario_file, lever_set))
+
+    def do(action: tuple[str, Any]) -> None:
+        picked.set(None)
+        if action[0] == "pick":
+            chosen.set(action[1])
+            fresh = lever_values(action[1])
+            values.set(fresh)
+            rebuild(action[1], fresh)
+        else:
+            rebuild(chosen.value, values.value)
+
+    def ask(action: tuple[str, Any]) -> None:
+        if s.model.quarter > 0:
+            playing.set(False)
+            pending.set(action)
+        else:
+            do(action)
+
+    files = scenario_files(chosen.value)
+
+    def ask_pick(name: str) -> None:
+        picked.set(name)
+        ask(("pick", files[name]))
+
+    names = {path: name for name, path in files.items()}
+    running = read_levers(s.model.params)
+
+    solara.Title(TITLE)
+    solara.Style(asset("dashboard.css"))
+    Guard(s, tick)
+    with solara.Row(classes=["commsim-root"], gap="0px"):
+        if not present.value:
+            with solara.Column(classes=["commsim-side"], gap="4px"):
+                solara.Select(
+                    "Scenario",
+                    value=picked.value or names.get(str(chosen.value)),
+                    values=list(files),
+                    on_value=ask_pick,
+                    dense=True,
+                )
+                for lever in levers():
+                    LeverControl(
+                        lever,
+                        values.value[lever.key],
+                        running[lever.key],
+                        lambda v, k=lever.key: values.set(values.value | {k: v}),
+                    )
+                solara.Button(
+                    "Reset: start again with these levers",
+                    on_click=lambda: ask(("reset", None)),
+                    color="primary",
+                    block=True,
+                    small=True,
+                )
+                solara.Button(
+                    "Collapse the largest outsourcer now",
+                    on_click=lambda: press("provider_collapse"),
+                    color="#8b0000",
+                    dark=True,
+                    block=True,
+                    small=True,
+                )
+                solara.Button(
+                    f"Cost shock now (+{COST_SHOCK:.0%})",
+                    on_click=lambda: press("cost_shock"),
+                    color="#7a4a00",
+                    dark=True,
+                    block=True,
+                    small=True,
+                )
+                solara.Text("Event log (newest first)", style={"font-weight": "600"})
+                EventLog(s, tick)
+        with solara.Column(classes=["commsim-main"], gap="0px"):
+            ControlBar(s, tick, playing, speed, target, present, about, advance)
+            EndBanner(s, tick)
+            Monitors(s, tick)
+            RunCharts(s, tick, present.value)
+    solara.lab.ConfirmationDialog(
+        pending.value is not None,
+        on_close=lambda: pending.set(None),
+        title="Discard this run?",
+        content=f"The run is at quarter {s.model.quarter}. Starting again throws it away.",
+        ok="Discard and start again",
+        on_ok=lambda: do(pending.value),
+        cancel="Keep this run",
+        on_cancel=lambda: picked.set(None),
+    )
+    About(about)
+
+
+@solara.component
+def Layout(children: list[Any] = []) -> None:  # noqa: B006 (Solara's layout signature)
+    """No app bar, no margins: the page is laid out for a 1280x720 projector."""
+    with solara.Column(gap="0px", style={"padding": "0", "margin": "0"}):
+        for child in children:
+            solara.display(child)
