@@ -340,11 +340,13 @@ def reachable_address(host: str) -> str:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Validate the scenario, print the address, then become the dashboard's server."""
+    from sim.dashboard import check_address
     from sim.scenario import load_scenario
 
     if args.scenario:
         load_scenario(args.scenario)  # bad input: one line, exit 2, before any server starts
     argv, env = dashboard_command(args.scenario, args.host, args.port)
+    check_address(args.host, args.port)  # a bad host or a busy port: one line, exit 2
     print(f"Dashboard: http://{reachable_address(args.host)}:{args.port}", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -161,9 +162,26 @@ def test_scenario_picker_lists_the_scenarios_folder(tmp_path: Path) -> None:
     own.write_text("")
     assert lv.scenario_files(str(own))["mine.toml"] == str(own)
     assert lv.scenario_files(BASELINE) == files  # already listed
-    twin = tmp_path / "baseline.toml"  # same name, another folder: listed by its path
+    twin = tmp_path / "baseline.toml"  # same name, another folder: told apart by a word
     twin.write_text("")
-    assert lv.scenario_files(str(twin))[str(twin)] == str(twin)
+    picker = lv.scenario_files(str(twin))
+    assert picker["baseline.toml (started with)"] == str(twin)
+    assert not any("/" in name for name in picker)  # names only: never where the server keeps it
+
+
+def test_a_network_file_at_the_edge_of_floats_still_draws(tmp_path: Path) -> None:
+    graph = (ROOT / "data" / "example_graph.graphml").read_text()
+    graph = graph.replace('<data key="d1">5.0</data>', '<data key="d1">1e308</data>', 1)
+    graph = graph.replace('<data key="d1">3.0</data>', '<data key="d1">-1e308</data>', 1)
+    (tmp_path / "g.graphml").write_text(graph)
+    (tmp_path / "councils.csv").write_text((ROOT / "data" / "example_councils.csv").read_text())
+    scenario = tmp_path / "edge.toml"
+    scenario.write_text('[network]\ncouncils_file = "councils.csv"\ngraph_file = "g.graphml"\n')
+    view = controller.read_view(controller.ClassroomModel(str(scenario)))
+    option = charts.map_option(view)
+    json.dumps(option, allow_nan=False)  # the browser gets finite numbers it can draw
+    drawn = np.array([d["value"] for s in option["series"][1:] for d in s["data"]])
+    assert len(drawn) == len(view.positions) and drawn.min() >= 0 and drawn.max() <= 1
 
 
 # ----------------------------------------------------------------------------- the page
@@ -227,6 +245,17 @@ def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
     button(rc, "Reset: start again with these levers").click()
     assert "0 of 60" in texts(box) and "press Reset" not in texts(box)
     assert outsourcers.show(cuts["outsourcers.count"] + 1) in texts(box)
+
+
+def test_a_tampered_picker_value_changes_nothing_and_shows_no_error(page: Any) -> None:
+    box, rc = page
+    button(rc, "Step").click()
+    picker = rc.find(ipyvuetify.Select).widget
+    for forged in ("/etc/passwd", "../../secret.toml", "baseline.toml (started with)"):
+        picker.v_model = forged  # what a visitor can send over the websocket
+        assert "1 of 80" in texts(box)
+        assert not any(d.v_model for d in rc.find(ipyvuetify.Dialog).widgets)  # nothing asked
+    assert not any("Traceback" in t or str(ROOT) in t for t in texts(box))
 
 
 def test_page_runs_to_the_end_and_says_so(page: Any) -> None:
@@ -307,3 +336,21 @@ def test_a_bad_scenario_is_refused_before_any_server_starts(
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "commissioning.social_value_weight" in err
     assert "Dashboard:" not in capsys.readouterr().out
+
+
+def test_a_busy_port_or_a_bad_host_is_one_line_before_any_address_is_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(os, "execve", lambda *a: None)  # were the check missed: no server
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert main(["dashboard", BASELINE, "--port", str(port)]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") == 1 and f"--port {port}" in captured.err
+        assert "already in use" in captured.err and "Dashboard:" not in captured.out
+    assert main(["dashboard", "--host", "no-such-host.invalid", "--port", str(port)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "--host 'no-such-host.invalid'" in captured.err
+    assert "Traceback" not in captured.err and "Dashboard:" not in captured.out

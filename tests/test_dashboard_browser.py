@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -127,6 +129,11 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         assert page.get_by_role("button", name="Step", exact=True).is_disabled()
         assert_fits_the_projector(page)
 
+        # Nothing about the host for visitors: Solara's /resourcez is off unless asked.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "resourcez", timeout=10)
+        assert refused.value.code == 404
+
     outside = external_requests(requests)
     assert not outside, f"the page made requests outside this machine: {outside[:5]}"
     assert any(u.startswith(url) for u in requests)
@@ -134,6 +141,7 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
     # Nor did the server fetch anything for the page (Solara's CDN proxy logs each miss).
     server_log = log.read_text()
     assert "Could not load URL" not in server_log and "Traceback" not in server_log, server_log
+    assert "samesite" not in server_log.lower(), server_log  # Solara's cookie warning, answered
 
     out = ROOT / "results"
     out.mkdir(exist_ok=True)

@@ -126,11 +126,12 @@ def unapplied(chosen: dict[str, Any], running: dict[str, Any]) -> set[str]:
 def scenario_files(extra: str | None = None) -> dict[str, str]:
     """The scenario files the picker offers, name -> path: every ready scenario (packaged in
     the wheel, or ``scenarios/*.toml`` in a checkout), plus ``extra`` (the file the dashboard
-    started with) wherever it is."""
+    started with) wherever it is. The picker shows names only, never where the server keeps
+    a file: ``extra`` named like a ready scenario is called "NAME (started with)"."""
     from sim.examples import examples_root
 
     files = {p.name: str(p) for p in sorted((examples_root() / "scenarios").glob("*.toml"))}
     if extra and str(Path(extra).resolve()) not in files.values():
-        path = str(Path(extra).resolve())
-        files[path if Path(extra).name in files else Path(extra).name] = path
+        name = Path(extra).name
+        files[f"{name} (started with)" if name in files else name] = str(Path(extra).resolve())
     return files

@@ -110,6 +110,8 @@ def Page() -> None:
     files = scenario_files(chosen.value)
 
     def ask_pick(name: str) -> None:
+        if name not in files:  # not one the picker offered (a tampered page): nothing to do
+            return
         picked.set(name)
         ask(("pick", files[name]))
 
