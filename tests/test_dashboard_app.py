@@ -79,10 +79,18 @@ def test_plots_draw_every_quarter_and_mark_shocks(model: controller.ClassroomMod
     view = controller.read_view(model)
     option = charts.plot_option(view, *charts.PLOTS[1])
     line = option["series"][0]
-    assert [q for q, _ in line["data"]] == [0, 1, 2, 3]
+    # Against years: the value after quarter 4 (the page's "4 of 12") stands at 1 year.
+    assert [x for x, _ in line["data"]] == [0.25, 0.5, 0.75, 1.0]
     assert line["data"][3][1] == pytest.approx(100 * view.series["service_delivered"][3])
-    assert line["markLine"]["data"] == [{"xAxis": 3}]
-    assert option["yAxis"]["max"] == 100 and option["yAxis"]["min"] <= 90
+    assert line["markLine"]["data"] == [{"xAxis": 0.75}]  # pressed after quarter 3
+    assert (option["xAxis"]["name"], option["xAxis"]["max"], option["yAxis"]["name"]) == (
+        "years",
+        3,
+        "%",
+    )
+    assert option["tooltip"]["trigger"] == "axis"
+    # Steady: 50 to 100 while service stays above half, whatever it does in between.
+    assert (option["yAxis"]["min"], option["yAxis"]["max"]) == (50, 100)
     shares = charts.plot_option(view, *charts.PLOTS[0])
     assert len(shares["series"]) == 3
     assert len({s["lineStyle"]["type"] for s in shares["series"]}) == 3  # told apart by dashes
@@ -239,7 +247,7 @@ def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
     cuts = lv.lever_values(CUTS)
     outsourcers = next(lev for lev in lv.levers() if lev.key == "outsourcers.count")
     assert str(cuts["outsourcers.count"]) in texts(box)
-    slider = rc.find(ipyvuetify.Slider).widgets[3]
+    slider = rc.find(ipyvuetify.Slider).widgets[list(lv.LEVERS).index("outsourcers.count")]
     slider.v_model = cuts["outsourcers.count"] + 1
     assert "press Reset" in texts(box)
     button(rc, "Reset: start again with these levers").click()
@@ -256,6 +264,41 @@ def test_a_tampered_picker_value_changes_nothing_and_shows_no_error(page: Any) -
         assert "1 of 80" in texts(box)
         assert not any(d.v_model for d in rc.find(ipyvuetify.Dialog).widgets)  # nothing asked
     assert not any("Traceback" in t or str(ROOT) in t for t in texts(box))
+
+
+def test_a_collapse_with_no_outsourcer_left_is_refused_with_a_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(controller, "START", None)
+    box, rc = solara.render(Page(), handle_error=False)
+    try:
+        slider = rc.find(ipyvuetify.Slider).widgets[list(lv.LEVERS).index("outsourcers.count")]
+        slider.v_model = 1
+        button(rc, "Reset: start again with these levers").click()
+        for _ in range(3):
+            button(rc, "Collapse the largest outsourcer now").click()
+        log = next(t for t in texts(box) if "shock pressed" in t)
+        assert log.count("shock pressed: collapse") == 1  # only the press that did something
+        assert "No outsourcer is trading: there is nothing to collapse." in texts(box)
+        button(rc, "Cost shock now (+10%)").click()  # a shock that acts: the message goes
+        assert not any("nothing to collapse" in t for t in texts(box))
+    finally:
+        rc.close()
+
+
+def test_page_shows_the_score_weights_and_makes_a_new_random_run(page: Any) -> None:
+    box, rc = page
+    assert "Tender score: price 60%, quality 30%, social value 10%, local preference 0%" in (
+        texts(box)
+    )
+    first = rc.find(components.Chart).widgets[0].spec  # the map: where and how big councils are
+    button(rc, "Step").click()
+    button(rc, "Reset: start again with these levers").click()
+    button(rc, "Discard and start again").click()
+    assert rc.find(components.Chart).widgets[0].spec == first  # Reset replays the same market
+    button(rc, "New random run: these levers, another market").click()
+    assert "0 of 80" in texts(box)
+    assert rc.find(components.Chart).widgets[0].spec != first  # another market, same levers
 
 
 def test_page_runs_to_the_end_and_says_so(page: Any) -> None:

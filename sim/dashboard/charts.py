@@ -24,7 +24,7 @@ DISRUPTED = "contract disrupted"
 
 
 #: The key plots: title, {reporter: (label, colour)}, scale, y range (a lower bound of None:
-#: at most 90, lower if the data go lower) and unit.
+#: 50, or 0 once the data go below 50) and unit.
 PLOTS: list[tuple[str, dict[str, tuple[str, str]], float, tuple[float | None, float], str]] = [
     (
         "Who delivers (% of value)",
@@ -46,7 +46,7 @@ PLOTS: list[tuple[str, dict[str, tuple[str, str]], float, tuple[float | None, fl
     ),
     (
         "Local share of spend (%)",
-        {"local_share": ("local share", KIND_COLOURS["mutual"])},
+        {"local_share": ("local share", "#a6761d")},
         100.0,
         (0, 100),
         "%",
@@ -74,8 +74,11 @@ def plot_option(
     ylim: tuple[float | None, float],
     unit: str = "",
 ) -> dict[str, Any]:
-    """The ECharts option of one plot over the quarters simulated so far, with a dashed
-    black line at each shock."""
+    """The ECharts option of one plot over the quarters simulated so far, against years: the
+    value after quarter q stands at q / 4 years, so the last point is the quarter the page
+    counts. A dashed black line marks each shock where it was applied; a tooltip reads the
+    values. The y range is steady: fixed, or (a lower bound of None) 50 to 100 until the
+    data go below 50, then 0 to 100."""
     lines = []
     lowest = 100.0
     for n, (name, (label, colour)) in enumerate(measures.items()):
@@ -88,7 +91,7 @@ def plot_option(
                 "showSymbol": False,
                 "color": colour,
                 "lineStyle": {"width": 2.5, "type": DASHES[n % len(DASHES)]},
-                "data": [[q, v] for q, v in enumerate(values)],
+                "data": [[(q + 1) / 4, v] for q, v in enumerate(values)],
             }
         )
     if lines and view.shocks:
@@ -97,20 +100,32 @@ def plot_option(
             "symbol": "none",
             "label": {"show": False},
             "lineStyle": {"color": "#000000", "type": "dashed", "width": 1.2},
-            "data": [{"xAxis": q} for q in sorted({q for q, _ in view.shocks})],
+            "data": [{"xAxis": q / 4} for q in sorted({q for q, _ in view.shocks})],
         }
-    low = ylim[0] if ylim[0] is not None else min(90.0, float(np.floor(lowest - 2)))
+    low = ylim[0] if ylim[0] is not None else (50.0 if lowest >= 50 else 0.0)
+    years = view.horizon / 4
     option: dict[str, Any] = {
         "animation": False,
         "title": {"text": title, "textStyle": {"fontSize": 14}, "left": 2, "top": 0},
-        "grid": {"left": 38, "right": 10, "top": 30 if len(lines) == 1 else 70, "bottom": 24},
+        "grid": {"left": 44, "right": 12, "top": 30 if len(lines) == 1 else 70, "bottom": 40},
+        "tooltip": {"trigger": "axis"},
         "xAxis": {
             "type": "value",
+            "name": "years",
+            "nameLocation": "middle",
+            "nameGap": 22,
             "min": 0,
-            "max": max(view.horizon - 1, 1),
+            "max": years,
+            "interval": 5 if years > 10 else 1,
             "axisLabel": {"fontSize": 12},
         },
-        "yAxis": {"type": "value", "min": low, "max": ylim[1], "axisLabel": {"fontSize": 12}},
+        "yAxis": {
+            "type": "value",
+            "name": unit,
+            "min": low,
+            "max": ylim[1],
+            "axisLabel": {"fontSize": 12},
+        },
         "toolbox": _toolbox(title.split(" (")[0].lower().replace(" ", "-")),
         "series": lines,
     }
@@ -177,7 +192,7 @@ def map_option(view: View) -> dict[str, Any]:
         "animation": False,
         "title": {
             "text": "Who holds most of each council's contract value",
-            "subtext": "one mark per council; size: budget",
+            "subtext": "one mark per council; size: budget; lines join neighbours, not places",
             "textStyle": {"fontSize": 15},
             "subtextStyle": {"fontSize": 13, "color": "#333"},
             "left": 4,

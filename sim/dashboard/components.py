@@ -14,6 +14,7 @@ import ipyvue
 import solara
 import traitlets
 
+from sim.core.tendering import effective_weights
 from sim.dashboard.charts import PLOTS, map_option, plot_option
 from sim.dashboard.controller import SPEEDS, Session, plots_png, timeseries_csv
 from sim.dashboard.events import event_log
@@ -32,6 +33,7 @@ __all__ = [
     "RunCharts",
     "asset",
     "play_pause",
+    "score_weights",
 ]
 
 
@@ -89,14 +91,16 @@ def Monitors(session: Session, tick: solara.Reactive[int]) -> None:
     view = session.view(tick.value)
     s = view.series
     trust = f"{s['trust'][-1]:.2f}" if s.get("trust") else "–"
+    spend = f"£{s['spend'][-1]:,.0f}m" if s.get("spend") else "–"
     with solara.Div(classes=["commsim-monitors"]):
         _monitor("Quarter", f"{view.quarter} of {view.horizon}", "commsim-quarter")
-        _monitor("Service delivered", _percent(s, "service_delivered"))
-        _monitor("Outsourcers", _percent(s, "share_outsourcer"))
-        _monitor("Mutuals", _percent(s, "share_mutual"))
-        _monitor("In-house", _percent(s, "share_inhouse"))
-        _monitor("Local share", _percent(s, "local_share"))
-        _monitor("Trust", trust)
+        _monitor("Service delivered (% of need)", _percent(s, "service_delivered"))
+        _monitor("Outsourcers (% of value)", _percent(s, "share_outsourcer"))
+        _monitor("Mutuals (% of value)", _percent(s, "share_mutual"))
+        _monitor("In-house (% of value)", _percent(s, "share_inhouse"))
+        _monitor("Spend (a quarter)", spend)
+        _monitor("Local share (% of spend)", _percent(s, "local_share"))
+        _monitor("Trust (0 to 1)", trust)
         _monitor("Contracts disrupted", f"{view.disrupted}", "commsim-disrupted")
 
 
@@ -118,7 +122,7 @@ def EndBanner(session: Session, tick: solara.Reactive[int]) -> None:
 def RunCharts(session: Session, tick: solara.Reactive[int], present: bool) -> None:
     """The council map and the four plots, drawn for the quarter just simulated."""
     view = session.view(tick.value)
-    height = "calc(100vh - 128px)" if view.running else "calc(100vh - 156px)"
+    height = "calc(100vh - 136px)" if view.running else "calc(100vh - 164px)"
     with solara.Div(classes=["commsim-body"], style={"height": height}):
         with solara.Div(
             classes=["commsim-panel"],
@@ -138,6 +142,14 @@ def EventLog(session: Session, tick: solara.Reactive[int]) -> None:
     lines = event_log(view, session.pressed) or ["Nothing has happened yet."]
     with solara.Div(classes=["commsim-log"], style={"flex": "1 1 0", "min-height": "60px"}):
         solara.HTML(tag="div", unsafe_innerHTML="<br>".join(html.escape(x) for x in lines))
+
+
+def score_weights(session: Session) -> str:
+    """How the running model's tenders score a bid, in percent of the score."""
+    weights = effective_weights(session.model.params.commissioning)
+    names = {"price": "price", "quality": "quality", "social_value": "social value"}
+    names["local"] = "local preference"
+    return "Tender score: " + ", ".join(f"{names[k]} {100 * w:.0f}%" for k, w in weights.items())
 
 
 @solara.component

@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.abm.agents import KIND_NAMES, ProviderKind
 from sim.abm.model import CommissioningModel, resolve_scenario
+from sim.core.shocks import resolve_target
 from sim.dashboard import SCENARIO_ENV
 from sim.dashboard.levers import read_levers
 from sim.scenario import Shock
@@ -132,10 +133,13 @@ def read_view(model: CommissioningModel) -> View:
     )
 
 
-def press_shock(model: CommissioningModel, kind: str) -> int:
+def press_shock(model: CommissioningModel, kind: str) -> int | None:
     """Apply a shock now, in the current quarter, exactly as a scenario file would; return
-    its index in the model's list of shocks applied."""
+    its index in the model's list of shocks applied, or None (nothing applied) for a collapse
+    when no outsourcer is trading: it could do nothing."""
     if kind == "provider_collapse":
+        if resolve_target(model.market, "largest_outsourcer", model.rng) is None:
+            return None
         spec = Shock(kind=kind, quarter=model.quarter, target="largest_outsourcer")
     else:
         spec = Shock(kind=kind, quarter=model.quarter, magnitude=COST_SHOCK)
@@ -198,16 +202,23 @@ class Session:
             while until is not None and self.model.running and self.model.quarter < until:
                 self.model.step()
 
-    def press(self, kind: str) -> None:
-        """Apply a shock now and remember it was pressed here."""
+    def press(self, kind: str) -> bool:
+        """Apply a shock now and remember it was pressed here; False if it could do nothing
+        and was not applied."""
         with self.lock:
-            self.pressed.add(press_shock(self.model, kind))
+            index = press_shock(self.model, kind)
+            if index is not None:
+                self.pressed.add(index)
+            return index is not None
 
 
-def build_session(scenario_file: str | None, values: dict[str, Any]) -> Session:
-    """A new run of ``scenario_file`` with the levers at ``values`` (dotted keys)."""
+def build_session(
+    scenario_file: str | None, values: dict[str, Any], seed: int | None = None
+) -> Session:
+    """A new run of ``scenario_file`` with the levers at ``values`` (dotted keys), from
+    ``seed`` (None: the scenario's own, so Reset replays the same market)."""
     model = ClassroomModel(
-        scenario_file, **{key.replace(".", "__"): value for key, value in values.items()}
+        scenario_file, rng=seed, **{key.replace(".", "__"): value for key, value in values.items()}
     )
     return Session(model)
 

@@ -26,6 +26,7 @@ __all__ = [
 LEVERS: dict[str, float | None] = {
     "commissioning.social_value_weight": 0.5,  # with local_preference: their sum must stay <= 1
     "commissioning.local_preference": 0.5,
+    "commissioning.fee_uplift": None,
     "councils.inhouse_capacity_retained": None,
     "outsourcers.count": 20,
     "mutuals.support_programme": None,

@@ -22,6 +22,7 @@ from typing import Any
 import solara
 import solara.lab
 
+from sim.abm.model import fresh_seed
 from sim.dashboard import controller
 from sim.dashboard.components import (
     About,
@@ -33,6 +34,7 @@ from sim.dashboard.components import (
     Monitors,
     RunCharts,
     asset,
+    score_weights,
 )
 from sim.dashboard.controller import COST_SHOCK, SPEEDS, build_session
 from sim.dashboard.levers import lever_values, levers, read_levers, scenario_files
@@ -59,6 +61,7 @@ def Page() -> None:
     pending = solara.use_reactive(None)  # an action waiting for "discard this run?"
     # The picker's name while "discard this run?" is asked; None: the picker shows what runs.
     picked = solara.use_reactive(None)
+    notice = solara.use_reactive(None)  # why the last shock pressed was refused
 
     s = session.value
 
@@ -83,12 +86,16 @@ def Page() -> None:
     solara.use_effect(lambda: s.ended.set, [id(s)])  # runs s.ended.set() when s goes
 
     def press(kind: str) -> None:
-        s.press(kind)
+        done = s.press(kind)
+        notice.set(None if done else "No outsourcer is trading: there is nothing to collapse.")
         redraw()
 
-    def rebuild(scenario_file: str | None, lever_set: dict[str, Any]) -> None:
+    def rebuild(
+        scenario_file: str | None, lever_set: dict[str, Any], seed: int | None = None
+    ) -> None:
         playing.set(False)
-        session.set(build_session(scenario_file, lever_set))
+        notice.set(None)
+        session.set(build_session(scenario_file, lever_set, seed))
 
     def do(action: tuple[str, Any]) -> None:
         picked.set(None)
@@ -97,6 +104,8 @@ def Page() -> None:
             fresh = lever_values(action[1])
             values.set(fresh)
             rebuild(action[1], fresh)
+        elif action[0] == "random":  # the same levers, another market
+            rebuild(chosen.value, values.value, fresh_seed())
         else:
             rebuild(chosen.value, values.value)
 
@@ -146,6 +155,14 @@ def Page() -> None:
                     small=True,
                 )
                 solara.Button(
+                    "New random run: these levers, another market",
+                    on_click=lambda: ask(("random", None)),
+                    block=True,
+                    small=True,
+                    outlined=True,
+                )
+                solara.Text(score_weights(s), classes=["commsim-weights"])
+                solara.Button(
                     "Collapse the largest outsourcer now",
                     on_click=lambda: press("provider_collapse"),
                     color="#8b0000",
@@ -161,6 +178,8 @@ def Page() -> None:
                     block=True,
                     small=True,
                 )
+                if notice.value:
+                    solara.Div(children=[notice.value], classes=["commsim-notice"])
                 solara.Text("Event log (newest first)", style={"font-weight": "600"})
                 EventLog(s, tick)
         with solara.Column(classes=["commsim-main"], gap="0px"):
