@@ -229,17 +229,22 @@ def test_page_steps_presses_and_logs(page: Any) -> None:
     assert log.count("Quarter 3: shock pressed: collapse of the largest outsourcer") == 4
     charts = rc.find(components.Chart).widgets
     assert len(charts) == 5 and all(c.quarter == 3 for c in charts)
+    # Each chart says in words what it draws (its text alternative).
+    assert charts[0].alt.startswith("Map of 150 councils after quarter 3, by who holds most")
+    assert "private outsourcer" in charts[0].alt and "with a contract disrupted" in charts[0].alt
+    assert charts[2].alt.startswith("Service delivered (%), after quarter 3: service delivered ")
+    assert charts[4].alt.startswith("Trust (0 to 1), after quarter 3: trust 0.")
     assert sum("of 80" in t for t in texts(box)) == 1  # one quarter count
 
 
 def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
     box, rc = page
     button(rc, "Step").click()
-    rc.find(ipyvuetify.Select).widget.v_model = "budget_cuts.toml"
+    rc.find(components.ScenarioPicker).widget.value = "budget_cuts.toml"
     button(rc, "Keep this run").click()
     assert "1 of 80" in texts(box)
-    assert rc.find(ipyvuetify.Select).widget.v_model == "baseline.toml"  # shows what runs
-    rc.find(ipyvuetify.Select).widget.v_model = "budget_cuts.toml"
+    assert rc.find(components.ScenarioPicker).widget.value == "baseline.toml"  # shows what runs
+    rc.find(components.ScenarioPicker).widget.value = "budget_cuts.toml"
     # A run is under way: the page asks before throwing it away.
     assert "Discard this run?" in texts(box) and "1 of 80" in texts(box)
     button(rc, "Discard and start again").click()
@@ -258,9 +263,9 @@ def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
 def test_a_tampered_picker_value_changes_nothing_and_shows_no_error(page: Any) -> None:
     box, rc = page
     button(rc, "Step").click()
-    picker = rc.find(ipyvuetify.Select).widget
+    picker = rc.find(components.ScenarioPicker).widget
     for forged in ("/etc/passwd", "../../secret.toml", "baseline.toml (started with)"):
-        picker.v_model = forged  # what a visitor can send over the websocket
+        picker.value = forged  # what a visitor can send over the websocket
         assert "1 of 80" in texts(box)
         assert not any(d.v_model for d in rc.find(ipyvuetify.Dialog).widgets)  # nothing asked
     assert not any("Traceback" in t or str(ROOT) in t for t in texts(box))
@@ -313,6 +318,11 @@ def test_page_runs_to_the_end_and_says_so(page: Any) -> None:
 def test_page_explains_the_model_and_hides_the_levers_for_presenting(page: Any) -> None:
     box, rc = page
     about = rc.find(ipyvuetify.Dialog).widgets[-1]
+    assert not about.v_model
+    button(rc, "About this model").click()
+    assert about.v_model
+    setup = rc.find(components.PageSetup).widget
+    setup.escapes += 1  # Escape pressed anywhere on the page: the dialog closes
     assert not about.v_model
     button(rc, "About this model").click()
     assert about.v_model

@@ -20,6 +20,7 @@ from dashboard_driver import (
     PROJECTOR,
     QUARTER,
     ROOT,
+    accessibility_violations,
     browser_page,
     collapse,
     event_log,
@@ -36,6 +37,7 @@ from dashboard_driver import (
     step,
     wait_for_lever,
 )
+from playwright.sync_api import expect
 
 from sim.dashboard.levers import lever_values, levers, scenario_files
 
@@ -71,6 +73,15 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
     with running_dashboard(log) as url, browser_page(url, requests) as page:
         assert page.title() == "commsim: the classroom dashboard"
         assert_fits_the_projector(page)
+        # WCAG 2.1 AA basics, checked by axe-core offline: named controls, language, zoom...
+        assert not accessibility_violations(page), accessibility_violations(page)
+        assert page.get_by_role("status").inner_text().endswith("0 of 80")  # read out live
+        assert page.get_by_role("img", name=re.compile("^Map of 150 councils")).count() == 1
+        # Escape closes a dialog wherever the focus is.
+        page.get_by_role("button", name="About this model").click()
+        expect(page.get_by_text("What it is")).to_be_visible()
+        page.locator("body").press("Escape")
+        expect(page.get_by_text("What it is")).to_be_hidden()
         # Each lever shows its number as text.
         baseline = lever_values(scenario_files()["baseline.toml"])
         for lever in levers():
@@ -119,7 +130,9 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         nudge_slider(page, "Outsourcers", -2)
         wait_for_lever(page, "Outsourcers", f"{cuts['outsourcers.count'] - 2} press Reset")
         reset(page)
-        assert horizon(page) == 60 and "budget_cuts.toml" in page.inner_text(".commsim-side")
+        assert horizon(page) == 60 and page.get_by_label("Scenario").input_value() == (
+            "budget_cuts.toml"
+        )
         count = cuts["outsourcers.count"] - 2
         assert re.search(rf"Outsourcers \(providers\): {count}$", lever_text(page, "Outsourcers"))
 
@@ -128,6 +141,7 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         assert "The run is over: all 60 quarters (15 years) simulated" in page.inner_text("body")
         assert page.get_by_role("button", name="Step", exact=True).is_disabled()
         assert_fits_the_projector(page)
+        assert not accessibility_violations(page), accessibility_violations(page)
 
         # Nothing about the host for visitors: Solara's /resourcez is off unless asked.
         with pytest.raises(urllib.error.HTTPError) as refused:

@@ -10,7 +10,16 @@ import numpy as np
 from sim.dashboard.controller import View
 from sim.report.plots import KIND_COLOURS
 
-__all__ = ["DASHES", "DISRUPTED", "KINDS", "PLOTS", "map_option", "plot_option"]
+__all__ = [
+    "DASHES",
+    "DISRUPTED",
+    "KINDS",
+    "PLOTS",
+    "map_option",
+    "map_text",
+    "plot_option",
+    "plot_text",
+]
 
 #: What each provider type looks like on the map: legend label, colour and shape. Shape and
 #: colour both carry the type, so a student who cannot tell the colours apart reads shapes.
@@ -212,3 +221,37 @@ def map_option(view: View) -> dict[str, Any]:
         "toolbox": _toolbox("council-map"),
         "series": series,
     }
+
+
+def plot_text(
+    view: View,
+    title: str,
+    measures: dict[str, tuple[str, str]],
+    scale: float,
+    ylim: tuple[float | None, float],
+    unit: str = "",
+) -> str:
+    """What a plot shows, in words (its text alternative for a screen reader): its title and
+    the last quarter's values."""
+    values = [
+        f"{label} {scale * view.series[name][-1]:.{0 if scale > 1 else 2}f}{unit}"
+        for name, (label, _) in measures.items()
+        if view.series.get(name)
+    ]
+    if not values:
+        return f"{title}: nothing simulated yet."
+    return f"{title}, after quarter {view.quarter}: " + ", ".join(values) + "."
+
+
+def map_text(view: View) -> str:
+    """What the map shows, in words (its text alternative): how many councils each provider
+    type leads, and how many had a contract disrupted."""
+    counts = [
+        f"{view.leader.count(kind)} {label}" for kind, (label, _) in KINDS.items()
+        if view.leader.count(kind)
+    ]  # fmt: skip
+    return (
+        f"Map of {len(view.leader)} councils after quarter {view.quarter}, by who holds most "
+        f"of their contract value: {', '.join(counts)}; {int(view.hit.sum())} with a contract "
+        "disrupted."
+    )

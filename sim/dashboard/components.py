@@ -15,7 +15,7 @@ import solara
 import traitlets
 
 from sim.core.tendering import effective_weights
-from sim.dashboard.charts import PLOTS, map_option, plot_option
+from sim.dashboard.charts import PLOTS, map_option, map_text, plot_option, plot_text
 from sim.dashboard.controller import SPEEDS, Session, plots_png, timeseries_csv
 from sim.dashboard.events import event_log
 from sim.dashboard.levers import Lever, levers, unapplied
@@ -27,10 +27,11 @@ __all__ = [
     "EndBanner",
     "EventLog",
     "Guard",
-    "LeaveGuard",
     "LeverControl",
     "Monitors",
+    "PageSetup",
     "RunCharts",
+    "ScenarioPicker",
     "asset",
     "play_pause",
     "score_weights",
@@ -55,23 +56,37 @@ class Chart(ipyvue.VueTemplate):
     template = traitlets.Unicode(asset("chart.vue")).tag(sync=True)
     spec = traitlets.Unicode("{}").tag(sync=True)
     quarter = traitlets.Int(0).tag(sync=True)
+    alt = traitlets.Unicode("").tag(sync=True)
 
 
-def _chart(option: dict[str, Any], quarter: int) -> None:
-    Chart.element(spec=json.dumps(option, separators=(",", ":")), quarter=quarter)
+def _chart(option: dict[str, Any], quarter: int, alt: str) -> None:
+    Chart.element(spec=json.dumps(option, separators=(",", ":")), quarter=quarter, alt=alt)
 
 
-class LeaveGuard(ipyvue.VueTemplate):
-    """Asks the browser to confirm before a reload or a closed tab discards a run."""
+class PageSetup(ipyvue.VueTemplate):
+    """What the page sets in the browser: its language, a viewport that lets a student zoom,
+    a confirmation before a reload or a closed tab discards a run (``armed``), and a count of
+    Escape presses (``escapes``) the page answers by closing its dialogs."""
 
-    template = traitlets.Unicode(asset("leave_guard.vue")).tag(sync=True)
+    template = traitlets.Unicode(asset("page_setup.vue")).tag(sync=True)
     armed = traitlets.Bool(False).tag(sync=True)
+    escapes = traitlets.Int(0).tag(sync=True)
+
+
+class ScenarioPicker(ipyvue.VueTemplate):
+    """The scenario picker: the browser's own drop-down list of file names, labelled, so a
+    keyboard and a screen reader use it as any form (Vuetify's select nests a text box in a
+    button, which assistive technology cannot reach)."""
+
+    template = traitlets.Unicode(asset("picker.vue")).tag(sync=True)
+    names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    value = traitlets.Unicode("").tag(sync=True)
 
 
 @solara.component
-def Guard(session: Session, tick: solara.Reactive[int]) -> None:
-    """The leave guard, armed once the run has moved."""
-    LeaveGuard.element(armed=session.view(tick.value).quarter > 0)
+def Guard(session: Session, tick: solara.Reactive[int], on_escape: Callable[[], None]) -> None:
+    """The page's setup, its leave guard armed once the run has moved."""
+    PageSetup.element(armed=session.view(tick.value).quarter > 0, on_escapes=lambda _: on_escape())
 
 
 def _monitor(label: str, value: str, css: str = "") -> None:
@@ -93,7 +108,12 @@ def Monitors(session: Session, tick: solara.Reactive[int]) -> None:
     trust = f"{s['trust'][-1]:.2f}" if s.get("trust") else "–"
     spend = f"£{s['spend'][-1]:,.0f}m" if s.get("spend") else "–"
     with solara.Div(classes=["commsim-monitors"]):
-        _monitor("Quarter", f"{view.quarter} of {view.horizon}", "commsim-quarter")
+        with solara.Div(
+            classes=["commsim-monitor", "commsim-quarter"],
+            attributes={"role": "status", "aria-live": "polite"},  # read out as it moves
+        ):
+            solara.Div(children=["Quarter"], classes=["label"])
+            solara.Div(children=[f"{view.quarter} of {view.horizon}"], classes=["value"])
         _monitor("Service delivered (% of need)", _percent(s, "service_delivered"))
         _monitor("Outsourcers (% of value)", _percent(s, "share_outsourcer"))
         _monitor("Mutuals (% of value)", _percent(s, "share_mutual"))
@@ -128,11 +148,11 @@ def RunCharts(session: Session, tick: solara.Reactive[int], present: bool) -> No
             classes=["commsim-panel"],
             style={"flex": "0 0 50%" if present else "0 0 54%", "height": "100%"},
         ):
-            _chart(map_option(view), view.quarter)
+            _chart(map_option(view), view.quarter, map_text(view))
         with solara.Div(classes=["commsim-grid"], style={"height": "100%"}):
             for spec in PLOTS:
                 with solara.Div(classes=["commsim-panel"], style={"min-height": 0}):
-                    _chart(plot_option(view, *spec), view.quarter)
+                    _chart(plot_option(view, *spec), view.quarter, plot_text(view, *spec))
 
 
 @solara.component
@@ -140,7 +160,17 @@ def EventLog(session: Session, tick: solara.Reactive[int]) -> None:
     """Every shock and failure with its quarter, newest first."""
     view = session.view(tick.value)
     lines = event_log(view, session.pressed) or ["Nothing has happened yet."]
-    with solara.Div(classes=["commsim-log"], style={"flex": "1 1 0", "min-height": "60px"}):
+    with solara.Div(
+        classes=["commsim-log"],
+        style={"flex": "1 1 0", "min-height": "60px"},
+        # Focusable, so that a keyboard can scroll a long log.
+        attributes={
+            "role": "log",
+            "aria-live": "polite",
+            "aria-label": "Event log",
+            "tabindex": "0",
+        },
+    ):
         solara.HTML(tag="div", unsafe_innerHTML="<br>".join(html.escape(x) for x in lines))
 
 
@@ -165,17 +195,22 @@ def LeverControl(lever: Lever, value: Any, running: Any, on_value: Callable[[Any
         if pending:
             children += [" ", solara.Text("press Reset", classes=["commsim-pending"])]
         solara.Div(children=children, classes=["name"])
+        # Each control is named by the lever's label (read by screen readers; the visible name
+        # is the line above, so the control's own label is hidden by the CSS).
         if lever.kind == "bool":
-            solara.Checkbox(label="on", value=bool(value), on_value=on_value, style="margin: 0")
+            solara.Checkbox(
+                label=lever.label, value=bool(value), on_value=on_value, style="margin: 0"
+            )
         elif lever.kind == "int":
             solara.SliderInt(
-                "", value=int(value), min=int(lever.minimum), max=int(max(lever.maximum, value)),
-                on_value=on_value, thumb_label=False,
+                lever.label, value=int(value), min=int(lever.minimum),
+                max=int(max(lever.maximum, value)), on_value=on_value, thumb_label=False,
             )  # fmt: skip
         else:
             solara.SliderFloat(
-                "", value=float(value), min=lever.minimum, max=max(lever.maximum, value),
-                step=lever.step, on_value=on_value, thumb_label=False,
+                lever.label, value=float(value), min=lever.minimum,
+                max=max(lever.maximum, value), step=lever.step, on_value=on_value,
+                thumb_label=False,
             )  # fmt: skip
 
 
@@ -205,7 +240,7 @@ def ControlBar(
         )
         solara.Text("Speed: slow")
         with solara.Div(style={"width": "80px"}):
-            solara.SliderInt("", value=speed, min=1, max=len(SPEEDS), thumb_label=False)
+            solara.SliderInt("Speed", value=speed, min=1, max=len(SPEEDS), thumb_label=False)
         solara.Text("fast")
         solara.Button(
             f"Run to quarter {target.value}",
@@ -214,7 +249,11 @@ def ControlBar(
             small=True,
         )
         solara.InputInt(
-            "", value=target, style={"max-width": "52px"}, dense=True, continuous_update=True
+            "Quarter to run to",
+            value=target,
+            style={"max-width": "52px"},
+            dense=True,
+            continuous_update=True,
         )
         solara.Button(
             "Show levers" if present.value else "Presentation mode",

@@ -33,6 +33,7 @@ from sim.dashboard.components import (
     LeverControl,
     Monitors,
     RunCharts,
+    ScenarioPicker,
     asset,
     score_weights,
 )
@@ -129,16 +130,21 @@ def Page() -> None:
 
     solara.Title(TITLE)
     solara.Style(asset("dashboard.css"))
-    Guard(s, tick)
+
+    def escape() -> None:
+        about.set(False)
+        if pending.value is not None:
+            picked.set(None)
+            pending.set(None)
+
+    Guard(s, tick, escape)
     with solara.Row(classes=["commsim-root"], gap="0px"):
         if not present.value:
             with solara.Column(classes=["commsim-side"], gap="4px"):
-                solara.Select(
-                    "Scenario",
-                    value=picked.value or names.get(str(chosen.value)),
-                    values=list(files),
+                ScenarioPicker.element(
+                    names=list(files),
+                    value=picked.value or names.get(str(chosen.value), ""),
                     on_value=ask_pick,
-                    dense=True,
                 )
                 for lever in levers():
                     LeverControl(
