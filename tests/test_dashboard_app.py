@@ -72,12 +72,12 @@ def test_map_rings_the_councils_a_collapse_hits_in_thick_black(
 def test_plots_draw_every_quarter_and_mark_shocks(model: controller.ClassroomModel) -> None:
     empty = controller.read_view(controller.ClassroomModel(None, **SMALL))
     for spec in charts.PLOTS:
-        option = charts.plot_option(empty, *spec)
+        option = charts.plot_option(empty, spec)
         assert all(not line["data"] for line in option["series"])
     controller.press_shock(model, "provider_collapse")
     model.step()
     view = controller.read_view(model)
-    option = charts.plot_option(view, *charts.PLOTS[1])
+    option = charts.plot_option(view, charts.PLOTS[1])
     line = option["series"][0]
     # Against years: the value after quarter 4 (the page's "4 of 12") stands at 1 year.
     assert [x for x, _ in line["data"]] == [0.25, 0.5, 0.75, 1.0]
@@ -91,7 +91,7 @@ def test_plots_draw_every_quarter_and_mark_shocks(model: controller.ClassroomMod
     assert option["tooltip"]["trigger"] == "axis"
     # Steady: 50 to 100 while service stays above half, whatever it does in between.
     assert (option["yAxis"]["min"], option["yAxis"]["max"]) == (50, 100)
-    shares = charts.plot_option(view, *charts.PLOTS[0])
+    shares = charts.plot_option(view, charts.PLOTS[0])
     assert len(shares["series"]) == 3
     assert len({s["lineStyle"]["type"] for s in shares["series"]}) == 3  # told apart by dashes
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -15,6 +15,7 @@ __all__ = [
     "DISRUPTED",
     "KINDS",
     "PLOTS",
+    "Plot",
     "map_option",
     "map_text",
     "plot_option",
@@ -32,10 +33,27 @@ KINDS = {
 DISRUPTED = "contract disrupted"
 
 
-#: The key plots: title, {reporter: (label, colour)}, scale, y range (a lower bound of None:
-#: 50, or 0 once the data go below 50) and unit.
-PLOTS: list[tuple[str, dict[str, tuple[str, str]], float, tuple[float | None, float], str]] = [
-    (
+class Plot(NamedTuple):
+    """One of the key plots.
+
+    Attributes:
+        title: its title, with the unit.
+        measures: reporter name -> (line label, colour).
+        scale: what a reporter's value is multiplied by (100 for a share shown in %).
+        ylim: y range; a lower bound of None: 50, or 0 once the data go below 50.
+        unit: the y axis's unit.
+    """
+
+    title: str
+    measures: dict[str, tuple[str, str]]
+    scale: float
+    ylim: tuple[float | None, float]
+    unit: str = ""
+
+
+#: The key plots.
+PLOTS: list[Plot] = [
+    Plot(
         "Who delivers (% of value)",
         {
             "share_outsourcer": ("outsourcers", KIND_COLOURS["outsourcer"]),
@@ -46,21 +64,21 @@ PLOTS: list[tuple[str, dict[str, tuple[str, str]], float, tuple[float | None, fl
         (0, 100),
         "%",
     ),
-    (
+    Plot(
         "Service delivered (%)",
         {"service_delivered": ("service delivered", "#111111")},
         100.0,
         (None, 100),
         "%",
     ),
-    (
+    Plot(
         "Local share of spend (%)",
         {"local_share": ("local share", "#a6761d")},
         100.0,
         (0, 100),
         "%",
     ),
-    ("Trust (0 to 1)", {"trust": ("trust", "#1f78b4")}, 1.0, (0, 1), ""),
+    Plot("Trust (0 to 1)", {"trust": ("trust", "#1f78b4")}, 1.0, (0, 1)),
 ]
 #: Line styles of a plot's lines, so that lines are told apart without their colour.
 DASHES = ("solid", "dashed", "dotted")
@@ -75,19 +93,13 @@ def _toolbox(name: str) -> dict[str, Any]:
     }
 
 
-def plot_option(
-    view: View,
-    title: str,
-    measures: dict[str, tuple[str, str]],
-    scale: float,
-    ylim: tuple[float | None, float],
-    unit: str = "",
-) -> dict[str, Any]:
+def plot_option(view: View, plot: Plot) -> dict[str, Any]:
     """The ECharts option of one plot over the quarters simulated so far, against years: the
     value after quarter q stands at q / 4 years, so the last point is the quarter the page
     counts. A dashed black line marks each shock where it was applied; a tooltip reads the
     values. The y range is steady: fixed, or (a lower bound of None) 50 to 100 until the
     data go below 50, then 0 to 100."""
+    title, measures, scale, ylim, unit = plot
     lines = []
     lowest = 100.0
     for n, (name, (label, colour)) in enumerate(measures.items()):
@@ -223,16 +235,10 @@ def map_option(view: View) -> dict[str, Any]:
     }
 
 
-def plot_text(
-    view: View,
-    title: str,
-    measures: dict[str, tuple[str, str]],
-    scale: float,
-    ylim: tuple[float | None, float],
-    unit: str = "",
-) -> str:
+def plot_text(view: View, plot: Plot) -> str:
     """What a plot shows, in words (its text alternative for a screen reader): its title and
     the last quarter's values."""
+    title, measures, scale, _, unit = plot
     values = [
         f"{label} {scale * view.series[name][-1]:.{0 if scale > 1 else 2}f}{unit}"
         for name, (label, _) in measures.items()

@@ -152,7 +152,7 @@ def RunCharts(session: Session, tick: solara.Reactive[int], present: bool) -> No
         with solara.Div(classes=["commsim-grid"], style={"height": "100%"}):
             for spec in PLOTS:
                 with solara.Div(classes=["commsim-panel"], style={"min-height": 0}):
-                    _chart(plot_option(view, *spec), view.quarter, plot_text(view, *spec))
+                    _chart(plot_option(view, spec), view.quarter, plot_text(view, spec))
 
 
 @solara.component
