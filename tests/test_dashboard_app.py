@@ -327,8 +327,10 @@ def test_page_explains_the_model_and_hides_the_levers_for_presenting(page: Any) 
     button(rc, "About this model").click()
     assert about.v_model
     shown = " ".join(texts(box))
-    for heading in ("What it is", "How it works", "Things to try"):
-        assert f"<h3>{heading}</h3>" in shown
+    for heading in ("What it is", "How it works", "Things to try: three activities"):
+        assert f"<h3>{heading}" in shown
+    # The activities of docs/teaching.md, each with what to notice, on the page itself.
+    assert shown.count("<b>Things to notice:</b>") == 3 and "Carillion" in shown
     button(rc, "Presentation mode").click()
     assert not rc.find(ipyvuetify.Slider, v_model=0.1) and "Show levers" in texts(box)
 
