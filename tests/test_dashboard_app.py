@@ -339,6 +339,19 @@ def test_play_pause_label() -> None:
     assert (components.play_pause(False), components.play_pause(True)) == ("Play", "Pause")
 
 
+def test_downloads_are_named_by_scenario_quarter_and_levers() -> None:
+    model = controller.ClassroomModel(CUTS)
+    model.step()
+    name = controller.export_name(model, ".csv")
+    assert name.startswith("budget_cuts-q1-social_value_weight") and name.endswith(".csv")
+    for key, value in lv.read_levers(model.params).items():
+        shown = f"{value:.2f}" if isinstance(value, float) else str(int(value))
+        assert f"{key.split('.')[1]}{shown}" in name
+    assert controller.export_name(controller.ClassroomModel(None, **SMALL), ".png").startswith(
+        "defaults-q0-"
+    )
+
+
 def test_downloads_are_the_run_so_far(model: controller.ClassroomModel) -> None:
     csv = controller.timeseries_csv(model).splitlines()
     assert csv[0].startswith("quarter,") and len(csv) == 1 + 3

@@ -162,3 +162,26 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
     record = {"step_seconds": latencies, "median_seconds": statistics.median(latencies)}
     (out / "dashboard_step_latency.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"dashboard Step latency: median {record['median_seconds']:.3f} s over {len(latencies)}")
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 768, "height": 1024}, {"width": 390, "height": 844}]
+)
+def test_a_tablet_and_a_phone_get_one_scrolling_column(tmp_path: Path, viewport) -> None:
+    log = tmp_path / "dashboard.log"
+    with running_dashboard(log) as url, browser_page(url, [], viewport=viewport) as page:
+        box = layout(page)
+        width = viewport["width"]
+        assert box["body"][0] <= width, box  # nothing off the side
+        assert len(box["charts"]) == 5
+        for left, top, right, bottom in box["charts"]:  # full width, stacked, big enough
+            assert left >= 0 and right <= width and right - left >= 0.9 * (width - 30), box
+            assert bottom - top >= 250, box
+        tops = [top for _, top, _, _ in box["charts"]]
+        assert tops == sorted(tops) and box["body"][1] > viewport["height"]  # it scrolls
+        # Every control can be reached and used.
+        step(page)
+        collapse(page)
+        reset(page)
+        assert quarter(page) == 0
+        assert not accessibility_violations(page), accessibility_violations(page)

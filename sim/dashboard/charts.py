@@ -128,7 +128,7 @@ def plot_option(view: View, plot: Plot) -> dict[str, Any]:
     option: dict[str, Any] = {
         "animation": False,
         "title": {"text": title, "textStyle": {"fontSize": 14}, "left": 2, "top": 0},
-        "grid": {"left": 44, "right": 12, "top": 30 if len(lines) == 1 else 70, "bottom": 40},
+        "grid": {"left": 48, "right": 12, "top": 30 if len(lines) == 1 else 70, "bottom": 40},
         "tooltip": {"trigger": "axis"},
         "xAxis": {
             "type": "value",
@@ -143,6 +143,8 @@ def plot_option(view: View, plot: Plot) -> dict[str, Any]:
         "yAxis": {
             "type": "value",
             "name": unit,
+            "nameLocation": "middle",
+            "nameGap": 30,
             "min": low,
             "max": ylim[1],
             "axisLabel": {"fontSize": 12},

@@ -16,7 +16,7 @@ import traitlets
 
 from sim.core.tendering import effective_weights
 from sim.dashboard.charts import PLOTS, map_option, map_text, plot_option, plot_text
-from sim.dashboard.controller import SPEEDS, Session, plots_png, timeseries_csv
+from sim.dashboard.controller import SPEEDS, Session, export_name, plots_png, timeseries_csv
 from sim.dashboard.events import event_log
 from sim.dashboard.levers import Lever, levers, unapplied
 
@@ -266,13 +266,13 @@ def ControlBar(
         )
         solara.FileDownload(
             lambda: timeseries_csv(session.model),
-            filename="timeseries.csv",
+            filename=export_name(session.model, ".csv"),
             label="CSV",
             mime_type="text/csv",
         )
         solara.FileDownload(
             lambda: plots_png(session.model),
-            filename="plots.png",
+            filename=export_name(session.model, ".png"),
             label="PNG",
             mime_type="image/png",
         )

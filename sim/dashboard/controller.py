@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import gc
 import os
+import re
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ __all__ = [
     "Session",
     "View",
     "build_session",
+    "export_name",
     "plots_png",
     "press_shock",
     "read_view",
@@ -145,6 +147,20 @@ def press_shock(model: CommissioningModel, kind: str) -> int | None:
         spec = Shock(kind=kind, quarter=model.quarter, magnitude=COST_SHOCK)
     model.apply_shock(spec)
     return len(model.shock_log) - 1
+
+
+def export_name(model: CommissioningModel, suffix: str) -> str:
+    """A download's file name that says what it holds: the scenario file's name, the quarter
+    and each lever's value, e.g. ``baseline-q12-social_value_weight0.10-...-support_programme
+    1.csv`` (letters, digits, ``.``, ``_`` and ``-`` only)."""
+    file = getattr(model, "scenario_file", None)
+    stem = Path(file).stem if file else "defaults"
+    levers = "-".join(
+        key.split(".")[1] + (f"{value:.2f}" if isinstance(value, float) else str(int(value)))
+        for key, value in read_levers(model.params).items()
+    )
+    name = f"{stem}-q{model.quarter}-{levers}"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) + suffix
 
 
 def timeseries_csv(model: CommissioningModel) -> str:

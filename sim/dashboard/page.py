@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import reacton.core
 import solara
 import solara.lab
 
@@ -66,8 +67,13 @@ def Page() -> None:
 
     s = session.value
 
+    render = reacton.core.get_render_context()
+
     def redraw() -> None:
-        tick.set(tick.value + 1)
+        # One render for every component that shows the run, not one each: the components
+        # subscribe to the tick one by one, and each would otherwise re-render the page.
+        with render:
+            tick.set(tick.value + 1)
 
     def advance(until: int | None = None) -> None:
         s.advance(until)
@@ -88,8 +94,9 @@ def Page() -> None:
 
     def press(kind: str) -> None:
         done = s.press(kind)
-        notice.set(None if done else "No outsourcer is trading: there is nothing to collapse.")
-        redraw()
+        with render:  # one render for the notice and the run
+            notice.set(None if done else "No outsourcer is trading: there is nothing to collapse.")
+            redraw()
 
     def rebuild(
         scenario_file: str | None, lever_set: dict[str, Any], seed: int | None = None
