@@ -287,7 +287,7 @@ def run_to(page: Any, n: int) -> None:
     """Type ``n`` into "Run to quarter", press it, wait for quarter ``n``."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    box = page.locator(".commsim-bar input").last
+    box = page.get_by_label("Quarter to run to")
     button = page.get_by_role("button", name=f"Run to quarter {n}", exact=True)
     # The button names the quarter once the server has it: no race with the typing. Typing
     # while the page re-draws can be lost on a loaded machine: type again.

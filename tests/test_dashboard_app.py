@@ -335,6 +335,32 @@ def test_page_explains_the_model_and_hides_the_levers_for_presenting(page: Any) 
     assert not rc.find(ipyvuetify.Slider, v_model=0.1) and "Show levers" in texts(box)
 
 
+def test_presentation_mode_is_read_from_the_back_row_with_reset_and_shocks_at_hand(
+    page: Any,
+) -> None:
+    box, rc = page
+    plot = rc.find(components.Chart).widgets[1]
+    assert json.loads(plot.spec)["xAxis"]["axisLabel"]["fontSize"] == 12
+    button(rc, "Presentation mode").click()
+    option = json.loads(rc.find(components.Chart).widgets[1].spec)
+    # The smallest text on the page, a plot's axis labels, is 32 px when presenting.
+    assert option["xAxis"]["axisLabel"]["fontSize"] == 32 and option["title"]["textStyle"][
+        "fontSize"
+    ] == round(14 * 32 / 12)
+    assert not rc.find(ipyvuetify.Slider, v_model=0.1)  # the levers are hidden, but not these:
+    button(rc, "Step").click()
+    button(rc, "Collapse the largest outsourcer now").click()
+    assert "1 of 80" in texts(box)
+    button(rc, "Reset: start again with these levers").click()
+    button(rc, "Discard and start again").click()
+    assert "0 of 80" in texts(box)
+    button(rc, "Show levers").click()
+    assert (
+        json.loads(rc.find(components.Chart).widgets[1].spec)["xAxis"]["axisLabel"]["fontSize"]
+        == 12
+    )
+
+
 def test_play_pause_label() -> None:
     assert (components.play_pause(False), components.play_pause(True)) == ("Play", "Pause")
 

@@ -136,6 +136,21 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         count = cuts["outsourcers.count"] - 2
         assert re.search(rf"Outsourcers \(providers\): {count}$", lever_text(page, "Outsourcers"))
 
+        # Presenting: text for the back row (at least 32 px, the plots' too: the app test),
+        # the page scrolls, and Reset and the shocks stay on screen wherever it is scrolled.
+        page.get_by_role("button", name="Presentation mode").click()
+        expect(page.locator(".commsim-big")).to_have_count(1)
+        smallest = """() => Math.min(...[...document.querySelectorAll(
+            '.commsim-monitor .label, .commsim-monitor .value, .commsim-bar .v-btn')]
+            .map(e => parseFloat(getComputedStyle(e).fontSize)))"""
+        page.wait_for_function(f"({smallest})() >= 31.5", timeout=10_000)
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        for name in ("Reset: start again with these levers", "Collapse the largest outsourcer now"):
+            box = page.get_by_role("button", name=name).bounding_box()
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"], box
+        page.get_by_role("button", name="Show levers").click()
+        expect(page.locator(".commsim-big")).to_have_count(0)
+
         # Run to the end: a clear message, Step and Play stop.
         run_to(page, 60)
         assert "The run is over: all 60 quarters (15 years) simulated" in page.inner_text("body")

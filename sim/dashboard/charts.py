@@ -84,21 +84,26 @@ PLOTS: list[Plot] = [
 DASHES = ("solid", "dashed", "dotted")
 
 
-def _toolbox(name: str) -> dict[str, Any]:
+def _px(size: float, text: float) -> int:
+    """A size in pixels at the page's text size."""
+    return round(size * text)
+
+
+def _toolbox(name: str, text: float = 1.0) -> dict[str, Any]:
     return {
         "right": 2,
         "top": 0,
-        "itemSize": 14,
+        "itemSize": _px(14, text),
         "feature": {"saveAsImage": {"title": "PNG", "name": name, "pixelRatio": 2}},
     }
 
 
-def plot_option(view: View, plot: Plot) -> dict[str, Any]:
+def plot_option(view: View, plot: Plot, text: float = 1.0) -> dict[str, Any]:
     """The ECharts option of one plot over the quarters simulated so far, against years: the
     value after quarter q stands at q / 4 years, so the last point is the quarter the page
     counts. A dashed black line marks each shock where it was applied; a tooltip reads the
     values. The y range is steady: fixed, or (a lower bound of None) 50 to 100 until the
-    data go below 50, then 0 to 100."""
+    data go below 50, then 0 to 100. ``text`` scales its text (the page's text size)."""
     title, measures, scale, ylim, unit = plot
     lines = []
     lowest = 100.0
@@ -127,46 +132,54 @@ def plot_option(view: View, plot: Plot) -> dict[str, Any]:
     years = view.horizon / 4
     option: dict[str, Any] = {
         "animation": False,
-        "title": {"text": title, "textStyle": {"fontSize": 14}, "left": 2, "top": 0},
-        "grid": {"left": 48, "right": 12, "top": 30 if len(lines) == 1 else 70, "bottom": 40},
+        "title": {"text": title, "textStyle": {"fontSize": _px(14, text)}, "left": 2, "top": 0},
+        "grid": {
+            "left": _px(48, text),
+            "right": _px(12, text),
+            "top": _px(30 if len(lines) == 1 else 70, text),
+            "bottom": _px(40, text),
+        },
         "tooltip": {"trigger": "axis"},
         "xAxis": {
             "type": "value",
             "name": "years",
             "nameLocation": "middle",
-            "nameGap": 22,
+            "nameGap": _px(22, text),
+            "nameTextStyle": {"fontSize": _px(12, text)},
             "min": 0,
             "max": years,
             "interval": 5 if years > 10 else 1,
-            "axisLabel": {"fontSize": 12},
+            "axisLabel": {"fontSize": _px(12, text)},
         },
         "yAxis": {
             "type": "value",
             "name": unit,
             "nameLocation": "middle",
-            "nameGap": 30,
+            "nameGap": _px(30, text),
+            "nameTextStyle": {"fontSize": _px(12, text)},
             "min": low,
             "max": ylim[1],
-            "axisLabel": {"fontSize": 12},
+            "axisLabel": {"fontSize": _px(12, text)},
         },
-        "toolbox": _toolbox(title.split(" (")[0].lower().replace(" ", "-")),
+        "toolbox": _toolbox(title.split(" (")[0].lower().replace(" ", "-"), text),
         "series": lines,
     }
     if len(lines) > 1:
         option["legend"] = {
-            "top": 20,
+            "top": _px(20, text),
             "left": 0,
-            "itemWidth": 16,
-            "itemGap": 6,
-            "textStyle": {"fontSize": 12},
+            "itemWidth": _px(16, text),
+            "itemGap": _px(6, text),
+            "textStyle": {"fontSize": _px(12, text)},
         }
     return option
 
 
-def map_option(view: View) -> dict[str, Any]:
+def map_option(view: View, text: float = 1.0) -> dict[str, Any]:
     """The ECharts option of the council map: one mark per council, its colour and shape the
     provider type holding most of its contract value, its size the budget; a thick black ring
-    round each council with a contract disrupted in the quarter shown; neighbours joined."""
+    round each council with a contract disrupted in the quarter shown; neighbours joined.
+    ``text`` scales its text (the page's text size)."""
     pos = view.positions
     sizes = 9 + 17 * view.budget / max(float(view.budget.max()), 1e-9)
     low, high = pos.min(axis=0), pos.max(axis=0)
@@ -216,8 +229,8 @@ def map_option(view: View) -> dict[str, Any]:
         "title": {
             "text": "Who holds most of each council's contract value",
             "subtext": "one mark per council; size: budget; lines join neighbours, not places",
-            "textStyle": {"fontSize": 15},
-            "subtextStyle": {"fontSize": 13, "color": "#333"},
+            "textStyle": {"fontSize": _px(15, text)},
+            "subtextStyle": {"fontSize": _px(13, text), "color": "#333"},
             "left": 4,
             "top": 0,
         },
@@ -225,14 +238,14 @@ def map_option(view: View) -> dict[str, Any]:
             "data": [label for label, _ in KINDS.values()] + [DISRUPTED],
             "bottom": 0,
             "left": "center",
-            "itemGap": 14,
-            "textStyle": {"fontSize": 14, "color": "#111"},
+            "itemGap": _px(14, text),
+            "textStyle": {"fontSize": _px(14, text), "color": "#111"},
             "selectedMode": False,
         },
-        "grid": {"left": 4, "right": 4, "top": 46, "bottom": 52},
+        "grid": {"left": 4, "right": 4, "top": _px(46, text), "bottom": _px(52, text)},
         "xAxis": axis | {"min": float(low[0] - pad), "max": float(high[0] + pad)},
         "yAxis": axis | {"min": float(low[1] - pad), "max": float(high[1] + pad)},
-        "toolbox": _toolbox("council-map"),
+        "toolbox": _toolbox("council-map", text),
         "series": series,
     }
 

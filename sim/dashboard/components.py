@@ -21,6 +21,7 @@ from sim.dashboard.events import event_log
 from sim.dashboard.levers import Lever, levers, unapplied
 
 __all__ = [
+    "TEXT_SIZES",
     "About",
     "Chart",
     "ControlBar",
@@ -36,6 +37,12 @@ __all__ = [
     "play_pause",
     "score_weights",
 ]
+
+
+#: The page's text sizes, as multiples of its normal size (14 px); the largest, which
+#: presentation mode uses, makes the smallest text on the page (a plot's axis labels, 12 px
+#: normally) 32 px: readable from the back of a classroom at 720 lines.
+TEXT_SIZES = (1.0, 1.5, 2.0, 32 / 12)
 
 
 def asset(name: str) -> str:
@@ -139,8 +146,11 @@ def EndBanner(session: Session, tick: solara.Reactive[int]) -> None:
 
 
 @solara.component
-def RunCharts(session: Session, tick: solara.Reactive[int], present: bool) -> None:
-    """The council map and the four plots, drawn for the quarter just simulated."""
+def RunCharts(
+    session: Session, tick: solara.Reactive[int], present: bool, text: float = 1.0
+) -> None:
+    """The council map and the four plots, drawn for the quarter just simulated, their text
+    at the page's text size ``text``."""
     view = session.view(tick.value)
     height = "calc(100vh - 136px)" if view.running else "calc(100vh - 164px)"
     with solara.Div(classes=["commsim-body"], style={"height": height}):
@@ -148,11 +158,11 @@ def RunCharts(session: Session, tick: solara.Reactive[int], present: bool) -> No
             classes=["commsim-panel"],
             style={"flex": "0 0 50%" if present else "0 0 54%", "height": "100%"},
         ):
-            _chart(map_option(view), view.quarter, map_text(view))
+            _chart(map_option(view, text), view.quarter, map_text(view))
         with solara.Div(classes=["commsim-grid"], style={"height": "100%"}):
             for spec in PLOTS:
                 with solara.Div(classes=["commsim-panel"], style={"min-height": 0}):
-                    _chart(plot_option(view, spec), view.quarter, plot_text(view, spec))
+                    _chart(plot_option(view, spec, text), view.quarter, plot_text(view, spec))
 
 
 @solara.component
@@ -223,10 +233,14 @@ def ControlBar(
     target: solara.Reactive[int],
     present: solara.Reactive[bool],
     about: solara.Reactive[bool],
+    size: solara.Reactive[int],
     advance: Callable[[int | None], None],
+    on_present: Callable[[], None],
+    run_controls: Callable[[], None],
 ) -> None:
-    """Step, Play / Pause, the speed, "run to quarter", presentation mode, About and the
-    downloads, in plain words."""
+    """Step, Play / Pause, the speed, "run to quarter", presentation mode, the text size,
+    About and the downloads, in plain words; in presentation mode also Reset and the shocks
+    (``run_controls`` draws them), so that they stay on screen."""
     view = session.view(tick.value)
     idle = not view.running or playing.value
     with solara.Div(classes=["commsim-bar"]):
@@ -257,13 +271,19 @@ def ControlBar(
         )
         solara.Button(
             "Show levers" if present.value else "Presentation mode",
-            on_click=lambda: present.set(not present.value),
+            on_click=on_present,
             small=True,
             outlined=True,
         )
+        solara.Text("Text: small")
+        with solara.Div(style={"width": "5em"}):
+            solara.SliderInt("Text size", value=size, min=1, max=len(TEXT_SIZES), thumb_label=False)
+        solara.Text("big")
         solara.Button(
             "About this model", on_click=lambda: about.set(True), small=True, outlined=True
         )
+        if present.value:
+            run_controls()
         solara.FileDownload(
             lambda: timeseries_csv(session.model),
             filename=export_name(session.model, ".csv"),

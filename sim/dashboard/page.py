@@ -26,6 +26,7 @@ import solara.lab
 from sim.abm.model import fresh_seed
 from sim.dashboard import controller
 from sim.dashboard.components import (
+    TEXT_SIZES,
     About,
     ControlBar,
     EndBanner,
@@ -59,6 +60,7 @@ def Page() -> None:
     speed = solara.use_reactive(3)
     target = solara.use_reactive(20)
     present = solara.use_reactive(False)
+    size = solara.use_reactive(1)  # the text size, an index (from 1) into TEXT_SIZES
     about = solara.use_reactive(False)
     pending = solara.use_reactive(None)  # an action waiting for "discard this run?"
     # The picker's name while "discard this run?" is asked; None: the picker shows what runs.
@@ -124,6 +126,38 @@ def Page() -> None:
         else:
             do(action)
 
+    def run_controls(block: bool = False) -> None:
+        """Reset and the two shock buttons: in the left column, and in the bar when
+        presenting, so that they are always on screen."""
+        solara.Button(
+            "Reset: start again with these levers",
+            on_click=lambda: ask(("reset", None)),
+            color="primary",
+            block=block,
+            small=True,
+        )
+        solara.Button(
+            "Collapse the largest outsourcer now",
+            on_click=lambda: press("provider_collapse"),
+            color="#8b0000",
+            dark=True,
+            block=block,
+            small=True,
+        )
+        solara.Button(
+            f"Cost shock now (+{COST_SHOCK:.0%})",
+            on_click=lambda: press("cost_shock"),
+            color="#7a4a00",
+            dark=True,
+            block=block,
+            small=True,
+        )
+
+    def toggle_present() -> None:
+        # Presenting: the largest text, for the back row; back to normal with the levers.
+        size.set(len(TEXT_SIZES) if not present.value else 1)
+        present.set(not present.value)
+
     files = scenario_files(chosen.value)
 
     def ask_pick(name: str) -> None:
@@ -145,7 +179,11 @@ def Page() -> None:
             pending.set(None)
 
     Guard(s, tick, escape)
-    with solara.Row(classes=["commsim-root"], gap="0px"):
+    text = TEXT_SIZES[size.value - 1]
+    big = ["commsim-big"] if text > 1 else []
+    with solara.Row(
+        classes=["commsim-root", *big], gap="0px", style={"font-size": f"{14 * text:.1f}px"}
+    ):
         if not present.value:
             with solara.Column(classes=["commsim-side"], gap="4px"):
                 ScenarioPicker.element(
@@ -160,13 +198,7 @@ def Page() -> None:
                         running[lever.key],
                         lambda v, k=lever.key: values.set(values.value | {k: v}),
                     )
-                solara.Button(
-                    "Reset: start again with these levers",
-                    on_click=lambda: ask(("reset", None)),
-                    color="primary",
-                    block=True,
-                    small=True,
-                )
+                run_controls(block=True)
                 solara.Button(
                     "New random run: these levers, another market",
                     on_click=lambda: ask(("random", None)),
@@ -175,31 +207,18 @@ def Page() -> None:
                     outlined=True,
                 )
                 solara.Text(score_weights(s), classes=["commsim-weights"])
-                solara.Button(
-                    "Collapse the largest outsourcer now",
-                    on_click=lambda: press("provider_collapse"),
-                    color="#8b0000",
-                    dark=True,
-                    block=True,
-                    small=True,
-                )
-                solara.Button(
-                    f"Cost shock now (+{COST_SHOCK:.0%})",
-                    on_click=lambda: press("cost_shock"),
-                    color="#7a4a00",
-                    dark=True,
-                    block=True,
-                    small=True,
-                )
                 if notice.value:
                     solara.Div(children=[notice.value], classes=["commsim-notice"])
                 solara.Text("Event log (newest first)", style={"font-weight": "600"})
                 EventLog(s, tick)
         with solara.Column(classes=["commsim-main"], gap="0px"):
-            ControlBar(s, tick, playing, speed, target, present, about, advance)
+            ControlBar(
+                s, tick, playing, speed, target, present, about, size, advance,
+                toggle_present, run_controls,
+            )  # fmt: skip
             EndBanner(s, tick)
             Monitors(s, tick)
-            RunCharts(s, tick, present.value)
+            RunCharts(s, tick, present.value, text)
     solara.lab.ConfirmationDialog(
         pending.value is not None,
         on_close=lambda: pending.set(None),
