@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import ipyvuetify
 import numpy as np
@@ -19,7 +20,7 @@ import solara
 from sim.cli import CULL_TIMEOUT, build_parser, dashboard_command, main, reachable_address
 from sim.dashboard import SCENARIO_ENV, charts, components, controller, events
 from sim.dashboard import levers as lv
-from sim.dashboard.page import Page
+from sim.dashboard.page import Page, open_run
 from sim.report.plots import KIND_COLOURS
 from sim.scenario import Scenario
 
@@ -190,6 +191,55 @@ def test_a_network_file_at_the_edge_of_floats_still_draws(tmp_path: Path) -> Non
     json.dumps(option, allow_nan=False)  # the browser gets finite numbers it can draw
     drawn = np.array([d["value"] for s in option["series"][1:] for d in s["data"]])
     assert len(drawn) == len(view.positions) and drawn.min() >= 0 and drawn.max() <= 1
+
+
+def test_a_run_is_a_recipe_its_link_rebuilds_exactly() -> None:
+    session = controller.build_session(
+        BASELINE, lv.lever_values(BASELINE) | {"outsourcers.count": 5}
+    )
+    for _ in range(3):
+        session.advance()
+    session.press("provider_collapse")
+    session.advance()
+    session.press("cost_shock")
+    session.press("cost_shock")
+    recipe = controller.recipe_of(session, "baseline.toml")
+    assert recipe.shocks == ((3, "provider_collapse"), (4, "cost_shock"), (4, "cost_shock"))
+    names = set(lv.scenario_files())
+    again = controller.parse_recipe(recipe.query(), names)
+    assert again == recipe
+    rebuilt = controller.rebuild_session(again, BASELINE)
+    a, b = controller.read_view(session.model), controller.read_view(rebuilt.model)
+    assert (a.quarter, a.series, a.shocks, a.events) == (b.quarter, b.series, b.shocks, b.events)
+    assert events.event_log(a, session.pressed) == events.event_log(b, rebuilt.pressed)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"scenario": ["/etc/passwd"]},  # only names the picker offers
+        {"shocks": ["3:budget_cut"]},  # only the page's two buttons
+        {"shocks": [",".join(["1:cost_shock"] * 201)]},  # bounded
+        {"quarter": ["many"]},
+        {"outsourcers.count": ["1e400"]},
+    ],
+)
+def test_a_tampered_link_opens_a_new_run_instead(change: dict[str, list[str]]) -> None:
+    session = controller.build_session(BASELINE, lv.lever_values(BASELINE))
+    fields = parse_qs(controller.recipe_of(session, "baseline.toml").query()) | change
+    query = urlencode(fields, doseq=True)
+    assert controller.parse_recipe(query, set(lv.scenario_files())) is None
+
+
+def test_a_link_with_levers_out_of_range_opens_a_new_run() -> None:
+    session = controller.build_session(BASELINE, lv.lever_values(BASELINE))
+    query = controller.recipe_of(session, "baseline.toml").query()
+    wild = query.replace(
+        "commissioning.social_value_weight=0.1", "commissioning.social_value_weight=5.0"
+    )
+    chosen, values, fresh = open_run(BASELINE, wild)
+    assert chosen == BASELINE and values == lv.lever_values(BASELINE) and fresh.model.quarter == 0
+    assert open_run(BASELINE, query)[1] == values  # the link as written: its levers
 
 
 # ----------------------------------------------------------------------------- the page

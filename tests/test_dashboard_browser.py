@@ -36,6 +36,7 @@ from dashboard_driver import (
     running_dashboard,
     step,
     wait_for_lever,
+    wait_for_quarter,
 )
 from playwright.sync_api import expect
 
@@ -108,6 +109,14 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         assert "Quarter 5: shock pressed: collapse of the largest outsourcer" in text
         latencies.append(step(page))
         assert len(QUARTER.findall(page.inner_text("body"))) == 1
+
+        # The run lives in its link: another tab (or a reload) on it shows the same run.
+        page.wait_for_function("() => location.search.includes('quarter=6')")
+        other = page.context.browser.new_page(viewport=PROJECTOR)
+        other.goto(page.url)
+        wait_for_quarter(other, 6)
+        assert event_log(other) == event_log(page)
+        other.close()
 
         # A lever moved but not applied says so; Reset (after "discard this run?") applies it.
         nudge_slider(page, SVW, 5)
@@ -200,3 +209,17 @@ def test_a_tablet_and_a_phone_get_one_scrolling_column(tmp_path: Path, viewport)
         reset(page)
         assert quarter(page) == 0
         assert not accessibility_violations(page), accessibility_violations(page)
+
+
+def test_a_restarted_server_rebuilds_a_run_from_its_link(tmp_path: Path) -> None:
+    with running_dashboard(tmp_path / "a.log") as url, browser_page(url, []) as page:
+        step(page)
+        step(page)
+        collapse(page)
+        step(page)
+        page.wait_for_function("() => location.search.includes('quarter=3')")
+        query, log = page.url.split("?", 1)[1], event_log(page)
+    with running_dashboard(tmp_path / "b.log") as url, browser_page(url, []) as page:
+        page.goto(f"{url}?{query}")
+        wait_for_quarter(page, 3)
+        assert event_log(page) == log and "collapsed" in log

@@ -16,7 +16,14 @@ import traitlets
 
 from sim.core.tendering import effective_weights
 from sim.dashboard.charts import PLOTS, map_option, map_text, plot_option, plot_text
-from sim.dashboard.controller import SPEEDS, Session, export_name, plots_png, timeseries_csv
+from sim.dashboard.controller import (
+    SPEEDS,
+    Session,
+    export_name,
+    plots_png,
+    recipe_of,
+    timeseries_csv,
+)
 from sim.dashboard.events import event_log
 from sim.dashboard.levers import Lever, levers, unapplied
 
@@ -73,11 +80,13 @@ def _chart(option: dict[str, Any], quarter: int, alt: str) -> None:
 class PageSetup(ipyvue.VueTemplate):
     """What the page sets in the browser: its language, a viewport that lets a student zoom,
     a confirmation before a reload or a closed tab discards a run (``armed``), and a count of
-    Escape presses (``escapes``) the page answers by closing its dialogs."""
+    Escape presses (``escapes``) the page answers by closing its dialogs, and the run's link
+    (``link``, its recipe as a query) kept in the address bar."""
 
     template = traitlets.Unicode(asset("page_setup.vue")).tag(sync=True)
     armed = traitlets.Bool(False).tag(sync=True)
     escapes = traitlets.Int(0).tag(sync=True)
+    link = traitlets.Unicode("").tag(sync=True)
 
 
 class ScenarioPicker(ipyvue.VueTemplate):
@@ -91,9 +100,16 @@ class ScenarioPicker(ipyvue.VueTemplate):
 
 
 @solara.component
-def Guard(session: Session, tick: solara.Reactive[int], on_escape: Callable[[], None]) -> None:
-    """The page's setup, its leave guard armed once the run has moved."""
-    PageSetup.element(armed=session.view(tick.value).quarter > 0, on_escapes=lambda _: on_escape())
+def Guard(
+    session: Session, tick: solara.Reactive[int], scenario: str, on_escape: Callable[[], None]
+) -> None:
+    """The page's setup: the leave guard armed once the run has moved, and the run's recipe
+    (``scenario`` is its file's name in the picker) kept in the address bar."""
+    PageSetup.element(
+        armed=session.view(tick.value).quarter > 0,
+        link=recipe_of(session, scenario).query(),
+        on_escapes=lambda _: on_escape(),
+    )
 
 
 def _monitor(label: str, value: str, css: str = "") -> None:

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 
@@ -29,13 +30,17 @@ __all__ = [
     "SPEEDS",
     "START",
     "ClassroomModel",
+    "Recipe",
     "Session",
     "View",
     "build_session",
     "export_name",
+    "parse_recipe",
     "plots_png",
     "press_shock",
     "read_view",
+    "rebuild_session",
+    "recipe_of",
     "release_memory",
     "timeseries_csv",
 ]
@@ -237,6 +242,102 @@ def build_session(
         scenario_file, rng=seed, **{key.replace(".", "__"): value for key, value in values.items()}
     )
     return Session(model)
+
+
+#: The most shocks a run's link may ask to replay (a link is a visitor's input).
+MAX_LINK_SHOCKS = 200
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A run as a recipe the page can rebuild exactly (the model is seeded): what a run's
+    link carries, so that a reload or a restarted server shows the same run.
+
+    Attributes:
+        scenario: the picker's name of the scenario file ("" for the defaults).
+        levers: dotted lever key -> value.
+        seed: the model's seed.
+        shocks: (quarter, kind) of each shock pressed on the page, in order.
+        quarter: the quarter the run had reached.
+    """
+
+    scenario: str
+    levers: dict[str, Any]
+    seed: int
+    shocks: tuple[tuple[int, str], ...]
+    quarter: int
+
+    def query(self) -> str:
+        """The recipe as a URL query string."""
+        fields = {"scenario": self.scenario, "seed": self.seed, "quarter": self.quarter}
+        fields |= {key: _lever_text(value) for key, value in self.levers.items()}
+        fields["shocks"] = ",".join(f"{q}:{kind}" for q, kind in self.shocks)
+        return urlencode(fields)
+
+
+def _lever_text(value: Any) -> str:
+    return str(int(value)) if isinstance(value, bool | int) else repr(float(value))
+
+
+def recipe_of(session: Session, scenario: str) -> Recipe:
+    """The recipe of a session's run, its scenario named as the picker names it."""
+    with session.lock:
+        model = session.model
+        shocks = tuple(model.shock_log[i] for i in sorted(session.pressed))
+        return Recipe(scenario, read_levers(model.params), int(model.seed), shocks, model.quarter)
+
+
+def parse_recipe(query: str, names: set[str]) -> Recipe | None:
+    """The recipe in a run's link, or None if the link holds none or anything in it is not
+    what the page would write (a visitor may type any link: nothing in it is trusted)."""
+    from sim.dashboard.levers import levers as controls
+
+    fields = parse_qs(query or "", max_num_fields=64)
+    one = {key: values[-1] for key, values in fields.items()}
+    if "seed" not in one:
+        return None
+    try:
+        scenario = one.get("scenario", "")
+        if scenario and scenario not in names:
+            return None
+        values: dict[str, Any] = {}
+        for lever in controls():
+            text = one[lever.key]
+            values[lever.key] = (
+                bool(int(text)) if lever.kind == "bool" else int(text) if lever.kind == "int"
+                else float(text)
+            )  # fmt: skip
+        shocks = []
+        for item in filter(None, one.get("shocks", "").split(",")):
+            q, kind = item.split(":")
+            if kind not in ("provider_collapse", "cost_shock"):
+                return None
+            shocks.append((int(q), kind))
+        if len(shocks) > MAX_LINK_SHOCKS:
+            return None
+        return Recipe(scenario, values, int(one["seed"]), tuple(shocks), int(one["quarter"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def rebuild_session(recipe: Recipe, scenario_file: str | None) -> Session:
+    """The run a recipe describes, rebuilt: the same seed and levers, each pressed shock
+    applied at its quarter, stepped to the recipe's quarter (at most the run's horizon).
+
+    Raises:
+        InputError: the levers are outside their ranges (from the scenario schema).
+    """
+    session = build_session(scenario_file, recipe.levers, recipe.seed)
+    model = session.model
+    end = max(0, min(recipe.quarter, model.params.scenario.quarters))
+    pending = sorted(recipe.shocks, key=lambda shock: shock[0])  # stable: pressed order kept
+    while True:
+        for _, kind in [shock for shock in pending if shock[0] <= model.quarter]:
+            session.press(kind)
+        pending = [shock for shock in pending if shock[0] > model.quarter]
+        if model.quarter >= end or not model.running:
+            return session
+        session.advance()
 
 
 def release_memory() -> None:

@@ -16,6 +16,7 @@ quarter moves ``tick``, which only the components that show the run read.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -39,22 +40,43 @@ from sim.dashboard.components import (
     asset,
     score_weights,
 )
-from sim.dashboard.controller import COST_SHOCK, SPEEDS, build_session
+from sim.dashboard.controller import (
+    COST_SHOCK,
+    SPEEDS,
+    build_session,
+    parse_recipe,
+    rebuild_session,
+)
 from sim.dashboard.levers import lever_values, levers, read_levers, scenario_files
+from sim.inputs import InputError
 
 __all__ = ["TITLE", "Layout", "Page"]
 
 TITLE = "commsim: the classroom dashboard"
 
 
+def open_run(start: str | None, search: str | None) -> tuple[str | None, dict[str, Any], Any]:
+    """The run a new page opens with: the one its link's recipe describes (a reload, a
+    bookmark, a restarted server), else a new run of ``start``. Returns the scenario file,
+    the levers' values and the session."""
+    files = scenario_files(start)
+    recipe = parse_recipe(search or "", set(files))
+    if recipe is not None:
+        scenario_file = files[recipe.scenario] if recipe.scenario else None
+        with contextlib.suppress(InputError):  # levers out of range: a new run instead
+            return scenario_file, recipe.levers, rebuild_session(recipe, scenario_file)
+    values = lever_values(start)
+    return start, values, build_session(start, values)
+
+
 @solara.component
 def Page() -> None:
     """The page Solara serves: one model per browser tab."""
-    start = controller.START
-    chosen = solara.use_reactive(start)
-    first = solara.use_memo(lambda: lever_values(start), [])
-    values = solara.use_reactive(first)
-    session = solara.use_reactive(solara.use_memo(lambda: build_session(start, first), []))
+    search = solara.use_router().search
+    opened = solara.use_memo(lambda: open_run(controller.START, search), [])
+    chosen = solara.use_reactive(opened[0])
+    values = solara.use_reactive(opened[1])
+    session = solara.use_reactive(opened[2])
     tick = solara.use_reactive(0)  # moves whenever the model does: read by what shows the run
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(3)
@@ -178,7 +200,7 @@ def Page() -> None:
             picked.set(None)
             pending.set(None)
 
-    Guard(s, tick, escape)
+    Guard(s, tick, names.get(str(chosen.value), ""), escape)
     text = TEXT_SIZES[size.value - 1]
     big = ["commsim-big"] if text > 1 else []
     with solara.Row(
