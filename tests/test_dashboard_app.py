@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -56,6 +57,21 @@ def test_map_marks_each_council_by_its_leading_provider_type(
     assert len(option["series"][0]["data"]) == len(view.edges) > 0
     assert option["legend"]["textStyle"]["fontSize"] >= 14
     assert json.loads(json.dumps(option)) == option  # plain JSON for the browser
+
+
+def test_hovering_a_council_says_who_holds_its_contracts(model: controller.ClassroomModel) -> None:
+    view = controller.read_view(model)
+    option = charts.map_option(view)
+    assert option["tooltip"]["formatter"] == "{b}" and "click" in option["tooltip"]["triggerOn"]
+    first = next(d for s in option["series"][1:] for d in s["data"])
+    i = [tuple(p) for p in view.positions.round(4)].index(tuple(first["value"]))
+    assert first["name"] == charts.council_text(view, i)
+    held = dict(zip(("outsourcers", "mutuals", "in-house"), view.shares[i], strict=True))
+    assert first["name"].startswith(f"Council {i}: ")
+    for label, share in held.items():
+        assert (f"{label} {100 * share:.0f}%" in first["name"]) == (share >= 0.005)
+    evil = dataclasses.replace(view, councils=["<img src=x onerror=alert(1)>", *view.councils[1:]])
+    assert "<img" not in charts.council_text(evil, 0)  # a network file's names are escaped
 
 
 def test_map_rings_the_councils_a_collapse_hits_in_thick_black(

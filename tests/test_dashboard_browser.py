@@ -149,6 +149,7 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         # the page scrolls, and Reset and the shocks stay on screen wherever it is scrolled.
         page.get_by_role("button", name="Presentation mode").click()
         expect(page.locator(".commsim-big")).to_have_count(1)
+        expect(page.locator(".commsim-side")).to_have_count(0)
         smallest = """() => Math.min(...[...document.querySelectorAll(
             '.commsim-monitor .label, .commsim-monitor .value, .commsim-bar .v-btn')]
             .map(e => parseFloat(getComputedStyle(e).fontSize)))"""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -16,6 +17,7 @@ __all__ = [
     "KINDS",
     "PLOTS",
     "Plot",
+    "council_text",
     "map_option",
     "map_text",
     "plot_option",
@@ -175,6 +177,17 @@ def plot_option(view: View, plot: Plot, text: float = 1.0) -> dict[str, Any]:
     return option
 
 
+def council_text(view: View, i: int) -> str:
+    """One council as the map's tooltip says it: its name (escaped: the tooltip is HTML and a
+    network file names the councils) and the shares of its contract value by provider type."""
+    held = ", ".join(
+        f"{label} {100 * share:.0f}%"
+        for label, share in zip(("outsourcers", "mutuals", "in-house"), view.shares[i], strict=True)
+        if share >= 0.005
+    )
+    return f"{html.escape(view.councils[i])}: {held or 'no provider'}"
+
+
 def map_option(view: View, text: float = 1.0) -> dict[str, Any]:
     """The ECharts option of the council map: one mark per council, its colour and shape the
     provider type holding most of its contract value, its size the budget; a thick black ring
@@ -205,7 +218,11 @@ def map_option(view: View, text: float = 1.0) -> dict[str, Any]:
                 "symbol": shape,
                 "itemStyle": {"color": KIND_COLOURS[kind], "borderColor": "#ffffff"},
                 "data": [
-                    {"value": pos[i].round(4).tolist(), "symbolSize": round(float(sizes[i]), 1)}
+                    {
+                        "value": pos[i].round(4).tolist(),
+                        "symbolSize": round(float(sizes[i]), 1),
+                        "name": council_text(view, i),
+                    }
                     for i in marks
                 ],
             }
@@ -246,6 +263,14 @@ def map_option(view: View, text: float = 1.0) -> dict[str, Any]:
         "xAxis": axis | {"min": float(low[0] - pad), "max": float(high[0] + pad)},
         "yAxis": axis | {"min": float(low[1] - pad), "max": float(high[1] + pad)},
         "toolbox": _toolbox("council-map", text),
+        # Hover (or tap) a council: its name and who holds its contracts.
+        "tooltip": {
+            "trigger": "item",
+            "triggerOn": "mousemove|click",
+            "formatter": "{b}",
+            "confine": True,
+            "textStyle": {"fontSize": _px(14, text)},
+        },
         "series": series,
     }
 

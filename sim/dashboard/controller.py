@@ -97,6 +97,9 @@ class View:
         shocks: (quarter, kind) of every shock applied, in order.
         events: failures and handbacks (dicts with quarter, event, contracts, ...).
         levers: dotted lever key -> the value the running model uses.
+        councils: each council's name.
+        shares: (councils, 3) each council's contract value held by outsourcers, mutuals
+            and in-house teams, as shares (zeros for a council with no contracts).
     """
 
     quarter: int
@@ -112,6 +115,8 @@ class View:
     shocks: list[tuple[int, str]]
     events: list[dict[str, Any]]
     levers: dict[str, Any]
+    councils: list[str]
+    shares: np.ndarray
 
 
 def read_view(model: CommissioningModel) -> View:
@@ -137,6 +142,10 @@ def read_view(model: CommissioningModel) -> View:
         shocks=list(model.shock_log),
         events=list(model.events),
         levers=read_levers(model.params),
+        councils=[
+            f"Council {node}" if isinstance(node, int) else str(node) for node in model.nodes
+        ],
+        shares=value / np.maximum(value.sum(1, keepdims=True), 1e-12),
     )
 
 

@@ -177,8 +177,9 @@ def Page() -> None:
 
     def toggle_present() -> None:
         # Presenting: the largest text, for the back row; back to normal with the levers.
-        size.set(len(TEXT_SIZES) if not present.value else 1)
-        present.set(not present.value)
+        with render:  # one render: never the big text with the levers still shown
+            size.set(len(TEXT_SIZES) if not present.value else 1)
+            present.set(not present.value)
 
     files = scenario_files(chosen.value)
 
