@@ -1,5 +1,5 @@
-"""The dashboard with a class: Step latency for one user and with 10 tabs open (5 playing),
-and the server's memory before, during and a minute after the 10 tabs close.
+"""The dashboard with a class: Step latency for one user and with 30 tabs open (10 playing),
+and the server's memory before, during and a minute after the 30 tabs close.
 
 ``python -m benchmarks dashboard`` (not part of the default run: it takes about 3 minutes and
 needs Debian's Chromium). Starts ``commsim dashboard scenarios/baseline.toml`` and drives
@@ -32,8 +32,8 @@ from tests.dashboard_driver import (  # the driver lives with the tests
 )
 from tests.helpers import ROOT
 
-SESSIONS = 10
-PLAYING = 5
+SESSIONS = 30
+PLAYING = 10
 STEPS = 10
 #: Seconds after the tabs close at which memory is read ("a minute after").
 AFTER_CLOSE = 60.0

@@ -137,6 +137,22 @@ def external_requests(urls: list[str]) -> list[str]:
     return out
 
 
+#: axe-core (MPL-2.0, tests/vendor/axe-core-LICENSE), vendored so the check runs offline.
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+
+def accessibility_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")):
+    """The WCAG 2.1 A and AA violations axe-core finds on the page as it stands, of the given
+    impacts: a list of (rule id, help, [the offending elements' selectors])."""
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',
+            'wcag21aa']})).violations.map(v => [v.id, v.impact, v.help,
+            v.nodes.map(n => n.target.join(' '))])"""
+    )
+    return [(rule, help_, nodes) for rule, impact, help_, nodes in found if impact in impacts]
+
+
 def quarter(page: Any) -> int:
     """The quarter the page shows (its one quarter count)."""
     match = QUARTER.match(page.inner_text(".commsim-quarter .value"))
@@ -256,12 +272,11 @@ def pick_scenario(page: Any, name: str) -> None:
     """Pick a scenario file in the picker (confirming if a run is under way); wait until its
     model is drawn at quarter 0."""
     started = quarter(page) > 0
-    page.locator(".commsim-side .v-select").click()
-    page.get_by_role("option", name=name, exact=True).click()
+    page.get_by_label("Scenario").select_option(name)
     if started:
         confirm_discard(page)
     page.wait_for_function(
-        "name => document.querySelector('.commsim-side .v-select').innerText.includes(name)",
+        "name => document.querySelector('.commsim-picker select').value === name",
         arg=name,
         timeout=20_000,
     )
@@ -272,7 +287,7 @@ def run_to(page: Any, n: int) -> None:
     """Type ``n`` into "Run to quarter", press it, wait for quarter ``n``."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    box = page.locator(".commsim-bar input").last
+    box = page.get_by_label("Quarter to run to")
     button = page.get_by_role("button", name=f"Run to quarter {n}", exact=True)
     # The button names the quarter once the server has it: no race with the typing. Typing
     # while the page re-draws can be lost on a loaded machine: type again.

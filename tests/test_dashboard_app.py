@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import ipyvuetify
 import numpy as np
@@ -16,7 +19,9 @@ import pytest
 import solara
 
 from sim.cli import CULL_TIMEOUT, build_parser, dashboard_command, main, reachable_address
-from sim.dashboard import app
+from sim.dashboard import SCENARIO_ENV, charts, components, controller, events
+from sim.dashboard import levers as lv
+from sim.dashboard.page import Page, open_run
 from sim.report.plots import KIND_COLOURS
 from sim.scenario import Scenario
 
@@ -27,8 +32,8 @@ SMALL = {"network__councils": 30, "mutuals__count": 10, "scenario__quarters": 12
 
 
 @pytest.fixture
-def model() -> app.ClassroomModel:
-    m = app.ClassroomModel(None, **SMALL)
+def model() -> controller.ClassroomModel:
+    m = controller.ClassroomModel(None, **SMALL)
     for _ in range(3):
         m.step()
     return m
@@ -38,54 +43,79 @@ def marks(option: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in option["series"] if s.get("name") == name)
 
 
-def test_map_marks_each_council_by_its_leading_provider_type(model: app.ClassroomModel) -> None:
-    view = app._view(model)
-    option = app.map_option(view)
-    for kind, (label, shape) in app.KINDS.items():
+def test_map_marks_each_council_by_its_leading_provider_type(
+    model: controller.ClassroomModel,
+) -> None:
+    view = controller.read_view(model)
+    option = charts.map_option(view)
+    for kind, (label, shape) in charts.KINDS.items():
         series = marks(option, label)
         assert series["itemStyle"]["color"] == KIND_COLOURS[kind] and series["symbol"] == shape
         assert len(series["data"]) == view.leader.count(kind)
     # Colour and shape both carry the type: four different shapes.
-    assert len({shape for _, shape in app.KINDS.values()}) == 4
+    assert len({shape for _, shape in charts.KINDS.values()}) == 4
     assert len(option["series"][0]["data"]) == len(view.edges) > 0
     assert option["legend"]["textStyle"]["fontSize"] >= 14
     assert json.loads(json.dumps(option)) == option  # plain JSON for the browser
 
 
+def test_hovering_a_council_says_who_holds_its_contracts(model: controller.ClassroomModel) -> None:
+    view = controller.read_view(model)
+    option = charts.map_option(view)
+    assert option["tooltip"]["formatter"] == "{b}" and "click" in option["tooltip"]["triggerOn"]
+    first = next(d for s in option["series"][1:] for d in s["data"])
+    i = [tuple(p) for p in view.positions.round(4)].index(tuple(first["value"]))
+    assert first["name"] == charts.council_text(view, i)
+    held = dict(zip(("outsourcers", "mutuals", "in-house"), view.shares[i], strict=True))
+    assert first["name"].startswith(f"Council {i}: ")
+    for label, share in held.items():
+        assert (f"{label} {100 * share:.0f}%" in first["name"]) == (share >= 0.005)
+    evil = dataclasses.replace(view, councils=["<img src=x onerror=alert(1)>", *view.councils[1:]])
+    assert "<img" not in charts.council_text(evil, 0)  # a network file's names are escaped
+
+
 def test_map_rings_the_councils_a_collapse_hits_in_thick_black(
-    model: app.ClassroomModel,
+    model: controller.ClassroomModel,
 ) -> None:
-    app._press_shock(model, "provider_collapse")
-    view = app._view(model)
+    controller.press_shock(model, "provider_collapse")
+    view = controller.read_view(model)
     assert view.hit.any() and view.disrupted > 0
-    ring = marks(app.map_option(view), app.DISRUPTED)
+    ring = marks(charts.map_option(view), charts.DISRUPTED)
     assert ring["itemStyle"]["borderColor"] == "#000000" and ring["itemStyle"]["borderWidth"] >= 3
     ringed = [tuple(d["value"]) for d in ring["data"]]
     assert ringed == [tuple(view.positions[i].round(4)) for i in np.flatnonzero(view.hit)]
 
 
-def test_plots_draw_every_quarter_and_mark_shocks(model: app.ClassroomModel) -> None:
-    empty = app._view(app.ClassroomModel(None, **SMALL))
-    for spec in app.PLOTS:
-        option = app.plot_option(empty, *spec)
+def test_plots_draw_every_quarter_and_mark_shocks(model: controller.ClassroomModel) -> None:
+    empty = controller.read_view(controller.ClassroomModel(None, **SMALL))
+    for spec in charts.PLOTS:
+        option = charts.plot_option(empty, spec)
         assert all(not line["data"] for line in option["series"])
-    app._press_shock(model, "provider_collapse")
+    controller.press_shock(model, "provider_collapse")
     model.step()
-    view = app._view(model)
-    option = app.plot_option(view, *app.PLOTS[1])
+    view = controller.read_view(model)
+    option = charts.plot_option(view, charts.PLOTS[1])
     line = option["series"][0]
-    assert [q for q, _ in line["data"]] == [0, 1, 2, 3]
+    # Against years: the value after quarter 4 (the page's "4 of 12") stands at 1 year.
+    assert [x for x, _ in line["data"]] == [0.25, 0.5, 0.75, 1.0]
     assert line["data"][3][1] == pytest.approx(100 * view.series["service_delivered"][3])
-    assert line["markLine"]["data"] == [{"xAxis": 3}]
-    assert option["yAxis"]["max"] == 100 and option["yAxis"]["min"] <= 90
-    shares = app.plot_option(view, *app.PLOTS[0])
+    assert line["markLine"]["data"] == [{"xAxis": 0.75}]  # pressed after quarter 3
+    assert (option["xAxis"]["name"], option["xAxis"]["max"], option["yAxis"]["name"]) == (
+        "years",
+        3,
+        "%",
+    )
+    assert option["tooltip"]["trigger"] == "axis"
+    # Steady: 50 to 100 while service stays above half, whatever it does in between.
+    assert (option["yAxis"]["min"], option["yAxis"]["max"]) == (50, 100)
+    shares = charts.plot_option(view, charts.PLOTS[0])
     assert len(shares["series"]) == 3
     assert len({s["lineStyle"]["type"] for s in shares["series"]}) == 3  # told apart by dashes
 
 
 def test_controls_come_from_the_schema_with_units_and_ranges() -> None:
-    levers = {lever.key: lever for lever in app.levers()}
-    assert list(levers) == list(app.LEVERS)
+    levers = {lever.key: lever for lever in lv.levers()}
+    assert list(levers) == list(lv.LEVERS)
     svw = levers["commissioning.social_value_weight"]
     field = Scenario.model_fields["commissioning"].annotation.model_fields["social_value_weight"]
     assert field.json_schema_extra["unit"] in svw.label
@@ -99,43 +129,43 @@ def test_controls_come_from_the_schema_with_units_and_ranges() -> None:
 
 
 def test_levers_load_from_the_file_and_say_when_they_wait_for_reset() -> None:
-    cuts = app.lever_values(CUTS)
-    model = app.ClassroomModel(CUTS, **{k.replace(".", "__"): v for k, v in cuts.items()})
-    running = app._view(model).levers
-    assert running == cuts and not app.unapplied(cuts, running)
+    cuts = lv.lever_values(CUTS)
+    model = controller.ClassroomModel(CUTS, **{k.replace(".", "__"): v for k, v in cuts.items()})
+    running = controller.read_view(model).levers
+    assert running == cuts and not lv.unapplied(cuts, running)
     moved = cuts | {"commissioning.social_value_weight": 0.3, "outsourcers.count": 3}
-    assert app.unapplied(moved, running) == {
+    assert lv.unapplied(moved, running) == {
         "commissioning.social_value_weight",
         "outsourcers.count",
     }
 
 
 def test_sliders_past_the_schema_sum_leave_local_preference_the_rest() -> None:
-    model = app.ClassroomModel(
+    model = controller.ClassroomModel(
         None, commissioning__social_value_weight=0.7, commissioning__local_preference=0.5, **SMALL
     )
     c = model.params.commissioning
     assert c.social_value_weight == 0.7 and c.local_preference == pytest.approx(0.3)
 
 
-def test_event_text_reports_a_collapse(model: app.ClassroomModel) -> None:
-    app._press_shock(model, "provider_collapse")
-    event = app._view(model).events[-1]
-    assert app.event_text(event) == (
+def test_event_text_reports_a_collapse(model: controller.ClassroomModel) -> None:
+    controller.press_shock(model, "provider_collapse")
+    event = controller.read_view(model).events[-1]
+    assert events.event_text(event) == (
         f"Quarter 3: {event['provider']} collapsed, {event['contracts']} contracts disrupted"
     )
-    assert app.event_text({"quarter": 4, "event": "handback", "contracts": 1}) == (
+    assert events.event_text({"quarter": 4, "event": "handback", "contracts": 1}) == (
         "Quarter 4: 1 contract handed back"
     )
 
 
 def test_event_log_lists_every_shock_and_failure_newest_first() -> None:
-    model = app.ClassroomModel(str(ROOT / "scenarios" / "carillion_collapse.toml"))
+    model = controller.ClassroomModel(str(ROOT / "scenarios" / "carillion_collapse.toml"))
     scheduled = model.params.shocks[0].quarter
     while model.quarter <= scheduled:
         model.step()
-    pressed = {app._press_shock(model, "cost_shock") for _ in range(2)}
-    log = app.event_log(app._view(model), pressed)
+    pressed = {controller.press_shock(model, "cost_shock") for _ in range(2)}
+    log = events.event_log(controller.read_view(model), pressed)
     q = model.quarter
     assert log[:2] == [f"Quarter {q}: shock pressed: cost shock"] * 2
     assert (
@@ -151,15 +181,81 @@ def test_event_log_lists_every_shock_and_failure_newest_first() -> None:
 
 
 def test_scenario_picker_lists_the_scenarios_folder(tmp_path: Path) -> None:
-    files = app.scenario_files()
+    files = lv.scenario_files()
     assert files["baseline.toml"] == BASELINE
     own = tmp_path / "mine.toml"
     own.write_text("")
-    assert app.scenario_files(str(own))["mine.toml"] == str(own)
-    assert app.scenario_files(BASELINE) == files  # already listed
-    twin = tmp_path / "baseline.toml"  # same name, another folder: listed by its path
+    assert lv.scenario_files(str(own))["mine.toml"] == str(own)
+    assert lv.scenario_files(BASELINE) == files  # already listed
+    twin = tmp_path / "baseline.toml"  # same name, another folder: told apart by a word
     twin.write_text("")
-    assert app.scenario_files(str(twin))[str(twin)] == str(twin)
+    picker = lv.scenario_files(str(twin))
+    assert picker["baseline.toml (started with)"] == str(twin)
+    assert not any("/" in name for name in picker)  # names only: never where the server keeps it
+
+
+def test_a_network_file_at_the_edge_of_floats_still_draws(tmp_path: Path) -> None:
+    graph = (ROOT / "data" / "example_graph.graphml").read_text()
+    graph = graph.replace('<data key="d1">5.0</data>', '<data key="d1">1e308</data>', 1)
+    graph = graph.replace('<data key="d1">3.0</data>', '<data key="d1">-1e308</data>', 1)
+    (tmp_path / "g.graphml").write_text(graph)
+    (tmp_path / "councils.csv").write_text((ROOT / "data" / "example_councils.csv").read_text())
+    scenario = tmp_path / "edge.toml"
+    scenario.write_text('[network]\ncouncils_file = "councils.csv"\ngraph_file = "g.graphml"\n')
+    view = controller.read_view(controller.ClassroomModel(str(scenario)))
+    option = charts.map_option(view)
+    json.dumps(option, allow_nan=False)  # the browser gets finite numbers it can draw
+    drawn = np.array([d["value"] for s in option["series"][1:] for d in s["data"]])
+    assert len(drawn) == len(view.positions) and drawn.min() >= 0 and drawn.max() <= 1
+
+
+def test_a_run_is_a_recipe_its_link_rebuilds_exactly() -> None:
+    session = controller.build_session(
+        BASELINE, lv.lever_values(BASELINE) | {"outsourcers.count": 5}
+    )
+    for _ in range(3):
+        session.advance()
+    session.press("provider_collapse")
+    session.advance()
+    session.press("cost_shock")
+    session.press("cost_shock")
+    recipe = controller.recipe_of(session, "baseline.toml")
+    assert recipe.shocks == ((3, "provider_collapse"), (4, "cost_shock"), (4, "cost_shock"))
+    names = set(lv.scenario_files())
+    again = controller.parse_recipe(recipe.query(), names)
+    assert again == recipe
+    rebuilt = controller.rebuild_session(again, BASELINE)
+    a, b = controller.read_view(session.model), controller.read_view(rebuilt.model)
+    assert (a.quarter, a.series, a.shocks, a.events) == (b.quarter, b.series, b.shocks, b.events)
+    assert events.event_log(a, session.pressed) == events.event_log(b, rebuilt.pressed)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"scenario": ["/etc/passwd"]},  # only names the picker offers
+        {"shocks": ["3:budget_cut"]},  # only the page's two buttons
+        {"shocks": [",".join(["1:cost_shock"] * 201)]},  # bounded
+        {"quarter": ["many"]},
+        {"outsourcers.count": ["1e400"]},
+    ],
+)
+def test_a_tampered_link_opens_a_new_run_instead(change: dict[str, list[str]]) -> None:
+    session = controller.build_session(BASELINE, lv.lever_values(BASELINE))
+    fields = parse_qs(controller.recipe_of(session, "baseline.toml").query()) | change
+    query = urlencode(fields, doseq=True)
+    assert controller.parse_recipe(query, set(lv.scenario_files())) is None
+
+
+def test_a_link_with_levers_out_of_range_opens_a_new_run() -> None:
+    session = controller.build_session(BASELINE, lv.lever_values(BASELINE))
+    query = controller.recipe_of(session, "baseline.toml").query()
+    wild = query.replace(
+        "commissioning.social_value_weight=0.1", "commissioning.social_value_weight=5.0"
+    )
+    chosen, values, fresh = open_run(BASELINE, wild)
+    assert chosen == BASELINE and values == lv.lever_values(BASELINE) and fresh.model.quarter == 0
+    assert open_run(BASELINE, query)[1] == values  # the link as written: its levers
 
 
 # ----------------------------------------------------------------------------- the page
@@ -181,8 +277,8 @@ def button(rc: Any, label: str) -> Any:
 
 @pytest.fixture
 def page(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(app, "START", BASELINE)
-    box, rc = solara.render(app.Page(), handle_error=False)
+    monkeypatch.setattr(controller, "START", BASELINE)
+    box, rc = solara.render(Page(), handle_error=False)
     yield box, rc
     rc.close()
 
@@ -197,32 +293,83 @@ def test_page_steps_presses_and_logs(page: Any) -> None:
         button(rc, "Collapse the largest outsourcer now").click()
     log = next(t for t in texts(box) if "shock pressed" in t)
     assert log.count("Quarter 3: shock pressed: collapse of the largest outsourcer") == 4
-    charts = rc.find(app._Chart).widgets
+    charts = rc.find(components.Chart).widgets
     assert len(charts) == 5 and all(c.quarter == 3 for c in charts)
+    # Each chart says in words what it draws (its text alternative).
+    assert charts[0].alt.startswith("Map of 150 councils after quarter 3, by who holds most")
+    assert "private outsourcer" in charts[0].alt and "with a contract disrupted" in charts[0].alt
+    assert charts[2].alt.startswith("Service delivered (%), after quarter 3: service delivered ")
+    assert charts[4].alt.startswith("Trust (0 to 1), after quarter 3: trust 0.")
     assert sum("of 80" in t for t in texts(box)) == 1  # one quarter count
 
 
 def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
     box, rc = page
     button(rc, "Step").click()
-    rc.find(ipyvuetify.Select).widget.v_model = "budget_cuts.toml"
+    rc.find(components.ScenarioPicker).widget.value = "budget_cuts.toml"
     button(rc, "Keep this run").click()
     assert "1 of 80" in texts(box)
-    assert rc.find(ipyvuetify.Select).widget.v_model == "baseline.toml"  # shows what runs
-    rc.find(ipyvuetify.Select).widget.v_model = "budget_cuts.toml"
+    assert rc.find(components.ScenarioPicker).widget.value == "baseline.toml"  # shows what runs
+    rc.find(components.ScenarioPicker).widget.value = "budget_cuts.toml"
     # A run is under way: the page asks before throwing it away.
     assert "Discard this run?" in texts(box) and "1 of 80" in texts(box)
     button(rc, "Discard and start again").click()
     assert "0 of 60" in texts(box)
-    cuts = app.lever_values(CUTS)
-    outsourcers = next(lev for lev in app.levers() if lev.key == "outsourcers.count")
+    cuts = lv.lever_values(CUTS)
+    outsourcers = next(lev for lev in lv.levers() if lev.key == "outsourcers.count")
     assert str(cuts["outsourcers.count"]) in texts(box)
-    slider = rc.find(ipyvuetify.Slider).widgets[3]
+    slider = rc.find(ipyvuetify.Slider).widgets[list(lv.LEVERS).index("outsourcers.count")]
     slider.v_model = cuts["outsourcers.count"] + 1
     assert "press Reset" in texts(box)
     button(rc, "Reset: start again with these levers").click()
     assert "0 of 60" in texts(box) and "press Reset" not in texts(box)
     assert outsourcers.show(cuts["outsourcers.count"] + 1) in texts(box)
+
+
+def test_a_tampered_picker_value_changes_nothing_and_shows_no_error(page: Any) -> None:
+    box, rc = page
+    button(rc, "Step").click()
+    picker = rc.find(components.ScenarioPicker).widget
+    for forged in ("/etc/passwd", "../../secret.toml", "baseline.toml (started with)"):
+        picker.value = forged  # what a visitor can send over the websocket
+        assert "1 of 80" in texts(box)
+        assert not any(d.v_model for d in rc.find(ipyvuetify.Dialog).widgets)  # nothing asked
+    assert not any("Traceback" in t or str(ROOT) in t for t in texts(box))
+
+
+def test_a_collapse_with_no_outsourcer_left_is_refused_with_a_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(controller, "START", None)
+    box, rc = solara.render(Page(), handle_error=False)
+    try:
+        slider = rc.find(ipyvuetify.Slider).widgets[list(lv.LEVERS).index("outsourcers.count")]
+        slider.v_model = 1
+        button(rc, "Reset: start again with these levers").click()
+        for _ in range(3):
+            button(rc, "Collapse the largest outsourcer now").click()
+        log = next(t for t in texts(box) if "shock pressed" in t)
+        assert log.count("shock pressed: collapse") == 1  # only the press that did something
+        assert "No outsourcer is trading: there is nothing to collapse." in texts(box)
+        button(rc, "Cost shock now (+10%)").click()  # a shock that acts: the message goes
+        assert not any("nothing to collapse" in t for t in texts(box))
+    finally:
+        rc.close()
+
+
+def test_page_shows_the_score_weights_and_makes_a_new_random_run(page: Any) -> None:
+    box, rc = page
+    assert "Tender score: price 60%, quality 30%, social value 10%, local preference 0%" in (
+        texts(box)
+    )
+    first = rc.find(components.Chart).widgets[0].spec  # the map: where and how big councils are
+    button(rc, "Step").click()
+    button(rc, "Reset: start again with these levers").click()
+    button(rc, "Discard and start again").click()
+    assert rc.find(components.Chart).widgets[0].spec == first  # Reset replays the same market
+    button(rc, "New random run: these levers, another market").click()
+    assert "0 of 80" in texts(box)
+    assert rc.find(components.Chart).widgets[0].spec != first  # another market, same levers
 
 
 def test_page_runs_to_the_end_and_says_so(page: Any) -> None:
@@ -240,21 +387,67 @@ def test_page_explains_the_model_and_hides_the_levers_for_presenting(page: Any) 
     assert not about.v_model
     button(rc, "About this model").click()
     assert about.v_model
+    setup = rc.find(components.PageSetup).widget
+    setup.escapes += 1  # Escape pressed anywhere on the page: the dialog closes
+    assert not about.v_model
+    button(rc, "About this model").click()
+    assert about.v_model
     shown = " ".join(texts(box))
-    for heading in ("What it is", "How it works", "Things to try"):
-        assert f"<h3>{heading}</h3>" in shown
+    for heading in ("What it is", "How it works", "Things to try: three activities"):
+        assert f"<h3>{heading}" in shown
+    # The activities of docs/teaching.md, each with what to notice, on the page itself.
+    assert shown.count("<b>Things to notice:</b>") == 3 and "Carillion" in shown
     button(rc, "Presentation mode").click()
     assert not rc.find(ipyvuetify.Slider, v_model=0.1) and "Show levers" in texts(box)
 
 
+def test_presentation_mode_is_read_from_the_back_row_with_reset_and_shocks_at_hand(
+    page: Any,
+) -> None:
+    box, rc = page
+    plot = rc.find(components.Chart).widgets[1]
+    assert json.loads(plot.spec)["xAxis"]["axisLabel"]["fontSize"] == 12
+    button(rc, "Presentation mode").click()
+    option = json.loads(rc.find(components.Chart).widgets[1].spec)
+    # The smallest text on the page, a plot's axis labels, is 32 px when presenting.
+    assert option["xAxis"]["axisLabel"]["fontSize"] == 32 and option["title"]["textStyle"][
+        "fontSize"
+    ] == round(14 * 32 / 12)
+    assert not rc.find(ipyvuetify.Slider, v_model=0.1)  # the levers are hidden, but not these:
+    button(rc, "Step").click()
+    button(rc, "Collapse the largest outsourcer now").click()
+    assert "1 of 80" in texts(box)
+    button(rc, "Reset: start again with these levers").click()
+    button(rc, "Discard and start again").click()
+    assert "0 of 80" in texts(box)
+    button(rc, "Show levers").click()
+    assert (
+        json.loads(rc.find(components.Chart).widgets[1].spec)["xAxis"]["axisLabel"]["fontSize"]
+        == 12
+    )
+
+
 def test_play_pause_label() -> None:
-    assert (app.play_pause(False), app.play_pause(True)) == ("Play", "Pause")
+    assert (components.play_pause(False), components.play_pause(True)) == ("Play", "Pause")
 
 
-def test_downloads_are_the_run_so_far(model: app.ClassroomModel) -> None:
-    csv = app._timeseries_csv(model).splitlines()
+def test_downloads_are_named_by_scenario_quarter_and_levers() -> None:
+    model = controller.ClassroomModel(CUTS)
+    model.step()
+    name = controller.export_name(model, ".csv")
+    assert name.startswith("budget_cuts-q1-social_value_weight") and name.endswith(".csv")
+    for key, value in lv.read_levers(model.params).items():
+        shown = f"{value:.2f}" if isinstance(value, float) else str(int(value))
+        assert f"{key.split('.')[1]}{shown}" in name
+    assert controller.export_name(controller.ClassroomModel(None, **SMALL), ".png").startswith(
+        "defaults-q0-"
+    )
+
+
+def test_downloads_are_the_run_so_far(model: controller.ClassroomModel) -> None:
+    csv = controller.timeseries_csv(model).splitlines()
     assert csv[0].startswith("quarter,") and len(csv) == 1 + 3
-    assert app._plots_png(model)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert controller.plots_png(model)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ----------------------------------------------------------------------------- the CLI
@@ -273,7 +466,7 @@ def test_dashboard_command_serves_offline_and_frees_closed_sessions() -> None:
     argv, env = dashboard_command(BASELINE, "127.0.0.1", 8600)
     assert argv[1:5] == ["-m", "solara", "run", "sim.dashboard.app"]
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and "--no-check-version" in argv
-    assert env[app.SCENARIO_ENV] == BASELINE
+    assert env[SCENARIO_ENV] == BASELINE
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_TIMEOUT
 
@@ -305,3 +498,22 @@ def test_a_bad_scenario_is_refused_before_any_server_starts(
     err = printed.err.strip()
     assert err.count("\n") == 0 and "commissioning.social_value_weight" in err
     assert "Dashboard:" not in printed.out
+    assert "Dashboard:" not in capsys.readouterr().out
+
+
+def test_a_busy_port_or_a_bad_host_is_one_line_before_any_address_is_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(os, "execve", lambda *a: None)  # were the check missed: no server
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert main(["dashboard", BASELINE, "--port", str(port)]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") == 1 and f"--port {port}" in captured.err
+        assert "already in use" in captured.err and "Dashboard:" not in captured.out
+    assert main(["dashboard", "--host", "no-such-host.invalid", "--port", str(port)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "--host 'no-such-host.invalid'" in captured.err
+    assert "Traceback" not in captured.err and "Dashboard:" not in captured.out

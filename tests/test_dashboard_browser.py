@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-from sim.dashboard.app import lever_values, levers, scenario_files
+from sim.dashboard.levers import lever_values, levers, scenario_files
 from tests.dashboard_driver import (
     CHROMIUM,
     PROJECTOR,
     QUARTER,
+    accessibility_violations,
     browser_page,
     collapse,
     event_log,
@@ -35,6 +39,7 @@ from tests.dashboard_driver import (
     running_dashboard,
     step,
     wait_for_lever,
+    wait_for_quarter,
 )
 
 pytestmark = [
@@ -69,6 +74,15 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
     with running_dashboard(log) as url, browser_page(url, requests) as page:
         assert page.title() == "commsim: the classroom dashboard"
         assert_fits_the_projector(page)
+        # WCAG 2.1 AA basics, checked by axe-core offline: named controls, language, zoom...
+        assert not accessibility_violations(page), accessibility_violations(page)
+        assert page.get_by_role("status").inner_text().endswith("0 of 80")  # read out live
+        assert page.get_by_role("img", name=re.compile("^Map of 150 councils")).count() == 1
+        # Escape closes a dialog wherever the focus is.
+        page.get_by_role("button", name="About this model").click()
+        expect(page.get_by_text("What it is")).to_be_visible()
+        page.locator("body").press("Escape")
+        expect(page.get_by_text("What it is")).to_be_hidden()
         # Each lever shows its number as text.
         baseline = lever_values(scenario_files()["baseline.toml"])
         for lever in levers():
@@ -96,6 +110,14 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         latencies.append(step(page))
         assert len(QUARTER.findall(page.inner_text("body"))) == 1
 
+        # The run lives in its link: another tab (or a reload) on it shows the same run.
+        page.wait_for_function("() => location.search.includes('quarter=6')")
+        other = page.context.browser.new_page(viewport=PROJECTOR)
+        other.goto(page.url)
+        wait_for_quarter(other, 6)
+        assert event_log(other) == event_log(page)
+        other.close()
+
         # A lever moved but not applied says so; Reset (after "discard this run?") applies it.
         nudge_slider(page, SVW, 5)
         wait_for_lever(page, SVW, "0.15 press Reset")
@@ -117,15 +139,39 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         nudge_slider(page, "Outsourcers", -2)
         wait_for_lever(page, "Outsourcers", f"{cuts['outsourcers.count'] - 2} press Reset")
         reset(page)
-        assert horizon(page) == 60 and "budget_cuts.toml" in page.inner_text(".commsim-side")
+        assert horizon(page) == 60 and page.get_by_label("Scenario").input_value() == (
+            "budget_cuts.toml"
+        )
         count = cuts["outsourcers.count"] - 2
         assert re.search(rf"Outsourcers \(providers\): {count}$", lever_text(page, "Outsourcers"))
+
+        # Presenting: text for the back row (at least 32 px, the plots' too: the app test),
+        # the page scrolls, and Reset and the shocks stay on screen wherever it is scrolled.
+        page.get_by_role("button", name="Presentation mode").click()
+        expect(page.locator(".commsim-big")).to_have_count(1)
+        expect(page.locator(".commsim-side")).to_have_count(0)
+        smallest = """() => Math.min(...[...document.querySelectorAll(
+            '.commsim-monitor .label, .commsim-monitor .value, .commsim-bar .v-btn')]
+            .map(e => parseFloat(getComputedStyle(e).fontSize)))"""
+        page.wait_for_function(f"({smallest})() >= 31.5", timeout=10_000)
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        for name in ("Reset: start again with these levers", "Collapse the largest outsourcer now"):
+            box = page.get_by_role("button", name=name).bounding_box()
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"], box
+        page.get_by_role("button", name="Show levers").click()
+        expect(page.locator(".commsim-big")).to_have_count(0)
 
         # Run to the end: a clear message, Step and Play stop.
         run_to(page, 60)
         assert "The run is over: all 60 quarters (15 years) simulated" in page.inner_text("body")
         assert page.get_by_role("button", name="Step", exact=True).is_disabled()
         assert_fits_the_projector(page)
+        assert not accessibility_violations(page), accessibility_violations(page)
+
+        # Nothing about the host for visitors: Solara's /resourcez is off unless asked.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "resourcez", timeout=10)
+        assert refused.value.code == 404
 
     outside = external_requests(requests)
     assert not outside, f"the page made requests outside this machine: {outside[:5]}"
@@ -134,8 +180,47 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
     # Nor did the server fetch anything for the page (Solara's CDN proxy logs each miss).
     server_log = log.read_text()
     assert "Could not load URL" not in server_log and "Traceback" not in server_log, server_log
+    assert "samesite" not in server_log.lower(), server_log  # Solara's cookie warning, answered
 
     out = tmp_path
     record = {"step_seconds": latencies, "median_seconds": statistics.median(latencies)}
     (out / "dashboard_step_latency.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"dashboard Step latency: median {record['median_seconds']:.3f} s over {len(latencies)}")
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 768, "height": 1024}, {"width": 390, "height": 844}]
+)
+def test_a_tablet_and_a_phone_get_one_scrolling_column(tmp_path: Path, viewport) -> None:
+    log = tmp_path / "dashboard.log"
+    with running_dashboard(log) as url, browser_page(url, [], viewport=viewport) as page:
+        box = layout(page)
+        width = viewport["width"]
+        assert box["body"][0] <= width, box  # nothing off the side
+        assert len(box["charts"]) == 5
+        for left, top, right, bottom in box["charts"]:  # full width, stacked, big enough
+            assert left >= 0 and right <= width and right - left >= 0.9 * (width - 30), box
+            assert bottom - top >= 250, box
+        tops = [top for _, top, _, _ in box["charts"]]
+        assert tops == sorted(tops) and box["body"][1] > viewport["height"]  # it scrolls
+        # Every control can be reached and used.
+        step(page)
+        collapse(page)
+        reset(page)
+        assert quarter(page) == 0
+        expect(page.get_by_text("Discard this run?")).to_be_hidden()  # not mid-fade for axe
+        assert not accessibility_violations(page), accessibility_violations(page)
+
+
+def test_a_restarted_server_rebuilds_a_run_from_its_link(tmp_path: Path) -> None:
+    with running_dashboard(tmp_path / "a.log") as url, browser_page(url, []) as page:
+        step(page)
+        step(page)
+        collapse(page)
+        step(page)
+        page.wait_for_function("() => location.search.includes('quarter=3')")
+        query, log = page.url.split("?", 1)[1], event_log(page)
+    with running_dashboard(tmp_path / "b.log") as url, browser_page(url, []) as page:
+        page.goto(f"{url}?{query}")
+        wait_for_quarter(page, 3)
+        assert event_log(page) == log and "collapsed" in log

@@ -155,12 +155,12 @@ def test_commsim_run_writes_every_outcome_and_reporter_as_the_run_has_it(tmp_pat
 
 def test_the_dashboards_csv_download_writes_every_reporter_as_the_run_has_it():
     from sim import CommissioningModel
-    from sim.dashboard.app import _timeseries_csv
+    from sim.dashboard.controller import timeseries_csv
 
     model = CommissioningModel(None, rng=4, **{"network.councils": 20, "scenario.quarters": 10})
     model.run_model()
     series = model.timeseries()
-    for row in csv.DictReader(_timeseries_csv(model).splitlines()):
+    for row in csv.DictReader(timeseries_csv(model).splitlines()):
         for name, definition in REPORTERS.items():
             value = series[name].iloc[int(row["quarter"])].item()
             assert_csv(row[name], value, definition, "the dashboard's CSV")

@@ -198,6 +198,11 @@ def test_the_wheel_ships_its_files_and_its_commit(wheel):
         for path in (ROOT / folder).rglob("*"):  # data/england/ is a folder of its own
             if path.is_file() and not path.name.startswith("."):
                 assert f"sim/_examples/{path.relative_to(ROOT).as_posix()}" in names
+        for path in (ROOT / folder).iterdir():
+            assert f"sim/_examples/{folder}/{path.name}" in names
+    # The dashboard's page files (CSS, HTML, Vue templates) are package data.
+    for path in (ROOT / "sim" / "dashboard" / "assets").iterdir():
+        assert f"sim/dashboard/assets/{path.name}" in names
     assert f"COMMIT = {build_commit()!r}" in info  # carried through the sdist
 
 
@@ -227,7 +232,7 @@ def test_the_installed_wheel_works_from_an_empty_folder(installed, tmp_path):
         tmp_path,
         python,
         "-c",
-        "import sim, sim.dashboard.app as a; from importlib.resources import files; "
+        "import sim, sim.dashboard.levers as a; from importlib.resources import files; "
         "m = files('sim') / '_meta'; "
         "print(sim.__file__); print(sorted(a.scenario_files())); "
         "print(all((m / n).is_file() for n in ('LICENSE', 'CITATION.cff', 'CHANGELOG.md')))",

@@ -13,8 +13,10 @@ from sim.cli.common import require_extra
 from sim.dashboard import SCENARIO_ENV
 from sim.inputs import clip
 
-#: How long a closed tab's session is kept before its memory is freed.
-CULL_TIMEOUT = "15s"
+#: How long a disconnected tab's session (its run) is kept before its memory is freed: long
+#: enough for a laptop that slept or a Wi-Fi drop (issue 24); a reload or a restarted server
+#: rebuilds a run from its link instead.
+CULL_TIMEOUT = "5m"
 
 
 def dashboard_command(
@@ -70,12 +72,14 @@ def reachable_address(host: str) -> str:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Validate the scenario, print the address, then become the dashboard's server."""
+    from sim.dashboard import check_address
     from sim.scenario import load_scenario
 
     require_extra("dashboard")  # the server is another process: its missing modules, named here
     if args.scenario:
         load_scenario(args.scenario)  # bad input: one line, exit 2, before any server starts
     argv, env = dashboard_command(args.scenario, args.host, args.port)
+    check_address(args.host, args.port)  # a bad host or a busy port: one line, exit 2
     print(f"Dashboard: http://{reachable_address(args.host)}:{args.port}", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(

@@ -374,5 +374,8 @@ def own_geography(graph: nx.Graph, rng: np.random.Generator) -> tuple[np.ndarray
     if not all("x" in d and "y" in d for d in data):
         return rng.random((len(index), 2)), edges
     xy = np.array([(d["x"], d["y"]) for d in data], dtype=float)
+    with np.errstate(over="ignore"):
+        if not np.isfinite(np.ptp(xy, axis=0)).all():  # near +-1e308 the spread overflows
+            xy = xy / np.abs(xy).max()
     xy = (xy - xy.min(axis=0)) / max(float(np.ptp(xy, axis=0).max()), 1e-12)
     return xy, edges
