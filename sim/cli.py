@@ -142,25 +142,6 @@ def _overrides(items: Sequence[str] | None) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- run
 
 
-#: ``commsim run`` uses the compiled kernels only for a run the NumPy reference would take
-#: longer than this over (estimated by :func:`sim.scenario.run_cost`): loading numba and the
-#: cached kernels costs about half a second, more than a small run takes on the reference path
-#: (both give the same numbers). ``COMMSIM_COMPILED`` in the environment overrides this.
-COMPILED_ABOVE_SECONDS = 1.0
-
-
-def use_compiled_kernels(scenario: Any) -> bool:
-    """Whether ``commsim run`` runs ``scenario`` on the compiled kernels: as
-    ``COMMSIM_COMPILED`` says if it is set, else only for a run estimated to take longer than
-    :data:`COMPILED_ABOVE_SECONDS` on the NumPy reference."""
-    from sim.core import jit
-    from sim.scenario.cost import run_cost
-
-    if "COMMSIM_COMPILED" in os.environ:
-        return jit.compiled()
-    return run_cost(scenario).seconds > COMPILED_ABOVE_SECONDS
-
-
 def _quarters(scenario: Any, quiet: bool) -> Iterable[int]:
     """The quarters to step through, with a progress bar on a terminal (tqdm is imported
     only then: on a pipe, or with --quiet, there is no bar to draw)."""
@@ -198,7 +179,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     Imports only what one run needs: the model's engine (no Mesa, pandas, networkx or SciPy),
     and matplotlib's object API for the overview (no pyplot).
     """
-    from sim.core import jit
     from sim.examples import resolve_scenario_arg
     from sim.scenario import load_scenario
 
@@ -215,12 +195,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from sim.core.outcomes import run_report
         from sim.report.plots import overview_figure
 
-        with jit.use_compiled(use_compiled_kernels(scenario)):
-            model = Simulation(scenario, rng=meta.seed)
-            for _ in _quarters(scenario, bool(args.quiet)):
-                model.step()
-            series = model.series()
-            summary = run_report(model)
+        model = Simulation(scenario, rng=meta.seed)
+        for _ in _quarters(scenario, bool(args.quiet)):
+            model.step()
+        series = model.series()
+        summary = run_report(model)
         write_series_csv(series, tmp / "timeseries.csv")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         title = f"{meta.name}: {meta.description}".rstrip(": ")

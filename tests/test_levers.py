@@ -7,8 +7,8 @@ from conftest import small
 
 from sim import CommissioningModel
 from sim.abm.agents import ProviderKind
+from sim.core.bidders import passes_financial_check
 from sim.core.delivery import headroom
-from sim.core.tendering import passes_financial_check
 
 
 def test_lots_split_each_service_line():

@@ -14,8 +14,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.core import jit
-
 __all__ = [
     "KINDS",
     "KIND_NAMES",
@@ -276,12 +274,6 @@ class ContractBook(_Table):
 
     def value_by_council_and_kind(self, kind: np.ndarray, n_councils: int) -> np.ndarray:
         """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
-        if jit.compiled():
-            from sim.core.kernels import quarter
-
-            return quarter.value_by_council_and_kind(
-                self.view("holder"), self.view("council"), self.view("price"), kind, n_councils
-            )
         holder = self.view("holder")
         held = holder >= 0
         flat = self.view("council")[held] * KINDS + kind[holder[held]]
