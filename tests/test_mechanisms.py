@@ -15,9 +15,9 @@ from sim.core.delivery import (
     deliver_and_pay,
     handback_tolerance,
     headroom,
-    refresh_inhouse_prices,
 )
 from sim.core.failure import end_administration, fail_provider, handbacks, insolvencies, leave_gaps
+from sim.core.inhouse import refresh_inhouse_prices
 from sim.core.shocks import apply_shock
 from sim.core.spinouts import spin_outs
 from sim.core.state import (

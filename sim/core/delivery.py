@@ -28,8 +28,6 @@ __all__ = [
     "headroom",
     "local_and_leaked",
     "quarter_flows",
-    "refresh_inhouse_prices",
-    "update_inhouse_capacity",
 ]
 
 
@@ -113,32 +111,6 @@ def _headroom(revenue_last, capacity, cash, credit_limit):
     return out
 
 
-def refresh_inhouse_prices(market: Market, emergency_premium: float) -> None:
-    """In-house services cost what the unit spends (no margin, no fixed price), plus the
-    premium while the unit covers an emergency."""
-    ct, p = market.contracts, market.providers
-    _refresh_inhouse_prices(
-        ct.view("holder"),
-        ct.view("reference"),
-        ct.view("emergency"),
-        ct.view("price"),
-        p.view("kind"),
-        p.view("cost_factor"),
-        market.cost_level,
-        float(emergency_premium),
-    )
-
-
-@kernel
-def _refresh_inhouse_prices(holder, reference, emergency, price, kind, cost_factor, cost_level, ep):
-    """The arithmetic of :func:`refresh_inhouse_prices`: writes ``price`` in place."""
-    for i in range(holder.size):
-        h = holder[i]
-        if h >= 0 and kind[h] == INHOUSE:
-            premium = 1.0 + ep if emergency[i] else 1.0
-            price[i] = reference[i] * (cost_factor[h] * cost_level[kind[h]]) * premium
-
-
 @kernel
 def handback_tolerance(headroom, handback_loss, handback_headroom):
     """The loss (share of price) each provider bears on a contract before counting it
@@ -216,31 +188,6 @@ def deliver_and_pay(market: Market, params: Params) -> None:
 
 _ACCOUNTS = ("revenue", "cost", "surplus", "dividends", "interest")
 _MONEY = ("required", "delivered", "paid", "local", "leaked", "transition", "bought")
-
-
-def update_inhouse_capacity(market: Market, retained_share: float) -> None:
-    """Staff transfer with the work they lose (TUPE); a retained core stays."""
-    cn, p, ct = market.councils, market.providers, market.contracts
-    cn.inhouse_capacity = _update_inhouse_capacity(
-        ct.view("holder"),
-        ct.view("reference"),
-        cn.inhouse_unit,
-        cn.total,
-        p.view("capacity"),
-        float(retained_share),
-    )
-
-
-@kernel
-def _update_inhouse_capacity(holder, reference, inhouse_unit, total, capacity, retained_share):
-    """The arithmetic of :func:`update_inhouse_capacity`: writes the units' rows of ``capacity``
-    in place and returns the councils' in-house capacity."""
-    used = used_capacity(holder, reference, capacity.size)
-    out = np.empty(inhouse_unit.size)
-    for c in range(inhouse_unit.size):
-        out[c] = max(used[inhouse_unit[c]], retained_share * total[c])
-        capacity[inhouse_unit[c]] = out[c]
-    return out
 
 
 @kernel

@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from sim.core import delivery, failure, network, outcomes, shocks, spinouts, tendering, trust
+from sim.core import (
+    delivery,
+    failure,
+    inhouse,
+    network,
+    outcomes,
+    shocks,
+    spinouts,
+    tendering,
+    trust,
+)
 from sim.core.state import (
     KINDS,
     QUARTERS_PER_YEAR,
@@ -250,10 +260,10 @@ class Simulation:
             reference=quarterly[council] * weights[council, line] / lots,
         )
         n = ct.n
-        inhouse = self.rng.random(n) < c.initial_inhouse_share
+        in_house = self.rng.random(n) < c.initial_inhouse_share
         slots = np.arange(n)
         cn.total = np.bincount(ct.view("council"), ct.view("reference"), minlength=cn.n)
-        ih = slots[inhouse]
+        ih = slots[in_house]
         ct.holder[ih] = cn.inhouse_unit[ct.council[ih]]
         cn.inhouse_capacity = np.maximum(
             np.bincount(ct.council[ih], ct.reference[ih], minlength=cn.n),
@@ -261,10 +271,10 @@ class Simulation:
         )
         self.providers.capacity[cn.inhouse_unit] = cn.inhouse_capacity
         premium = self.params.commissioning.emergency_premium
-        delivery.refresh_inhouse_prices(self.market, premium)
+        inhouse.refresh_inhouse_prices(self.market, premium)
         # The rest was outsourced before the run: one tender round among providers places it.
         gaps = tendering.tender(
-            self.market, slots[~inhouse], self.params, self.rng, allow_inhouse=False
+            self.market, slots[~in_house], self.params, self.rng, allow_inhouse=False
         )
         failure.leave_gaps(self.market, gaps, self.params)
         # Stagger end dates so that tenders fall due evenly over the years (a contract no one
@@ -334,11 +344,11 @@ class Simulation:
         failure.leave_gaps(m, tendering.tender_due(m, params, rng), params)
         spinouts.spin_outs(m, params.mutuals, rng)
         # In-house services cost what the unit spends this quarter, cost shocks included.
-        delivery.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
+        inhouse.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
         delivery.deliver_and_pay(m, params)
         spinouts.grow_mutuals(m, params.mutuals.growth_rate)
         self._update_trust()
-        delivery.update_inhouse_capacity(m, params.councils.inhouse_capacity_retained)
+        inhouse.update_inhouse_capacity(m, params.councils.inhouse_capacity_retained)
         self._record_quarter()
 
     def _update_trust(self) -> None:

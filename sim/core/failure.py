@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.bidders import by_home, national, near_fill, spare_capacity
-from sim.core.delivery import headroom, refresh_inhouse_prices
+from sim.core.delivery import headroom
+from sim.core.inhouse import refresh_inhouse_prices
 from sim.core.jit import kernel
 from sim.core.numeric import INHOUSE, clipped_ratio
 from sim.core.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
@@ -211,7 +212,7 @@ def _count_disruption(market: Market, slots: np.ndarray, params: Params) -> None
 
 def insource(market: Market, slot: int, params: Params) -> None:
     """The council's own unit takes the contract now, as an emergency (at the premium, priced
-    by :func:`sim.core.delivery.refresh_inhouse_prices`, and re-tendered when the term ends)."""
+    by :func:`sim.core.inhouse.refresh_inhouse_prices`, and re-tendered when the term ends)."""
     unit = market.councils.inhouse_unit[market.contracts.council[slot]]
     t = market.quarter
     end = t + params.commissioning.emergency_contract_quarters

@@ -76,7 +76,7 @@ def fee_uplift(
     """Prices of running contracts after a fee uplift: each rises by ``share`` of the cost rise
     of its holder's type (``rise``: (3,) relative rise per provider type, 0.075 for a 7.5%
     shock). ``holder_kind``: each contract's holder type, -1 for no holder (a gap) or an
-    in-house unit, whose price already follows its cost (:func:`sim.core.delivery.refresh_inhouse_prices`)."""
+    in-house unit, whose price already follows its cost (:func:`sim.core.inhouse.refresh_inhouse_prices`)."""
     uplift = np.where(holder_kind >= 0, rise[np.maximum(holder_kind, 0)], 0.0)
     return price * (1.0 + share * uplift)
 
