@@ -18,19 +18,20 @@ from sim.core.delivery import (
 )
 from sim.core.failure import end_administration, fail_provider, handbacks, insolvencies, leave_gaps
 from sim.core.inhouse import refresh_inhouse_prices
+from sim.core.neighbours import Neighbours
 from sim.core.shocks import apply_shock
 from sim.core.spinouts import spin_outs
 from sim.core.state import (
     ContractBook,
     CouncilTable,
     Market,
-    Neighbours,
     ProviderKind,
     ProviderTable,
     provider_values,
 )
 from sim.core.state import QuarterLedger as Ledger
-from sim.core.tendering import social_value_scores, tender, weight_rule_violation
+from sim.core.tender_round import tender
+from sim.core.tendering import social_value_scores, weight_rule_violation
 from sim.core.trust import trust_target, update_trust
 from sim.scenario import Scenario, Shock
 

@@ -3,7 +3,7 @@
 A provider may bid for a contract if it trades (alive, not an in-house unit), passes the
 council's financial check (:func:`passes_financial_check`) and reaches the contract's council:
 national firms reach every council, a provider based in an area reaches that area and its
-neighbours (:class:`sim.core.state.Neighbours`, compressed rows). Bids are stored by cell: row
+neighbours (:class:`sim.core.neighbours.Neighbours`, compressed rows). Bids are stored by cell: row
 ``i`` (a contract on offer) has cells ``ptr[i]:ptr[i + 1]``, one per provider that may bid, in
 provider order; a round's work grows with its contracts and their bidders, not with the number
 of providers in the market.
@@ -139,10 +139,15 @@ def spare_capacity(ct_n, holder, reference, p_n, capacity):
 
 
 @kernel
-def bids(rng, slots, council, p_n, kind, home, alive, seen, threshold, bid_error, indptr, indices):
-    """Who bids for what and each bid's estimate error: (ptr, prov, error, excluded). A row's
-    cells are the national firms and the providers based in or next to its council that pass
-    the financial check, in provider order; one estimate error each, row by row."""
+def bids(rng, slots, ct, p, cn, seen, run):
+    """Who bids for contract ``slots`` and each bid's estimate error: (ptr, prov, error,
+    excluded). A row's cells are the national firms and the providers based in or next to its
+    council that pass the financial check on the accounts ``seen``, in provider order; one
+    estimate error each, row by row. ``ct``, ``p``, ``cn``: the contracts', providers' and
+    councils' columns; ``run``: the run's parameters (:mod:`sim.core.run_params`)."""
+    council, kind, home, alive = ct.council, p.kind, p.home, p.alive
+    p_n, indptr, indices = kind.size, cn.near_indptr, cn.near_indices
+    threshold, bid_error = run.due_diligence_threshold, run.bid_error
     passed = financial_check(seen, p_n, threshold)
     ok = np.zeros(p_n, np.bool_)
     excluded = 0

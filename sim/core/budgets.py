@@ -6,7 +6,7 @@ factor (1 until a cut). When what it has commissioned for the quarter would cost
 less of everything: each contract's volume is scaled by the same share, so paid and delivered
 fall together while need does not (the rest is unmet need), and providers lose the revenue
 and the costs of the work not bought. Delivery (:func:`sim.core.delivery.deliver_and_pay`) applies
-the share; tenders' reserve price follows the budget factor (:func:`sim.core.tendering.tender`).
+the share; tenders' reserve price follows the budget factor (:func:`sim.core.tender_round.tender`).
 """
 
 from __future__ import annotations

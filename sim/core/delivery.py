@@ -19,6 +19,7 @@ import numpy as np
 from sim.core.budgets import limits, rationing
 from sim.core.jit import kernel
 from sim.core.numeric import INHOUSE, OUTSOURCER, clipped_ratio, pairwise_sum, used_capacity
+from sim.core.run_params import run_params
 from sim.core.state import Market, Params, ProviderTable
 
 __all__ = [
@@ -135,49 +136,16 @@ def deliver_and_pay(market: Market, params: Params) -> None:
     in-house units hold no cash); a contract losing more than its holder's
     :func:`handback_tolerance` counts a quarter towards a handback."""
     ct, p, cn, ledger = market.contracts, market.providers, market.councils, market.ledger
-    cp = params.commissioning
     out = _deliver_and_pay(
-        ct.view("holder"),
-        ct.view("reference"),
-        ct.view("start"),
-        ct.view("disrupted_at"),
-        ct.view("council"),
-        ct.view("price"),
-        ct.view("subcontractor"),
-        ct.view("subcontract_price"),
-        ct.view("emergency"),
-        ct.view("loss_streak"),
-        ct.view("administered_until"),
-        ct.view("administered_by"),
-        ct.view("administered_price"),
-        p.view("kind"),
-        p.view("cost_factor"),
-        p.view("alive"),
-        p.view("cash"),
-        p.view("extraction"),
-        p.view("interest_rate"),
-        p.view("revenue_last"),
-        p.view("cost_last"),
-        p.view("capacity"),
-        p.view("credit_limit"),
-        p.view("local_cost_share"),
-        cn.inhouse_unit,
-        cn.inhouse_capacity,
-        cn.total,
-        cn.budget_factor,
+        ct.columns(),
+        p.columns(),
+        cn.columns(),
         ledger.disrupted_value,
         market.cost_level,
         market.quarter,
         float(market.demand_factor[market.quarter]),
-        float(cp.transition_service_loss),
-        float(cp.emergency_premium),
-        float(cp.administration_cost),
-        float(params.councils.budget_headroom),
-        float(params.outsourcers.subcontract_share),
-        float(cp.handback_loss),
-        float(cp.handback_headroom),
-        float(cp.transition_local_share),
         float(ledger.transition_cost),
+        run_params(params),
     )
     legs, amounts, accounts, money, emergency_cost = out
     ledger.flows = Flows(*legs, *amounts)
@@ -191,54 +159,31 @@ _MONEY = ("required", "delivered", "paid", "local", "leaked", "transition", "bou
 
 
 @kernel
-def _deliver_and_pay(
-    holder,
-    reference,
-    start,
-    disrupted_at,
-    council,
-    price,
-    subcontractor,
-    subcontract_price,
-    emergency,
-    loss_streak,
-    administered_until,
-    administered_by,
-    administered_price,
-    kind,
-    cost_factor,
-    alive,
-    cash,
-    extraction,
-    interest_rate,
-    revenue_last,
-    cost_last,
-    capacity,
-    credit_limit,
-    local_cost_share,
-    inhouse_unit,
-    inhouse_capacity,
-    total,
-    budget_factor,
-    disrupted_value,
-    cost_level,
-    t,
-    demand,
-    service_loss,
-    emergency_premium,
-    administration_cost,
-    budget_headroom,
-    subcontract_share,
-    handback_loss,
-    handback_headroom,
-    transition_local_share,
-    transition_cost,
-):
+def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transition_cost, run):
     """The arithmetic of :func:`deliver_and_pay`: writes ``loss_streak``, ``cash``,
     ``revenue_last`` and ``cost_last`` in place and returns the flows' legs (rows slot,
     provider, council) and money (rows revenue, cost, local, leaked), the accounts (rows
     revenue, cost, surplus, dividends, interest), the councils' money (rows required,
     delivered, paid, local, leaked, transition, bought) and the emergency cost."""
+    holder, reference, start, council = ct.holder, ct.reference, ct.start, ct.council
+    price, disrupted_at, emergency, loss_streak = (
+        ct.price,
+        ct.disrupted_at,
+        ct.emergency,
+        ct.loss_streak,
+    )
+    subcontractor, subcontract_price = ct.subcontractor, ct.subcontract_price
+    administered_until, administered_by = ct.administered_until, ct.administered_by
+    administered_price = ct.administered_price
+    kind, cost_factor, alive, cash, capacity = p.kind, p.cost_factor, p.alive, p.cash, p.capacity
+    extraction, interest_rate, credit_limit = p.extraction, p.interest_rate, p.credit_limit
+    revenue_last, cost_last, local_cost_share = p.revenue_last, p.cost_last, p.local_cost_share
+    inhouse_unit, inhouse_capacity = cn.inhouse_unit, cn.inhouse_capacity
+    total, budget_factor = cn.total, cn.budget_factor
+    service_loss, emergency_premium = run.transition_service_loss, run.emergency_premium
+    administration_cost, budget_headroom = run.administration_cost, run.budget_headroom
+    subcontract_share, transition_local_share = run.subcontract_share, run.transition_local_share
+    handback_loss, handback_headroom = run.handback_loss, run.handback_headroom
     n_ct, n_p, n_c = holder.size, kind.size, inhouse_unit.size
     fraction = np.zeros(n_ct)
     for i in range(n_ct):

@@ -28,6 +28,7 @@ from sim.core import (
     outcomes,
     shocks,
     spinouts,
+    tender_round,
     tendering,
     trust,
 )
@@ -273,7 +274,7 @@ class Simulation:
         premium = self.params.commissioning.emergency_premium
         inhouse.refresh_inhouse_prices(self.market, premium)
         # The rest was outsourced before the run: one tender round among providers places it.
-        gaps = tendering.tender(
+        gaps = tender_round.tender(
             self.market, slots[~in_house], self.params, self.rng, allow_inhouse=False
         )
         failure.leave_gaps(self.market, gaps, self.params)
@@ -341,7 +342,7 @@ class Simulation:
         failure.insolvencies(m, params, rng)
         failure.handbacks(m, params, rng)
         failure.end_administration(m, params, rng)
-        failure.leave_gaps(m, tendering.tender_due(m, params, rng), params)
+        failure.leave_gaps(m, tender_round.tender_due(m, params, rng), params)
         spinouts.spin_outs(m, params.mutuals, rng)
         # In-house services cost what the unit spends this quarter, cost shocks included.
         inhouse.refresh_inhouse_prices(m, params.commissioning.emergency_premium)

@@ -15,9 +15,9 @@ from sim.core.delivery import headroom
 from sim.core.inhouse import refresh_inhouse_prices
 from sim.core.jit import kernel
 from sim.core.numeric import INHOUSE, clipped_ratio
+from sim.core.run_params import run_params
 from sim.core.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
-from sim.core.tender_round import place
-from sim.core.tendering import tender
+from sim.core.tender_round import place, tender
 
 __all__ = [
     "administer",
@@ -183,19 +183,12 @@ def emergency_awards(
     best-quality outsourcer or near mutual with room that is not barred from it, else leave a
     gap until a re-tender can award."""
     ct, p, cn = market.contracts, market.providers, market.councils
-    cp = params.commissioning
     # The seeded order drawn here: passing the generator to a kernel costs more than the rest
     # of this call.
     slots = np.asarray(slots, dtype=np.int64)
-    _emergency(
-        slots[rng.permutation(slots.size)], market.quarter, ct.n, ct.council, ct.reference,
-        ct.holder, ct.price, ct.start, ct.end, ct.emergency, ct.loss_streak, ct.subcontractor,
-        ct.subcontract_price, ct.barred, ct.barred_until, p.n, p.kind, p.home, p.alive,
-        p.capacity, p.quality, p.cost_factor, p.markup, market.cost_level, cn.near.indptr,
-        cn.near.indices, cn.inhouse_unit, float(cp.emergency_premium),
-        int(cp.mobilisation_quarters), int(cp.emergency_contract_quarters),
-        int(cp.retender_quarters),
-    )  # fmt: skip
+    order = slots[rng.permutation(slots.size)]
+    at = (market.quarter, market.cost_level)
+    _emergency(order, at, ct.columns(), p.columns(), cn.columns(), run_params(params))
 
 
 def _count_disruption(market: Market, slots: np.ndarray, params: Params) -> None:
@@ -237,14 +230,19 @@ def leave_gaps(market: Market, slots: np.ndarray, params: Params) -> None:
 
 
 @kernel
-def _emergency(order, t, ct_n, council, reference, holder, price, start, end, emergency,
-               loss_streak, subcontractor, subcontract_price, barred, barred_until,
-               p_n, kind, home, alive, capacity, quality, cost_factor, markup, cost_level,
-               indptr, indices, inhouse_unit, premium, mobilisation, emergency_quarters,
-               retender_quarters):  # fmt: skip
+def _emergency(order, at, ct, p, cn, run):
     """Answer disrupted contracts in a seeded order: insource, emergency award to the
     best-quality near provider with room, or gap (:func:`emergency_awards`); ``order`` is
-    the slots in that order."""
+    the slots in that order, ``at`` (quarter, cost level of each provider type)."""
+    t, cost_level = at
+    ct_n, p_n = ct.holder.size, p.kind.size
+    council, reference, holder, end = ct.council, ct.reference, ct.holder, ct.end
+    barred, barred_until = ct.barred, ct.barred_until
+    kind, home, alive, capacity = p.kind, p.home, p.alive, p.capacity
+    quality, cost_factor, markup = p.quality, p.cost_factor, p.markup
+    indptr, indices, inhouse_unit = cn.near_indptr, cn.near_indices, cn.inhouse_unit
+    premium, mobilisation = run.emergency_premium, run.mobilisation_quarters
+    emergency_quarters, retender_quarters = run.emergency_contract_quarters, run.retender_quarters
     spare = spare_capacity(ct_n, holder, reference, p_n, capacity)
     external = np.zeros(p_n, np.bool_)
     for k in range(p_n):
@@ -259,8 +257,7 @@ def _emergency(order, t, ct_n, council, reference, holder, price, start, end, em
         u = inhouse_unit[c]
         if spare[u] >= size:  # insource (as :func:`insource`)
             spare[u] -= size
-            place(s, u, 0.0, t, t + emergency_quarters, True, holder, price, start, end,
-                   emergency, loss_streak, subcontractor, subcontract_price)  # fmt: skip
+            place(s, u, 0.0, t, t + emergency_quarters, True, ct)
             continue
         buf[:n_national] = nationals
         n_cand = near_fill(c, indptr, indices, rows, first, buf, n_national)
@@ -277,9 +274,7 @@ def _emergency(order, t, ct_n, council, reference, holder, price, start, end, em
             spare[best] -= size
             bid = size * (cost_factor[best] * cost_level[kind[best]]) * (1.0 + markup[best])
             begin = t + mobilisation
-            place(s, best, bid * (1 + premium), begin, begin + emergency_quarters, True,
-                   holder, price, start, end, emergency, loss_streak, subcontractor,
-                   subcontract_price)  # fmt: skip
+            place(s, best, bid * (1 + premium), begin, begin + emergency_quarters, True, ct)
         else:
             end[s] = t + retender_quarters
 

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["compiled", "kernel"]
+__all__ = ["compiled", "fixed_record", "kernel"]
 
 _OFF = {"0", "false", "no", "off"}
 _COMPILED = os.environ.get("COMMSIM_COMPILED", "1").strip().lower() not in _OFF
@@ -34,7 +34,9 @@ if not _COMPILED:
 import numba  # noqa: E402  (after the switch above)
 import numpy as np  # noqa: E402
 from numba.core import caching, types  # noqa: E402
-from numba.core.typing.typeof import typeof_impl  # noqa: E402
+from numba.core.typing.typeof import Purpose, typeof, typeof_impl  # noqa: E402
+
+from sim.core.state import ContractColumns, CouncilColumns, ProviderColumns  # noqa: E402
 
 if not _COMPILED:
     numba.config.DISABLE_JIT = True  # numba was imported earlier in this process
@@ -105,3 +107,23 @@ _GENERATOR = types.NumPyRandomGeneratorType("NumPyRandomGeneratorType")
 def _typeof_generator(val: np.random.Generator, c: object) -> types.Type:
     """numba's type of a ``numpy.random.Generator`` argument (always the same)."""
     return _GENERATOR
+
+
+def fixed_record(cls: type) -> None:
+    """Type a record class (a NamedTuple whose fields always have the same types) once, not
+    field by field at every call: numba's own typing of a tuple argument is Python code, a
+    microsecond a field. Only for records built by their own code: the tables' column records
+    (views of arrays the tables made, or converted, one dtype a column) and the run's
+    parameters (converted to float or int as they are built)."""
+    known: list[types.Type] = []
+
+    @typeof_impl.register(cls)
+    def _typeof_record(val: Any, c: object) -> types.Type:
+        if not known:
+            fields = [typeof(v, Purpose.argument) for v in val]
+            known.append(types.NamedTuple(fields, cls))
+        return known[0]
+
+
+for _record in (ProviderColumns, ContractColumns, CouncilColumns):
+    fixed_record(_record)

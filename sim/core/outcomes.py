@@ -188,13 +188,8 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         failed_outsourcer,
         failed_mutual,
     ) = _quarter_tallies(
-        ct.view("holder"),
-        ct.view("price"),
-        p.view("kind"),
-        p.view("social_value_score"),
-        p.view("alive"),
-        p.view("markup"),
-        p.view("failed_at"),
+        ct.columns(),
+        p.columns(),
         money["required"],
         money["delivered"],
         money["paid"],
@@ -340,25 +335,13 @@ def run_report(model: Any, seed: int | None = None) -> dict[str, Any]:
 
 
 @kernel
-def _quarter_tallies(
-    holder,
-    price,
-    kind,
-    social_value_score,
-    alive,
-    markup,
-    failed_at,
-    required,
-    delivered,
-    paid,
-    local,
-    leaked,
-    trust,
-    quarter,
-):
+def _quarter_tallies(ct, p, required, delivered, paid, local, leaked, trust, quarter):
     """The arithmetic of :func:`quarter_metrics`: value by provider type, HHI,
     social value, live providers, money totals, mean trust and outsourcer mark-up, failures
     by type."""
+    holder, price = ct.holder, ct.price
+    kind, social_value_score, alive = p.kind, p.social_value_score, p.alive
+    markup, failed_at = p.markup, p.failed_at
     n_p = kind.size
     value = np.zeros(3)
     by_provider = np.zeros(n_p)

@@ -1,6 +1,9 @@
-"""The tender round's arithmetic, compiled (:mod:`sim.core.jit`): the market test, bids,
-scores, awards, terms, subcontractors and mark-ups of :func:`sim.core.tendering.tender` and
-:func:`sim.core.tendering.tender_due`.
+"""The tender round: who bids, what they bid, scores, awards, terms and what bidders learn.
+
+A round takes every contract being tendered this quarter (rows) and the providers that may bid
+for each (:mod:`sim.core.bidders`); bids are priced and scored (:mod:`sim.core.tendering`),
+then awarded one contract at a time in a seeded order because each award uses up the winner's
+capacity. The arithmetic is compiled (:mod:`sim.core.jit`).
 
 The round draws from the model's generator in a fixed order: the market-test draws, one
 estimate error per bid (row by row, in provider order), the award order, the contract terms,
@@ -25,93 +28,85 @@ from sim.core.bidders import (
 )
 from sim.core.jit import kernel
 from sim.core.numeric import INHOUSE, MUTUAL, OUTSOURCER
+from sim.core.run_params import run_params
 from sim.core.state import QUARTERS_PER_YEAR, Market, Params
 
-__all__ = ["place", "tender_due_round", "tender_round"]
+__all__ = ["place", "tender", "tender_due"]
 
 
-def tender_due_round(
-    market: Market, params: Params, rng: np.random.Generator, w: dict[str, float]
+def tender(
+    market: Market,
+    slots: np.ndarray,
+    params: Params,
+    rng: np.random.Generator,
+    *,
+    allow_inhouse: bool,
+    start_after: int | np.ndarray = 0,
 ) -> np.ndarray:
-    """:func:`sim.core.tendering.tender_due`: the market test, then one round for the rest,
-    scored with weights ``w`` (:func:`sim.core.tendering.effective_weights`)."""
-    ct, c = market.contracts, params.councils
+    """Run one tender round over contract ``slots``: bid, score, award, choose
+    subcontractors, adapt mark-ups. Returns the slots no one took and no incumbent holds on
+    (gaps, for :func:`sim.core.failure.leave_gaps`). Winners start delivering ``start_after``
+    quarters from now (per slot or one for all; 0: at once; a contract an administrator
+    delivers is let to start after mobilisation).
+
+    The columns are the outsourcers and mutuals that may bid, plus (when councils let their
+    own units bid) one column for each council's own in-house unit, which bids at cost and is
+    always local. A bid above the council's price cap is not eligible.
+    """
+    if slots.size == 0:
+        return slots
+    begin = market.quarter + np.broadcast_to(start_after, slots.shape)
+    return _round(market, slots, params, rng, allow_inhouse, begin)
+
+
+def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
+    """Tender every contract that ends now; an in-house service is renewed without tender
+    unless it is market-tested (or was an emergency). Returns the slots left in a gap."""
     t = market.quarter
-    offered, wait, *bids_made = _due_then_bids(
-        rng, t, ct.n, ct.end, ct.holder, ct.emergency, ct.start, ct.administered_until,
-        c.market_test_rate, c.contract_years_min, c.contract_years_max,
-        params.commissioning.mobilisation_quarters, *_bid_args(market, params),
-    )  # fmt: skip
+    ct, p, cn = market.contracts.columns(), market.providers.columns(), market.councils.columns()
+    seen = accounts_seen(market.health_log, params.councils.report_lag_quarters)
+    offered, wait, *bids_made = _due_then_bids(rng, t, ct, p, cn, seen, run_params(params))
     if offered.size == 0:
         return offered
-    return tender_round(market, offered, params, rng, True, t + wait, w, tuple(bids_made))
+    return _round(market, offered, params, rng, True, t + wait, tuple(bids_made))
 
 
-def tender_round(
+def _round(
     market: Market,
     slots: np.ndarray,
     params: Params,
     rng: np.random.Generator,
     allow_inhouse: bool,
     begin: np.ndarray,
-    w: dict[str, float],
     bids_made: tuple | None = None,
 ) -> np.ndarray:
-    """:func:`sim.core.tendering.tender` over ``slots`` (non-empty), winners starting in
-    ``begin`` (one quarter per slot), scored with weights ``w``; returns the gaps.
-    ``bids_made`` is what :func:`sim.core.bidders.bids` gave for these slots, if it ran
-    already."""
+    """:func:`tender` over ``slots`` (non-empty), winners starting in
+    ``begin`` (one quarter per slot); returns the gaps. ``bids_made`` is what
+    :func:`sim.core.bidders.bids` gave for these slots, if it ran already."""
     slots = np.asarray(slots, dtype=np.int64)
+    ct, p, cn = market.contracts.columns(), market.providers.columns(), market.councils.columns()
+    run = run_params(params)
     if bids_made is None:
-        bids_made = bids(rng, slots, *_bid_args(market, params))
+        seen = accounts_seen(market.health_log, params.councils.report_lag_quarters)
+        bids_made = bids(rng, slots, ct, p, cn, seen, run)
     ptr, prov, error, excluded = bids_made
-    ct, p, cn = market.contracts, market.providers, market.councils
-    c = params.councils
-    near = cn.near
     market.ledger.bidders_excluded += int(excluded)
-    return _finish(
-        rng, slots, np.asarray(begin, dtype=np.int64), market.quarter, np.exp(error), ptr, prov,
-        ct.n, ct.council, ct.reference, ct.holder, ct.price, ct.start, ct.end, ct.emergency,
-        ct.loss_streak, ct.subcontractor, ct.subcontract_price, ct.barred, ct.barred_until,
-        p.n, p.kind, p.home, p.alive, p.capacity, p.cost_factor, p.markup, p.markup_min,
-        p.markup_max, p.markup_step, p.quality, p.social_value_score, p.revenue_last,
-        p.cost_last, market.cost_level, near.indptr, near.indices, cn.inhouse_unit,
-        cn.budget_factor, bool(allow_inhouse and c.inhouse_bids), float(c.price_cap),
-        float(w["price"]), float(w["quality"]), float(w["social_value"]), float(w["local"]),
-        int(c.contract_years_min), int(c.contract_years_max),
-        float(params.outsourcers.subcontract_share),
-    )  # fmt: skip
-
-
-def _bid_args(market: Market, params: Params) -> tuple:
-    """The arguments of :func:`sim.core.bidders.bids` after the generator and the slots."""
-    ct, p, near = market.contracts, market.providers, market.councils.near
-    c = params.councils
-    seen = accounts_seen(market.health_log, c.report_lag_quarters)
-    return (
-        ct.council, p.n, p.kind, p.home, p.alive, seen, float(c.due_diligence_threshold),
-        float(params.commissioning.bid_error), near.indptr, near.indices,
-    )  # fmt: skip
+    # NumPy's exp, not numba's: they differ in the last bit for some inputs.
+    cells = (ptr, prov, np.exp(error))
+    inhouse_bids = bool(allow_inhouse and params.councils.inhouse_bids)
+    begin = np.asarray(begin, dtype=np.int64)
+    at = (market.quarter, market.cost_level)
+    return _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run)
 
 
 @kernel
-def _due_draws(
-    rng,
-    t,
-    ct_n,
-    end,
-    holder,
-    emergency,
-    start,
-    administered_until,
-    kind,
-    rate,
-    years_min,
-    years_max,
-    mobilisation,
-):
+def _due_draws(rng, t, ct, p, run):
     """Top of ``tender_due``: renew in-house services not market-tested, return the slots
     offered and how long each waits (mobilisation under an administrator)."""
+    end, holder, emergency, start = ct.end, ct.holder, ct.emergency, ct.start
+    administered_until, kind, ct_n = ct.administered_until, p.kind, ct.holder.size
+    rate, mobilisation = run.market_test_rate, run.mobilisation_quarters
+    years_min, years_max = run.contract_years_min, run.contract_years_max
     n_due = 0
     for s in range(ct_n):
         if end[s] <= t:
@@ -144,18 +139,13 @@ def _due_draws(
 
 
 @kernel
-def _due_then_bids(rng, t, ct_n, end, holder, emergency, start, administered_until, rate,
-                   years_min, years_max, mobilisation, council, p_n, kind, home, alive, seen,
-                   threshold, bid_error, indptr, indices):  # fmt: skip
-    """:func:`_due_draws` then, if any slot is offered, :func:`_bids` for them: one call, as
-    passing the generator to a kernel costs more than the rest of the call."""
-    offered, wait = _due_draws(rng, t, ct_n, end, holder, emergency, start,
-                               administered_until, kind, rate, years_min, years_max,
-                               mobilisation)  # fmt: skip
+def _due_then_bids(rng, t, ct, p, cn, seen, run):
+    """:func:`_due_draws` then, if any slot is offered, :func:`sim.core.bidders.bids` for them:
+    one call, as passing the generator to a kernel costs more than the rest of the call."""
+    offered, wait = _due_draws(rng, t, ct, p, run)
     if offered.size == 0:
         return offered, wait, np.zeros(1, np.int64), offered, np.zeros(0), 0
-    ptr, prov, error, excluded = bids(rng, offered, council, p_n, kind, home, alive, seen,
-                                       threshold, bid_error, indptr, indices)  # fmt: skip
+    ptr, prov, error, excluded = bids(rng, offered, ct, p, cn, seen, run)
     return offered, wait, ptr, prov, error, excluded
 
 
@@ -172,58 +162,27 @@ def _permutation(rng, n):
 
 
 @kernel
-def _finish(
-    rng,
-    slots,
-    begin,
-    t,
-    growth,
-    ptr,
-    prov,
-    ct_n,
-    council,
-    reference,
-    holder,
-    price,
-    start,
-    end,
-    emergency,
-    loss_streak,
-    subcontractor,
-    subcontract_price,
-    barred,
-    barred_until,
-    p_n,
-    kind,
-    home,
-    alive,
-    capacity,
-    cost_factor,
-    markup,
-    markup_min,
-    markup_max,
-    markup_step,
-    quality,
-    sv_score,
-    revenue_last,
-    cost_last,
-    cost_level,
-    indptr,
-    indices,
-    inhouse_unit,
-    budget_factor,
-    inhouse_bids,
-    price_cap,
-    w_price,
-    w_quality,
-    w_sv,
-    w_local,
-    years_min,
-    years_max,
-    share,
-):
+def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
     """Price, score and award the round, place the winners, choose subcontractors and adapt
-    mark-ups; returns the gaps. ``growth`` is ``exp`` of each cell's estimate error."""
+    mark-ups; returns the gaps. ``cells``: each row's bidders (ptr, prov) and ``exp`` of each
+    cell's estimate error; ``at``: (quarter, cost level of each provider type); ``ct``, ``p``,
+    ``cn``: the contracts', providers' and councils' columns; ``run``: the run's parameters."""
+    ptr, prov, growth = cells
+    t, cost_level = at
+    ct_n, p_n = ct.holder.size, p.kind.size
+    council, reference, holder, price = ct.council, ct.reference, ct.holder, ct.price
+    end, subcontractor, subcontract_price = ct.end, ct.subcontractor, ct.subcontract_price
+    barred, barred_until = ct.barred, ct.barred_until
+    kind, home, alive, capacity, cost_factor = p.kind, p.home, p.alive, p.capacity, p.cost_factor
+    markup, markup_min, markup_max = p.markup, p.markup_min, p.markup_max
+    markup_step, quality, sv_score = p.markup_step, p.quality, p.social_value_score
+    revenue_last, cost_last = p.revenue_last, p.cost_last
+    indptr, indices = cn.near_indptr, cn.near_indices
+    inhouse_unit, budget_factor = cn.inhouse_unit, cn.budget_factor
+    price_cap, share = run.price_cap, run.subcontract_share
+    years_min, years_max = run.contract_years_min, run.contract_years_max
+    w_price, w_quality = run.weight_price, run.weight_quality
+    w_sv, w_local = run.weight_social_value, run.weight_local
     n = slots.size
     n_cells = prov.size
     # Spare capacity, with the contracts on offer freed.
@@ -306,9 +265,7 @@ def _finish(
     for i in range(n):
         s = slots[i]
         if win[i] >= 0:
-            place(s, win[i], win_price[i], begin[i], begin[i] + term[i], False, holder,
-                   price, start, end, emergency, loss_streak, subcontractor,
-                   subcontract_price)  # fmt: skip
+            place(s, win[i], win_price[i], begin[i], begin[i] + term[i], False, ct)
         elif incumbent[i] >= 0 and alive[incumbent[i]]:
             end[s] = t + QUARTERS_PER_YEAR
         else:
@@ -364,15 +321,14 @@ def _finish(
 
 
 @kernel
-def place(s, provider, at_price, begin, until, is_emergency, holder, price, start, end,
-           emergency, loss_streak, subcontractor, subcontract_price):  # fmt: skip
+def place(s, provider, at_price, begin, until, is_emergency, ct):
     """Give contract ``s`` to ``provider`` on these terms (:meth:`sim.core.state.ContractBook.place`
     on the book's columns, for the kernels)."""
-    holder[s] = provider
-    price[s] = at_price
-    start[s] = begin
-    end[s] = until
-    emergency[s] = is_emergency
-    loss_streak[s] = 0
-    subcontractor[s] = -1
-    subcontract_price[s] = 0.0
+    ct.holder[s] = provider
+    ct.price[s] = at_price
+    ct.start[s] = begin
+    ct.end[s] = until
+    ct.emergency[s] = is_emergency
+    ct.loss_streak[s] = 0
+    ct.subcontractor[s] = -1
+    ct.subcontract_price[s] = 0.0

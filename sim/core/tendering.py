@@ -1,28 +1,21 @@
-"""The tender round: who bids, what they bid, scores, awards, terms and what bidders learn.
+"""How a tender scores a bid: the score weights' rule and a provider's social value score.
 
-A round takes every contract being tendered this quarter (rows) and the providers that may bid
-for each (:mod:`sim.core.bidders`); bids are priced and scored, then awarded one contract at a
-time in a seeded order because each award uses up the winner's capacity. Scoring is the "most
-advantageous tender" (docs/ODD.md, 7.1); the weights' rule and their effective values are here
-too, so the schema's check and the score use one definition.
-
-The round's arithmetic is compiled (:mod:`sim.core.tender_round`), imported when a round
-first runs: the scenario's schema checks its weights here, and a process that only validates
-a scenario does not load numba.
+Scoring is the "most advantageous tender" (docs/ODD.md, 7.1): price, quality, social value and
+local preference. The weights' rule and their effective values are here, so the schema's check
+and the score use one definition; the round itself (bids, awards, terms) is
+:mod:`sim.core.tender_round`. This module loads no numba: the scenario's schema imports it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.core.state import Market, Params, ProviderKind
+from sim.core.state import Params, ProviderKind
 
 __all__ = [
     "effective_weights",
     "social_value_scores",
     "social_value_weight_total",
-    "tender",
-    "tender_due",
     "weight_rule_violation",
 ]
 
@@ -93,39 +86,3 @@ def social_value_scores(
         + c.social_value_commitments_weight * commitments
     )
     return weighted / social_value_weight_total(c)
-
-
-def tender(
-    market: Market,
-    slots: np.ndarray,
-    params: Params,
-    rng: np.random.Generator,
-    *,
-    allow_inhouse: bool,
-    start_after: int | np.ndarray = 0,
-) -> np.ndarray:
-    """Run one tender round over contract ``slots``: bid, score, award, choose
-    subcontractors, adapt mark-ups. Returns the slots no one took and no incumbent holds on
-    (gaps, for :func:`sim.core.failure.leave_gaps`). Winners start delivering ``start_after``
-    quarters from now (per slot or one for all; 0: at once; a contract an administrator
-    delivers is let to start after mobilisation).
-
-    The columns are the outsourcers and mutuals that may bid, plus (when councils let their
-    own units bid) one column for each council's own in-house unit, which bids at cost and is
-    always local. A bid above the council's price cap is not eligible.
-    """
-    if slots.size == 0:
-        return slots
-    begin = market.quarter + np.broadcast_to(start_after, slots.shape)
-    from sim.core.tender_round import tender_round
-
-    weights = effective_weights(params.commissioning)
-    return tender_round(market, slots, params, rng, allow_inhouse, begin, weights)
-
-
-def tender_due(market: Market, params: Params, rng: np.random.Generator) -> np.ndarray:
-    """Tender every contract that ends now; an in-house service is renewed without tender
-    unless it is market-tested (or was an emergency). Returns the slots left in a gap."""
-    from sim.core.tender_round import tender_due_round
-
-    return tender_due_round(market, params, rng, effective_weights(params.commissioning))
