@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.jit import kernel
-from sim.core.numeric import INHOUSE
+from sim.core.numeric import INHOUSE, used_capacity
 
 __all__ = [
     "accounts_seen",
@@ -127,12 +127,9 @@ def national(p_n, home, member):
 
 @kernel
 def spare_capacity(ct_n, holder, reference, p_n, capacity):
-    """Each provider's capacity less what it delivers now (summed in contract order, as
-    :meth:`sim.core.state.ContractBook.used_capacity`)."""
-    spare = np.zeros(p_n)
-    for s in range(ct_n):
-        if holder[s] >= 0:
-            spare[holder[s]] += reference[s]
+    """Each provider's capacity less what it delivers now (:func:`sim.core.numeric.used_capacity`
+    of the first ``ct_n`` contracts)."""
+    spare = used_capacity(holder[:ct_n], reference[:ct_n], p_n)
     for k in range(p_n):
         spare[k] = capacity[k] - spare[k]
     return spare

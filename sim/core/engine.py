@@ -323,7 +323,7 @@ class Simulation:
 
     def council_value_by_kind(self) -> np.ndarray:
         """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
-        return self.contracts.value_by_council_and_kind(self.providers.kind, self.n_councils)
+        return trust.value_by_council_and_kind(self.market)
 
     # ------------------------------------------------------------------ the quarter
 

@@ -277,26 +277,11 @@ class ContractBook(_Table):
         holder = self.view("holder")
         return (holder >= 0) & (kind[np.maximum(holder, 0)] == which)
 
-    def used_capacity(self, n_providers: int) -> np.ndarray:
-        """Reference-cost value each provider delivers now (its capacity in use)."""
-        holder = self.view("holder")
-        held = holder >= 0
-        return np.bincount(holder[held], self.view("reference")[held], minlength=n_providers)
-
     def value_by_provider(self, n_providers: int) -> np.ndarray:
         """Contract value (GBP per quarter) each provider holds now."""
         holder = self.view("holder")
         held = holder >= 0
         return np.bincount(holder[held], self.view("price")[held], minlength=n_providers)
-
-    def value_by_council_and_kind(self, kind: np.ndarray, n_councils: int) -> np.ndarray:
-        """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
-        holder = self.view("holder")
-        held = holder >= 0
-        flat = self.view("council")[held] * KINDS + kind[holder[held]]
-        return np.bincount(flat, self.view("price")[held], minlength=n_councils * KINDS).reshape(
-            -1, KINDS
-        )
 
 
 def _record(name: str, table: type[_Table]) -> type:

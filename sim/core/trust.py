@@ -14,9 +14,9 @@ import numpy as np
 
 from sim.core.jit import kernel
 from sim.core.numeric import INHOUSE, MUTUAL
-from sim.core.state import Params
+from sim.core.state import Market, Params
 
-__all__ = ["trust_target", "update_trust"]
+__all__ = ["trust_target", "update_trust", "value_by_council_and_kind"]
 
 
 def trust_target(money: dict[str, np.ndarray], value_by_kind: np.ndarray, tp: Params) -> np.ndarray:
@@ -87,4 +87,23 @@ def _update_trust(trust, target, disrupted_value, council_total, adjustment, pen
         elif moved > 1.0:
             moved = 1.0
         out[c] = moved
+    return out
+
+
+def value_by_council_and_kind(market: Market) -> np.ndarray:
+    """(n_councils, 3) contract value each council has with outsourcers, mutuals and in-house
+    units (the ownership part of :func:`trust_target`)."""
+    return _value_by_council_and_kind(
+        market.contracts.columns(), market.providers.view("kind"), market.councils.n
+    )
+
+
+@kernel
+def _value_by_council_and_kind(ct, kind, n_councils):
+    """The arithmetic of :func:`value_by_council_and_kind`, added in contract order."""
+    out = np.zeros((n_councils, 3))
+    for i in range(ct.holder.size):
+        h = ct.holder[i]
+        if h >= 0:
+            out[ct.council[i], kind[h]] += ct.price[i]
     return out
