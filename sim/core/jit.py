@@ -83,12 +83,22 @@ class _GuardedCache(caching.FunctionCache):
         _warn_once(f"{type(err).__name__}: {err}".splitlines()[0][:200])
 
 
-def kernel(func: Callable) -> Callable:
+def kernel(func: Callable | None = None, *, inline: bool = False) -> Callable:
     """``func`` compiled by numba in nopython mode (releasing the GIL), its code cached on
-    disk; as it is (plain Python) when the JIT is off."""
-    dispatcher = numba.njit(nogil=True)(func)
+    disk; as it is (plain Python) when the JIT is off. ``@kernel(inline=True)``: compiled into
+    each kernel that calls it (for a small helper called once a row with a table's record,
+    which a call would copy and count references to, column by column)."""
+    if func is None:
+        return lambda f: kernel(f, inline=inline)
+    dispatcher = numba.njit(nogil=True, inline="always" if inline else "never")(func)
     if numba.config.DISABLE_JIT:
         return dispatcher
+    try:
+        # What ``cache=True`` does, with a cache that falls back instead of raising.
+        dispatcher._cache = _GuardedCache(func)
+    except RuntimeError:  # no writable place for a cache ("no locator available")
+        _warn_once("no writable cache folder: numba has no locator available")
+    return dispatcher
     try:
         # What ``cache=True`` does, with a cache that falls back instead of raising.
         dispatcher._cache = _GuardedCache(func)

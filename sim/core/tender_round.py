@@ -320,7 +320,7 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
     return gaps[:n_gaps].copy()
 
 
-@kernel
+@kernel(inline=True)
 def place(s, provider, at_price, begin, until, is_emergency, ct):
     """Give contract ``s`` to ``provider`` on these terms (:meth:`sim.core.state.ContractBook.place`
     on the book's columns, for the kernels)."""
