@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean setup dist
+.PHONY: demo test test-nojit bench lint format clean setup dist
 
 # The venv is rebuilt when the project's dependency files change. It holds every extra:
 # the dashboard, Dask clusters and EMA Workbench are all tested.
@@ -25,6 +25,14 @@ test: $(STAMP)
 	$(BIN)/ruff format --check sim tests benchmarks scripts setup.py
 	$(BIN)/ruff check sim tests benchmarks scripts setup.py
 	$(BIN)/python -m pytest -m ""
+	$(MAKE) test-nojit
+
+# The saved outputs with numba's JIT off: the same functions run as plain Python must give
+# the compiled run's numbers (docs/development.md). Every scenario and seed on the
+# Mesa-free engine, which runs every mechanism (about 1 min of CPU; the Mesa model's runs too
+# would double it); the Mesa model's agreement with the engine is tested compiled.
+test-nojit: $(STAMP)
+	COMMSIM_COMPILED=0 $(BIN)/python -m pytest -m "" tests/test_saved_outputs.py -k simulation
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

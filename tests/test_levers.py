@@ -6,8 +6,8 @@ import numpy as np
 
 from sim import CommissioningModel
 from sim.abm.agents import ProviderKind
+from sim.core.bidders import passes_financial_check
 from sim.core.delivery import headroom
-from sim.core.tendering import passes_financial_check
 from tests.helpers import small
 
 

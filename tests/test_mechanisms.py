@@ -9,34 +9,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.core.bidders import passes_financial_check
 from sim.core.budgets import rationing, spending_limit
 from sim.core.delivery import (
     deliver_and_pay,
     handback_tolerance,
     headroom,
-    refresh_inhouse_prices,
 )
 from sim.core.failure import end_administration, fail_provider, handbacks, insolvencies, leave_gaps
+from sim.core.inhouse import refresh_inhouse_prices
+from sim.core.neighbours import Neighbours
 from sim.core.shocks import apply_shock
 from sim.core.spinouts import spin_outs
 from sim.core.state import (
     ContractBook,
     CouncilTable,
     Market,
-    Neighbours,
     ProviderKind,
     ProviderTable,
     provider_values,
 )
 from sim.core.state import QuarterLedger as Ledger
-from sim.core.tendering import (
-    award,
-    choose_subcontractors,
-    passes_financial_check,
-    score_bids,
-    social_value_scores,
-    tender,
-)
+from sim.core.tender_round import tender
+from sim.core.tendering import social_value_scores
 from sim.core.trust import trust_target, update_trust
 from sim.scenario import Scenario, Shock
 
@@ -110,20 +105,20 @@ def scenario(**commissioning: float) -> Scenario:
     )
 
 
-def test_three_contracts_two_providers_scored_and_awarded():
-    price = np.array([[100.0, 90.0], [100.0, 90.0], [100.0, 120.0]])
-    eligible = np.array([[True, True], [True, True], [True, False]])
-    quality, social_value_score = np.array([0.5, 0.9]), np.zeros(2)
-    weights = {"price": 0.6, "quality": 0.4, "social_value": 0.0, "local": 0.0}
-    score = score_bids(price, eligible, quality, social_value_score, np.zeros((3, 2)), weights)
-    # Price score is the lowest price over the bid's: 0.9 for the dearer bid, 1 for the cheaper.
-    assert score[0] == pytest.approx([0.6 * 0.9 + 0.4 * 0.5, 0.6 * 1.0 + 0.4 * 0.9])
-    assert score[2, 0] == pytest.approx(0.6 + 0.4 * 0.5) and score[2, 1] == -np.inf
-    # The second provider has room for one contract: the first in order takes it.
-    spare = np.array([500.0, 100.0])
-    winner = award(score, np.full(3, 100.0), spare, order=np.arange(3))
-    assert winner.tolist() == [1, 0, 0]
-    assert spare.tolist() == [300.0, 0.0]
+def test_the_best_score_wins_while_it_has_room():
+    market = hand_built_market()
+    market.providers.capacity[MUTUAL] = 100.0  # room for one contract
+    weights = {"social_value_weight": 0.0, "local_preference": 0.0}
+    params = scenario(price_weight=0.6, quality_weight=0.4, **weights)
+    gaps = tender(market, np.arange(3), params, np.random.default_rng(0), allow_inhouse=False)
+    # In A the mutual scores 0.6 x 99 / 105 + 0.4 x 0.7 = 0.846 against the outsourcer's
+    # 0.6 x 1 + 0.4 x 0.5 = 0.8; it has room for one of A's two contracts only.
+    ct = market.contracts
+    assert gaps.size == 0
+    assert sorted(ct.holder[:2].tolist()) == [OUTSOURCER, MUTUAL] and ct.holder[2] == OUTSOURCER
+    holder, price = ct.view("holder"), ct.view("price")
+    assert price[holder == MUTUAL] == pytest.approx([105.0])
+    assert price[holder == OUTSOURCER] == pytest.approx([99.0, 99.0])
 
 
 def test_a_price_led_tender_goes_to_the_cheapest_and_teaches_the_bidders():
@@ -359,19 +354,28 @@ def test_without_an_administrator_a_failed_providers_contracts_are_answered_at_o
 def test_a_subcontract_is_priced_at_the_subcontractors_own_price_and_lost_with_its_prime():
     market = hand_built_market()
     ct, p = market.contracts, market.providers
-    ct.place(1, OUTSOURCER, price=150.0, start=0, end=9, emergency=False)
     market.cost_level[:] = 1.2
-    choose_subcontractors(market, np.array([1]), 0.3, np.random.default_rng(0))
-    # The mutual's own price for 30 of work: its unit cost now (1.0 x 1.2) and mark-up 5%.
-    assert ct.subcontractor[1] == MUTUAL
-    assert ct.subcontract_price[1] == pytest.approx(30.0 * 1.2 * 1.05)
+    params = Scenario.model_validate(
+        {
+            "commissioning": {"bid_error": 0.0, "price_weight": 1.0, "quality_weight": 0.0},
+            "outsourcers": {"subcontract_share": 0.3},
+        }
+    )
+    tender(market, np.arange(3), params, np.random.default_rng(0), allow_inhouse=False)
+    # The outsourcer wins all three; in A it subcontracts to the mutual based there (none is
+    # near B), at the mutual's own price for 30 of work: its unit cost now (1.0 x 1.2) and
+    # mark-up 5%.
+    assert ct.view("holder").tolist() == [OUTSOURCER] * 3
+    assert ct.view("subcontractor").tolist() == [MUTUAL, MUTUAL, -1]
+    assert ct.subcontract_price[:2] == pytest.approx([30.0 * 1.2 * 1.05] * 2)
+    ct.end[:2] = 9
     cash = p.cash[MUTUAL]
     fail_provider(market, OUTSOURCER, "collapse", scenario(), np.random.default_rng(0))
-    # Its prime fails in quarter 1: the quarter's invoice is written off its cash, and the 8
-    # quarters left of the contract are volume lost; both are contagion.
-    assert p.cash[MUTUAL] == pytest.approx(cash - 37.8)
-    assert market.ledger.contagion_loss == pytest.approx(37.8 + 37.8 * 8)
-    assert ct.subcontractor[1] == -1
+    # Its prime fails in quarter 1: each quarter's invoice is written off its cash, and the 8
+    # quarters left of each contract are volume lost; both are contagion.
+    assert p.cash[MUTUAL] == pytest.approx(cash - 2 * 37.8)
+    assert market.ledger.contagion_loss == pytest.approx(2 * (37.8 + 37.8 * 8))
+    assert (ct.view("subcontractor") == -1).all()
 
 
 def test_a_firm_near_its_credit_limit_counts_smaller_losses_towards_a_handback():

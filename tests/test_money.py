@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.core.delivery import deliver_and_pay, quarter_flows, refresh_inhouse_prices
+from sim.core.delivery import deliver_and_pay, quarter_flows
 from sim.core.failure import insolvencies
+from sim.core.inhouse import refresh_inhouse_prices
 from sim.core.state import ProviderKind
 from sim.scenario import Scenario
 from tests.test_mechanisms import OUTSOURCER, hand_built_market, let_contracts

@@ -31,7 +31,7 @@ from sim.cli.common import (
     staged_output,
 )
 from sim.cli.dashboard import CULL_TIMEOUT, dashboard_command, reachable_address
-from sim.cli.run import use_compiled_kernels, write_series_csv
+from sim.cli.run import write_series_csv
 from sim.experiments.stopping import Stopped
 from sim.inputs import InputError
 
@@ -52,7 +52,6 @@ __all__ = [
     "parse_set_option",
     "reachable_address",
     "staged_output",
-    "use_compiled_kernels",
     "write_series_csv",
 ]
 

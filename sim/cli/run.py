@@ -23,24 +23,6 @@ from sim.cli.common import (
 from sim.experiments.stopping import StopOnSignals, check_stop
 from sim.inputs import InputError, check_count, quote
 
-#: ``commsim run`` uses the compiled kernels only for a run the NumPy reference would take
-#: longer than this over (estimated by :func:`sim.scenario.run_cost`): loading numba and the
-#: cached kernels costs about half a second, more than a small run takes on the reference path
-#: (both give the same numbers). ``COMMSIM_COMPILED`` in the environment overrides this.
-COMPILED_ABOVE_SECONDS = 1.0
-
-
-def use_compiled_kernels(scenario: Any) -> bool:
-    """Whether ``commsim run`` runs ``scenario`` on the compiled kernels: as
-    ``COMMSIM_COMPILED`` says if it is set, else only for a run estimated to take longer than
-    :data:`COMPILED_ABOVE_SECONDS` on the NumPy reference."""
-    from sim.core import jit
-    from sim.scenario.cost import run_cost
-
-    if "COMMSIM_COMPILED" in os.environ:
-        return jit.compiled()
-    return run_cost(scenario).seconds > COMPILED_ABOVE_SECONDS
-
 
 def _quarters(scenario: Any, quiet: bool) -> Iterable[int]:
     """The quarters to step through, with a progress bar on a terminal (tqdm is imported
@@ -81,7 +63,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     and matplotlib's object API for the overview (no pyplot). SIGINT or SIGTERM stops it
     between quarters (never inside a compiled kernel) with nothing written.
     """
-    from sim.core import jit
     from sim.examples import resolve_scenario_arg
     from sim.scenario import load_scenario
 
@@ -92,8 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_run_cost(scenario, args.force)
     meta = scenario.scenario
     out = Path(args.out) if args.out else free_folder(Path("results") / folder_name(meta.name))
-    compiled = use_compiled_kernels(scenario)
-    if compiled and first_compile() and not args.quiet:
+    if first_compile() and not args.quiet:
         print("compiling the model (first run only, about 20 s)", file=sys.stderr, flush=True)
     with staged_output(out, force=args.force) as tmp, StopOnSignals().active() as stop:
         # loaded once the output folder is known to be usable: a refusal is quick
@@ -102,15 +82,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         from sim.report.run_report import CouncilRecorder, summary_text, write_run_report
 
         councils = CouncilRecorder()
-        with jit.use_compiled(compiled):
-            model = Simulation(scenario, rng=meta.seed)
-            for _ in _quarters(scenario, bool(args.quiet)):
-                model.step()
-                check_stop()
-                if args.councils:
-                    councils.record(model)
-            series = model.series()
-            summary = run_report(model)
+        model = Simulation(scenario, rng=meta.seed)
+        for _ in _quarters(scenario, bool(args.quiet)):
+            model.step()
+            check_stop()
+            if args.councils:
+                councils.record(model)
+        series = model.series()
+        summary = run_report(model)
         write_series_csv(series, tmp / "timeseries.csv")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         write_run_report(tmp, summary, series, model.shock_log)

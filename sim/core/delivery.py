@@ -16,20 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core import budgets, jit
-from sim.core.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind, ProviderTable
+from sim.core.budgets import limits, rationing
+from sim.core.jit import kernel
+from sim.core.numeric import INHOUSE, OUTSOURCER, clipped_ratio, pairwise_sum, used_capacity
+from sim.core.run_params import run_params
+from sim.core.state import Market, Params, ProviderTable
 
 __all__ = [
     "Flows",
-    "administered_legs",
     "deliver_and_pay",
     "handback_tolerance",
     "headroom",
+    "local_and_leaked",
     "quarter_flows",
-    "refresh_inhouse_prices",
-    "settle_accounts",
-    "transition_flows",
-    "update_inhouse_capacity",
 ]
 
 
@@ -67,267 +66,86 @@ def quarter_flows(
         kind: (n_providers,) ProviderKind of each provider.
         local_cost_share: (n_providers,) share of costs spent in the area.
     """
-    share = local_cost_share[provider]
-    # Only the council's pounds are split: a leg that costs more than it earns spends the
-    # provider's own cash beyond its revenue, and that is not council money kept local.
-    funded = np.minimum(cost, revenue)
-    kept = revenue - funded  # the surplus, or 0 on a loss
-    surplus_local = kind[provider] != ProviderKind.OUTSOURCER
-    local = share * funded + np.where(surplus_local, kept, 0.0)
-    leaked = (1.0 - share) * funded + np.where(surplus_local, 0.0, kept)
+    local, leaked = local_and_leaked(provider, revenue, cost, kind, local_cost_share)
     return Flows(slot, provider, council, revenue, cost, local, leaked)
 
 
-def transition_flows(transition: np.ndarray, local_share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each council's transition costs this quarter (re-procuring and mobilising disrupted
-    contracts) split into what is spent locally and what leaves: ``local_share`` goes to the
-    council's own procurement and commissioning staff, the rest to outside advisers."""
-    local = transition * local_share
-    return local, transition - local
-
-
-def settle_accounts(
-    flows: Flows,
-    cash: np.ndarray,
-    extraction: np.ndarray,
-    interest_rate: np.ndarray,
-    kind: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """Book a quarter into each provider's cash; return its profit-and-loss lines.
-
-    The surplus is paid out as dividends in ``extraction`` (when positive); borrowing costs
-    interest. In-house units hold no cash of their own: the council stands behind them.
-    ``cash`` is updated in place.
-    """
-    n = cash.shape[0]
-    revenue = np.bincount(flows.provider, flows.revenue, minlength=n)
-    cost = np.bincount(flows.provider, flows.cost, minlength=n)
-    surplus = revenue - cost
-    dividends = extraction * np.maximum(surplus, 0.0)
-    interest = interest_rate * np.maximum(-cash, 0.0)
-    external = kind != ProviderKind.INHOUSE
-    cash += np.where(external, surplus - dividends - interest, 0.0)
-    return {
-        "revenue": revenue,
-        "cost": cost,
-        "surplus": surplus,
-        "dividends": dividends,
-        "interest": interest,
-    }
+@kernel
+def local_and_leaked(provider, revenue, cost, kind, local_cost_share):
+    """Each leg's local and leaked money (:func:`quarter_flows`). Only the council's pounds are
+    split: a leg that costs more than it earns spends the provider's own cash beyond its
+    revenue, and that is not council money kept local. A mutual's or in-house unit's surplus
+    stays local; an outsourcer's leaves."""
+    n = provider.size
+    local = np.empty(n)
+    leaked = np.empty(n)
+    for g in range(n):
+        pr = provider[g]
+        share = local_cost_share[pr]
+        funded = min(cost[g], revenue[g])
+        kept = revenue[g] - funded  # the surplus, or 0 on a loss
+        if kind[pr] != OUTSOURCER:
+            local[g] = share * funded + kept
+            leaked[g] = (1.0 - share) * funded + 0.0
+        else:
+            local[g] = share * funded + 0.0
+            leaked[g] = (1.0 - share) * funded + kept
+    return local, leaked
 
 
 def headroom(providers: ProviderTable) -> np.ndarray:
     """Financial headroom of each provider, as its accounts show it: (cash + credit) in years
     of revenue (at least a quarter of capacity, so a new firm is not infinitely healthy)."""
     p = providers
-    if jit.compiled():
-        from sim.core.kernels import quarter
-
-        return quarter.headroom(
-            p.view("revenue_last"), p.view("capacity"), p.view("cash"), p.view("credit_limit")
-        )
-    revenue_year = np.maximum(p.view("revenue_last"), p.view("capacity") * 0.25) * QUARTERS_PER_YEAR
-    return (p.view("cash") + p.view("credit_limit")) / np.maximum(revenue_year, 1.0)
+    return _headroom(
+        p.view("revenue_last"), p.view("capacity"), p.view("cash"), p.view("credit_limit")
+    )
 
 
-def refresh_inhouse_prices(market: Market, emergency_premium: float) -> None:
-    """In-house services cost what the unit spends (no margin, no fixed price), plus the
-    premium while the unit covers an emergency."""
-    ct, p = market.contracts, market.providers
-    if jit.compiled():
-        from sim.core.kernels import quarter
-
-        quarter.refresh_inhouse_prices(
-            ct.view("holder"),
-            ct.view("reference"),
-            ct.view("emergency"),
-            ct.view("price"),
-            p.view("kind"),
-            p.view("cost_factor"),
-            market.cost_level,
-            emergency_premium,
-        )
-        return
-    ih = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE))
-    premium = np.where(ct.emergency[ih], 1.0 + emergency_premium, 1.0)
-    ct.price[ih] = ct.reference[ih] * p.unit_cost(ct.holder[ih], market.cost_level) * premium
+@kernel
+def _headroom(revenue_last, capacity, cash, credit_limit):
+    """:func:`headroom` over the provider table's columns."""
+    out = np.empty(cash.size)
+    for i in range(cash.size):
+        year = max(revenue_last[i], capacity[i] * 0.25) * 4
+        out[i] = (cash[i] + credit_limit[i]) / max(year, 1.0)
+    return out
 
 
-def handback_tolerance(
-    headroom: np.ndarray, handback_loss: float, handback_headroom: float
-) -> np.ndarray:
+@kernel
+def handback_tolerance(headroom, handback_loss, handback_headroom):
     """The loss (share of price) each provider bears on a contract before counting it
     loss-making: ``handback_loss`` at ``handback_headroom`` years of headroom, in proportion
     to headroom between none (at its credit limit) and twice that. So providers differ, and
     a firm running out of money hands contracts back sooner (no single cliff)."""
     if handback_headroom <= 0:
-        return np.full(headroom.shape, handback_loss)
-    return handback_loss * np.clip(headroom / handback_headroom, 0.0, 2.0)
+        return np.full(headroom.size, handback_loss)
+    return handback_loss * clipped_ratio(headroom, handback_headroom, 0.0, 2.0)
 
 
 def deliver_and_pay(market: Market, params: Params) -> None:
-    """Deliver every contract and pay for it: build the quarter's legs, follow the money
-    (:func:`quarter_flows`), book it (:func:`settle_accounts`), count each loss-making
-    contract towards a handback, and write the quarter's money into the ledger."""
-    if jit.compiled():
-        _deliver_and_pay_compiled(market, params)
-        return
+    """Deliver every contract and pay for it, and write the quarter's money into the ledger.
+
+    The quarter's legs: each delivering contract's holder and subcontractor, extra demand
+    the in-house unit covers at the emergency premium, and contracts an administrator
+    delivers (at their price plus ``administration_cost``; the administrator spends what it
+    is paid, so the failed provider's closed books do not move). A council over its spending
+    limit buys less of every leg (:mod:`sim.core.budgets`). Each leg's money is followed to
+    where it is spent (:func:`local_and_leaked`) and booked into its provider's cash, less
+    dividends (``extraction`` of a surplus) and interest on borrowing (none after failure;
+    in-house units hold no cash); a contract losing more than its holder's
+    :func:`handback_tolerance` counts a quarter towards a handback."""
     ct, p, cn, ledger = market.contracts, market.providers, market.councils, market.ledger
-    cp = params.commissioning
-    t = market.quarter
-    cost_level = market.cost_level
-    holder = ct.view("holder")
-    reference = ct.view("reference")
-    delivering = (holder >= 0) & (ct.view("start") <= t)
-    fraction = np.where(delivering, 1.0, 0.0)
-    fraction[delivering & (ct.view("disrupted_at") == t)] = 1.0 - cp.transition_service_loss
-
-    # Demand above contracted levels: the in-house unit covers what it can, at a premium.
-    demand = market.demand_factor[t]
-    council = ct.view("council")
-    required = reference * demand
-    units = cn.inhouse_unit
-    extra = np.zeros(cn.n)
-    if demand > 1.0:
-        want = np.bincount(council, reference * (demand - 1.0), minlength=cn.n)
-        spare = np.maximum(cn.inhouse_capacity - ct.used_capacity(p.n)[units], 0.0)
-        extra = np.minimum(want, spare)
-    spot_price = p.unit_cost(units, cost_level) * (1 + cp.emergency_premium)
-    # Contracts an administrator delivers (failure_regime "administration").
-    admin, admin_by, admin_paid = administered_legs(market, cp.administration_cost)
-
-    # Budgets bind: a council over its spending limit buys less of everything (sim.core.budgets).
-    commissioned = np.bincount(council, ct.view("price") * fraction, minlength=cn.n)
-    commissioned += np.bincount(council[admin], admin_paid, minlength=cn.n)
-    limit = budgets.spending_limit(cn, params.councils.budget_headroom)
-    bought = budgets.rationing(commissioned + extra * spot_price, limit)
-    fraction *= bought[council]
-    extra *= bought
-    admin_bought = bought[council[admin]]
-    admin_paid = admin_paid * admin_bought
-    spot = np.flatnonzero(extra > 0)
-    spot_paid = extra[spot] * spot_price[spot]
-
-    slots = np.flatnonzero(fraction > 0)
-    h = holder[slots]
-    sub = ct.subcontractor[slots]
-    s = np.where(sub >= 0, params.outsourcers.subcontract_share, 0.0)
-    paid = ct.price[slots] * fraction[slots]
-    work = reference[slots] * fraction[slots]
-    is_ih = p.kind[h] == ProviderKind.INHOUSE
-    holder_cost = np.where(is_ih, paid, work * (1 - s) * p.unit_cost(h, cost_level))
-    # A subcontracted leg: the subcontractor is paid its own price for the work it does, out
-    # of the holder's price.
-    with_sub = np.flatnonzero(sub >= 0)
-    sub_ids = sub[with_sub]
-    sub_pay = np.zeros(slots.size)
-    sub_pay[with_sub] = ct.subcontract_price[slots[with_sub]] * fraction[slots[with_sub]]
-    sub_revenue = sub_pay[with_sub]
-    sub_cost = work[with_sub] * s[with_sub] * p.unit_cost(sub_ids, cost_level)
-
-    leg_slot = np.concatenate([slots, slots[with_sub], np.full(spot.size, -1), admin])
-    leg_provider = np.concatenate([h, sub_ids, units[spot], admin_by])
-    leg_council = np.concatenate([council[slots], council[slots[with_sub]], spot, council[admin]])
-    revenue = np.concatenate([paid - sub_pay, sub_revenue, spot_paid, admin_paid])
-    cost = np.concatenate([holder_cost, sub_cost, spot_paid, admin_paid])
-    flows = quarter_flows(
-        leg_slot,
-        leg_provider,
-        leg_council,
-        revenue,
-        cost,
-        p.view("kind"),
-        p.view("local_cost_share"),
-    )
-    # Each holder's loss tolerance before this quarter's books (a firm near its limit has less).
-    tolerance = handback_tolerance(headroom(p), cp.handback_loss, cp.handback_headroom)[h]
-    # A failed provider's books are closed: no interest accrues on its debts after failure.
-    interest_rate = np.where(p.view("alive"), p.view("interest_rate"), 0.0)
-    accounts = settle_accounts(
-        flows, p.view("cash"), p.view("extraction"), interest_rate, p.view("kind")
-    )
-    p.view("revenue_last")[:] = accounts["revenue"]
-    p.view("cost_last")[:] = accounts["cost"]
-
-    # Contracts losing more than the holder's tolerance build up towards a handback.
-    holder_loss = (paid - sub_pay - holder_cost) < -tolerance * (paid - sub_pay)
-    streak = ct.loss_streak[slots]
-    ct.loss_streak[slots] = np.where(holder_loss & ~is_ih, streak + 1, 0)
-
-    premium = cp.emergency_premium / (1 + cp.emergency_premium)
-    emergency_paid = float((paid * ct.emergency[slots]).sum())
-    delivered = np.bincount(council, reference * fraction, minlength=cn.n) + extra
-    delivered += np.bincount(council[admin], reference[admin] * admin_bought, minlength=cn.n)
-    admin_share = cp.administration_cost / (1 + cp.administration_cost)
-    # Transition costs are council spend too: each council pays for its own disruptions.
-    hit = ledger.disrupted_value
-    transition = ledger.transition_cost * hit / hit.sum() if hit.sum() > 0 else np.zeros(cn.n)
-    transition_local, transition_leaked = transition_flows(transition, cp.transition_local_share)
-    ledger.flows = flows
-    ledger.accounts = accounts
-    ledger.money = {
-        "required": np.bincount(council, required, minlength=cn.n),
-        "delivered": delivered,
-        "paid": np.bincount(flows.council, flows.revenue, minlength=cn.n) + transition,
-        "local": np.bincount(flows.council, flows.local, minlength=cn.n) + transition_local,
-        "leaked": np.bincount(flows.council, flows.leaked, minlength=cn.n) + transition_leaked,
-        "transition": transition,
-        "bought": bought,
-        "emergency_cost": emergency_paid * premium
-        + float(spot_paid.sum()) * premium
-        + float(admin_paid.sum()) * admin_share
-        + ledger.transition_cost,
-    }
-
-
-def _deliver_and_pay_compiled(market: Market, params: Params) -> None:
-    """:func:`deliver_and_pay` by its kernel (:func:`sim.core.kernels.quarter.deliver_and_pay`)."""
-    from sim.core.kernels import quarter
-
-    ct, p, cn, ledger = market.contracts, market.providers, market.councils, market.ledger
-    cp = params.commissioning
-    out = quarter.deliver_and_pay(
-        ct.view("holder"),
-        ct.view("reference"),
-        ct.view("start"),
-        ct.view("disrupted_at"),
-        ct.view("council"),
-        ct.view("price"),
-        ct.view("subcontractor"),
-        ct.view("subcontract_price"),
-        ct.view("emergency"),
-        ct.view("loss_streak"),
-        ct.view("administered_until"),
-        ct.view("administered_by"),
-        ct.view("administered_price"),
-        p.view("kind"),
-        p.view("cost_factor"),
-        p.view("alive"),
-        p.view("cash"),
-        p.view("extraction"),
-        p.view("interest_rate"),
-        p.view("revenue_last"),
-        p.view("cost_last"),
-        p.view("capacity"),
-        p.view("credit_limit"),
-        p.view("local_cost_share"),
-        cn.inhouse_unit,
-        cn.inhouse_capacity,
-        cn.total,
-        cn.budget_factor,
+    out = _deliver_and_pay(
+        ct.columns(),
+        p.columns(),
+        cn.columns(),
         ledger.disrupted_value,
         market.cost_level,
         market.quarter,
         float(market.demand_factor[market.quarter]),
-        float(cp.transition_service_loss),
-        float(cp.emergency_premium),
-        float(cp.administration_cost),
-        float(params.councils.budget_headroom),
-        float(params.outsourcers.subcontract_share),
-        float(cp.handback_loss),
-        float(cp.handback_headroom),
-        float(cp.transition_local_share),
         float(ledger.transition_cost),
+        run_params(params),
     )
     legs, amounts, accounts, money, emergency_cost = out
     ledger.flows = Flows(*legs, *amounts)
@@ -340,35 +158,241 @@ _ACCOUNTS = ("revenue", "cost", "surplus", "dividends", "interest")
 _MONEY = ("required", "delivered", "paid", "local", "leaked", "transition", "bought")
 
 
-def administered_legs(
-    market: Market, administration_cost: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The contracts an administrator delivers this quarter: their slots, the failed provider
-    whose books they were on, and what the council pays (the contract's price plus
-    ``administration_cost`` of it). The administrator spends what it is paid (no surplus), so
-    the failed provider's closed books do not move."""
-    ct = market.contracts
-    slots = np.flatnonzero(ct.administered(market.quarter))
-    paid = ct.administered_price[slots] * (1.0 + administration_cost)
-    return slots, ct.administered_by[slots], paid
+@kernel
+def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transition_cost, run):
+    """The arithmetic of :func:`deliver_and_pay`: writes ``loss_streak``, ``cash``,
+    ``revenue_last`` and ``cost_last`` in place and returns the flows' legs (rows slot,
+    provider, council) and money (rows revenue, cost, local, leaked), the accounts (rows
+    revenue, cost, surplus, dividends, interest), the councils' money (rows required,
+    delivered, paid, local, leaked, transition, bought) and the emergency cost."""
+    holder, reference, start, council = ct.holder, ct.reference, ct.start, ct.council
+    price, disrupted_at, emergency, loss_streak = (
+        ct.price,
+        ct.disrupted_at,
+        ct.emergency,
+        ct.loss_streak,
+    )
+    subcontractor, subcontract_price = ct.subcontractor, ct.subcontract_price
+    administered_until, administered_by = ct.administered_until, ct.administered_by
+    administered_price = ct.administered_price
+    kind, cost_factor, alive, cash, capacity = p.kind, p.cost_factor, p.alive, p.cash, p.capacity
+    extraction, interest_rate, credit_limit = p.extraction, p.interest_rate, p.credit_limit
+    revenue_last, cost_last, local_cost_share = p.revenue_last, p.cost_last, p.local_cost_share
+    inhouse_unit, inhouse_capacity = cn.inhouse_unit, cn.inhouse_capacity
+    total, budget_factor = cn.total, cn.budget_factor
+    service_loss, emergency_premium = run.transition_service_loss, run.emergency_premium
+    administration_cost, budget_headroom = run.administration_cost, run.budget_headroom
+    subcontract_share, transition_local_share = run.subcontract_share, run.transition_local_share
+    handback_loss, handback_headroom = run.handback_loss, run.handback_headroom
+    n_ct, n_p, n_c = holder.size, kind.size, inhouse_unit.size
+    fraction = np.zeros(n_ct)
+    for i in range(n_ct):
+        if holder[i] >= 0 and start[i] <= t:
+            fraction[i] = 1.0 - service_loss if disrupted_at[i] == t else 1.0
 
+    extra = np.zeros(n_c)
+    if demand > 1.0:
+        want = np.zeros(n_c)
+        for i in range(n_ct):
+            want[council[i]] += reference[i] * (demand - 1.0)
+        used = used_capacity(holder, reference, n_p)
+        for c in range(n_c):
+            spare = max(inhouse_capacity[c] - used[inhouse_unit[c]], 0.0)
+            extra[c] = min(want[c], spare)
+    spot_price = np.empty(n_c)
+    for c in range(n_c):
+        u = inhouse_unit[c]
+        spot_price[c] = cost_factor[u] * cost_level[kind[u]] * (1 + emergency_premium)
 
-def update_inhouse_capacity(market: Market, retained_share: float) -> None:
-    """Staff transfer with the work they lose (TUPE); a retained core stays."""
-    cn, p = market.councils, market.providers
-    if jit.compiled():
-        from sim.core.kernels import quarter
+    # Contracts an administrator delivers (failure_regime "administration").
+    n_admin = 0
+    for i in range(n_ct):
+        if administered_until[i] > t and not (holder[i] >= 0 and start[i] <= t):
+            n_admin += 1
+    admin = np.empty(n_admin, np.int64)
+    k = 0
+    for i in range(n_ct):
+        if administered_until[i] > t and not (holder[i] >= 0 and start[i] <= t):
+            admin[k] = i
+            k += 1
+    admin_by = np.empty(n_admin, np.int64)
+    admin_paid = np.empty(n_admin)
+    for k in range(n_admin):
+        admin_by[k] = administered_by[admin[k]]
+        admin_paid[k] = administered_price[admin[k]] * (1.0 + administration_cost)
 
-        ct = market.contracts
-        cn.inhouse_capacity = quarter.update_inhouse_capacity(
-            ct.view("holder"),
-            ct.view("reference"),
-            cn.inhouse_unit,
-            cn.total,
-            p.view("capacity"),
-            retained_share,
-        )
-        return
-    used = market.contracts.used_capacity(p.n)[cn.inhouse_unit]
-    cn.inhouse_capacity = np.maximum(used, retained_share * cn.total)
-    p.capacity[cn.inhouse_unit] = cn.inhouse_capacity
+    # Budgets bind (sim.core.budgets): a council over its limit buys less of everything.
+    asked = np.zeros(n_c)
+    for i in range(n_ct):
+        asked[council[i]] += price[i] * fraction[i]
+    admin_commissioned = np.zeros(n_c)
+    for k in range(n_admin):
+        admin_commissioned[council[admin[k]]] += admin_paid[k]
+    for c in range(n_c):
+        asked[c] = (asked[c] + admin_commissioned[c]) + extra[c] * spot_price[c]
+    bought = rationing(asked, limits(total, budget_headroom, budget_factor))
+    for i in range(n_ct):
+        fraction[i] *= bought[council[i]]
+    for c in range(n_c):
+        extra[c] *= bought[c]
+    admin_bought = np.empty(n_admin)
+    for k in range(n_admin):
+        admin_bought[k] = bought[council[admin[k]]]
+        admin_paid[k] = admin_paid[k] * admin_bought[k]
+    n_spot = 0
+    for c in range(n_c):
+        if extra[c] > 0:
+            n_spot += 1
+    spot = np.empty(n_spot, np.int64)
+    spot_paid = np.empty(n_spot)
+    k = 0
+    for c in range(n_c):
+        if extra[c] > 0:
+            spot[k] = c
+            spot_paid[k] = extra[c] * spot_price[c]
+            k += 1
+
+    # The holders' legs, then the subcontractors', the spot purchases', the administrators'.
+    m = 0
+    n_sub = 0
+    for i in range(n_ct):
+        if fraction[i] > 0:
+            m += 1
+            if subcontractor[i] >= 0:
+                n_sub += 1
+    n_legs = m + n_sub + n_spot + n_admin
+    leg_slot = np.empty(n_legs, np.int64)
+    leg_provider = np.empty(n_legs, np.int64)
+    leg_council = np.empty(n_legs, np.int64)
+    revenue = np.empty(n_legs)
+    cost = np.empty(n_legs)
+    paid = np.empty(m)
+    net = np.empty(m)
+    holder_cost = np.empty(m)
+    slots = np.empty(m, np.int64)
+    j = 0
+    b = m  # next subcontractor leg
+    for i in range(n_ct):
+        if fraction[i] <= 0:
+            continue
+        h = holder[i]
+        sub = subcontractor[i]
+        s = subcontract_share if sub >= 0 else 0.0
+        pd = price[i] * fraction[i]
+        work = reference[i] * fraction[i]
+        unit_cost = cost_factor[h] * cost_level[kind[h]]
+        hc = pd if kind[h] == INHOUSE else work * (1 - s) * unit_cost
+        sub_pay = 0.0
+        if sub >= 0:
+            sub_pay = subcontract_price[i] * fraction[i]
+            leg_slot[b] = i
+            leg_provider[b] = sub
+            leg_council[b] = council[i]
+            revenue[b] = sub_pay
+            cost[b] = work * s * (cost_factor[sub] * cost_level[kind[sub]])
+            b += 1
+        slots[j] = i
+        paid[j] = pd
+        net[j] = pd - sub_pay
+        holder_cost[j] = hc
+        leg_slot[j] = i
+        leg_provider[j] = h
+        leg_council[j] = council[i]
+        revenue[j] = pd - sub_pay
+        cost[j] = hc
+        j += 1
+    for k in range(n_spot):
+        leg_slot[b] = -1
+        leg_provider[b] = inhouse_unit[spot[k]]
+        leg_council[b] = spot[k]
+        revenue[b] = spot_paid[k]
+        cost[b] = spot_paid[k]
+        b += 1
+    for k in range(n_admin):
+        leg_slot[b] = admin[k]
+        leg_provider[b] = admin_by[k]
+        leg_council[b] = council[admin[k]]
+        revenue[b] = admin_paid[k]
+        cost[b] = admin_paid[k]
+        b += 1
+
+    local, leaked = local_and_leaked(leg_provider, revenue, cost, kind, local_cost_share)
+
+    # Each provider's loss tolerance from its books before this quarter's (handback_tolerance).
+    room = _headroom(revenue_last, capacity, cash, credit_limit)
+    tolerance = handback_tolerance(room, handback_loss, handback_headroom)
+
+    # The providers' books.
+    acc_revenue = np.zeros(n_p)
+    acc_cost = np.zeros(n_p)
+    for g in range(n_legs):
+        acc_revenue[leg_provider[g]] += revenue[g]
+        acc_cost[leg_provider[g]] += cost[g]
+    surplus = np.empty(n_p)
+    dividends = np.empty(n_p)
+    interest = np.empty(n_p)
+    for q in range(n_p):
+        surplus[q] = acc_revenue[q] - acc_cost[q]
+        dividends[q] = extraction[q] * max(surplus[q], 0.0)
+        rate = interest_rate[q] if alive[q] else 0.0
+        interest[q] = rate * max(-cash[q], 0.0)
+        if kind[q] != INHOUSE:
+            cash[q] += surplus[q] - dividends[q] - interest[q]
+        revenue_last[q] = acc_revenue[q]
+        cost_last[q] = acc_cost[q]
+
+    # Loss-making contracts build up towards a handback.
+    emergency_paid = np.empty(m)
+    for j in range(m):
+        i = slots[j]
+        h = holder[i]
+        loss = (net[j] - holder_cost[j]) < -tolerance[h] * net[j]
+        loss_streak[i] = loss_streak[i] + 1 if loss and kind[h] != INHOUSE else 0
+        emergency_paid[j] = paid[j] * (1.0 if emergency[i] else 0.0)
+
+    required = np.zeros(n_c)
+    delivered = np.zeros(n_c)
+    for i in range(n_ct):
+        required[council[i]] += reference[i] * demand
+        delivered[council[i]] += reference[i] * fraction[i]
+    admin_delivered = np.zeros(n_c)
+    for k in range(n_admin):
+        admin_delivered[council[admin[k]]] += reference[admin[k]] * admin_bought[k]
+    hit = pairwise_sum(disrupted_value)
+    transition = np.zeros(n_c)
+    if hit > 0:
+        for c in range(n_c):
+            transition[c] = transition_cost * disrupted_value[c] / hit
+    paid_c = np.zeros(n_c)
+    local_c = np.zeros(n_c)
+    leaked_c = np.zeros(n_c)
+    for g in range(n_legs):
+        paid_c[leg_council[g]] += revenue[g]
+        local_c[leg_council[g]] += local[g]
+        leaked_c[leg_council[g]] += leaked[g]
+    for c in range(n_c):
+        delivered[c] = delivered[c] + extra[c] + admin_delivered[c]
+        t_local = transition[c] * transition_local_share
+        paid_c[c] += transition[c]
+        local_c[c] += t_local
+        leaked_c[c] += transition[c] - t_local
+    premium = emergency_premium / (1 + emergency_premium)
+    admin_share = administration_cost / (1 + administration_cost)
+    emergency_cost = (
+        pairwise_sum(emergency_paid) * premium
+        + pairwise_sum(spot_paid) * premium
+        + pairwise_sum(admin_paid) * admin_share
+        + transition_cost
+    )
+    # Few, packed outputs: numba boxes each returned array at a cost (about a microsecond).
+    legs = np.empty((3, n_legs), np.int64)
+    legs[0], legs[1], legs[2] = leg_slot, leg_provider, leg_council
+    money = np.empty((4, n_legs))
+    money[0], money[1], money[2], money[3] = revenue, cost, local, leaked
+    accounts = np.empty((5, n_p))
+    accounts[0], accounts[1], accounts[2] = acc_revenue, acc_cost, surplus
+    accounts[3], accounts[4] = dividends, interest
+    councils = np.empty((7, n_c))
+    councils[0], councils[1], councils[2], councils[3] = required, delivered, paid_c, local_c
+    councils[4], councils[5], councils[6] = leaked_c, transition, bought
+    return legs, money, accounts, councils, emergency_cost

@@ -20,7 +20,18 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from sim.core import delivery, failure, network, outcomes, shocks, spinouts, tendering, trust
+from sim.core import (
+    delivery,
+    failure,
+    inhouse,
+    network,
+    outcomes,
+    shocks,
+    spinouts,
+    tender_round,
+    tendering,
+    trust,
+)
 from sim.core.state import (
     KINDS,
     QUARTERS_PER_YEAR,
@@ -254,10 +265,10 @@ class Simulation:
         if self._own_councils is not None:  # a councils file may give each council its own
             own = self._own_councils[3]
             share = np.where(np.isnan(own), share, own)
-        inhouse = self.rng.random(n) < share[ct.view("council")]
+        in_house = self.rng.random(n) < share[ct.view("council")]
         slots = np.arange(n)
         cn.total = np.bincount(ct.view("council"), ct.view("reference"), minlength=cn.n)
-        ih = slots[inhouse]
+        ih = slots[in_house]
         ct.holder[ih] = cn.inhouse_unit[ct.council[ih]]
         cn.inhouse_capacity = np.maximum(
             np.bincount(ct.council[ih], ct.reference[ih], minlength=cn.n),
@@ -265,10 +276,10 @@ class Simulation:
         )
         self.providers.capacity[cn.inhouse_unit] = cn.inhouse_capacity
         premium = self.params.commissioning.emergency_premium
-        delivery.refresh_inhouse_prices(self.market, premium)
+        inhouse.refresh_inhouse_prices(self.market, premium)
         # The rest was outsourced before the run: one tender round among providers places it.
-        gaps = tendering.tender(
-            self.market, slots[~inhouse], self.params, self.rng, allow_inhouse=False
+        gaps = tender_round.tender(
+            self.market, slots[~in_house], self.params, self.rng, allow_inhouse=False
         )
         failure.leave_gaps(self.market, gaps, self.params)
         # Stagger end dates so that tenders fall due evenly over the years (a contract no one
@@ -316,7 +327,7 @@ class Simulation:
 
     def council_value_by_kind(self) -> np.ndarray:
         """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
-        return self.contracts.value_by_council_and_kind(self.providers.kind, self.n_councils)
+        return trust.value_by_council_and_kind(self.market)
 
     # ------------------------------------------------------------------ the quarter
 
@@ -335,14 +346,14 @@ class Simulation:
         failure.insolvencies(m, params, rng)
         failure.handbacks(m, params, rng)
         failure.end_administration(m, params, rng)
-        failure.leave_gaps(m, tendering.tender_due(m, params, rng), params)
+        failure.leave_gaps(m, tender_round.tender_due(m, params, rng), params)
         spinouts.spin_outs(m, params.mutuals, rng)
         # In-house services cost what the unit spends this quarter, cost shocks included.
-        delivery.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
+        inhouse.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
         delivery.deliver_and_pay(m, params)
         spinouts.grow_mutuals(m, params.mutuals.growth_rate)
         self._update_trust()
-        delivery.update_inhouse_capacity(m, params.councils.inhouse_capacity_retained)
+        inhouse.update_inhouse_capacity(m, params.councils.inhouse_capacity_retained)
         self._record_quarter()
 
     def _update_trust(self) -> None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core import jit
-from sim.core.delivery import headroom, refresh_inhouse_prices
+from sim.core.bidders import by_home, national, near_fill, spare_capacity
+from sim.core.delivery import headroom
+from sim.core.inhouse import refresh_inhouse_prices
+from sim.core.jit import kernel
+from sim.core.numeric import INHOUSE, clipped_ratio
+from sim.core.run_params import run_params
 from sim.core.state import QUARTERS_PER_YEAR, Market, Params, ProviderKind
-from sim.core.tendering import bid_prices, by_home, tender
+from sim.core.tender_round import place, tender
 
 __all__ = [
     "administer",
@@ -74,8 +78,8 @@ def administer(
 ) -> None:
     """An administrator takes a failed provider's contracts (as the Official Receiver took
     Carillion's): it keeps them delivered at their price plus ``administration_cost`` for
-    ``administration_quarters`` (:func:`sim.core.delivery.administered_legs`) while they are re-let
-    by tender now, the new holders starting after mobilisation. What the tender cannot place
+    ``administration_quarters`` (paid in :func:`sim.core.delivery.deliver_and_pay`) while they
+    are re-let by tender now, the new holders starting after mobilisation. What the tender cannot place
     waits in a gap covered by the administrator (re-tendered as any gap);
     :func:`end_administration` hands what is left to the councils when administration ends."""
     if slots.size == 0:
@@ -98,15 +102,7 @@ def end_administration(market: Market, params: Params, rng: np.random.Generator)
     """Administration ends this quarter: contracts it has not re-let are disrupted and
     answered as any failure's (insource, emergency award or gap)."""
     ct = market.contracts
-    if jit.compiled():
-        from sim.core.kernels import quarter
-
-        left = quarter.administration_left(
-            ct.view("administered_until"), ct.view("holder"), market.quarter
-        )
-    else:
-        ending = ct.view("administered_until") == market.quarter
-        left = np.flatnonzero(ending & (ct.view("holder") < 0))
+    left = _administration_left(ct.view("administered_until"), ct.view("holder"), market.quarter)
     if left.size:
         market.ledger.open()
         disrupt(market, left, params, rng)
@@ -124,29 +120,23 @@ def subcontract_losses(
 def insolvencies(market: Market, params: Params, rng: np.random.Generator) -> None:
     """Every trading provider whose cash is below its credit limit fails."""
     p = market.providers
-    if jit.compiled():
-        from sim.core.kernels import quarter
-
-        broke = quarter.insolvent(
-            p.view("alive"), p.view("kind"), p.view("cash"), p.view("credit_limit")
-        )
-    else:
-        broke = np.flatnonzero(p.external() & (p.view("cash") < -p.view("credit_limit")))
+    broke = _insolvent(p.view("alive"), p.view("kind"), p.view("cash"), p.view("credit_limit"))
     for index in broke:
         fail_provider(market, int(index), "insolvency", params, rng)
 
 
-def handback_patience(
-    headroom: np.ndarray, handback_quarters: int, handback_headroom: float
-) -> np.ndarray:
+@kernel
+def handback_patience(headroom, handback_quarters, handback_headroom):
     """How many loss-making quarters in a row each provider bears before handing a contract
     back: ``handback_quarters`` at ``handback_headroom`` years of headroom, from half that for
     a firm at its credit limit to one and a half times for a comfortable one (at least one).
     Firms differ, so a cost shock's handbacks spread over quarters instead of one cliff."""
-    if handback_headroom <= 0:
-        return np.full(headroom.shape, handback_quarters)
-    scale = np.clip(headroom / handback_headroom, 0.5, 1.5)
-    return np.maximum(np.rint(handback_quarters * scale), 1).astype(np.int64)
+    patience = np.full(headroom.size, handback_quarters, np.int64)
+    if handback_headroom > 0:
+        scale = clipped_ratio(headroom, handback_headroom, 0.5, 1.5)
+        for q in range(headroom.size):
+            patience[q] = max(np.rint(handback_quarters * scale[q]), 1.0)
+    return patience
 
 
 def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
@@ -154,23 +144,10 @@ def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
     back (:func:`handback_patience`); the provider that handed one back may not be awarded it
     again for ``handback_bar_quarters``."""
     ct, p, cp = market.contracts, market.providers, params.commissioning
-    if jit.compiled():
-        from sim.core.kernels import quarter
-
-        back = quarter.handbacks_due(
-            ct.view("holder"),
-            ct.view("loss_streak"),
-            p.view("revenue_last"),
-            p.view("capacity"),
-            p.view("cash"),
-            p.view("credit_limit"),
-            int(cp.handback_quarters),
-            float(cp.handback_headroom),
-        )
-    else:
-        holder = ct.view("holder")
-        patience = handback_patience(headroom(p), cp.handback_quarters, cp.handback_headroom)
-        back = np.flatnonzero((holder >= 0) & (ct.view("loss_streak") >= patience[holder]))
+    patience = handback_patience(
+        headroom(p), int(cp.handback_quarters), float(cp.handback_headroom)
+    )
+    back = _handed_back(ct.view("holder"), ct.view("loss_streak"), patience)
     if back.size:
         ct.barred[back] = ct.holder[back]
         ct.barred_until[back] = market.quarter + cp.handback_bar_quarters
@@ -205,46 +182,13 @@ def emergency_awards(
     has room, else award it directly (after mobilisation, at the emergency premium) to the
     best-quality outsourcer or near mutual with room that is not barred from it, else leave a
     gap until a re-tender can award."""
-    if jit.compiled():
-        from sim.core.kernels.tender import emergency_awards as compiled
-
-        compiled(market, slots, params, rng)
-        return
     ct, p, cn = market.contracts, market.providers, market.councils
-    cp = params.commissioning
-    t = market.quarter
-    spare = p.view("capacity") - ct.used_capacity(p.n)
+    # The seeded order drawn here: passing the generator to a kernel costs more than the rest
+    # of this call.
+    slots = np.asarray(slots, dtype=np.int64)
     order = slots[rng.permutation(slots.size)]
-    external = np.flatnonzero(p.external())
-    national = external[p.home[external] < 0]
-    based, start = by_home(external[p.home[external] >= 0], p.home, cn.n)
-    for slot in order:
-        size = ct.reference[slot]
-        council = ct.council[slot]
-        unit = cn.inhouse_unit[council]
-        if spare[unit] >= size:  # insource now, at an emergency premium
-            spare[unit] -= size
-            insource(market, slot, params)
-            continue
-        near = [based[start[a] : start[a + 1]] for a in cn.near.of(council)]
-        cols = np.sort(np.concatenate([national, *near]))
-        allowed = ~ct.barred_now(np.array([slot]), cols, t)[0]
-        candidates = cols[allowed & (spare[cols] >= size)]
-        if candidates.size:  # emergency direct award to the best-placed provider with room
-            best = candidates[np.argmax(p.quality[candidates])]
-            spare[best] -= size
-            one = np.array([best])
-            price = bid_prices(np.array([size]), p.unit_cost(one, market.cost_level), p.markup[one])
-            ct.place(
-                slot,
-                best,
-                price=price[0, 0] * (1 + cp.emergency_premium),
-                start=t + cp.mobilisation_quarters,
-                end=t + cp.mobilisation_quarters + cp.emergency_contract_quarters,
-                emergency=True,
-            )
-            continue
-        ct.end[slot] = t + cp.retender_quarters  # gap: unmet need until a tender can award
+    at = (market.quarter, market.cost_level)
+    _emergency(order, at, ct.columns(), p.columns(), cn.columns(), run_params(params))
 
 
 def _count_disruption(market: Market, slots: np.ndarray, params: Params) -> None:
@@ -261,7 +205,7 @@ def _count_disruption(market: Market, slots: np.ndarray, params: Params) -> None
 
 def insource(market: Market, slot: int, params: Params) -> None:
     """The council's own unit takes the contract now, as an emergency (at the premium, priced
-    by :func:`sim.core.delivery.refresh_inhouse_prices`, and re-tendered when the term ends)."""
+    by :func:`sim.core.inhouse.refresh_inhouse_prices`, and re-tendered when the term ends)."""
     unit = market.councils.inhouse_unit[market.contracts.council[slot]]
     t = market.quarter
     end = t + params.commissioning.emergency_contract_quarters
@@ -283,3 +227,94 @@ def leave_gaps(market: Market, slots: np.ndarray, params: Params) -> None:
             insource(market, slot, params)
         else:
             ct.end[slot] = t + cp.retender_quarters
+
+
+@kernel
+def _emergency(order, at, ct, p, cn, run):
+    """Answer disrupted contracts in a seeded order: insource, emergency award to the
+    best-quality near provider with room, or gap (:func:`emergency_awards`); ``order`` is
+    the slots in that order, ``at`` (quarter, cost level of each provider type)."""
+    t, cost_level = at
+    ct_n, p_n = ct.holder.size, p.kind.size
+    council, reference, holder, end = ct.council, ct.reference, ct.holder, ct.end
+    barred, barred_until = ct.barred, ct.barred_until
+    kind, home, alive, capacity = p.kind, p.home, p.alive, p.capacity
+    quality, cost_factor, markup = p.quality, p.cost_factor, p.markup
+    indptr, indices, inhouse_unit = cn.near_indptr, cn.near_indices, cn.inhouse_unit
+    premium, mobilisation = run.emergency_premium, run.mobilisation_quarters
+    emergency_quarters, retender_quarters = run.emergency_contract_quarters, run.retender_quarters
+    spare = spare_capacity(ct_n, holder, reference, p_n, capacity)
+    external = np.zeros(p_n, np.bool_)
+    for k in range(p_n):
+        external[k] = alive[k] and kind[k] != INHOUSE
+    nationals = national(p_n, home, external)
+    n_national = nationals.size
+    rows, first = by_home(p_n, home, external, indptr.size - 1)
+    buf = np.empty(rows.size + n_national, np.int64)
+    for s in order:
+        size = reference[s]
+        c = council[s]
+        u = inhouse_unit[c]
+        if spare[u] >= size:  # insource (as :func:`insource`)
+            spare[u] -= size
+            place(s, u, 0.0, t, t + emergency_quarters, True, ct)
+            continue
+        buf[:n_national] = nationals
+        n_cand = near_fill(c, indptr, indices, rows, first, buf, n_national)
+        bar = barred[s] if barred_until[s] > t else -2
+        best = -1
+        for q in range(n_cand):
+            k = buf[q]
+            if k == bar or spare[k] < size:
+                continue
+            # the first best in provider order
+            if best < 0 or quality[k] > quality[best] or (quality[k] == quality[best] and k < best):
+                best = k
+        if best >= 0:
+            spare[best] -= size
+            bid = size * (cost_factor[best] * cost_level[kind[best]]) * (1.0 + markup[best])
+            begin = t + mobilisation
+            place(s, best, bid * (1 + premium), begin, begin + emergency_quarters, True, ct)
+        else:
+            end[s] = t + retender_quarters
+
+
+@kernel
+def _handed_back(holder, loss_streak, patience):
+    """The slots whose contract has lost money for as long as its holder's ``patience``."""
+    n = 0
+    for i in range(holder.size):
+        if holder[i] >= 0 and loss_streak[i] >= patience[holder[i]]:
+            n += 1
+    back = np.empty(n, np.int64)
+    k = 0
+    for i in range(holder.size):
+        if holder[i] >= 0 and loss_streak[i] >= patience[holder[i]]:
+            back[k] = i
+            k += 1
+    return back
+
+
+@kernel
+def _insolvent(alive, kind, cash, credit_limit):
+    """The trading providers :func:`insolvencies` fails: cash below their credit limit."""
+    out = np.empty(alive.size, np.int64)
+    n = 0
+    for q in range(alive.size):
+        if alive[q] and kind[q] != INHOUSE and cash[q] < -credit_limit[q]:
+            out[n] = q
+            n += 1
+    return out[:n].copy()
+
+
+@kernel
+def _administration_left(administered_until, holder, t):
+    """The slots :func:`end_administration` disrupts (administration ends now,
+    no new holder)."""
+    out = np.empty(holder.size, np.int64)
+    n = 0
+    for i in range(holder.size):
+        if administered_until[i] == t and holder[i] < 0:
+            out[n] = i
+            n += 1
+    return out[:n].copy()

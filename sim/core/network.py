@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.state import Neighbours
+from sim.core.neighbours import Neighbours
 from sim.inputs import InputError, clip, csv_records, quote, read_text_file
 
 if TYPE_CHECKING:  # loaded by the loaders that need them: a run on the synthetic map never does

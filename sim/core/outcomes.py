@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.core import jit
+from sim.core.jit import kernel
+from sim.core.numeric import INHOUSE, MUTUAL, OUTSOURCER, pairwise_sum
 from sim.core.state import Market, ProviderKind
 from sim.core.tendering import effective_weights
+from sim.core.trust import value_by_council_and_kind
 from sim.version import package_version
 
 if TYPE_CHECKING:
@@ -32,7 +34,6 @@ __all__ = [
     "Outcome",
     "council_metrics",
     "council_table",
-    "failures_by_kind",
     "local_multiplier",
     "model_reporters",
     "outcome",
@@ -264,58 +265,6 @@ def local_multiplier(
 
 def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
     """The quarter's outcomes (:data:`REPORTERS`), computed once from the market's tables."""
-    if jit.compiled():
-        return _quarter_metrics_compiled(market, local_respend)
-    ct, p, ledger = market.contracts, market.providers, market.ledger
-    money = ledger.money
-    holder = ct.view("holder")
-    held = holder >= 0
-    value = np.bincount(p.kind[holder[held]], ct.view("price")[held], minlength=3)
-    total = value.sum()
-    shares = value / total if total > 0 else np.zeros(3)
-    by_provider = ct.value_by_provider(p.n)
-    hhi = float(((by_provider / total) ** 2).sum()) if total > 0 else 0.0
-    social_value_column = (
-        float((p.social_value_score[holder[held]] * ct.view("price")[held]).sum() / total)
-        if total > 0
-        else 0.0
-    )
-    alive_ext = p.external()
-    outsourcers = alive_ext & (p.view("kind") == ProviderKind.OUTSOURCER)
-    required, delivered = money["required"].sum(), money["delivered"].sum()
-    spend, local = money["paid"].sum(), money["local"].sum()
-    return {
-        "share_outsourcer": float(shares[ProviderKind.OUTSOURCER]),
-        "share_mutual": float(shares[ProviderKind.MUTUAL]),
-        "share_inhouse": float(shares[ProviderKind.INHOUSE]),
-        "hhi": hhi,
-        "providers_active": int(alive_ext.sum()),
-        "failures": ledger.failures,
-        "contracts_disrupted": ledger.contracts_disrupted,
-        "handbacks": ledger.handbacks,
-        "service_delivered": float(min(delivered / required, 1.0)) if required > 0 else 1.0,
-        "unmet_need": float(max(required - delivered, 0.0)) / MILLION,
-        "emergency_cost": float(money["emergency_cost"]) / MILLION,
-        "spend": float(spend) / MILLION,
-        "local_reinvestment": float(local) / MILLION,
-        "leaked": float(money["leaked"].sum()) / MILLION,
-        "local_share": float(local / spend) if spend > 0 else 0.0,
-        "lm3": float(local_multiplier(spend, local, local_respend)),
-        "social_value": social_value_column,
-        "trust": float(market.councils.trust.mean()),
-        "spin_outs": ledger.spin_outs,
-        "mean_markup_outsourcer": float(p.view("markup")[outsourcers].mean())
-        if outsourcers.any()
-        else 0.0,
-        "contagion_loss": ledger.contagion_loss / MILLION,
-        **failures_by_kind(p.view("kind"), p.view("failed_at"), market.quarter),
-    }
-
-
-def _quarter_metrics_compiled(market: Market, local_respend: float) -> dict[str, Any]:
-    """:func:`quarter_metrics` by its kernel (:func:`sim.core.kernels.quarter.quarter_metrics`)."""
-    from sim.core.kernels import quarter
-
     ct, p, ledger = market.contracts, market.providers, market.ledger
     money = ledger.money
     (
@@ -333,14 +282,9 @@ def _quarter_metrics_compiled(market: Market, local_respend: float) -> dict[str,
         markup,
         failed_outsourcer,
         failed_mutual,
-    ) = quarter.quarter_metrics(
-        ct.view("holder"),
-        ct.view("price"),
-        p.view("kind"),
-        p.view("social_value_score"),
-        p.view("alive"),
-        p.view("markup"),
-        p.view("failed_at"),
+    ) = _quarter_tallies(
+        ct.columns(),
+        p.columns(),
         money["required"],
         money["delivered"],
         money["paid"],
@@ -367,7 +311,7 @@ def _quarter_metrics_compiled(market: Market, local_respend: float) -> dict[str,
         "local_reinvestment": local / MILLION,
         "leaked": leaked / MILLION,
         "local_share": share,
-        "lm3": 1.0 + share * (1.0 + local_respend),
+        "lm3": float(local_multiplier(spend, local, local_respend)),
         "social_value": social,
         "trust": trust,
         "spin_outs": ledger.spin_outs,
@@ -375,16 +319,6 @@ def _quarter_metrics_compiled(market: Market, local_respend: float) -> dict[str,
         "contagion_loss": ledger.contagion_loss / MILLION,
         "failures_outsourcer": failed_outsourcer,
         "failures_mutual": failed_mutual,
-    }
-
-
-def failures_by_kind(kind: np.ndarray, failed_at: np.ndarray, quarter: int) -> dict[str, int]:
-    """How many outsourcers and mutuals failed in ``quarter`` (``failed_at``: each provider's
-    quarter of failure, -1 if trading)."""
-    now = failed_at == quarter
-    return {
-        "failures_outsourcer": int((now & (kind == ProviderKind.OUTSOURCER)).sum()),
-        "failures_mutual": int((now & (kind == ProviderKind.MUTUAL)).sum()),
     }
 
 
@@ -482,10 +416,10 @@ def run_summary(
 def council_metrics(market: Market) -> dict[str, np.ndarray]:
     """Each council's quarter (:data:`COUNCIL_REPORTERS`), one value per council, read from
     the quarter's accounts as :func:`quarter_metrics` reads the market's."""
-    money, n = market.ledger.money, market.councils.n
+    money = market.ledger.money
     required, delivered = money["required"], money["delivered"]
     paid, local = money["paid"], money["local"]
-    value = market.contracts.value_by_council_and_kind(market.providers.kind, n)
+    value = value_by_council_and_kind(market)
     total = value.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         service = np.where(required > 0, np.minimum(delivered / required, 1.0), 1.0)
@@ -548,3 +482,71 @@ def run_report(model: Any, seed: int | None = None) -> dict[str, Any]:
         "package_version": package_version(),
         "events": model.events,
     }
+
+
+@kernel
+def _quarter_tallies(ct, p, required, delivered, paid, local, leaked, trust, quarter):
+    """The arithmetic of :func:`quarter_metrics`: value by provider type, HHI,
+    social value, live providers, money totals, mean trust and outsourcer mark-up, failures
+    by type."""
+    holder, price = ct.holder, ct.price
+    kind, social_value_score, alive = p.kind, p.social_value_score, p.alive
+    markup, failed_at = p.markup, p.failed_at
+    n_p = kind.size
+    value = np.zeros(3)
+    by_provider = np.zeros(n_p)
+    n_held = 0
+    for i in range(holder.size):
+        if holder[i] >= 0:
+            value[kind[holder[i]]] += price[i]
+            by_provider[holder[i]] += price[i]
+            n_held += 1
+    total = pairwise_sum(value)
+    hhi = 0.0
+    social = 0.0
+    if total > 0:
+        sq = np.empty(n_p)
+        for q in range(n_p):
+            x = by_provider[q] / total
+            sq[q] = x * x
+        hhi = pairwise_sum(sq)
+        weighted = np.empty(n_held)
+        k = 0
+        for i in range(holder.size):
+            if holder[i] >= 0:
+                weighted[k] = social_value_score[holder[i]] * price[i]
+                k += 1
+        social = pairwise_sum(weighted) / total
+    active = 0
+    n_out = 0
+    markups = np.empty(n_p)
+    failed_outsourcer = 0
+    failed_mutual = 0
+    for q in range(n_p):
+        if alive[q] and kind[q] != INHOUSE:
+            active += 1
+            if kind[q] == OUTSOURCER:
+                markups[n_out] = markup[q]
+                n_out += 1
+        if failed_at[q] == quarter:
+            if kind[q] == OUTSOURCER:
+                failed_outsourcer += 1
+            elif kind[q] == MUTUAL:
+                failed_mutual += 1
+    mean_markup = pairwise_sum(markups[:n_out]) / n_out if n_out > 0 else 0.0
+    return (
+        value,
+        total,
+        hhi,
+        social,
+        active,
+        pairwise_sum(required),
+        pairwise_sum(delivered),
+        pairwise_sum(paid),
+        pairwise_sum(local),
+        pairwise_sum(leaked),
+        pairwise_sum(trust) / trust.size,
+        mean_markup,
+        failed_outsourcer,
+        failed_mutual,
+    )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core import jit
 from sim.core.failure import fail_provider
+from sim.core.jit import kernel
 from sim.core.state import KIND_NAMES, Market, Params, ProviderKind
 
 __all__ = [
@@ -76,7 +76,7 @@ def fee_uplift(
     """Prices of running contracts after a fee uplift: each rises by ``share`` of the cost rise
     of its holder's type (``rise``: (3,) relative rise per provider type, 0.075 for a 7.5%
     shock). ``holder_kind``: each contract's holder type, -1 for no holder (a gap) or an
-    in-house unit, whose price already follows its cost (:func:`sim.core.delivery.refresh_inhouse_prices`)."""
+    in-house unit, whose price already follows its cost (:func:`sim.core.inhouse.refresh_inhouse_prices`)."""
     uplift = np.where(holder_kind >= 0, rise[np.maximum(holder_kind, 0)], 0.0)
     return price * (1.0 + share * uplift)
 
@@ -126,13 +126,20 @@ def random_failures(market: Market, params: Params, rng: np.random.Generator) ->
     """Fail each trading provider with its quarterly hazard (failures beyond insolvency)."""
     p = market.providers
     hazard = p.view("hazard")
-    if jit.compiled():
-        from sim.core.kernels import quarter
-
-        at_risk = quarter.at_risk(p.view("alive"), hazard)
-    else:
-        at_risk = np.flatnonzero(p.view("alive") & (hazard > 0))
+    at_risk = _at_risk(p.view("alive"), hazard)
     if at_risk.size:
         hit = at_risk[rng.random(at_risk.size) < hazard[at_risk]]
         for index in hit:
             fail_provider(market, int(index), "random", params, rng)
+
+
+@kernel
+def _at_risk(alive, hazard):
+    """The providers :func:`random_failures` draws for: live, with a hazard."""
+    out = np.empty(alive.size, np.int64)
+    n = 0
+    for q in range(alive.size):
+        if alive[q] and hazard[q] > 0:
+            out[n] = q
+            n += 1
+    return out[:n].copy()

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.core import jit
+from sim.core.jit import kernel
+from sim.core.numeric import INHOUSE, MUTUAL, used_capacity
 from sim.core.state import (
     QUARTERS_PER_YEAR,
     Market,
@@ -68,14 +69,7 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
         return []
     ct, p = market.contracts, market.providers
     quarterly = 1.0 - (1.0 - min(rate, 1.0)) ** (1 / QUARTERS_PER_YEAR)
-    if jit.compiled():
-        from sim.core.kernels import quarter
-
-        inhouse = quarter.spin_out_candidates(
-            ct.view("holder"), ct.view("emergency"), p.view("kind")
-        )
-    else:
-        inhouse = np.flatnonzero(ct.held_by(p.kind, ProviderKind.INHOUSE) & ~ct.view("emergency"))
+    inhouse = _spin_out_candidates(ct.view("holder"), ct.view("emergency"), p.view("kind"))
     chosen = inhouse[rng.random(inhouse.size) < quarterly]
     grant = section.start_up_grant * 1e6 if section.support_programme else 0.0
     if chosen.size == 0:
@@ -97,24 +91,34 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
 
 def grow_mutuals(market: Market, growth_rate: float) -> None:
     """A trading mutual using more than 80% of its capacity grows it by ``growth_rate``."""
-    p = market.providers
-    if jit.compiled():
-        from sim.core.kernels import quarter
-
-        ct = market.contracts
-        quarter.grow_mutuals(
-            ct.view("holder"),
-            ct.view("reference"),
-            p.view("kind"),
-            p.view("alive"),
-            p.view("capacity"),
-            float(growth_rate),
-        )
-        return
-    used = market.contracts.used_capacity(p.n)
-    busy = (
-        (p.view("kind") == ProviderKind.MUTUAL)
-        & p.view("alive")
-        & (used > 0.8 * p.view("capacity"))
+    p, ct = market.providers, market.contracts
+    _grow_mutuals(
+        ct.view("holder"),
+        ct.view("reference"),
+        p.view("kind"),
+        p.view("alive"),
+        p.view("capacity"),
+        float(growth_rate),
     )
-    p.view("capacity")[busy] *= 1.0 + growth_rate
+
+
+@kernel
+def _spin_out_candidates(holder, emergency, kind):
+    """The slots :func:`spin_outs` draws for: held in-house, not emergencies."""
+    out = np.empty(holder.size, np.int64)
+    n = 0
+    for i in range(holder.size):
+        h = holder[i]
+        if h >= 0 and kind[h] == INHOUSE and not emergency[i]:
+            out[n] = i
+            n += 1
+    return out[:n].copy()
+
+
+@kernel
+def _grow_mutuals(holder, reference, kind, alive, capacity, growth_rate):
+    """The arithmetic of :func:`grow_mutuals`: writes ``capacity`` in place."""
+    used = used_capacity(holder, reference, capacity.size)
+    for q in range(capacity.size):
+        if kind[q] == MUTUAL and alive[q] and used[q] > 0.8 * capacity[q]:
+            capacity[q] *= 1.0 + growth_rate

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from sim.core import jit
+from sim.core.neighbours import Neighbours
 
 __all__ = [
     "KINDS",
     "KIND_NAMES",
     "QUARTERS_PER_YEAR",
     "ContractBook",
+    "ContractColumns",
+    "CouncilColumns",
     "CouncilTable",
     "Market",
-    "Neighbours",
     "Params",
+    "ProviderColumns",
     "ProviderKind",
     "ProviderTable",
     "QuarterLedger",
@@ -117,9 +119,20 @@ class _Table:
             view = self._views[name] = getattr(self, name)[: self.n]
             return view
 
+    def columns(self) -> Any:
+        """Every numeric column's live rows as one record (``Columns``: a NamedTuple of
+        views, writes go through), the form the compiled mechanisms take a table in."""
+        try:
+            return self._views[None]
+        except KeyError:
+            record = self._views[None] = self.Columns(*(self.view(n) for n in self.Columns._fields))
+            return record
+
 
 class ProviderTable(_Table):
     """Every provider's state, one row each; money in pounds, capacity in pounds per quarter."""
+
+    Columns: ClassVar[type]  # ProviderColumns, below
 
     _columns: ClassVar[dict[str, tuple[type, object]]] = {
         "name": (object, ""),  # unique in the run
@@ -201,6 +214,8 @@ class ContractBook(_Table):
     a fee uplift after a cost shock (:func:`sim.core.shocks.fee_uplift`).
     """
 
+    Columns: ClassVar[type]  # ContractColumns, below
+
     _columns: ClassVar[dict[str, tuple[type, object]]] = {
         "council": (np.int64, 0),
         "line": (np.int64, 0),
@@ -262,79 +277,36 @@ class ContractBook(_Table):
         holder = self.view("holder")
         return (holder >= 0) & (kind[np.maximum(holder, 0)] == which)
 
-    def used_capacity(self, n_providers: int) -> np.ndarray:
-        """Reference-cost value each provider delivers now (its capacity in use)."""
-        holder = self.view("holder")
-        held = holder >= 0
-        return np.bincount(holder[held], self.view("reference")[held], minlength=n_providers)
-
     def value_by_provider(self, n_providers: int) -> np.ndarray:
         """Contract value (GBP per quarter) each provider holds now."""
         holder = self.view("holder")
         held = holder >= 0
         return np.bincount(holder[held], self.view("price")[held], minlength=n_providers)
 
-    def value_by_council_and_kind(self, kind: np.ndarray, n_councils: int) -> np.ndarray:
-        """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
-        if jit.compiled():
-            from sim.core.kernels import quarter
 
-            return quarter.value_by_council_and_kind(
-                self.view("holder"), self.view("council"), self.view("price"), kind, n_councils
-            )
-        holder = self.view("holder")
-        held = holder >= 0
-        flat = self.view("council")[held] * KINDS + kind[holder[held]]
-        return np.bincount(flat, self.view("price")[held], minlength=n_councils * KINDS).reshape(
-            -1, KINDS
-        )
+def _record(name: str, table: type[_Table]) -> type:
+    """The NamedTuple of a table's numeric columns, in their order (its ``columns()``)."""
+    numeric = [c for c, (dtype, _) in table._columns.items() if dtype is not object]
+    return NamedTuple(name, [(c, np.ndarray) for c in numeric])
 
 
-class Neighbours:
-    """Which areas are the same as or next to which: a sparse, symmetric relation.
+#: One provider table's or contract book's numeric columns, as :meth:`_Table.columns` gives
+#: them to a compiled mechanism (module-level, so that numba's cache can name their types).
+ProviderColumns = _record("ProviderColumns", ProviderTable)
+ContractColumns = _record("ContractColumns", ContractBook)
+ProviderTable.Columns = ProviderColumns
+ContractBook.Columns = ContractColumns
 
-    Stored as each area's sorted list of near areas, itself included (compressed rows:
-    ``indptr``, ``indices``), so memory grows with the number of borders, not with the square
-    of the number of areas; ``keys`` (``row * n + column``, sorted) answers membership by
-    binary search.
-    """
 
-    def __init__(self, n: int, indptr: np.ndarray, indices: np.ndarray) -> None:
-        self.n = n
-        self.indptr = np.asarray(indptr, dtype=np.int64)
-        self.indices = np.asarray(indices, dtype=np.int64)
-        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
-        self.keys = rows * n + self.indices
+class CouncilColumns(NamedTuple):
+    """What the compiled mechanisms read of the councils (:meth:`CouncilTable.columns`)."""
 
-    @classmethod
-    def from_edges(cls, n: int, a: np.ndarray, b: np.ndarray) -> Neighbours:
-        """The relation of ``n`` areas with borders ``a[k]``-``b[k]`` (either order; repeats
-        and self-loops allowed), every area near itself."""
-        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-        self_ = np.arange(n, dtype=np.int64)
-        keys = np.unique(np.concatenate([a * n + b, b * n + a, self_ * n + self_]))
-        rows = keys // n
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-        return cls(n, indptr, keys % n)
-
-    def contains(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Whether ``rows[k]`` is near ``cols[k]``, broadcasting as numpy does."""
-        key = np.asarray(rows, dtype=np.int64) * self.n + np.asarray(cols, dtype=np.int64)
-        if self.keys.size == 0:
-            return np.zeros(key.shape, dtype=bool)
-        at = np.minimum(np.searchsorted(self.keys, key), self.keys.size - 1)
-        return self.keys[at] == key
-
-    def of(self, area: int) -> np.ndarray:
-        """The areas near ``area`` (itself included), sorted."""
-        return self.indices[self.indptr[area] : self.indptr[area + 1]]
-
-    def dense(self) -> np.ndarray:
-        """The (n, n) boolean matrix (for small markets and tests only)."""
-        out = np.zeros((self.n, self.n), dtype=bool)
-        out.flat[self.keys] = True
-        return out
+    budget_factor: np.ndarray
+    total: np.ndarray
+    inhouse_unit: np.ndarray
+    inhouse_capacity: np.ndarray
+    near_indptr: np.ndarray
+    near_indices: np.ndarray
 
 
 @dataclass
@@ -376,6 +348,18 @@ class CouncilTable:
     def n(self) -> int:
         """Number of councils."""
         return len(self.name)
+
+    def columns(self) -> CouncilColumns:
+        """The columns the compiled mechanisms read, as one record."""
+        # One dtype a column, whatever a caller stored: the compiled code is typed once.
+        return CouncilColumns(
+            np.ascontiguousarray(self.budget_factor, dtype=np.float64),
+            np.ascontiguousarray(self.total, dtype=np.float64),
+            np.ascontiguousarray(self.inhouse_unit, dtype=np.int64),
+            np.ascontiguousarray(self.inhouse_capacity, dtype=np.float64),
+            self.near.indptr,
+            self.near.indices,
+        )
 
 
 class QuarterLedger:
