@@ -1,5 +1,5 @@
 """Regenerate the generated tables in docs/ODD.md: parameters from the scenario schema,
-quarterly reporters and run outcomes from the outcome table (sim/core/outcomes.py).
+quarterly reporters and run outcomes from the outcome table (sim/core/outcome_table.py).
 
 .venv/bin/python -m scripts.update_odd
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim.core.outcomes import (
+from sim.core.outcome_table import (
     COUNCIL_REPORTERS,
     PROVIDER_REPORTERS,
     REPORTERS,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "Guard",
     "LeverControl",
     "Monitors",
+    "Pace",
     "PageSetup",
     "RunCharts",
     "ScenarioPicker",
@@ -240,13 +242,22 @@ def LeverControl(lever: Lever, value: Any, running: Any, on_value: Callable[[Any
             )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Pace:
+    """The page's state of the run's pace, which the control bar sets: Play / Pause
+    (``playing``), the speed (``speed``, an index from 1 into ``SPEEDS``) and the quarter
+    "run to quarter" runs to (``target``)."""
+
+    playing: solara.Reactive[bool]
+    speed: solara.Reactive[int]
+    target: solara.Reactive[int]
+
+
 @solara.component
 def ControlBar(
     session: Session,
     tick: solara.Reactive[int],
-    playing: solara.Reactive[bool],
-    speed: solara.Reactive[int],
-    target: solara.Reactive[int],
+    pace: Pace,
     present: solara.Reactive[bool],
     about: solara.Reactive[bool],
     size: solara.Reactive[int],
@@ -256,7 +267,9 @@ def ControlBar(
 ) -> None:
     """Step, Play / Pause, the speed, "run to quarter", presentation mode, the text size,
     About and the downloads, in plain words; in presentation mode also Reset and the shocks
-    (``run_controls`` draws them), so that they stay on screen."""
+    (``run_controls`` draws them), so that they stay on screen. ``pace``: Play / Pause, the
+    speed and the quarter to run to."""
+    playing, speed, target = pace.playing, pace.speed, pace.target
     view = session.view(tick.value)
     idle = not view.running or playing.value
     with solara.Div(classes=["commsim-bar"]):

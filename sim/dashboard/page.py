@@ -35,6 +35,7 @@ from sim.dashboard.components import (
     Guard,
     LeverControl,
     Monitors,
+    Pace,
     RunCharts,
     ScenarioPicker,
     asset,
@@ -236,7 +237,7 @@ def Page() -> None:
                 EventLog(s, tick)
         with solara.Column(classes=["commsim-main"], gap="0px"):
             ControlBar(
-                s, tick, playing, speed, target, present, about, size, advance,
+                s, tick, Pace(playing, speed, target), present, about, size, advance,
                 toggle_present, run_controls,
             )  # fmt: skip
             EndBanner(s, tick)
