@@ -50,6 +50,11 @@ CLIPPED: dict[str, tuple[float, float, str]] = {
     "outsourcers.count": (0, 16, "thousands of firms cost time and change nothing more"),
     "mutuals.count": (0, 40, "thousands of firms cost time and change nothing more"),
     "shocks[].quarter": (0, QUARTERS - 1, "a shock must fall within the run"),
+    "shocks[].magnitude": (
+        0.0,
+        0.9,
+        "set on every shock at once: a budget cut of 1 or more leaves no budget (refused)",
+    ),
 }
 
 #: Parameters that must keep an order: setting one end moves its neighbours with it.

@@ -62,7 +62,7 @@ def failed_runs(out: Path) -> int:
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stopped_sweep_records_no_failure_and_resumes_every_run(tmp_path, signum, code):
-    exp = experiment_file(tmp_path, '"mutuals.count" = [8, 16]', replications=60, fixed=BIG)
+    exp = experiment_file(tmp_path, '"mutuals.count" = [8, 16]', replications=150, fixed=BIG)
     out = tmp_path / "out"
     for n in range(TRIES):  # each try stops it at another moment of another run
         proc = start(
@@ -72,10 +72,10 @@ def test_a_stopped_sweep_records_no_failure_and_resumes_every_run(tmp_path, sign
         assert status == code, stderr
         assert "continue with:" in one_clean_line(stderr)
         assert failed_runs(out) == 0
-    done = commsim("sweep", exp, "--out", out, "--workers", "1", "--quiet", "--resume")
+    done = commsim("sweep", exp, "--out", out, "--workers", "1", "--resume")
     assert done.returncode == 0, done.stderr
     assert "0 failed" in done.stdout
-    assert pq.read_table(out / "runs.parquet").num_rows == 120
+    assert pq.read_table(out / "runs.parquet").num_rows == 300
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

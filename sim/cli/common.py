@@ -173,11 +173,10 @@ def first_compile() -> bool:
     """Whether the compiled model has no cache on disk yet, so that this run compiles it
     first (about 20 s, once): no numba cache index beside the model's code, in
     ``NUMBA_CACHE_DIR``, or in numba's per-user cache (used where the install is read-only)."""
-    from sim.core import jit
-
-    if not jit.compiled():
-        return False
     import sim.core
+
+    if not sim.core.compiled_by_environment():
+        return False
 
     cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     roots = [Path(sim.core.__file__).parent, Path(cache_home) / "numba"]

@@ -41,7 +41,7 @@ def write_series_csv(series: Mapping[str, Any], path: Path) -> None:
     to 10 significant digits, a missing value (NaN) as an empty field."""
     import numpy as np
 
-    from sim.core.outcomes import REPORTERS
+    from sim.core.outcome_table import REPORTERS
 
     names = ["quarter", *REPORTERS]
     columns = []

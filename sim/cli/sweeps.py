@@ -63,9 +63,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         check_cost(cost, force=args.force, what=clip(str(experiment_file), 60))
     resume = resume_command(args, experiment_file, out)
 
+    def say(message: str) -> None:
+        print(f"commsim sweep: {message}", file=sys.stderr, flush=True)
+
     def note(message: str) -> None:
         if not args.quiet:
-            print(f"commsim sweep: {message}", file=sys.stderr, flush=True)
+            say(message)
 
     if first_compile():
         note("compiling the model (first run only, about 20 s)")
@@ -102,16 +105,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except (Stopped, BrokenProcessPool, OSError) as err:
         if report is None and stop.signum is not None:
             name = signal.Signals(stop.signum).name
-            note(f"stopped by {name}; the finished runs are kept in {out}; continue with: {resume}")
+            say(f"stopped by {name}; the finished runs are kept in {out}; continue with: {resume}")
             return 128 + stop.signum
         if isinstance(err, BrokenProcessPool):
-            note(
+            say(
                 f"a worker process died (out of memory?); the finished runs are kept in {out}; "
                 f"continue with: {resume}"
             )
             return 1
         if isinstance(err, OSError):
-            note(
+            say(
                 f"cannot write in {out} ({error_reason(err)}); the runs written are kept; "
                 f"when it is writable again, continue with: {resume}"
             )

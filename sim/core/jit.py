@@ -25,8 +25,9 @@ from typing import Any
 
 __all__ = ["compiled", "fixed_record", "kernel"]
 
-_OFF = {"0", "false", "no", "off"}
-_COMPILED = os.environ.get("COMMSIM_COMPILED", "1").strip().lower() not in _OFF
+from sim.core import compiled_by_environment
+
+_COMPILED = compiled_by_environment()
 if not _COMPILED:
     # Before numba's first import, so that its config (and every kernel) starts uncompiled.
     os.environ["NUMBA_DISABLE_JIT"] = "1"

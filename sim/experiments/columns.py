@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sim.core.outcomes import outcome
+from sim.core.outcome_table import outcome
 from sim.inputs import InputError
 from sim.scenario import parameter_table, shock_field
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS
+from sim.core.outcome_table import REPORTERS, SUMMARY_FIELDS
 from sim.experiments.experiment import replication_seeds
 from sim.scenario import InputError, Scenario, apply_overrides, scenario_from_dict
 

@@ -186,7 +186,7 @@ def simulate(
 def _run(spec: RunSpec, scenarios: dict[tuple[int, int], dict[str, Any]]) -> RunResult:
     """One run; ``scenarios`` holds the design points' scenario dicts already made in this
     call (keyed by the identity of the base and the values), so replications share one."""
-    from sim.core.outcomes import SUMMARY_FIELDS
+    from sim.core.outcome_table import SUMMARY_FIELDS
 
     row: dict[str, Any] = {
         "run_id": spec.run_id,

@@ -126,7 +126,7 @@ def _described_councils(table: pa.Table) -> pa.Table:
     """A council table (``experiment.councils``) with each field's unit and description
     (:data:`sim.core.outcomes.COUNCIL_REPORTERS`) and the data dictionary in the file's
     key-value metadata."""
-    from sim.core.outcomes import COUNCIL_REPORTERS
+    from sim.core.outcome_table import COUNCIL_REPORTERS
 
     ids = {
         "run_id": "Run number in its sweep",

@@ -62,7 +62,7 @@ def mean_ci(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float, 
 
 def outcome_columns(runs: pd.DataFrame) -> list[str]:
     """The run outcomes present in ``runs`` (summary fields, in their documented order)."""
-    from sim.core.outcomes import SUMMARY_FIELDS
+    from sim.core.outcome_table import SUMMARY_FIELDS
 
     return [c for c in SUMMARY_FIELDS if c in runs.columns]
 

@@ -205,7 +205,7 @@ def _run_locked(
 ) -> SweepReport:
     from tqdm import tqdm
 
-    from sim.core.outcomes import SUMMARY_FIELDS
+    from sim.core.outcome_table import SUMMARY_FIELDS
 
     old = prepare_sweep_dir(
         out, resume=resume, experiment_sha256=experiment.sha256, inputs=experiment.inputs
@@ -281,7 +281,7 @@ def replay_run(out: Path, run_id: int) -> tuple[dict[str, Any], dict[str, Any], 
 
     import numpy as np
 
-    from sim.core.outcomes import SUMMARY_FIELDS
+    from sim.core.outcome_table import SUMMARY_FIELDS
     from sim.experiments.experiment import experiment_from_manifest, simulate_run
     from sim.experiments.store import read_manifest, read_runs
     from sim.inputs import InputError

@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS
+from sim.core.outcome_table import REPORTERS, SUMMARY_FIELDS
 from sim.experiments.columns import describe
 from sim.experiments.stats import KEY_OUTCOMES, mean_ci, outcome_columns
 from sim.report.run_report import format_value

@@ -15,14 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.core.outcomes import (
-    COUNCIL_REPORTERS,
-    REPORTERS,
-    SUMMARY_FIELDS,
-    Outcome,
-    council_metrics,
-    council_table,
-)
+from sim.core.outcome_table import COUNCIL_REPORTERS, REPORTERS, SUMMARY_FIELDS, Outcome
+from sim.core.outcomes import council_metrics, council_table
 from sim.report.plots import TimeAxis
 
 __all__ = [
