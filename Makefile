@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml constraints.txt setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 12), "commsim needs Python 3.12 (see .python-version); got " + sys.version' \
 		|| { rm -rf $(VENV); exit 1; }
+	@echo "Installing commsim and its dependencies into $(VENV) (a few minutes the first time; later runs skip this)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,dashboard,cluster,ema]'
 	@touch $(STAMP)
