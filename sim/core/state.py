@@ -36,8 +36,8 @@ __all__ = [
 QUARTERS_PER_YEAR = 4
 
 #: A resolved scenario (``sim.scenario.Scenario``) or one of its sections, as the mechanisms
-#: read it. Named, not imported: the scenario's schema checks its weights with
-#: :mod:`sim.core.tendering`, so no mechanism imports the schema back (type hints included).
+#: read it. The schema imports no mechanism now (it owns the weights' rule), so a mechanism
+#: may import it; each mechanism's annotation is still this one alias, not its section's type.
 Params = Any
 
 
