@@ -198,8 +198,6 @@ def test_the_wheel_ships_its_files_and_its_commit(wheel):
         for path in (ROOT / folder).rglob("*"):  # data/england/ is a folder of its own
             if path.is_file() and not path.name.startswith("."):
                 assert f"sim/_examples/{path.relative_to(ROOT).as_posix()}" in names
-        for path in (ROOT / folder).iterdir():
-            assert f"sim/_examples/{folder}/{path.name}" in names
     # The dashboard's page files (CSS, HTML, Vue templates) are package data.
     for path in (ROOT / "sim" / "dashboard" / "assets").iterdir():
         assert f"sim/dashboard/assets/{path.name}" in names
