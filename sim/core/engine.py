@@ -240,26 +240,11 @@ class Simulation:
         values = provider_values(o, sizes, self.rng)
         names = [outsourcer_name(k) for k in range(o.count)]  # a few firms, not per council
         p.extend(o.count, kind=ProviderKind.OUTSOURCER, name=names, **values)
-        names = np.asarray(cn.name, dtype=np.dtypes.StringDType())
         m = params.mutuals
-        homes = self.rng.integers(0, cn.n, m.count)
-        capacity = firm_sizes(
-            m.capacity_share * (cn.budget[homes] / QUARTERS_PER_YEAR),
-            m.count,
-            m.size_dispersion,
-            self.rng,
-        )
-        named = np.strings.add(names[homes], _names(" Mutual ", np.arange(1, m.count + 1)))
+        homes, capacity, named = self._local_providers(m, " Mutual ")
         spinouts.new_mutuals(p, homes, capacity, named, m, self.rng)
         f = params.local_firms
-        homes = self.rng.integers(0, cn.n, f.count)
-        capacity = firm_sizes(
-            f.capacity_share * (cn.budget[homes] / QUARTERS_PER_YEAR),
-            f.count,
-            f.size_dispersion,
-            self.rng,
-        )
-        named = np.strings.add(names[homes], _names(" Care ", np.arange(1, f.count + 1)))
+        homes, capacity, named = self._local_providers(f, " Care ")
         p.extend(
             f.count,
             kind=ProviderKind.LOCAL_FIRM,
@@ -268,6 +253,20 @@ class Simulation:
             **provider_values(f, capacity, self.rng),
         )
         self._new_providers()
+
+    def _local_providers(
+        self, section: Any, label: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Homes, capacities and names of a section's firms based in councils: each in a
+        council drawn at random, sized ``capacity_share`` of its home's quarterly budget
+        times a log-normal draw (:func:`firm_sizes`), named after its home and ``label``."""
+        cn = self.council_table
+        homes = self.rng.integers(0, cn.n, section.count)
+        mean = section.capacity_share * (cn.budget[homes] / QUARTERS_PER_YEAR)
+        capacity = firm_sizes(mean, section.count, section.size_dispersion, self.rng)
+        home_names = np.asarray(cn.name, dtype=np.dtypes.StringDType())[homes]
+        names = np.strings.add(home_names, _names(label, np.arange(1, section.count + 1)))
+        return homes, capacity, names
 
     def _build_contracts(self) -> None:
         c = self.params.councils
