@@ -222,9 +222,10 @@ def provider_values(
         "social_commitments": np.clip(section.social_commitments + draw[..., 1], 0, 1)[()],
         "local_cost_share": section.local_cost_share,
         "extraction": section.profit_extraction,
-        "owners_local_share": section.owners_local_share,
+        # a national firm's section has neither (:mod:`sim.scenario.providers`)
+        "owners_local_share": getattr(section, "owners_local_share", 0.0),
         "subcontract_share": section.subcontract_share,
-        "takes_subcontracts": section.takes_subcontracts,
+        "takes_subcontracts": getattr(section, "takes_subcontracts", False),
         "growth_rate": section.growth_rate,
         "interest_rate": section.interest_rate,
         "hazard": 1.0 - (1.0 - section.failure_hazard) ** (1 / QUARTERS_PER_YEAR),

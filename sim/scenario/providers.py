@@ -136,9 +136,15 @@ _PROVIDER_FIELDS: dict[str, tuple[type, dict[str, float], str, str]] = {
 
 
 def _provider_section(
-    name: str, doc: str, defaults: dict[str, Any], sources: dict[str, str], **extra: Any
+    name: str,
+    doc: str,
+    defaults: dict[str, Any],
+    sources: dict[str, str],
+    omit: tuple[str, ...] = (),
+    **extra: Any,
 ) -> type:
-    """A provider section model: the shared fields with this type's defaults, plus ``extra``."""
+    """A provider section model: the shared fields with this type's defaults, but ``omit``
+    (fields that cannot matter for the type), plus ``extra``."""
     fields = {
         key: (
             kind,
@@ -151,6 +157,7 @@ def _provider_section(
             ),
         )
         for key, (kind, bounds, unit, text) in _PROVIDER_FIELDS.items()
+        if key not in omit
     }
     model = create_model(name, __base__=ProviderParams, __doc__=doc, **fields, **extra)
     model.__module__ = __name__
@@ -178,9 +185,7 @@ OutsourcerParams = _provider_section(
         "failure_hazard": 0.0,
         "size_dispersion": 0.8,
         "profit_extraction": 0.8,
-        "owners_local_share": 0.0,
         "subcontract_share": 0.0,
-        "takes_subcontracts": False,
         "growth_rate": 0.0,
     },
     sources={
@@ -198,8 +203,10 @@ OutsourcerParams = _provider_section(
         "size_dispersion": "PAC 2018: the top five of complex public services' suppliers hold "
         "nearly 60% (estimate: sigma 0.8 gives the largest five of eight about 75% of capacity)",
         "profit_extraction": "assumption (listed outsourcers pay most profit out as dividends)",
-        "owners_local_share": "shareholders of a national firm live anywhere (assumption)",
     },
+    # A national firm is based in no council: no owners live "where it is based", and no
+    # winner counts it as near enough to subcontract to.
+    omit=("owners_local_share", "takes_subcontracts"),
 )
 
 #: A provider based in one council spends its costs locally at the local-supplier rate,
