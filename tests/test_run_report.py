@@ -4,18 +4,22 @@ marked, units in the printed summary, a data dictionary beside the CSV, and repo
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 
 import pytest
 
 from sim.core.engine import Simulation
+from sim.core.outcome_table import VALUE_FOR_MONEY
 from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
 from sim.report.plots import TimeAxis, overview_figure
 from sim.report.run_report import (
     HEADLINE,
     changed_inputs,
+    format_number,
     format_value,
+    outcome_sections,
     report_html,
     summary_text,
 )
@@ -65,6 +69,55 @@ def test_values_print_with_their_units_and_no_float_noise():
     assert (
         format_value(1, "providers") == "1 provider" and format_value(40, "quarter") == "quarter 40"
     )
+
+
+def test_numbers_in_a_table_line_up_by_unit_and_never_in_powers_of_ten():
+    assert format_number(174512.345, "GBP m", fixed=True) == "174,512.35"
+    assert format_number(0.4, "GBP m", fixed=True) == "0.40"
+    assert format_number(0.99412, "share", fixed=True) == "99.41%"
+    assert format_number(-0.0123, "share", fixed=True, difference=True) == "-1.23 pp"
+    assert format_number(0.5, "index 0-1", fixed=True, difference=True) == "+0.500"
+    assert format_number(float("nan"), "GBP m", fixed=True) == "none"
+
+
+#: The value-for-money outcomes the outcome table defines (all of them once issue 20's land).
+DEFINED_MONEY = [k for k in VALUE_FOR_MONEY if k in SUMMARY_FIELDS]
+
+
+def test_value_for_money_is_a_section_of_its_own_holding_what_a_summary_has():
+    assert "total_emergency_cost" in DEFINED_MONEY
+    sections = dict(outcome_sections([*SUMMARY_FIELDS]))
+    assert sections["Value for money"] == DEFINED_MONEY
+    assert not set(sections["Outcomes"]) & set(VALUE_FOR_MONEY)
+    # a summary without some of them (an older one) shows the rest
+    assert dict(outcome_sections(["resilience", "total_emergency_cost"]))["Value for money"] == [
+        "total_emergency_cost"
+    ]
+    assert dict(outcome_sections(["resilience"]))["Value for money"] == []
+
+
+def test_the_report_page_shows_value_for_money_with_units(shocked):
+    report = run_report(shocked)
+    page = report_html(report, b"png")
+    section = page.split("<h2>Value for money</h2>")[1].split("<h2>")[0]
+    for name in DEFINED_MONEY:
+        o = SUMMARY_FIELDS[name]
+        shown = format_value(report["outcomes"][name], o.unit)
+        assert f'<td>{html.escape(o.title)}</td><td class="value">{shown}</td>' in section
+        assert o.unit in shown
+    outcomes = page.split("<h2>Outcomes</h2>")[1].split("<h2>")[0]
+    assert SUMMARY_FIELDS["total_emergency_cost"].meaning not in outcomes  # shown once
+
+
+def test_the_printed_summary_ends_with_value_for_money(shocked):
+    lines = summary_text("baseline", shocked.summary()).splitlines()
+    heading = lines.index("Value for money:")
+    assert heading == len(HEADLINE) + 1
+    money = lines[heading + 1 :]
+    assert [line.split("  ")[1].strip() for line in money] == [
+        SUMMARY_FIELDS[k].title for k in DEFINED_MONEY
+    ]
+    assert all(re.search(r"GBP m$|\(ratio\)$|ratio$", line) for line in money), money
 
 
 def test_the_printed_summary_names_each_headline_outcome_with_its_unit(shocked):

@@ -182,7 +182,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             out=tmp,
         )
         stop.check()  # a stop while the figure was drawn: nothing moves into --out
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    from sim.report.run_report import compare_text
+
+    print(compare_text(table))
     noise = table[table["verdict"] == "cannot be told from noise"]
     if len(noise):
         most = noise["pairs_to_resolve"].max()
@@ -191,7 +193,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"is wider than the effect ({', '.join(noise['outcome'])}); resolving effects of "
             f"those sizes needs up to {most:.0f} pairs (--replications)"
         )
-    print(f"table: {out}/compare.csv, figure: {out}/compare.png")
+    print(f"table: {out}/compare.csv (its columns in {out}/compare.columns.csv), "
+          f"figure: {out}/compare.png")  # fmt: skip
     return 0
 
 
