@@ -8,14 +8,16 @@ import html
 import json
 import re
 
+import numpy as np
 import pytest
 
 from sim.core.engine import Simulation
 from sim.core.outcome_table import VALUE_FOR_MONEY
 from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
-from sim.report.plots import TimeAxis, overview_figure
+from sim.report.plots import TimeAxis, _labels_fit, overview_figure
 from sim.report.run_report import (
     HEADLINE,
+    MapRecorder,
     changed_inputs,
     format_number,
     format_value,
@@ -23,7 +25,8 @@ from sim.report.run_report import (
     report_html,
     summary_text,
 )
-from tests.helpers import run_cli, small
+from sim.scenario import load_scenario
+from tests.helpers import ROOT, run_cli, small
 
 SHOCK = [{"kind": "provider_collapse", "quarter": 6, "target": "largest_outsourcer"}]
 
@@ -168,3 +171,55 @@ def test_the_page_lists_every_event_and_shock_with_its_time(shocked):
     for event in shocked.events:
         assert TimeAxis().name(event["quarter"]) in page
     assert "shock: provider collapse" in page and TimeAxis().name(SHOCK[0]["quarter"]) in page
+
+
+ENGLAND = str(ROOT / "scenarios" / "england_home_care.toml")
+
+
+def test_a_run_on_its_own_map_draws_its_councils_there_first_and_last():
+    model = Simulation(load_scenario(ENGLAND, {"scenario.quarters": 4}), rng=1)
+    recorder = MapRecorder.of(model)
+    assert recorder is not None
+    for _ in range(4):
+        model.step()
+        if model.quarter == 1:
+            recorder.record(model)
+    recorder.record(model)
+    maps = recorder.maps
+    assert [q for q, _ in maps.external] == [0, 3]
+    inhouse = model.council_value_by_kind()[:, 2] / model.council_value_by_kind().sum(axis=1)
+    np.testing.assert_allclose(maps.external[-1][1], 1 - inhouse)
+    fig = overview_figure(model.series(), "England", [], maps=maps)
+    drawn = [ax for ax in fig.axes if ax.get_title().startswith("Councils' external share")]
+    assert [ax.get_title() for ax in drawn] == [
+        "Councils' external share, year 1 Q1",
+        "Councils' external share, year 1 Q4",
+    ]
+    for ax, (_, external) in zip(drawn, maps.external, strict=True):
+        dots = ax.collections[-1]  # the councils, over their borders
+        np.testing.assert_allclose(dots.get_offsets(), model.positions)
+        np.testing.assert_allclose(dots.get_array(), 100 * external)
+        assert len(ax.collections[0].get_segments()) == len(model.edges)
+    plain = overview_figure(model.series(), "England", [])
+    assert fig.get_figwidth() > plain.get_figwidth()  # the maps beside the same panels
+    assert _labels_fit(fig)
+
+
+def test_a_run_without_a_map_of_its_own_keeps_the_overview_as_it_was(tmp_path):
+    assert MapRecorder.of(Simulation(None, rng=1, **small())) is None  # synthetic places
+    (tmp_path / "c.csv").write_text("name,budget\nA,10\nB,20\nC,30\n")
+    (tmp_path / "g.csv").write_text("source,target\nA,B\nB,C\n")  # borders, no places
+    own = {"network.councils_file": str(tmp_path / "c.csv")}
+    own["network.graph_file"] = str(tmp_path / "g.csv")
+    assert MapRecorder.of(Simulation(None, rng=1, **small(**own))) is None
+
+
+@pytest.mark.subprocess
+def test_an_england_run_shows_its_councils_on_the_map(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "england"
+    done = run_cli("run", ENGLAND, "--set", "scenario.quarters=4", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    with Image.open(out / "overview.png") as image:
+        assert image.size[0] > 1320 and image.size[1] == 1100  # wider than the plain 1320

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim.core.outcome_table import (
     COUNCIL_REPORTERS,
     REPORTERS,
@@ -23,12 +25,13 @@ from sim.core.outcome_table import (
     Outcome,
 )
 from sim.core.outcomes import council_metrics, council_table
-from sim.report.plots import TimeAxis
+from sim.report.plots import CouncilMaps, TimeAxis
 
 __all__ = [
     "HEADLINE",
     "VALUE_FOR_MONEY_HEADING",
     "CouncilRecorder",
+    "MapRecorder",
     "changed_inputs",
     "compare_text",
     "format_number",
@@ -246,6 +249,44 @@ class CouncilRecorder:
         return [path, write_data_dictionary(dictionary, columns, COUNCIL_REPORTERS)]
 
 
+class MapRecorder:
+    """A run's councils on their own map (``network.graph_file`` with every node's ``x`` and
+    ``y``, drawn to the same scale both ways), for the overview: each council's external share (not in-house) after the run's
+    first quarter and its last. :meth:`of` gives None for a run on synthetic or randomly
+    placed councils, whose places mean nothing."""
+
+    def __init__(self, maps: CouncilMaps) -> None:
+        self.maps = maps
+
+    @classmethod
+    def of(cls, model: Any) -> MapRecorder | None:
+        """The recorder of ``model`` (a Simulation or CommissioningModel before its run), or
+        None if its councils are not on a map of their own."""
+        from sim.core.network import load_graph
+
+        net = model.params.network
+        if not net.graph_file:
+            return None
+        # as sim.core.network.own_geography places them: from x/y if every node has both
+        graph = load_graph(net.graph_file, model.council_table.name)
+        places = list(graph.nodes.values())
+        if not all("x" in d and "y" in d for d in places):
+            return None
+        budget = np.asarray(model.council_table.budget, dtype=float)
+        sizes = 6 + 60 * budget / max(float(budget.max()), 1e-12)
+        return cls(CouncilMaps(np.asarray(model.positions), np.asarray(model.edges), sizes))
+
+    def record(self, model: Any) -> None:
+        """Record the quarter ``model`` just simulated: kept if it is the first, else it
+        replaces the last one kept (the maps show the first and the last)."""
+        quarter = int(model.quarter) - 1
+        external = 1 - council_metrics(model.market)["share_inhouse"]
+        kept = self.maps.external
+        if len(kept) == 2 or (kept and kept[-1][0] == quarter):
+            kept.pop()
+        kept.append((quarter, external))
+
+
 def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
@@ -421,13 +462,18 @@ def report_html(report: Mapping[str, Any], figure_png: bytes) -> str:
 
 
 def write_run_report(
-    folder: Path, report: Mapping[str, Any], series: Mapping[str, Any], shocks: Sequence[Any]
+    folder: Path,
+    report: Mapping[str, Any],
+    series: Mapping[str, Any],
+    shocks: Sequence[Any],
+    maps: CouncilMaps | None = None,
 ) -> list[Path]:
     """Write a run's figure (``overview.png``), its data dictionary
     (``timeseries.columns.csv``) and ``report.html`` into ``folder``; return them.
 
     ``report``: the run's summary.json as a dict; ``series``: its time series by column;
-    ``shocks``: its shock log, ``(quarter, kind)`` pairs.
+    ``shocks``: its shock log, ``(quarter, kind)`` pairs; ``maps``: the councils on their own
+    map (:class:`MapRecorder`), drawn beside the overview's panels.
     """
     from sim.report.plots import overview_figure
 
@@ -443,6 +489,7 @@ def write_run_report(
         start_year=meta.get("start_year"),
         warm_up=meta.get("warm_up_quarters", 0),
         events=report.get("events", []),
+        maps=maps,
     )
     dictionary = write_data_dictionary(folder / "timeseries.columns.csv", ["quarter", *REPORTERS])
     page = folder / "report.html"
