@@ -1,5 +1,7 @@
 """A run's report for a reader without the code: the summary printed by ``commsim run``, the
-data dictionary beside its CSV, and ``report.html`` (one page, offline: the figure embedded).
+data dictionary beside its CSV, and ``report.html`` (one page, offline: the figure embedded),
+the value-for-money outcomes in a section of their own in each; the councils on their own
+map for the overview (:class:`MapRecorder`); and the table ``commsim compare`` prints.
 
 Every name, unit and meaning comes from the outcome table (:mod:`sim.core.outcomes`) and the
 parameter table (:func:`sim.scenario.parameter_table`); nothing here loads matplotlib.
