@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim.core.engine import Simulation
-from sim.core.outcome_table import VALUE_FOR_MONEY
+from sim.core.outcome_table import VALUE_FOR_MONEY, Outcome
 from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
 from sim.report.plots import TimeAxis, _labels_fit, overview_figure
 from sim.report.run_report import (
@@ -110,6 +110,28 @@ def test_the_report_page_shows_value_for_money_with_units(shocked):
         assert o.unit in shown
     outcomes = page.split("<h2>Outcomes</h2>")[1].split("<h2>")[0]
     assert SUMMARY_FIELDS["total_emergency_cost"].meaning not in outcomes  # shown once
+
+
+def test_a_summary_with_every_value_for_money_outcome_shows_each_with_its_unit(
+    shocked, monkeypatch
+):
+    """What the page and the printed summary show once issue 20's outcomes are defined (here
+    stand-ins where the outcome table does not define them yet)."""
+    units = {"mean_cost_per_service": "ratio"}
+    report = run_report(shocked)
+    for k, name in enumerate(VALUE_FOR_MONEY):
+        if name not in SUMMARY_FIELDS:
+            unit = units.get(name, "GBP m")
+            monkeypatch.setitem(SUMMARY_FIELDS, name, Outcome(name, float, unit, name, name))
+        report["outcomes"].setdefault(name, 1000.0 * k + 0.5)
+    section = report_html(report, b"png").split("<h2>Value for money</h2>")[1].split("<h2>")[0]
+    titles = re.findall(r"<tr><td>([^<]*)</td>", section)
+    assert titles == [html.escape(SUMMARY_FIELDS[k].title) for k in VALUE_FOR_MONEY]
+    for name in VALUE_FOR_MONEY:
+        o = SUMMARY_FIELDS[name]
+        assert format_value(report["outcomes"][name], o.unit) in section
+    printed = summary_text("run", report["outcomes"]).splitlines()
+    assert len(printed) == 1 + len(HEADLINE) + 1 + len(VALUE_FOR_MONEY)
 
 
 def test_the_printed_summary_ends_with_value_for_money(shocked):
