@@ -246,7 +246,12 @@ def overview_figure(
     """
     from matplotlib.image import imsave  # here, not at the top: see the module's docstring
 
-    options = {"start_year": start_year, "warm_up": warm_up, "events": events, "maps": maps}
+    options: dict[str, Any] = {
+        "start_year": start_year,
+        "warm_up": warm_up,
+        "events": events,
+        "maps": maps,
+    }
     fig = _draw_overview(ts, title, shocks, True, **options)
     if not _labels_fit(fig):
         fig = _draw_overview(ts, title, shocks, False, **options)
@@ -397,7 +402,7 @@ def _draw_overview(
     return fig
 
 
-def _grid(width: float, height: float, maps: bool = False) -> dict[str, float]:
+def _grid(width: float, height: float, maps: bool = False) -> dict[str, Any]:
     """The panels' placement (gridspec keywords) for a figure of ``width`` x ``height``
     inches, from :data:`_MARGIN_IN`: 3 x 2 panels, or with ``maps`` a grid of 6 rows (a panel
     spans two, a map three) and 3 columns (the maps' :data:`_MAP_COLUMN_IN` wide, minus their
@@ -431,7 +436,8 @@ def _grid(width: float, height: float, maps: bool = False) -> dict[str, float]:
 def _panels_and_maps(fig: Figure, maps: CouncilMaps, time: TimeAxis, fixed: bool) -> np.ndarray:
     """The overview's 3 x 2 panels (sharing their x axis, its labels on the bottom row) and,
     in a column on their right, the councils' maps with one colour bar; returns the panels."""
-    grid = fig.add_gridspec(6, 3, **(_grid(*fig.get_size_inches(), maps=True) if fixed else {}))
+    width, height = (float(inches) for inches in fig.get_size_inches())
+    grid = fig.add_gridspec(6, 3, **(_grid(width, height, maps=True) if fixed else {}))
     axes = np.empty((3, 2), dtype=object)
     for i in range(3):
         for j in range(2):
