@@ -73,6 +73,7 @@ _DECIMALS = {
     "providers": 2,
     "contracts": 2,
     "councils": 2,
+    "runs": 0,
 }
 
 
@@ -176,7 +177,7 @@ def compare_text(table: Any) -> str:
                 format_number(row["difference"], unit, fixed=True, difference=True),
                 "none" if "none" in (low, high) else f"{low.removesuffix(' pp')} to {high}",
                 row["verdict"],
-                format_number(row["pairs_to_resolve"], fixed=True).removesuffix(".000"),
+                format_number(row["pairs_to_resolve"], "runs", fixed=True),
             ]
         )
     rows = [head, *(r for rows in sections.values() for r in rows)]
