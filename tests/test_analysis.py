@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,19 @@ from sim.experiments.executors import InProcessExecutor
 from sim.experiments.experiment import load_experiment
 from sim.experiments.stats import Precision, parse_precision, replications_needed
 from sim.experiments.sweep import run_sweep
+from sim.report.run_report import compare_text
 from tests.sweep_support import commsim, experiment_file
+
+
+def described_columns(csv_path) -> pd.DataFrame:
+    """The data dictionary beside ``csv_path`` (``X.columns.csv`` beside ``X.csv``), checked
+    to describe every column of the CSV, in order, each with a unit and a description."""
+    dictionary = pd.read_csv(csv_path.with_suffix(".columns.csv"), keep_default_na=False)
+    assert list(dictionary.columns) == ["column", "unit", "description"]
+    assert list(dictionary["column"]) == list(pd.read_csv(csv_path, nrows=0).columns)
+    assert (dictionary["unit"] != "").all() and (dictionary["description"] != "").all()
+    return dictionary.set_index("column")
+
 
 TWO = (
     '"commissioning.social_value_weight" = { min = 0.0, max = 0.4 }\n'
@@ -61,6 +75,8 @@ def test_sensitivity_designs_give_indices_and_figures(tmp_path, design, extra, i
     assert (out / "figures" / f"{design}.png").stat().st_size > 10_000
     assert (out / "figures" / "outcomes_vs_outsourcers_count.png").exists()
     assert (out / "figures" / "timeseries.png").exists()
+    dictionary = described_columns(out / "sensitivity.csv")
+    assert all(i in dictionary.loc["index", "description"] for i in indices)
 
 
 @pytest.mark.slow
@@ -109,12 +125,27 @@ def test_compare_a_file_with_a_modified_copy_of_itself(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(out / "compare.csv").set_index("outcome")
-    assert list(table.columns[:2]) == ["baseline", "baseline commissioning.social_value_weight=0.4"]
+    assert list(table.columns[1:3]) == [
+        "baseline",
+        "baseline commissioning.social_value_weight=0.4",
+    ]
     assert (table["pairs"].loc[["resilience", "final_share_mutual"]] == 6).all()
     row = table.loc["final_share_mutual"]
-    assert row["difference"] == pytest.approx(row.iloc[1] - row.iloc[0])
+    assert row["difference"] == pytest.approx(row.iloc[2] - row.iloc[1])
     assert row["ci_low"] <= row["difference"] <= row["ci_high"]
     assert (out / "compare.png").stat().st_size > 10_000
+    assert table.loc["resilience", "unit"] == "share"
+    assert table.loc["total_emergency_cost", ["unit", "section"]].tolist() == [
+        "GBP m",
+        "Value for money",
+    ]
+    dictionary = described_columns(out / "compare.csv")
+    assert "B (baseline commissioning.social_value_weight=0.4)" in dictionary.iloc[3]["description"]
+    printed = done.stdout.splitlines()
+    assert printed[0].split()[:4] == ["outcome", "unit", "baseline", "baseline"]
+    money = printed.index("Value for money:")
+    assert printed[money + 1].split()[:3] == ["total_spend", "GBP", "m"]
+    assert "e+" not in done.stdout and "e-" not in done.stdout  # no powers of ten
     assert row["verdict"] == "B > A"  # a 0.4 social value weight grows mutuals in every pair
     assert set(table["verdict"]) <= {
         "B > A",
@@ -220,6 +251,42 @@ def test_analyze_precision_reports_the_replications_each_point_needs(tmp_path, c
     assert (defined[enough]["replications_needed"] <= 4).all()
     assert (defined[~enough]["replications_needed"] > 4).all()
     assert (out / "figures" / "replications.png").stat().st_size > 10_000
+    dictionary = described_columns(out / "replications.csv")
+    parameter = dictionary.loc["commissioning.social_value_weight"]
+    assert parameter["unit"] == "share of score"  # a varied parameter with its own unit
+    assert "outcome" in dictionary.loc["mean", "unit"]  # each row in its outcome's unit
+
+
+def test_the_compare_table_reads_in_units_with_value_for_money_apart():
+    rng = np.random.default_rng(3)
+    a = pd.DataFrame(
+        {
+            "replication": range(8),
+            "error": None,
+            "resilience": rng.uniform(0.9, 1.0, 8),
+            "failures_total": rng.integers(0, 5, 8),
+            "total_emergency_cost": rng.uniform(1e5, 2e5, 8),  # 1.745e+05 as it once printed
+            "final_trust": rng.uniform(0, 1, 8),
+        }
+    )
+    b = a.assign(
+        resilience=a["resilience"] - 0.01, total_emergency_cost=a["total_emergency_cost"] + 1234.5
+    )
+    table = paired_differences(a, b, ("A", "B"))
+    assert list(table["outcome"]) == [
+        "resilience", "failures_total", "final_trust", "total_emergency_cost"
+    ]  # fmt: skip
+    text = compare_text(table)
+    assert "e+" not in text and "e-" not in text
+    lines = {line.split()[0]: line for line in text.splitlines()}
+    cost = a["total_emergency_cost"].mean()
+    assert f"{cost:,.2f}" in lines["total_emergency_cost"] and "+1,234.50" in text
+    assert f"{100 * a['resilience'].mean():.2f}%" in lines["resilience"]
+    assert "-1.00 pp" in lines["resilience"]  # a difference of shares in percentage points
+    assert re.search(r"\d\.\d{3} ", lines["final_trust"])  # an index to three decimals
+    order = text.splitlines()
+    assert order.index("Value for money:") == order.index(lines["total_emergency_cost"]) - 1
+    assert order.index("Value for money:") > order.index(lines["final_trust"])
 
 
 def test_verdict_says_when_the_ci_is_wider_than_the_effect():

@@ -4,22 +4,29 @@ marked, units in the printed summary, a data dictionary beside the CSV, and repo
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 
+import numpy as np
 import pytest
 
 from sim.core.engine import Simulation
+from sim.core.outcome_table import VALUE_FOR_MONEY, Outcome
 from sim.core.outcomes import REPORTERS, SUMMARY_FIELDS, run_report
-from sim.report.plots import TimeAxis, overview_figure
+from sim.report.plots import TimeAxis, _labels_fit, overview_figure
 from sim.report.run_report import (
     HEADLINE,
+    MapRecorder,
     changed_inputs,
+    format_number,
     format_value,
+    outcome_sections,
     report_html,
     summary_text,
 )
-from tests.helpers import run_cli, small
+from sim.scenario import load_scenario
+from tests.helpers import ROOT, run_cli, small
 
 SHOCK = [{"kind": "provider_collapse", "quarter": 6, "target": "largest_outsourcer"}]
 
@@ -65,6 +72,77 @@ def test_values_print_with_their_units_and_no_float_noise():
     assert (
         format_value(1, "providers") == "1 provider" and format_value(40, "quarter") == "quarter 40"
     )
+
+
+def test_numbers_in_a_table_line_up_by_unit_and_never_in_powers_of_ten():
+    assert format_number(174512.345, "GBP m", fixed=True) == "174,512.35"
+    assert format_number(0.4, "GBP m", fixed=True) == "0.40"
+    assert format_number(0.99412, "share", fixed=True) == "99.41%"
+    assert format_number(-0.0123, "share", fixed=True, difference=True) == "-1.23 pp"
+    assert format_number(0.5, "index 0-1", fixed=True, difference=True) == "+0.500"
+    assert format_number(float("nan"), "GBP m", fixed=True) == "none"
+
+
+#: The value-for-money outcomes (the outcome table defines every one).
+DEFINED_MONEY = [k for k in VALUE_FOR_MONEY if k in SUMMARY_FIELDS]
+
+
+def test_value_for_money_is_a_section_of_its_own_holding_what_a_summary_has():
+    assert DEFINED_MONEY == list(VALUE_FOR_MONEY)
+    sections = dict(outcome_sections([*SUMMARY_FIELDS]))
+    assert sections["Value for money"] == DEFINED_MONEY
+    assert not set(sections["Outcomes"]) & set(VALUE_FOR_MONEY)
+    # a summary without some of them (an older one) shows the rest
+    assert dict(outcome_sections(["resilience", "total_emergency_cost"]))["Value for money"] == [
+        "total_emergency_cost"
+    ]
+    assert dict(outcome_sections(["resilience"]))["Value for money"] == []
+
+
+def test_the_report_page_shows_value_for_money_with_units(shocked):
+    report = run_report(shocked)
+    page = report_html(report, b"png")
+    section = page.split("<h2>Value for money</h2>")[1].split("<h2>")[0]
+    for name in DEFINED_MONEY:
+        o = SUMMARY_FIELDS[name]
+        shown = format_value(report["outcomes"][name], o.unit)
+        assert f'<td>{html.escape(o.title)}</td><td class="value">{shown}</td>' in section
+        assert o.unit in shown
+    outcomes = page.split("<h2>Outcomes</h2>")[1].split("<h2>")[0]
+    assert SUMMARY_FIELDS["total_emergency_cost"].meaning not in outcomes  # shown once
+
+
+def test_a_summary_with_every_value_for_money_outcome_shows_each_with_its_unit(
+    shocked, monkeypatch
+):
+    """What the page and the printed summary show once issue 20's outcomes are defined (here
+    stand-ins where the outcome table does not define them yet)."""
+    units = {"mean_cost_per_service": "ratio"}
+    report = run_report(shocked)
+    for k, name in enumerate(VALUE_FOR_MONEY):
+        if name not in SUMMARY_FIELDS:
+            unit = units.get(name, "GBP m")
+            monkeypatch.setitem(SUMMARY_FIELDS, name, Outcome(name, float, unit, name, name))
+        report["outcomes"].setdefault(name, 1000.0 * k + 0.5)
+    section = report_html(report, b"png").split("<h2>Value for money</h2>")[1].split("<h2>")[0]
+    titles = re.findall(r"<tr><td>([^<]*)</td>", section)
+    assert titles == [html.escape(SUMMARY_FIELDS[k].title) for k in VALUE_FOR_MONEY]
+    for name in VALUE_FOR_MONEY:
+        o = SUMMARY_FIELDS[name]
+        assert format_value(report["outcomes"][name], o.unit) in section
+    printed = summary_text("run", report["outcomes"]).splitlines()
+    assert len(printed) == 1 + len(HEADLINE) + 1 + len(VALUE_FOR_MONEY)
+
+
+def test_the_printed_summary_ends_with_value_for_money(shocked):
+    lines = summary_text("baseline", shocked.summary()).splitlines()
+    heading = lines.index("Value for money:")
+    assert heading == len(HEADLINE) + 1
+    money = lines[heading + 1 :]
+    assert [line.split("  ")[1].strip() for line in money] == [
+        SUMMARY_FIELDS[k].title for k in DEFINED_MONEY
+    ]
+    assert all(re.search(r"GBP m$|GBP per GBP$", line) for line in money), money
 
 
 def test_the_printed_summary_names_each_headline_outcome_with_its_unit(shocked):
@@ -115,3 +193,55 @@ def test_the_page_lists_every_event_and_shock_with_its_time(shocked):
     for event in shocked.events:
         assert TimeAxis().name(event["quarter"]) in page
     assert "shock: provider collapse" in page and TimeAxis().name(SHOCK[0]["quarter"]) in page
+
+
+ENGLAND = str(ROOT / "scenarios" / "england_home_care.toml")
+
+
+def test_a_run_on_its_own_map_draws_its_councils_there_first_and_last():
+    model = Simulation(load_scenario(ENGLAND, {"scenario.quarters": 4}), rng=1)
+    recorder = MapRecorder.of(model)
+    assert recorder is not None
+    for _ in range(4):
+        model.step()
+        if model.quarter == 1:
+            recorder.record(model)
+    recorder.record(model)
+    maps = recorder.maps
+    assert [q for q, _ in maps.external] == [0, 3]
+    inhouse = model.council_value_by_kind()[:, 2] / model.council_value_by_kind().sum(axis=1)
+    np.testing.assert_allclose(maps.external[-1][1], 1 - inhouse)
+    fig = overview_figure(model.series(), "England", [], maps=maps)
+    drawn = [ax for ax in fig.axes if ax.get_title().startswith("Councils' external share")]
+    assert [ax.get_title() for ax in drawn] == [
+        "Councils' external share, year 1 Q1",
+        "Councils' external share, year 1 Q4",
+    ]
+    for ax, (_, external) in zip(drawn, maps.external, strict=True):
+        dots = ax.collections[-1]  # the councils, over their borders
+        np.testing.assert_allclose(dots.get_offsets(), model.positions)
+        np.testing.assert_allclose(dots.get_array(), 100 * external)
+        assert len(ax.collections[0].get_segments()) == len(model.edges)
+    plain = overview_figure(model.series(), "England", [])
+    assert fig.get_figwidth() > plain.get_figwidth()  # the maps beside the same panels
+    assert _labels_fit(fig)
+
+
+def test_a_run_without_a_map_of_its_own_keeps_the_overview_as_it_was(tmp_path):
+    assert MapRecorder.of(Simulation(None, rng=1, **small())) is None  # synthetic places
+    (tmp_path / "c.csv").write_text("name,budget\nA,10\nB,20\nC,30\n")
+    (tmp_path / "g.csv").write_text("source,target\nA,B\nB,C\n")  # borders, no places
+    own = {"network.councils_file": str(tmp_path / "c.csv")}
+    own["network.graph_file"] = str(tmp_path / "g.csv")
+    assert MapRecorder.of(Simulation(None, rng=1, **small(**own))) is None
+
+
+@pytest.mark.subprocess
+def test_an_england_run_shows_its_councils_on_the_map(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "england"
+    done = run_cli("run", ENGLAND, "--set", "scenario.quarters=4", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    with Image.open(out / "overview.png") as image:
+        assert image.size[0] > 1320 and image.size[1] == 1100  # wider than the plain 1320

@@ -79,20 +79,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         # loaded once the output folder is known to be usable: a refusal is quick
         from sim.core.engine import Simulation
         from sim.core.outcomes import run_report
-        from sim.report.run_report import CouncilRecorder, summary_text, write_run_report
+        from sim.report.run_report import (
+            CouncilRecorder,
+            MapRecorder,
+            summary_text,
+            write_run_report,
+        )
 
         councils = CouncilRecorder()
         model = Simulation(scenario, rng=meta.seed)
+        on_map = MapRecorder.of(model)  # None: no map of its own to draw
         for _ in _quarters(scenario, bool(args.quiet)):
             model.step()
             check_stop()
             if args.councils:
                 councils.record(model)
+            if on_map is not None and model.quarter == 1:
+                on_map.record(model)  # the councils as the run starts
         series = model.series()
         summary = run_report(model)
         write_series_csv(series, tmp / "timeseries.csv")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        write_run_report(tmp, summary, series, model.shock_log)
+        maps = None
+        if on_map is not None:
+            on_map.record(model)  # and as it ends
+            maps = on_map.maps
+        write_run_report(tmp, summary, series, model.shock_log, maps)
         if args.councils:
             councils.write(tmp, model.council_table.name)
         stop.check()  # a stop while the report was written: nothing moves into --out
@@ -182,7 +194,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             out=tmp,
         )
         stop.check()  # a stop while the figure was drawn: nothing moves into --out
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    from sim.report.run_report import compare_text
+
+    print(compare_text(table))
     noise = table[table["verdict"] == "cannot be told from noise"]
     if len(noise):
         most = noise["pairs_to_resolve"].max()
@@ -191,7 +205,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"is wider than the effect ({', '.join(noise['outcome'])}); resolving effects of "
             f"those sizes needs up to {most:.0f} pairs (--replications)"
         )
-    print(f"table: {out}/compare.csv, figure: {out}/compare.png")
+    print(f"table: {out}/compare.csv (its columns in {out}/compare.columns.csv), "
+          f"figure: {out}/compare.png")  # fmt: skip
     return 0
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "PROVIDER_REPORTERS",
     "REPORTERS",
     "SUMMARY_FIELDS",
+    "VALUE_FOR_MONEY",
     "Outcome",
     "outcome",
     "outcome_markdown",
@@ -196,6 +197,16 @@ SUMMARY_FIELDS: dict[str, Outcome] = _table(
             "councils with a contract disrupted in the first shock's quarter"),
 )  # fmt: skip
 
+
+#: The run outcomes a report shows under "Value for money" (report.html, ``commsim run``'s
+#: summary, ``commsim compare``), in this order; a report shows those a summary holds.
+VALUE_FOR_MONEY = (
+    "total_spend",
+    "mean_cost_per_service",
+    "total_emergency_cost",
+    "total_idle_capacity_cost",
+    "total_award_premium",
+)
 
 #: Each council's quarter (``commsim run --councils``: councils.csv; the Council agents'
 #: reporters in ``CommissioningModel.datacollector``): which councils suffered.

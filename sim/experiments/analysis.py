@@ -167,15 +167,20 @@ def morris_indices(
 
 
 def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
-    """Write ``summary.csv`` (its data dictionary in ``summary.columns.csv``),
-    ``sensitivity.csv`` (sobol/morris designs) and ``figures/``;
+    """Write ``summary.csv``, ``sensitivity.csv`` (sobol/morris designs) and ``figures/``;
     with ``precision``, also ``replications.csv`` and ``figures/replications.png`` (see
-    :func:`replication_table`).
+    :func:`replication_table`). Each CSV's data dictionary is beside it (``summary.columns.csv``,
+    ``sensitivity.columns.csv``, ``replications.columns.csv``).
 
     Raises:
         InputError: ``out`` is not a sweep directory.
     """
-    from sim.experiments.columns import write_summary_dictionary
+    from sim.experiments.columns import (
+        REPLICATION_COLUMNS,
+        SENSITIVITY_COLUMNS,
+        write_dictionary,
+        write_summary_dictionary,
+    )
     from sim.experiments.store import read_manifest, read_runs, read_timeseries
     from sim.report import experiment_plots as plots
 
@@ -209,6 +214,8 @@ def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
     if sensitivity is not None:
         sensitivity.to_csv(out / "sensitivity.csv", index=False, float_format="%.10g")
         written.append(out / "sensitivity.csv")
+        dictionary = out / "sensitivity.columns.csv"
+        written.append(write_dictionary(dictionary, sensitivity.columns, SENSITIVITY_COLUMNS))
         written.append(figures / f"{meta['design']}.png")
         plots.sensitivity_figure(sensitivity, written[-1])
     kinds = manifest.get("parameter_kinds", {})
@@ -220,6 +227,8 @@ def analyze_sweep(out: Path, precision: Precision | None = None) -> list[Path]:
         needed = replication_table(runs, parameters, precision)
         needed.to_csv(out / "replications.csv", index=False, float_format="%.10g")
         written.append(out / "replications.csv")
+        dictionary = out / "replications.columns.csv"
+        written.append(write_dictionary(dictionary, needed.columns, REPLICATION_COLUMNS))
         written.append(figures / "replications.png")
         plots.replications_figure(needed, str(precision), int(meta["replications"]), written[-1])
     ts = read_timeseries(out)
@@ -248,34 +257,39 @@ def verdict(difference: float, ci_low: float, ci_high: float) -> str:
 
 
 def paired_differences(a: pd.DataFrame, b: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
-    """Outcomes of A and B run on the same seeds (rows aligned by ``replication``): the mean
-    of each, the mean paired difference B - A with its 95% CI, its :func:`verdict`, and
-    ``pairs_to_resolve``: the pairs whose CI half-width would equal the observed difference
-    (what a rerun needs to tell an effect of this size from zero; NaN when it is zero)."""
+    """Outcomes of A and B run on the same seeds (rows aligned by ``replication``): each
+    outcome's ``unit``, the mean of each, the mean paired difference B - A with its 95% CI,
+    its :func:`verdict`, ``pairs_to_resolve``: the pairs whose CI half-width would equal the
+    observed difference (what a rerun needs to tell an effect of this size from zero; NaN
+    when it is zero), and the report's ``section`` (``Outcomes`` first, then ``Value for
+    money``: :func:`sim.report.run_report.outcome_sections`)."""
+    from sim.core.outcome_table import SUMMARY_FIELDS
+    from sim.report.run_report import outcome_sections
+
     a = a.set_index("replication").sort_index()
     b = b.set_index("replication").sort_index()
     rows = []
-    for outcome in outcome_columns(a):
-        xa = pd.to_numeric(a[outcome], errors="coerce")
-        xb = pd.to_numeric(b[outcome], errors="coerce")
-        both = xa.notna() & xb.notna()
-        mean_a = mean_ci(xa)[0]
-        mean_b = mean_ci(xb)[0]
-        diff, lo, hi, n = mean_ci((xb - xa)[both])
-        needed = replications_needed(sample_sd((xb - xa)[both]), abs(diff))
-        rows.append(
-            {
-                "outcome": outcome,
-                labels[0]: mean_a,
-                labels[1]: mean_b,
-                "difference": diff,
-                "ci_low": lo,
-                "ci_high": hi,
-                "pairs": n,
-                "verdict": verdict(diff, lo, hi),
-                "pairs_to_resolve": needed,
-            }
-        )
+    for section, names in outcome_sections(outcome_columns(a)):
+        for outcome in names:
+            xa = pd.to_numeric(a[outcome], errors="coerce")
+            xb = pd.to_numeric(b[outcome], errors="coerce")
+            both = xa.notna() & xb.notna()
+            diff, lo, hi, n = mean_ci((xb - xa)[both])
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "unit": SUMMARY_FIELDS[outcome].unit,
+                    labels[0]: mean_ci(xa)[0],
+                    labels[1]: mean_ci(xb)[0],
+                    "difference": diff,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "pairs": n,
+                    "verdict": verdict(diff, lo, hi),
+                    "pairs_to_resolve": replications_needed(sample_sd((xb - xa)[both]), abs(diff)),
+                    "section": section,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -298,7 +312,8 @@ def compare_scenarios(
 ) -> pd.DataFrame:
     """Run A and B on the same ``replications`` seeds; return the paired table.
 
-    With ``out``, writes ``compare.csv`` and the overlay figure ``compare.png`` there.
+    With ``out``, writes ``compare.csv``, its data dictionary ``compare.columns.csv`` and the
+    overlay figure ``compare.png`` there.
 
     Raises:
         InputError: ``replications`` is not 2 to :data:`MAX_COMPARE_REPLICATIONS`, or
@@ -336,7 +351,10 @@ def compare_scenarios(
         raise InputError(f"compare: {len(errors)} runs failed, e.g. {errors.iloc[0]}")
     table = paired_differences(runs[runs.point == 0], runs[runs.point == 1], labels)
     if out is not None:
+        from sim.experiments.columns import compare_columns, write_dictionary
+
         table.to_csv(Path(out) / "compare.csv", index=False, float_format="%.10g")
+        write_dictionary(Path(out) / "compare.columns.csv", table.columns, compare_columns(labels))
         ts = pd.concat([pd.DataFrame(r.timeseries) for r in results], ignore_index=True)
         ts["side"] = np.where(ts["run_id"] < replications, labels[0], labels[1])
         plots.compare_figure(ts, table, labels, Path(out) / "compare.png")

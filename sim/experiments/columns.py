@@ -2,7 +2,8 @@
 
 A sweep's ``runs.parquet`` and time series carry these in each Parquet field's metadata
 (``unit``, ``description``, ``role``), and ``commsim export`` writes them as a data dictionary
-beside the CSV files. Names come from :mod:`sim.core.outcomes` (quarterly reporters and run
+beside the CSV files; ``commsim analyze`` and ``commsim compare`` write one (column, unit,
+description) beside each CSV they write (:func:`write_dictionary`). Names come from :mod:`sim.core.outcomes` (quarterly reporters and run
 outcomes) and the parameter table (:func:`sim.scenario.parameter_table`).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -22,12 +23,17 @@ from sim.scenario import parameter_table, shock_field
 
 __all__ = [
     "DICTIONARY_KEY",
+    "REPLICATION_COLUMNS",
     "ROLES",
+    "ROW_UNIT",
+    "SENSITIVITY_COLUMNS",
+    "compare_columns",
     "describe",
     "described_field",
     "dictionary",
     "dictionary_metadata",
     "is_integer",
+    "write_dictionary",
     "write_summary_dictionary",
 ]
 
@@ -88,17 +94,103 @@ _SUMMARY_IDS = {
 }
 
 
+def _summary_column(column: str) -> tuple[str, str]:
+    """``(unit, description)`` of a summary.csv column: an outcome's mean or CI bound in the
+    outcome's unit, else an id or a parameter."""
+    for suffix, what in _SUMMARY_SUFFIXES.items():
+        base = column.removesuffix(suffix)
+        if base != column and outcome(base) is not None:
+            unit, text = describe(base)
+            return unit, f"{text}: {what}"
+    return _SUMMARY_IDS.get(column) or describe(column)
+
+
 def write_summary_dictionary(path: Path, columns: Iterable[str]) -> Path:
     """Write the data dictionary (column, unit, description) of ``commsim analyze``'s
     summary.csv beside it: each outcome's mean and CI columns in the outcome's unit."""
+    columns = list(columns)
+    return write_dictionary(path, columns, {c: _summary_column(c) for c in columns})
+
+
+#: The unit of a value in a table with one outcome a row (its ``outcome`` or ``unit`` column).
+ROW_UNIT = "the row's outcome's unit"
+
+#: sensitivity.csv's columns (``commsim analyze`` of a sobol or morris design).
+SENSITIVITY_COLUMNS: dict[str, tuple[str, str]] = {
+    "outcome": ("name", "The run outcome the index measures (docs/ODD.md, section 8)"),
+    "parameter": ("name", "The varied parameter (its unit and range: commsim params)"),
+    "method": ("text", "sobol or morris (SALib.analyze)"),
+    "index": (
+        "text",
+        "S1: Sobol first-order index (the share of the outcome's variance due to the "
+        "parameter alone); ST: Sobol total index (with its interactions); mu_star: Morris "
+        "mean absolute elementary effect; sigma: Morris standard deviation of the effects",
+    ),
+    "value": (
+        "share or " + ROW_UNIT,
+        "The index: S1 and ST a share of variance (0-1); mu_star and sigma in the outcome's "
+        "unit, over a step of the parameter's range as SALib scales it",
+    ),
+    "conf": (
+        "as value",
+        "Half-width of the index's 95% confidence interval (SALib's bootstrap); empty for sigma",
+    ),
+}
+
+#: replications.csv's columns (``commsim analyze --precision``), but the varied parameters.
+REPLICATION_COLUMNS: dict[str, tuple[str, str]] = {
+    "point": _SUMMARY_IDS["point"],
+    "outcome": ("name", "The run outcome (docs/ODD.md, section 8)"),
+    "runs": ("runs", "Runs at the design point with a value of the outcome"),
+    "mean": (ROW_UNIT, "Mean of the outcome over those runs"),
+    "sd": (ROW_UNIT, "Sample standard deviation of the outcome over those runs"),
+    "half_width": (ROW_UNIT, "Half-width of the 95% CI of the mean from those runs"),
+    "target": (
+        ROW_UNIT,
+        "Half-width asked for (--precision): absolute, or relative times the mean's magnitude",
+    ),
+    "replications_needed": (
+        "runs",
+        "Runs a 95% CI of the target half-width needs; empty where undefined (constant, "
+        "missing, or a relative target on a zero mean)",
+    ),
+}
+
+
+def compare_columns(labels: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """compare.csv's columns (``commsim compare``): A's and B's means headed by ``labels``."""
+    return {
+        "outcome": ("name", "The run outcome (docs/ODD.md, section 8)"),
+        "unit": ("text", "The outcome's unit: the unit of the means, difference and CI"),
+        labels[0]: (ROW_UNIT, f"Mean of the outcome over the runs of A ({labels[0]})"),
+        labels[1]: (ROW_UNIT, f"Mean of the outcome over the runs of B ({labels[1]})"),
+        "difference": (ROW_UNIT, "Mean paired difference B - A (the same seed in each pair)"),
+        "ci_low": (ROW_UNIT, "Lower end of the difference's 95% CI (Student t)"),
+        "ci_high": (ROW_UNIT, "Upper end of the difference's 95% CI (Student t)"),
+        "pairs": ("runs", "Pairs in which both runs have a value of the outcome"),
+        "verdict": (
+            "text",
+            "B > A or B < A (the CI excludes zero), cannot be told from noise (it straddles "
+            "zero), the same in every pair, or undefined",
+        ),
+        "pairs_to_resolve": (
+            "runs",
+            "Pairs whose CI half-width would equal the difference: what a rerun needs to tell "
+            "an effect of this size from zero; empty when the difference is zero",
+        ),
+        "section": ("text", "The report's section: Outcomes, or Value for money"),
+    }
+
+
+def write_dictionary(
+    path: Path, columns: Iterable[str], known: Mapping[str, tuple[str, str]]
+) -> Path:
+    """Write the data dictionary (column, unit, description) of a CSV's ``columns`` at
+    ``path``: each as ``known`` describes it (``(unit, description)``), else as
+    :func:`describe` does (an id, an outcome, a parameter)."""
     rows = []
     for column in columns:
-        unit, text = _SUMMARY_IDS.get(column) or describe(column)
-        for suffix, what in _SUMMARY_SUFFIXES.items():
-            base = column.removesuffix(suffix)
-            if base != column and outcome(base) is not None:
-                unit, text = describe(base)
-                text = f"{text}: {what}"
+        unit, text = known.get(column) or describe(column)
         rows.append({"column": column, "unit": unit, "description": text})
     with Path(path).open("w", encoding="utf-8", newline="") as sink:
         writer = csv.DictWriter(sink, fieldnames=["column", "unit", "description"])

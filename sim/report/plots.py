@@ -8,7 +8,7 @@ costs nothing, and ``commsim run`` pays for matplotlib once, when it writes the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KIND_COLOURS",
     "OVERVIEW_DPI",
+    "CouncilMaps",
     "TimeAxis",
     "council_map",
     "mark_events",
@@ -55,7 +56,10 @@ _MARGIN_IN = {
     "wide": 1.45,
     "high": 0.4,
     "suptitle": 0.06,  # from the top edge to the suptitle's top
+    "map_right": 0.2,  # right of the councils' maps (a run on its own map)
 }
+#: Width of the overview's column of maps (a run on its own map), the gap before it included.
+_MAP_COLUMN_IN = 3.6
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,21 @@ class TimeAxis:
         if self.start_year is None:
             return f"year {year + 1} Q{q + 1}"
         return f"{self.start_year + year} Q{q + 1}"
+
+
+@dataclass(frozen=True)
+class CouncilMaps:
+    """A run's councils on their own map, as the overview draws them beside its panels: each
+    council's external share (not in-house) at the quarters recorded, one map a quarter.
+
+    ``positions``: (n, 2) each council's x, y; ``edges``: (m, 2) neighbouring councils;
+    ``sizes``: (n,) marker areas (a council's budget); ``external``: ``(quarter, share 0-1 by council)``, in order.
+    """
+
+    positions: np.ndarray
+    edges: np.ndarray
+    sizes: np.ndarray
+    external: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
 
 def mark_shocks(
@@ -211,10 +230,12 @@ def overview_figure(
     start_year: int | None = None,
     warm_up: int = 0,
     events: Sequence[Mapping[str, Any]] = (),
+    maps: CouncilMaps | None = None,
 ) -> Figure:
     """Six panels over time: market shares, service and disruption, local money, trust,
     spend and cost of failure, concentration; returned as a Figure, and saved as PNG at
-    ``path`` if given.
+    ``path`` if given. With ``maps`` (a run on its own map), the councils on their map beside
+    them, coloured by their external share at each quarter recorded.
 
     ``ts``: the run's time series by column (``Simulation.series()``, or a DataFrame), with a
     ``quarter`` column and the quarterly reporters (:data:`sim.core.outcomes.REPORTERS`).
@@ -225,7 +246,12 @@ def overview_figure(
     """
     from matplotlib.image import imsave  # here, not at the top: see the module's docstring
 
-    options = {"start_year": start_year, "warm_up": warm_up, "events": events}
+    options: dict[str, Any] = {
+        "start_year": start_year,
+        "warm_up": warm_up,
+        "events": events,
+        "maps": maps,
+    }
     fig = _draw_overview(ts, title, shocks, True, **options)
     if not _labels_fit(fig):
         fig = _draw_overview(ts, title, shocks, False, **options)
@@ -250,9 +276,10 @@ def _draw_overview(
     start_year: int | None = None,
     warm_up: int = 0,
     events: Sequence[Mapping[str, Any]] = (),
+    maps: CouncilMaps | None = None,
 ) -> Figure:
     """The overview drawn on an Agg canvas: panels placed by :func:`_grid` if ``fixed``, else
-    by matplotlib's constrained layout."""
+    by matplotlib's constrained layout; ``maps`` in a column of their own on the right."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -261,10 +288,13 @@ def _draw_overview(
 
     time = TimeAxis(start_year)
     q = time(col("quarter"))
-    width, height = 12, 10
+    width, height = 12 + (_MAP_COLUMN_IN if maps is not None else 0), 10
     fig = Figure(figsize=(width, height), dpi=OVERVIEW_DPI, layout=None if fixed else "constrained")
     canvas = FigureCanvasAgg(fig)
-    axes = fig.subplots(3, 2, sharex=True, gridspec_kw=_grid(width, height) if fixed else None)
+    if maps is None:
+        axes = fig.subplots(3, 2, sharex=True, gridspec_kw=_grid(width, height) if fixed else None)
+    else:
+        axes = _panels_and_maps(fig, maps, time, fixed)
     if fixed:
         fig.suptitle(title, fontsize=13, y=1 - _MARGIN_IN["suptitle"] / height, va="top")
     else:
@@ -372,20 +402,67 @@ def _draw_overview(
     return fig
 
 
-def _grid(width: float, height: float) -> dict[str, float]:
-    """The 3 x 2 panels' placement (``Figure.subplots`` gridspec keywords) for a figure of
-    ``width`` x ``height`` inches, from :data:`_MARGIN_IN`."""
+def _grid(width: float, height: float, maps: bool = False) -> dict[str, Any]:
+    """The panels' placement (gridspec keywords) for a figure of ``width`` x ``height``
+    inches, from :data:`_MARGIN_IN`: 3 x 2 panels, or with ``maps`` a grid of 6 rows (a panel
+    spans two, a map three) and 3 columns (the maps' :data:`_MAP_COLUMN_IN` wide, minus their
+    gap), panels of the same size either way."""
     m = _MARGIN_IN
-    panel_w = (width - m["left"] - m["right"] - m["wide"]) / 2
-    panel_h = (height - m["top"] - m["bottom"] - 2 * m["high"]) / 3
+    if not maps:
+        panel_w = (width - m["left"] - m["right"] - m["wide"]) / 2
+        panel_h = (height - m["top"] - m["bottom"] - 2 * m["high"]) / 3
+        return {
+            "left": m["left"] / width,
+            "right": 1 - m["right"] / width,
+            "top": 1 - m["top"] / height,
+            "bottom": m["bottom"] / height,
+            "wspace": m["wide"] / panel_w,
+            "hspace": m["high"] / panel_h,
+        }
+    row_h = (height - m["top"] - m["bottom"] - 5 * m["high"]) / 6
+    columns = width - m["left"] - m["map_right"] - 2 * m["wide"]
+    panel_w = (12 - m["left"] - m["right"] - m["wide"]) / 2
     return {
         "left": m["left"] / width,
-        "right": 1 - m["right"] / width,
+        "right": 1 - m["map_right"] / width,
         "top": 1 - m["top"] / height,
         "bottom": m["bottom"] / height,
-        "wspace": m["wide"] / panel_w,
-        "hspace": m["high"] / panel_h,
+        "wspace": m["wide"] / (columns / 3),
+        "hspace": m["high"] / row_h,
+        "width_ratios": [panel_w, panel_w, columns - 2 * panel_w],
     }
+
+
+def _panels_and_maps(fig: Figure, maps: CouncilMaps, time: TimeAxis, fixed: bool) -> np.ndarray:
+    """The overview's 3 x 2 panels (sharing their x axis, its labels on the bottom row) and,
+    in a column on their right, the councils' maps with one colour bar; returns the panels."""
+    width, height = (float(inches) for inches in fig.get_size_inches())
+    grid = fig.add_gridspec(6, 3, **(_grid(width, height, maps=True) if fixed else {}))
+    axes = np.empty((3, 2), dtype=object)
+    for i in range(3):
+        for j in range(2):
+            first = axes[0, 0] if i or j else None
+            axes[i, j] = fig.add_subplot(grid[2 * i : 2 * i + 2, j], sharex=first)
+            if i < 2:
+                axes[i, j].tick_params(labelbottom=False)
+    shown = maps.external[-2:]  # the first and last quarters recorded
+    span = 6 // len(shown) if shown else 6
+    dots = None
+    for k, (quarter, external) in enumerate(shown):
+        ax = fig.add_subplot(grid[k * span : (k + 1) * span, 2])
+        dots = council_map(
+            ax, maps.positions, maps.edges, 100 * np.asarray(external, dtype=float),
+            sizes=maps.sizes, cmap="viridis", vmin=0, vmax=100,
+        )  # fmt: skip
+        ax.set_title(f"Councils' external share, {time.name(quarter)}", fontsize=10)
+        for side in ax.spines.values():
+            side.set_visible(False)
+    if dots is not None:
+        fig.colorbar(
+            dots, ax=fig.axes[6:], location="bottom", fraction=0.04, pad=0.02, shrink=0.85,
+            label="% of contract value not in-house\n(dot size: the council's budget)",
+        )  # fmt: skip
+    return axes
 
 
 def _labels_fit(fig: Figure) -> bool:

@@ -1,5 +1,7 @@
 """A run's report for a reader without the code: the summary printed by ``commsim run``, the
-data dictionary beside its CSV, and ``report.html`` (one page, offline: the figure embedded).
+data dictionary beside its CSV, and ``report.html`` (one page, offline: the figure embedded),
+the value-for-money outcomes in a section of their own in each; the councils on their own
+map for the overview (:class:`MapRecorder`); and the table ``commsim compare`` prints.
 
 Every name, unit and meaning comes from the outcome table (:mod:`sim.core.outcomes`) and the
 parameter table (:func:`sim.scenario.parameter_table`); nothing here loads matplotlib.
@@ -15,32 +17,46 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.core.outcome_table import COUNCIL_REPORTERS, REPORTERS, SUMMARY_FIELDS, Outcome
+import numpy as np
+
+from sim.core.outcome_table import (
+    COUNCIL_REPORTERS,
+    REPORTERS,
+    SUMMARY_FIELDS,
+    VALUE_FOR_MONEY,
+    Outcome,
+)
 from sim.core.outcomes import council_metrics, council_table
-from sim.report.plots import TimeAxis
+from sim.report.plots import CouncilMaps, TimeAxis
 
 __all__ = [
     "HEADLINE",
+    "VALUE_FOR_MONEY_HEADING",
     "CouncilRecorder",
+    "MapRecorder",
     "changed_inputs",
+    "compare_text",
+    "format_number",
     "format_value",
+    "outcome_sections",
     "report_html",
     "summary_text",
     "write_data_dictionary",
     "write_run_report",
 ]
 
-#: The outcomes a reader sees first (printed by ``commsim run``, on top of report.html).
+#: The outcomes a reader sees first (printed by ``commsim run``, on top of report.html); the
+#: value-for-money outcomes follow them in a section of their own (:func:`outcome_sections`).
 HEADLINE = (
     "resilience",
     "min_service_delivered",
     "service_quarters_lost",
     "failures_total",
     "handbacks_total",
-    "total_emergency_cost",
     "final_share_outsourcer",
     "final_share_mutual",
     "final_share_inhouse",
+    "final_share_local_firm",
     "mean_local_share",
     "cumulative_local_reinvestment",
     "final_trust",
@@ -48,28 +64,78 @@ HEADLINE = (
 
 _PERCENT_UNITS = {"share"}
 
+#: Decimals a column of means shows, by unit (``commsim compare``); 3 for any other unit.
+_DECIMALS = {
+    "share": 2,  # of a percentage
+    "GBP m": 2,
+    "GBP m / quarter": 2,
+    "quarter": 1,
+    "quarters": 2,
+    "providers": 2,
+    "contracts": 2,
+    "councils": 2,
+    "runs": 0,
+}
 
-def format_value(value: Any, unit: str = "") -> str:
-    """A value as a person reads it: shares as percentages, other decimals to four
-    significant figures (never ``0.6000000000000001``), counts whole, and the unit after."""
+
+def format_number(
+    value: Any, unit: str = "", *, fixed: bool = False, difference: bool = False
+) -> str:
+    """A number as a person reads it, without its unit: shares as percentages, thousands
+    separated, never in powers of ten (``1.745e+05``) nor with float noise
+    (``0.6000000000000001``); None or NaN is ``none``.
+
+    Decimals: four significant figures (counts whole), or with ``fixed`` the same number of
+    decimals for every value of a unit (a column of means lines up; :data:`_DECIMALS`).
+    ``difference``: a signed difference, a share's in percentage points (``+1.25 pp``).
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "none"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    sign = "+" if difference else ""
     if unit in _PERCENT_UNITS:
-        return f"{100 * value:.1f}%"
+        decimals = _DECIMALS["share"] if fixed else 1
+        return f"{100 * value:{sign}.{decimals}f}" + (" pp" if difference else "%")
+    if fixed:
+        return f"{value:{sign},.{_DECIMALS.get(unit, 3)}f}"
+    if isinstance(value, int):
+        return f"{value:{sign},}"
+    # four significant figures, but whole thousands never in powers of ten
+    return f"{value:{sign},.0f}" if abs(value) >= 1000 else f"{value:{sign}.4g}"
+
+
+_PLURALS = ("providers", "contracts", "councils", "quarters")
+
+
+def format_value(value: Any, unit: str = "") -> str:
+    """A value as a person reads it (:func:`format_number`: shares as percentages, other
+    decimals to four significant figures, counts whole) with the unit after."""
+    number = format_number(value, unit)
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if number == "none" or unit in _PERCENT_UNITS or not numeric:
+        return number
     if unit == "quarter" and isinstance(value, int):
         return f"quarter {value}"
-    if isinstance(value, int):
-        number = f"{value:,}"
-        if value == 1 and unit in ("providers", "contracts", "councils", "quarters"):
-            unit = unit[:-1]  # 1 provider, not 1 providers
-    else:  # four significant figures, but whole thousands never in powers of ten
-        number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    if value == 1 and isinstance(value, int) and unit in _PLURALS:
+        unit = unit[:-1]  # 1 provider, not 1 providers
     if not unit or unit in ("integer", "text"):
         return number
     # a scale ("index 0-1") reads as a note on the number, a unit ("GBP m") as its name
     return f"{number} ({unit})" if any(c.isdigit() for c in unit) else f"{number} {unit}"
+
+
+#: The heading of the report's section of value-for-money outcomes.
+VALUE_FOR_MONEY_HEADING = "Value for money"
+
+
+def outcome_sections(names: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """The run outcomes among ``names`` by the report's section: ``Outcomes`` (in the order
+    given) and ``Value for money`` (:data:`sim.core.outcome_table.VALUE_FOR_MONEY`, in its
+    order: those ``names`` hold, so a summary without some shows the rest)."""
+    names = [k for k in names if k in SUMMARY_FIELDS]
+    money = [k for k in VALUE_FOR_MONEY if k in names]
+    return [("Outcomes", [k for k in names if k not in money]), (VALUE_FOR_MONEY_HEADING, money)]
 
 
 def _outcome_value(definition: Outcome, value: Any) -> str:
@@ -77,12 +143,60 @@ def _outcome_value(definition: Outcome, value: Any) -> str:
 
 
 def summary_text(name: str, outcomes: Mapping[str, Any]) -> str:
-    """What ``commsim run`` prints: each headline outcome in words, with its unit."""
+    """What ``commsim run`` prints: each headline outcome in words, with its unit, then the
+    value-for-money outcomes the summary holds under their heading."""
+    money = dict(outcome_sections(outcomes))[VALUE_FOR_MONEY_HEADING]
     rows = [
-        (SUMMARY_FIELDS[k].title, _outcome_value(SUMMARY_FIELDS[k], outcomes[k])) for k in HEADLINE
+        (SUMMARY_FIELDS[k].title, _outcome_value(SUMMARY_FIELDS[k], outcomes[k]))
+        for k in (*HEADLINE, *money)
     ]
     width = max(len(title) for title, _ in rows)
-    return "\n".join([f"{name}:", *(f"  {title:<{width}}  {value}" for title, value in rows)])
+    lines = [f"  {title:<{width}}  {value}" for title, value in rows]
+    if money:
+        lines.insert(len(HEADLINE), f"{VALUE_FOR_MONEY_HEADING}:")
+    return "\n".join([f"{name}:", *lines])
+
+
+def compare_text(table: Any) -> str:
+    """The table ``commsim compare`` prints: one line an outcome (its unit, the mean in A and
+    in B, the difference B - A and its 95% CI, verdict, pairs to resolve), numbers fixed to
+    the decimals of their unit (:func:`format_number`), the value-for-money outcomes under
+    their heading. ``table``: :func:`sim.experiments.analysis.paired_differences`'s (A's and
+    B's means in its third and fourth columns, headed by their labels)."""
+    labels = [str(c) for c in table.columns[2:4]]
+    head = ["outcome", "unit", *labels, "B - A", "95% CI of B - A", "verdict", "pairs to resolve"]
+    sections: dict[str, list[list[str]]] = {}
+    for row in table.to_dict("records"):
+        unit = row["unit"]
+        low, high = (format_number(row[k], unit, fixed=True, difference=True)
+                     for k in ("ci_low", "ci_high"))  # fmt: skip
+        sections.setdefault(row["section"], []).append(
+            [
+                row["outcome"],
+                unit,
+                *(format_number(row[label], unit, fixed=True) for label in labels),
+                format_number(row["difference"], unit, fixed=True, difference=True),
+                "none" if "none" in (low, high) else f"{low.removesuffix(' pp')} to {high}",
+                row["verdict"],
+                format_number(row["pairs_to_resolve"], "runs", fixed=True),
+            ]
+        )
+    rows = [head, *(r for rows in sections.values() for r in rows)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    left = {0, 1, len(head) - 2}  # words left, numbers right
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    lines = [line(head)]
+    for heading, body in sections.items():
+        if heading != "Outcomes":
+            lines.append(f"{heading}:")
+        lines.extend(line(r) for r in body)
+    return "\n".join(lines)
 
 
 #: The identifying columns of the run's CSV files: (type, unit, meaning).
@@ -137,6 +251,44 @@ class CouncilRecorder:
                 writer.writerow([quarter, council, names[council], *shown])
         dictionary = Path(folder) / "councils.columns.csv"
         return [path, write_data_dictionary(dictionary, columns, COUNCIL_REPORTERS)]
+
+
+class MapRecorder:
+    """A run's councils on their own map (``network.graph_file`` with every node's ``x`` and
+    ``y``, drawn to the same scale both ways), for the overview: each council's external share (not in-house) after the run's
+    first quarter and its last. :meth:`of` gives None for a run on synthetic or randomly
+    placed councils, whose places mean nothing."""
+
+    def __init__(self, maps: CouncilMaps) -> None:
+        self.maps = maps
+
+    @classmethod
+    def of(cls, model: Any) -> MapRecorder | None:
+        """The recorder of ``model`` (a Simulation or CommissioningModel before its run), or
+        None if its councils are not on a map of their own."""
+        from sim.core.network import load_graph
+
+        net = model.params.network
+        if not net.graph_file:
+            return None
+        # as sim.core.network.own_geography places them: from x/y if every node has both
+        graph = load_graph(net.graph_file, model.council_table.name)
+        places = list(graph.nodes.values())
+        if not all("x" in d and "y" in d for d in places):
+            return None
+        budget = np.asarray(model.council_table.budget, dtype=float)
+        sizes = 6 + 60 * budget / max(float(budget.max()), 1e-12)
+        return cls(CouncilMaps(np.asarray(model.positions), np.asarray(model.edges), sizes))
+
+    def record(self, model: Any) -> None:
+        """Record the quarter ``model`` just simulated: kept if it is the first, else it
+        replaces the last one kept (the maps show the first and the last)."""
+        quarter = int(model.quarter) - 1
+        external = 1 - council_metrics(model.market)["share_inhouse"]
+        kept = self.maps.external
+        if len(kept) == 2 or (kept and kept[-1][0] == quarter):
+            kept.pop()
+        kept.append((quarter, external))
 
 
 def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -261,15 +413,18 @@ def report_html(report: Mapping[str, Any], figure_png: bytes) -> str:
     outcomes = report["outcomes"]
     start, end = time.name(0), time.name(meta["quarters"] - 1)
     warm = meta.get("warm_up_quarters", 0)
-    first, rest = list(HEADLINE), [k for k in SUMMARY_FIELDS if k not in HEADLINE]
-    outcome_rows = [
+    shown = [*HEADLINE, *(k for k in SUMMARY_FIELDS if k not in HEADLINE and k in outcomes)]
+    sections = [
         (
-            SUMMARY_FIELDS[k].title,
-            _outcome_value(SUMMARY_FIELDS[k], outcomes.get(k)),
-            SUMMARY_FIELDS[k].meaning,
+            heading,
+            [
+                (SUMMARY_FIELDS[k].title, _outcome_value(SUMMARY_FIELDS[k], outcomes.get(k)),
+                 SUMMARY_FIELDS[k].meaning)
+                for k in names
+            ],
         )
-        for k in first + rest
-    ]
+        for heading, names in outcome_sections(shown)
+    ]  # fmt: skip
     changed = changed_inputs(scenario)
     input_rows = [
         (key, _shown(value, unit), _shown(default, unit), unit)
@@ -292,8 +447,11 @@ def report_html(report: Mapping[str, Any], figure_png: bytes) -> str:
         "<p class=note>Dashed lines: scheduled shocks. Triangles: a provider failed that quarter; "
         "diamonds: contracts were handed back. Shares and service are on fixed 0-100% axes, so "
         "two reports compare by eye.</p>",
-        "<h2>Outcomes</h2>",
-        _table(["outcome", "value", "meaning"], outcome_rows),
+        *(
+            f"<h2>{html.escape(heading)}</h2>\n" + _table(["outcome", "value", "meaning"], rows)
+            for heading, rows in sections
+            if rows
+        ),
         _events_html(report, time),
         f"<h2>Inputs that differ from the defaults ({len(changed)})</h2>",
         _table(["parameter", "value", "default", "unit"], input_rows, value_column=-1)
@@ -308,13 +466,18 @@ def report_html(report: Mapping[str, Any], figure_png: bytes) -> str:
 
 
 def write_run_report(
-    folder: Path, report: Mapping[str, Any], series: Mapping[str, Any], shocks: Sequence[Any]
+    folder: Path,
+    report: Mapping[str, Any],
+    series: Mapping[str, Any],
+    shocks: Sequence[Any],
+    maps: CouncilMaps | None = None,
 ) -> list[Path]:
     """Write a run's figure (``overview.png``), its data dictionary
     (``timeseries.columns.csv``) and ``report.html`` into ``folder``; return them.
 
     ``report``: the run's summary.json as a dict; ``series``: its time series by column;
-    ``shocks``: its shock log, ``(quarter, kind)`` pairs.
+    ``shocks``: its shock log, ``(quarter, kind)`` pairs; ``maps``: the councils on their own
+    map (:class:`MapRecorder`), drawn beside the overview's panels.
     """
     from sim.report.plots import overview_figure
 
@@ -330,6 +493,7 @@ def write_run_report(
         start_year=meta.get("start_year"),
         warm_up=meta.get("warm_up_quarters", 0),
         events=report.get("events", []),
+        maps=maps,
     )
     dictionary = write_data_dictionary(folder / "timeseries.columns.csv", ["quarter", *REPORTERS])
     page = folder / "report.html"
