@@ -88,7 +88,7 @@ DEFINED_MONEY = [k for k in VALUE_FOR_MONEY if k in SUMMARY_FIELDS]
 
 
 def test_value_for_money_is_a_section_of_its_own_holding_what_a_summary_has():
-    assert DEFINED_MONEY == list(VALUE_FOR_MONEY)
+    assert list(VALUE_FOR_MONEY) == DEFINED_MONEY
     sections = dict(outcome_sections([*SUMMARY_FIELDS]))
     assert sections["Value for money"] == DEFINED_MONEY
     assert not set(sections["Outcomes"]) & set(VALUE_FOR_MONEY)
