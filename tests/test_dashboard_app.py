@@ -66,6 +66,56 @@ def test_map_marks_each_council_by_its_leading_provider_type(
     assert json.loads(json.dumps(option)) == option  # plain JSON for the browser
 
 
+#: A model with issue 20's fourth provider type, as the dashboard would meet it: the type
+#: added to ``ProviderKind`` (and ``KIND_NAMES``) before the dashboard is imported.
+FOURTH_KIND = """
+import dataclasses, enum, json
+import numpy as np
+import sim.core.state as state
+kinds = [("OUTSOURCER", 0), ("MUTUAL", 1), ("INHOUSE", 2), ("LOCAL_FIRM", 3)]
+state.ProviderKind = enum.IntEnum("ProviderKind", kinds)
+state.KIND_NAMES = {k: k.name.lower() for k in state.ProviderKind}
+from sim.dashboard import charts, controller, events
+from sim.report.plots import KIND_COLOURS
+model = controller.ClassroomModel(None, network__councils=20, scenario__quarters=8)
+model.step()
+view = controller.read_view(model)
+shares = np.hstack([view.shares, np.zeros((len(view.shares), 1))])
+shares[0] = [0.1, 0.2, 0.3, 0.4]
+view = dataclasses.replace(view, shares=shares, series=view.series | {"share_local_firm": [0.05]})
+out = {
+    "kinds": charts.KINDS,
+    "line": charts.plot_option(view, charts.PLOTS[0])["series"][3],
+    "legend": [s["name"] for s in charts.map_option(view)["series"][1:]],
+    "hover": charts.council_text(view, 0),
+    "log": events.event_text({"quarter": 3, "event": "failure", "cause": "insolvency",
+                              "provider": "Area 001 Firm 1", "kind": "local_firm",
+                              "contracts": 2}),
+    "colours": KIND_COLOURS,
+}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.subprocess
+def test_a_fourth_provider_type_shows_by_itself_everywhere_the_page_lists_types() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FOURTH_KIND], capture_output=True, text=True, check=True
+    )
+    out = json.loads(done.stdout)
+    assert out["kinds"]["local_firm"] == ["local firm", "pin"]  # its own shape on the map
+    assert "local firm" in out["legend"]
+    line = out["line"]  # its own line in "who delivers", its own colour and dash
+    assert line["name"] == "local firms" and line["data"][-1][1] == 5.0
+    assert line["color"] == out["colours"]["local_firm"]
+    assert line["lineStyle"]["type"] not in ("solid", "dashed", "dotted")
+    # Apart from the mutuals' green and the local-share line's brown.
+    local_share = charts.PLOTS[2].measures["local_share"][1]
+    assert line["color"] not in (out["colours"]["mutual"], local_share)
+    assert out["hover"].endswith("outsourcers 10%, mutuals 20%, in-house 30%, local firms 40%")
+    assert out["log"] == "Quarter 3: Area 001 Firm 1 (local firm) went bust, 2 contracts disrupted"
+
+
 def test_hovering_a_council_says_who_holds_its_contracts(model: controller.ClassroomModel) -> None:
     view = controller.read_view(model)
     option = charts.map_option(view)
