@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -114,6 +115,23 @@ def test_a_fourth_provider_type_shows_by_itself_everywhere_the_page_lists_types(
     assert line["color"] not in (out["colours"]["mutual"], local_share)
     assert out["hover"].endswith("outsourcers 10%, mutuals 20%, in-house 30%, local firms 40%")
     assert out["log"] == "Quarter 3: Area 001 Firm 1 (local firm) went bust, 2 contracts disrupted"
+
+
+def test_a_quarter_sends_the_charts_only_what_moved(model: controller.ClassroomModel) -> None:
+    view = controller.read_view(model)
+    # The map's places and links, and the plots' axes, go once; a quarter sends the marks
+    # and lines, which the browser merges in by id (assets/chart.vue), as merged_option does.
+    base, update = charts.map_base(view), charts.map_update(view)
+    assert [s["id"] for s in base["series"]] == ["edges"]
+    assert "edges" not in json.dumps(update) and len(json.dumps(update)) < len(json.dumps(base))
+    assert charts.merged_option(base, update) == charts.map_option(view)
+    for plot in charts.PLOTS:
+        update = charts.plot_update(view, plot)
+        assert set(update) == {"yAxis", "series"} and "markLine" in update["series"][0]
+        assert (
+            charts.merged_option(charts.plot_base(view, plot), update)["yAxis"]["max"]
+            == (plot.ylim[1])
+        )
 
 
 def test_hovering_a_council_says_who_holds_its_contracts(model: controller.ClassroomModel) -> None:
@@ -497,14 +515,14 @@ def test_page_shows_the_score_weights_and_makes_a_new_random_run(page: Any) -> N
     assert "Tender score: price 60%, quality 30%, social value 10%, local preference 0%" in (
         texts(box)
     )
-    first = rc.find(components.Chart).widgets[0].spec  # the map: where and how big councils are
+    first = rc.find(components.Chart).widgets[0].base  # the map: where councils are, how linked
     button(rc, "Step").click()
     button(rc, "Reset: start again with these levers").click()
     button(rc, "Discard and start again").click()
-    assert rc.find(components.Chart).widgets[0].spec == first  # Reset replays the same market
+    assert rc.find(components.Chart).widgets[0].base == first  # Reset replays the same market
     button(rc, "New random run: these levers, another market").click()
     assert "0 of 80" in texts(box)
-    assert rc.find(components.Chart).widgets[0].spec != first  # another market, same levers
+    assert rc.find(components.Chart).widgets[0].base != first  # another market, same levers
 
 
 def test_page_runs_to_the_end_and_says_so(page: Any) -> None:
@@ -541,9 +559,9 @@ def test_presentation_mode_is_read_from_the_back_row_with_reset_and_shocks_at_ha
 ) -> None:
     box, rc = page
     plot = rc.find(components.Chart).widgets[1]
-    assert json.loads(plot.spec)["xAxis"]["axisLabel"]["fontSize"] == 12
+    assert json.loads(plot.base)["xAxis"]["axisLabel"]["fontSize"] == 12
     button(rc, "Presentation mode").click()
-    option = json.loads(rc.find(components.Chart).widgets[1].spec)
+    option = json.loads(rc.find(components.Chart).widgets[1].base)
     # The smallest text on the page, a plot's axis labels, is 32 px when presenting.
     assert option["xAxis"]["axisLabel"]["fontSize"] == 32 and option["title"]["textStyle"][
         "fontSize"
@@ -557,9 +575,21 @@ def test_presentation_mode_is_read_from_the_back_row_with_reset_and_shocks_at_ha
     assert "0 of 80" in texts(box)
     button(rc, "Show levers").click()
     assert (
-        json.loads(rc.find(components.Chart).widgets[1].spec)["xAxis"]["axisLabel"]["fontSize"]
+        json.loads(rc.find(components.Chart).widgets[1].base)["xAxis"]["axisLabel"]["fontSize"]
         == 12
     )
+
+
+def test_playing_tabs_together_leave_the_server_time_for_the_others() -> None:
+    assert controller.play_pause_after(3, 0.05) == pytest.approx(0.45)  # alone: the speed
+    assert controller.play_pause_after(4, 0.3) == pytest.approx(0.3)  # a slow quarter: once
+    with contextlib.ExitStack() as stack:
+        for _ in range(9):  # nine tabs playing: each waits three times its last quarter
+            stack.enter_context(controller.PLAYERS.playing())
+        assert controller.PLAYERS.count == 9
+        assert controller.play_pause_after(3, 0.05) == pytest.approx(0.45)
+        assert controller.play_pause_after(3, 0.2) == pytest.approx(0.6)
+    assert controller.PLAYERS.count == 0
 
 
 def test_play_pause_label() -> None:
@@ -636,7 +666,10 @@ def test_the_model_imports_nothing_of_the_dashboard() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_dashboard_command_serves_offline_and_frees_closed_sessions() -> None:
+def test_dashboard_command_serves_offline_and_frees_closed_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
     args = build_parser().parse_args(["dashboard", BASELINE])
     assert (args.host, args.port) == ("127.0.0.1", 8521)
     argv, env = dashboard_command(BASELINE, "127.0.0.1", 8600)
@@ -645,6 +678,8 @@ def test_dashboard_command_serves_offline_and_frees_closed_sessions() -> None:
     assert env[SCENARIO_ENV] == BASELINE
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_TIMEOUT
+    monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "15s")  # the benchmark's own
+    assert dashboard_command(BASELINE, "127.0.0.1", 8600)[1]["SOLARA_KERNEL_CULL_TIMEOUT"] == "15s"
 
 
 def test_host_0000_prints_an_address_students_can_open_and_a_warning(

@@ -17,7 +17,16 @@ import traitlets
 
 from sim.core.state import KIND_NAMES, ProviderKind
 from sim.core.tendering import effective_weights
-from sim.dashboard.charts import PLOTS, kind_words, map_option, map_text, plot_option, plot_text
+from sim.dashboard.charts import (
+    PLOTS,
+    kind_words,
+    map_base,
+    map_text,
+    map_update,
+    plot_base,
+    plot_text,
+    plot_update,
+)
 from sim.dashboard.controller import SPEEDS, Session, View
 from sim.dashboard.events import event_log
 from sim.dashboard.export import export_name, plots_png, timeseries_csv
@@ -62,17 +71,25 @@ def play_pause(playing: bool) -> str:
 
 class Chart(ipyvue.VueTemplate):
     """A chart drawn in the browser by ECharts (served by this machine) from an ECharts
-    option sent as JSON text: a string costs the page's renderer nothing to compare, where a
-    dict of hundreds of points was walked item by item on every quarter."""
+    option sent as JSON text, in two parts: ``base``, what stays from quarter to quarter
+    (axes, titles, the map's places and links: sent when the run or the text size changes),
+    and ``spec``, what the quarter changes, merged into it. A string costs the page's
+    renderer nothing to compare, where a dict of hundreds of points was walked item by item
+    on every quarter; and the browser redraws only what moved."""
 
     template = traitlets.Unicode(asset("chart.vue")).tag(sync=True)
+    base = traitlets.Unicode("{}").tag(sync=True)
     spec = traitlets.Unicode("{}").tag(sync=True)
     quarter = traitlets.Int(0).tag(sync=True)
     alt = traitlets.Unicode("").tag(sync=True)
 
 
-def _chart(option: dict[str, Any], quarter: int, alt: str) -> None:
-    Chart.element(spec=json.dumps(option, separators=(",", ":")), quarter=quarter, alt=alt)
+def _json(option: dict[str, Any]) -> str:
+    return json.dumps(option, separators=(",", ":"))
+
+
+def _chart(base: str, update: dict[str, Any], quarter: int, alt: str) -> None:
+    Chart.element(base=base, spec=_json(update), quarter=quarter, alt=alt)
 
 
 class PageSetup(ipyvue.VueTemplate):
@@ -166,17 +183,22 @@ def RunCharts(
     """The council map and the four plots, drawn for the quarter just simulated, their text
     at the page's text size ``text``."""
     view = session.view(tick.value)
+    # What the charts keep from quarter to quarter: made (and sent) once per run and size.
+    bases = solara.use_memo(
+        lambda: [_json(map_base(view, text))] + [_json(plot_base(view, p, text)) for p in PLOTS],
+        [id(session), text],
+    )
     height = "calc(100vh - 136px)" if view.running else "calc(100vh - 164px)"
     with solara.Div(classes=["commsim-body"], style={"height": height}):
         with solara.Div(
             classes=["commsim-panel"],
             style={"flex": "0 0 50%" if present else "0 0 54%", "height": "100%"},
         ):
-            _chart(map_option(view, text), view.quarter, map_text(view))
+            _chart(bases[0], map_update(view), view.quarter, map_text(view))
         with solara.Div(classes=["commsim-grid"], style={"height": "100%"}):
-            for spec in PLOTS:
+            for base, spec in zip(bases[1:], PLOTS, strict=True):
                 with solara.Div(classes=["commsim-panel"], style={"min-height": 0}):
-                    _chart(plot_option(view, spec, text), view.quarter, plot_text(view, spec))
+                    _chart(base, plot_update(view, spec), view.quarter, plot_text(view, spec))
 
 
 @solara.component

@@ -8,8 +8,10 @@ import contextlib
 import copy
 import ctypes
 import gc
+import math
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,6 +29,7 @@ from sim.scenario import Shock
 __all__ = [
     "COST_SHOCK",
     "PAGE_SHOCKS",
+    "PLAYERS",
     "SPEEDS",
     "START",
     "Action",
@@ -34,6 +37,7 @@ __all__ = [
     "Session",
     "View",
     "build_session",
+    "play_pause_after",
     "press_shock",
     "read_view",
     "release_memory",
@@ -44,10 +48,47 @@ __all__ = [
 PAGE_SHOCKS = ("provider_collapse", "cost_shock")
 #: Size of the "Cost shock now" button's shock: costs rise 10% for every provider type.
 COST_SHOCK = 0.1
-#: Play speeds, slow to fast: seconds between quarters. A session also waits at least as
-#: long as its last quarter took to compute and draw, so a playing tab never takes more than
-#: half a core, and ten tabs leave the server time to answer the others.
+#: Play speeds, slow to fast: seconds between quarters. A playing session also waits at
+#: least as long as its last quarter took to compute and draw, times the square root of the
+#: number of sessions playing (:func:`play_pause_after`), so that a class of playing tabs
+#: leaves the server (one core for them all: Python runs one thread at a time) time to
+#: answer the others' Steps.
 SPEEDS = (2.0, 1.0, 0.5, 0.25)
+
+
+class _Players:
+    """How many sessions of this server are playing now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    @contextlib.contextmanager
+    def playing(self) -> Iterator[None]:
+        with self._lock:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+#: The sessions playing now, on this server.
+PLAYERS = _Players()
+
+
+def play_pause_after(speed: int, took: float) -> float:
+    """Seconds a playing session waits before its next quarter: what is left of the speed's
+    time between quarters (``speed`` from 1, slow, into :data:`SPEEDS`) after the ``took``
+    seconds its last quarter took, and at least ``took`` times the square root of the number
+    of sessions playing (:data:`PLAYERS`). A quarter's time already grows with the number
+    playing (they wait for each other): waiting it times that number starved them (a
+    quarter every 4-5 s each, in the benchmark of docs/performance.md), waiting it once let
+    ten of them slow another tab's Step to 1-2 s; the square root kept that Step at 0.3 s
+    while each advanced a quarter every 2-3 s."""
+    return max(SPEEDS[speed - 1] - took, took * math.sqrt(max(PLAYERS.count, 1)))
+
 
 _start = os.environ.get(SCENARIO_ENV) or None
 #: The scenario file every new tab starts with (None: the defaults).

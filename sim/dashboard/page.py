@@ -42,7 +42,7 @@ from sim.dashboard.components import (
     asset,
     score_weights,
 )
-from sim.dashboard.controller import COST_SHOCK, SPEEDS, build_session
+from sim.dashboard.controller import COST_SHOCK, PLAYERS, build_session, play_pause_after
 from sim.dashboard.levers import lever_values, levers, read_levers, scenario_files
 from sim.dashboard.recipe import parse_recipe, rebuild_session
 from sim.inputs import InputError
@@ -103,14 +103,14 @@ def Page() -> None:
         redraw()
 
     def play_loop() -> None:
-        while playing.value and not s.ended.is_set():
-            started = time.perf_counter()
-            advance()
-            if not s.model.running:
-                playing.set(False)
-                break
-            took = time.perf_counter() - started
-            time.sleep(max(SPEEDS[speed.value - 1] - took, took))
+        with PLAYERS.playing():  # the playing tabs leave the server time for Steps
+            while playing.value and not s.ended.is_set():
+                started = time.perf_counter()
+                advance()
+                if not s.model.running:
+                    playing.set(False)
+                    break
+                time.sleep(play_pause_after(speed.value, time.perf_counter() - started))
 
     solara.lab.use_task(play_loop, dependencies=[playing.value, id(s)], prefer_threaded=True)
     solara.use_effect(lambda: s.ended.set, [id(s)])  # runs s.ended.set() when s goes
