@@ -120,6 +120,17 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         assert "press Reset" not in page.inner_text(".commsim-side")
         latencies.append(step(page))
 
+        # The CSV says how the run was made (the lever moved among it) and what it holds.
+        with page.expect_download() as download:
+            page.get_by_role("button", name="CSV", exact=True).click()
+        assert download.value.suggested_filename.startswith("baseline-q7-social_value_weight0.15-")
+        csv_text = Path(download.value.path()).read_text()
+        assert "#   Quarter 6: social value weight 10% -> 15%" in csv_text
+        assert "#   share_outsourcer (%): " in csv_text
+        with page.expect_download() as download:
+            page.get_by_role("button", name="PNG", exact=True).click()
+        assert Path(download.value.path()).read_bytes()[:4] == b"\x89PNG"
+
         # The run lives in its link: another tab (or a reload) on it shows the same run, the
         # shocks and the lever moved at their quarters.
         page.wait_for_function("() => location.search.includes('quarter=7')")
