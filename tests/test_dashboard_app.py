@@ -325,6 +325,7 @@ def test_a_lever_moved_during_a_run_applies_from_the_next_quarter_and_is_logged(
         {"actions": ["3:outsourcers.count=2"]},  # only levers that may move during a run
         {"actions": ["3:commissioning.fee_uplift"]},  # a lever moved says where to
         {"actions": [",".join(["1:cost_shock"] * 201)]},  # bounded
+        {"actions": ["1:mutuals.support_programme=yes"]},  # a value of the lever's kind
         {"quarter": ["many"]},
         {"outsourcers.count": ["1e400"]},
     ],
@@ -345,6 +346,12 @@ def test_a_link_with_levers_out_of_range_opens_a_new_run() -> None:
     chosen, values, fresh = open_run(BASELINE, wild)
     assert chosen == BASELINE and values == lv.lever_values(BASELINE) and fresh.model.quarter == 0
     assert open_run(BASELINE, query)[1] == values  # the link as written: its levers
+    for value in ("1.5", "-1", "nan", "inf"):  # a lever moved out of range during the run
+        moved = query.replace(
+            "actions=", f"quarter=2&actions=1%3Acommissioning.fee_uplift%3D{value}"
+        )
+        chosen, values, fresh = open_run(BASELINE, moved)
+        assert fresh.model.quarter == 0 and not fresh.actions, value
 
 
 # ----------------------------------------------------------------------------- the page
@@ -449,6 +456,10 @@ def test_a_tampered_picker_value_changes_nothing_and_shows_no_error(page: Any) -
         assert "1 of 80" in texts(box)
         assert not any(d.v_model for d in rc.find(ipyvuetify.Dialog).widgets)  # nothing asked
     assert not any("Traceback" in t or str(ROOT) in t for t in texts(box))
+    sliders = rc.find(ipyvuetify.Slider).widgets
+    sliders[list(lv.LEVERS).index("commissioning.fee_uplift")].v_model = 5.0  # forged too
+    assert "1 of 80" in texts(box) and "5.00" not in texts(box)
+    assert not any("Traceback" in t for t in texts(box))
 
 
 def test_a_collapse_with_no_outsourcer_left_is_refused_with_a_message(

@@ -124,7 +124,10 @@ def Page() -> None:
     def move(key: str, value: Any) -> None:
         # A lever that may move during a run applies from the next quarter (and is logged);
         # the others, and any once the run is over, wait for Reset ("press Reset").
-        moved = s.move(key, value)
+        try:
+            moved = s.move(key, value)
+        except InputError:  # outside the lever's range: only a tampered page sends that
+            return
         with render:  # one render for the slider, its number and the log
             values.set(values.value | {key: value})
             if moved:
