@@ -441,13 +441,22 @@ def replications_section(pilot: Path | None, manifest: dict) -> str:
         for r in advice.itertuples()
     )
     worst = advice["median"].max()
+    short = advice.loc[advice["median"] > reps, "outcome"].tolist()
+    gap = (
+        f" That is fewer than the median need of {', '.join(f'`{o}`' for o in short)}: within"
+        " the time budget went to samples (design points) rather than replications, since the"
+        " effects pool every run; the Sobol indices of those outcomes carry the point"
+        " means' extra noise (their +/- below)."
+        if short
+        else ""
+    )
     return f"""\
 Sized with `commsim analyze --precision` on a pilot sweep of the same design
 (`.venv/bin/python -m scripts.claims --pilot`: {pm["experiment"].get("samples")} samples,
 {pm["experiment"].get("replications")} replications each, {pm["counts"].get("runs")} runs):
 the replications a design point needs for a 95% CI of the stated half-width on its mean, over
 the pilot's design points. The design runs **{reps}** replications a point; the largest median
-need is {worst:.0f}. The claims' effects are fitted on every run, not on a point's mean, so
+need is {worst:.0f}.{gap} The claims' effects are fitted on every run, not on a point's mean, so
 their CIs (below) shrink with all runs together; the replications bound the noise in the
 Sobol indices, which use each point's mean.
 
