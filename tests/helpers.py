@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def small(**overrides):
-    """Overrides for a small, fast model (20 councils, 16 quarters) plus any given."""
-    base = {"network.councils": 20, "scenario.quarters": 16, "mutuals.count": 8}
+    """Overrides for a small, fast model (20 councils, 16 quarters; mutuals and local firms
+    at about the baseline's density) plus any given."""
+    base = {
+        "network.councils": 20,
+        "scenario.quarters": 16,
+        "mutuals.count": 8,
+        "local_firms.count": 40,
+    }
     base.update(overrides)
     return base
 

@@ -83,7 +83,7 @@ BAD_FILES = {
     "shock_past_horizon": ("[scenario]\nquarters = 10\n[[shocks]]\nkind = \"budget_cut\"\nquarter = 12\n", "past the horizon"),
     "unknown_shock_kind": ("[[shocks]]\nkind = \"meteor\"\nquarter = 3\n", "shocks[0].kind"),
     "markups_disordered": ("[mutuals]\nmarkup_min = 0.05\nmarkup_initial = 0.01\n", "markup_min"),
-    "social_value_weights_zero": ("[commissioning]\nsocial_value_local_weight = 0\nsocial_value_ownership_weight = 0\nsocial_value_commitments_weight = 0\n", "must not all be zero"),
+    "social_value_weights_zero": ("[commissioning]\nsocial_value_local_weight = 0\nsocial_value_reinvestment_weight = 0\nsocial_value_commitments_weight = 0\n", "must not all be zero"),
     "renamed_social_value": ("[mutuals]\nsocial_value = 0.7\n", "did you mean 'mutuals.social_commitments'"),
     "unknown_shock_key": ("[[shocks]]\nkind = \"cost_shock\"\nquarter = 3\nsize = 0.1\n", "shocks[0].size"),
 }  # fmt: skip

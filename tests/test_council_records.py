@@ -14,6 +14,7 @@ import pytest
 from sim import CommissioningModel
 from sim.abm.agents import Council, Provider
 from sim.core.outcomes import COUNCIL_REPORTERS, PROVIDER_REPORTERS
+from sim.core.state import KIND_NAMES
 from tests.helpers import run_cli, small
 
 SHOCK = [{"kind": "provider_collapse", "quarter": 5, "target": "largest_outsourcer"}]
@@ -47,7 +48,7 @@ def test_provider_records_are_the_trading_providers_and_their_contracts(model):
     assert sorted(last.index) == sorted(a.unique_id for a in trading)
     held = np.count_nonzero(model.contracts.view("holder") >= 0)
     assert last["contracts"].sum() == held
-    assert set(last["kind"]) <= {"outsourcer", "mutual", "inhouse"}
+    assert set(last["kind"]) <= set(KIND_NAMES.values())
 
 
 def test_the_collectors_rows_equal_each_agents_own_reporter(model):

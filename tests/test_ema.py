@@ -21,6 +21,7 @@ TINY = {
     "scenario": {"quarters": 12, "seed": 3},
     "network": {"councils": 20},
     "mutuals": {"count": 8},
+    "local_firms": {"count": 40},
     "shocks": [{"kind": "provider_collapse", "quarter": 4, "target": "largest_outsourcer"}],
 }
 UNCERTAINTIES = {

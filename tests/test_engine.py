@@ -103,7 +103,10 @@ def test_series_counts_are_integers_and_the_rest_floats():
         else:
             assert values.dtype == np.float64, name
     counts = {"providers_active", "failures", "contracts_disrupted", "handbacks", "spin_outs"}
-    assert counts | {"failures_outsourcer", "failures_mutual"} == COUNT_REPORTERS
+    assert (
+        counts | {f"failures_{k}" for k in ("outsourcer", "mutual", "local_firm")}
+        == COUNT_REPORTERS
+    )
 
 
 def test_a_step_past_the_horizon_is_recorded_too():

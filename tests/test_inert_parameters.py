@@ -49,6 +49,7 @@ CLIPPED: dict[str, tuple[float, float, str]] = {
     "councils.lots": (1, 4, "20 lots a line multiply the contracts twentyfold: time only"),
     "outsourcers.count": (0, 16, "thousands of firms cost time and change nothing more"),
     "mutuals.count": (0, 40, "thousands of firms cost time and change nothing more"),
+    "local_firms.count": (0, 60, "thousands of firms cost time and change nothing more"),
     "shocks[].quarter": (0, QUARTERS - 1, "a shock must fall within the run"),
     "shocks[].magnitude": (
         0.0,
@@ -62,6 +63,7 @@ ORDERED = [
     ("councils.contract_years_min", "councils.contract_years_max"),
     ("outsourcers.markup_min", "outsourcers.markup_initial", "outsourcers.markup_max"),
     ("mutuals.markup_min", "mutuals.markup_initial", "mutuals.markup_max"),
+    ("local_firms.markup_min", "local_firms.markup_initial", "local_firms.markup_max"),
 ]
 #: Shares of the score that together may not exceed 1.
 SHARES_OF_ONE = ("commissioning.social_value_weight", "commissioning.local_preference")
@@ -70,6 +72,7 @@ SMALL = {
     "scenario": {"quarters": QUARTERS, "warm_up_quarters": 4},
     "network": {"councils": 20},
     "mutuals": {"count": 12},
+    "local_firms": {"count": 30},
 }
 
 STRESS_SHOCKS = [
@@ -94,7 +97,12 @@ MARKETS: dict[str, dict[str, Any]] = {
             "lots": 2,
             "due_diligence_threshold": 0.1,
         },
-        "outsourcers": {"count": 3, "capacity_share": 0.25, "reserves": 0.01},
+        "outsourcers": {
+            "count": 3,
+            "capacity_share": 0.25,
+            "reserves": 0.01,
+            "subcontract_share": 0.3,
+        },
         "shocks": STRESS_SHOCKS,
     },
     "all_levers": {

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import CommissioningModel
-from sim.abm.agents import ProviderKind
+from sim.abm.agents import KIND_NAMES, ProviderKind
 from sim.core.budgets import spending_limit
 
 CONSERVED = 1e-9  # money balances to this share of the quarter's spend
@@ -46,6 +46,7 @@ def scenarios(draw):
             "price_cap": draw(st.floats(0.8, 2.0)),
             "due_diligence_threshold": draw(st.floats(-0.2, 0.3)),
             "budget_headroom": draw(st.floats(0.0, 0.5)),
+            "idle_capacity_cost": draw(st.floats(0.0, 1.0)),
         },
         "commissioning": {
             "price_weight": draw(st.floats(0.0, 1.0)),
@@ -75,6 +76,15 @@ def scenarios(draw):
             "count": draw(st.integers(0, 15)),
             "spin_out_rate": draw(st.floats(0.0, 0.5)),
             "support_programme": draw(st.booleans()),
+            "profit_extraction": draw(st.floats(0.0, 1.0)),
+            "owners_local_share": draw(st.floats(0.0, 1.0)),
+        },
+        "local_firms": {
+            "count": draw(st.integers(0, 40)),
+            "size_dispersion": draw(st.floats(0.0, 2.0)),
+            "subcontract_share": draw(st.floats(0.0, 0.5)),
+            "takes_subcontracts": draw(st.booleans()),
+            "growth_rate": draw(st.floats(0.0, 0.1)),
         },
         "shocks": shocks,
     }
@@ -95,9 +105,9 @@ def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: 
     assert abs(money["transition"].sum() - ledger.transition_cost) <= tol
     assert abs(spend - accounts["revenue"].sum() - ledger.transition_cost) <= tol
     # Budgets bind: no council pays more than its spending limit for services (one-off
-    # transition costs are not rationed).
+    # transition costs and the standing cost of idle in-house capacity are not rationed).
     limit = spending_limit(model.council_table, model.params.councils.budget_headroom)
-    assert np.all(money["paid"] - money["transition"] <= limit + tol)
+    assert np.all(money["paid"] - money["transition"] - money["idle"] <= limit + tol)
     assert np.all((money["bought"] > 0) & (money["bought"] <= 1))
     # Provider accounts: revenue = costs + surplus, and cash moves by what is kept.
     assert np.all(np.abs(accounts["revenue"] - accounts["cost"] - accounts["surplus"]) <= tol)
@@ -114,11 +124,11 @@ def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: 
     assert np.all(np.abs((delta - kept[:n_before])[untouched]) <= cash_tol)
 
     m = model.metrics
-    shares = m["share_outsourcer"] + m["share_mutual"] + m["share_inhouse"]
+    shares = sum(m[f"share_{name}"] for name in KIND_NAMES.values())
     held = (model.contracts.view("holder") >= 0).any()
     assert abs(shares - 1.0) < 1e-9 if held else shares == 0.0
     assert 0.0 <= m["service_delivered"] <= 1.0
-    assert m["failures_outsourcer"] + m["failures_mutual"] == m["failures"]
+    assert sum(m[f"failures_{k}"] for k in ("outsourcer", "mutual", "local_firm")) == m["failures"]
     assert 0.0 <= m["local_share"] <= 1.0 + 1e-12
     # No live contract is held by, or subcontracted to, a failed provider.
     holder = model.contracts.view("holder")

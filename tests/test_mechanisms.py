@@ -22,6 +22,7 @@ from sim.core.neighbours import Neighbours
 from sim.core.shocks import apply_shock
 from sim.core.spinouts import spin_outs
 from sim.core.state import (
+    KINDS,
     ContractBook,
     CouncilTable,
     Market,
@@ -71,6 +72,7 @@ def hand_built_market() -> Market:
         ("A Mutual 1", ProviderKind.MUTUAL, 0, 200, 50, 20, 0.05, 1.0, 0.7, 0.8, 0.9, 0.0),
     ]:
         p.add(**dict(zip(FIRM_COLUMNS, row, strict=True)), **firm)
+    p.takes_subcontracts[MUTUAL] = True  # the outsourcer subcontracts none (tests set it)
     ct = ContractBook()
     for council in (0, 0, 1):
         ct.add(council=council, reference=100.0, end=0)
@@ -88,7 +90,7 @@ def hand_built_market() -> Market:
         contracts=ct,
         councils=councils,
         ledger=Ledger(2),
-        cost_level=np.ones(3),
+        cost_level=np.ones(KINDS),
         demand_factor=np.ones(9),
         health_log=[headroom(p)],
         quarter=1,
@@ -167,8 +169,9 @@ def test_a_providers_books_balance_after_a_quarter():
     market = hand_built_market()
     let_contracts(market)
     # A budget too wide to bind here: these prices are 1.5 x reference (budgets are tested below).
+    market.providers.subcontract_share[OUTSOURCER] = 0.3
     params = Scenario.model_validate(
-        {"outsourcers": {"subcontract_share": 0.3}, "councils": {"budget_headroom": 5.0}}
+        {"councils": {"budget_headroom": 5.0, "idle_capacity_cost": 0.0}}
     )
     refresh_inhouse_prices(market, params.commissioning.emergency_premium)
     cash_before = market.providers.view("cash").copy()
@@ -355,11 +358,9 @@ def test_a_subcontract_is_priced_at_the_subcontractors_own_price_and_lost_with_i
     market = hand_built_market()
     ct, p = market.contracts, market.providers
     market.cost_level[:] = 1.2
+    p.subcontract_share[OUTSOURCER] = 0.3
     params = Scenario.model_validate(
-        {
-            "commissioning": {"bid_error": 0.0, "price_weight": 1.0, "quality_weight": 0.0},
-            "outsourcers": {"subcontract_share": 0.3},
-        }
+        {"commissioning": {"bid_error": 0.0, "price_weight": 1.0, "quality_weight": 0.0}}
     )
     tender(market, np.arange(3), params, np.random.default_rng(0), allow_inhouse=False)
     # The outsourcer wins all three; in A it subcontracts to the mutual based there (none is
@@ -445,12 +446,9 @@ def test_trust_moves_towards_what_commissioning_delivers_and_drops_with_disrupti
         "paid": np.array([100.0, 100.0]),
         "local": np.array([80.0, 20.0]),
     }
-    value = np.array([[0.0, 50.0, 50.0], [100.0, 0.0, 0.0]])  # A local, B outsourced
-    target = trust_target(money, value, tp)
-    w = tp.weight_continuity + tp.weight_local + tp.weight_ownership
-    assert target[0] == pytest.approx(
-        (tp.weight_continuity + 0.8 * tp.weight_local + tp.weight_ownership) / w
-    )
+    target = trust_target(money, tp)
+    w = tp.weight_continuity + tp.weight_local
+    assert target[0] == pytest.approx((tp.weight_continuity + 0.8 * tp.weight_local) / w)
     assert target[1] == pytest.approx((0.5 * tp.weight_continuity + 0.2 * tp.weight_local) / w)
     trust = np.array([0.5, 0.5])
     calm = update_trust(trust, target, np.zeros(2), np.array([100.0, 100.0]), tp)
@@ -467,7 +465,7 @@ def test_a_council_over_its_budget_buys_less_of_every_contract():
     let_contracts(market)  # A commissions 110 (in-house) + 150, B 150, on budgets of 200 and 100
     market.contracts.subcontractor[1] = -1  # no subcontract: the outsourcer's books stay simple
     params = Scenario.model_validate(
-        {"outsourcers": {"subcontract_share": 0.0}, "councils": {"budget_headroom": 0.1}}
+        {"councils": {"budget_headroom": 0.1, "idle_capacity_cost": 0.0}}
     )
     assert spending_limit(market.councils, 0.1) == pytest.approx([220.0, 110.0])
     refresh_inhouse_prices(market, params.commissioning.emergency_premium)
@@ -504,51 +502,44 @@ def test_a_fee_uplift_passes_a_share_of_a_cost_shock_into_running_contracts():
         assert ct.view("price")[1:] == pytest.approx([expected, expected])
         # ... the mutual's cost did not rise, so neither does its price.
         assert ct.price[0] == pytest.approx(105.0)
-        assert market.cost_level.tolist() == pytest.approx([1.2, 1.0, 1.2])
+        assert market.cost_level.tolist() == pytest.approx([1.2, 1.0, 1.2, 1.0])
 
 
 def test_social_value_follows_from_what_a_provider_does():
     c = Scenario().commissioning
-    kind = np.array([ProviderKind.OUTSOURCER, ProviderKind.MUTUAL, ProviderKind.INHOUSE])
-    # At the types' default attributes the scores are close to the constants they replace.
-    s = Scenario()
-    defaults = social_value_scores(
-        kind,
-        np.array(
-            [
-                s.outsourcers.local_cost_share,
-                s.mutuals.local_cost_share,
-                s.councils.inhouse_local_cost_share,
-            ]
-        ),
-        np.array(
-            [
-                s.outsourcers.social_commitments,
-                s.mutuals.social_commitments,
-                s.councils.inhouse_social_commitments,
-            ]
-        ),
-        c,
-    )
-    assert defaults == pytest.approx([0.3, 0.75, 0.6], abs=0.01)
-    # Equal attributes give equal scores, whatever the type's label.
-    same = social_value_scores(
-        np.array([ProviderKind.MUTUAL, ProviderKind.MUTUAL]),
-        np.array([0.5, 0.5]),
-        np.array([0.3, 0.3]),
-        c,
-    )
-    assert same[0] == same[1]
-    # An outsourcer that spends locally, and commits more, scores more; ownership is the rest.
-    local = social_value_scores(kind[:2], np.array([0.72, 0.72]), np.array([0.55, 0.55]), c)
-    assert local[0] > defaults[0]
-    assert local[1] - local[0] == pytest.approx(1 / 3)
+    # A national firm paying out 80%, a firm based in a council paying out nothing, one based
+    # in a council paying half out to owners living there.
+    home, extraction, owners = np.array([-1, 0, 3]), np.array([0.8, 0.0, 0.5]), np.zeros(3)
+    owners[2] = 1.0
+    local, commitments = np.array([0.4, 0.7, 0.7]), np.array([0.5, 0.5, 0.5])
+    scores = social_value_scores(home, extraction, owners, local, commitments, c)
+    # (local cost share + surplus kept where it is based + commitments) / 3, equal weights.
+    assert scores == pytest.approx([(0.4 + 0 + 0.5) / 3, (0.7 + 1 + 0.5) / 3, (0.7 + 1 + 0.5) / 3])
+    # Paying out to owners elsewhere lowers the reinvestment part in proportion.
+    away = social_value_scores(home[1:2], np.array([0.5]), np.array([0.0]), local[1:2],
+                               commitments[1:2], c)  # fmt: skip
+    assert away[0] == pytest.approx((0.7 + 0.5 + 0.5) / 3)
     only_local = c.model_copy(
-        update={"social_value_ownership_weight": 0.0, "social_value_commitments_weight": 0.0}
+        update={"social_value_reinvestment_weight": 0.0, "social_value_commitments_weight": 0.0}
     )
-    assert social_value_scores(kind[:2], np.array([0.4, 0.7]), np.ones(2), only_local) == (
-        pytest.approx([0.4, 0.7])
+    assert social_value_scores(home, extraction, owners, local, np.ones(3), only_local) == (
+        pytest.approx(local)
     )
+
+
+def test_idle_retained_capacity_is_paid_for_at_its_share_of_cost():
+    market = hand_built_market()
+    let_contracts(market)  # A's unit (capacity 300) delivers one contract of 100
+    params = Scenario.model_validate(
+        {"councils": {"budget_headroom": 5.0, "idle_capacity_cost": 0.25}}
+    )
+    refresh_inhouse_prices(market, params.commissioning.emergency_premium)
+    deliver_and_pay(market, params)
+    money, accounts = market.ledger.money, market.ledger.accounts
+    # 200 of idle capacity at the unit's cost (1.1) times the quarter share 0.25; B has none.
+    assert money["idle"] == pytest.approx([55.0, 0.0])
+    assert accounts["revenue"][UNIT_A] == pytest.approx(110.0 + 55.0)
+    assert money["paid"] == pytest.approx(money["local"] + money["leaked"])
 
 
 def test_handback_patience_differs_by_provider_headroom():

@@ -8,36 +8,52 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.core.delivery import deliver_and_pay, quarter_flows
+from sim.core.delivery import Flows, deliver_and_pay, local_and_leaked
 from sim.core.failure import insolvencies
 from sim.core.inhouse import refresh_inhouse_prices
-from sim.core.state import ProviderKind
 from sim.scenario import Scenario
 from tests.test_mechanisms import OUTSOURCER, hand_built_market, let_contracts
 
-KINDS = np.array([ProviderKind.OUTSOURCER, ProviderKind.MUTUAL, ProviderKind.INHOUSE])
+# Three providers: a national firm paying out 80% of a surplus to owners elsewhere, a firm
+# based in council 0 paying out nothing, and one based in council 1 paying out half to owners
+# living there.
+HOME = np.array([-1, 0, 1])
+EXTRACTION = np.array([0.8, 0.0, 0.5])
+OWNERS_LOCAL = np.array([0.0, 1.0, 1.0])
 SHARE = np.array([0.4, 0.75, 0.8])
 
 
-def legs(revenue: list[float], cost: list[float]):
-    """One leg per provider type (outsourcer, mutual, in-house), paid by council 0."""
+def legs(revenue: list[float], cost: list[float], council: list[int] | None = None) -> Flows:
+    """One leg per provider above, paid by council 0 (or by ``council``, leg by leg)."""
     n = len(revenue)
-    return quarter_flows(
-        np.arange(n),
-        np.arange(n),
-        np.zeros(n, dtype=int),
-        np.array(revenue),
-        np.array(cost),
-        KINDS,
-        SHARE,
+    paying = np.zeros(n, dtype=np.int64) if council is None else np.array(council)
+    revenue_, cost_ = np.array(revenue), np.array(cost)
+    provider = np.arange(n)
+    local, leaked = local_and_leaked(
+        provider, paying, revenue_, cost_, HOME, EXTRACTION, OWNERS_LOCAL, SHARE
     )
+    return Flows(provider, provider, paying, revenue_, cost_, local, leaked)
 
 
-def test_a_profitable_leg_keeps_its_costs_local_in_share_and_its_surplus_by_ownership():
-    flows = legs([100.0, 100.0], [90.0, 90.0])
-    # Outsourcer: 40% of costs local, the surplus leaves; mutual: 75% of costs and the surplus.
-    assert flows.local == pytest.approx([36.0, 67.5 + 10.0])
-    assert flows.leaked == pytest.approx([54.0 + 10.0, 22.5])
+def test_a_profitable_leg_keeps_its_costs_local_in_share_and_its_surplus_where_it_lands():
+    flows = legs([100.0, 100.0, 100.0], [90.0, 90.0, 90.0])
+    # National firm: 40% of costs local, the surplus leaves. Firm based in council 0: 75% of
+    # costs and its whole surplus (retained there). Firm based next door: 80% of its costs
+    # (its staff work here) but its surplus lands where it is based, not here.
+    assert flows.local == pytest.approx([36.0, 67.5 + 10.0, 72.0])
+    assert flows.leaked == pytest.approx([54.0 + 10.0, 22.5, 18.0 + 10.0])
+
+
+def test_a_surplus_lands_at_home_in_the_share_kept_there():
+    flows = legs([100.0], [90.0], council=[0])
+    assert flows.local[0] == pytest.approx(36.0)  # based nowhere: all of the surplus leaves
+    # The firm based in council 1, paid by council 1, pays out half to owners living there:
+    # all of its surplus stays (retained 5, paid out 5 to local owners).
+    local, _ = local_and_leaked(
+        np.array([2]), np.array([1]), np.array([100.0]), np.array([90.0]),
+        HOME, EXTRACTION, np.array([0.0, 1.0, 0.4]), SHARE,
+    )  # fmt: skip
+    assert local[0] == pytest.approx(72.0 + 5.0 + 0.4 * 5.0)
 
 
 def test_a_loss_making_leg_splits_only_the_councils_pounds():
@@ -57,7 +73,7 @@ def test_transition_costs_are_council_spend_split_local_and_leaked():
     params = Scenario.model_validate(
         {
             "commissioning": {"transition_cost": 0.03, "transition_local_share": 0.5},
-            "outsourcers": {"subcontract_share": 0.0},
+            "councils": {"idle_capacity_cost": 0.0},
         }
     )
     market.providers.cash[OUTSOURCER] = -51.0  # insolvent: both its contracts are disrupted

@@ -22,7 +22,7 @@ def test_score_weights_rule():
     no_social = ok.model_copy(
         update={
             "social_value_local_weight": 0.0,
-            "social_value_ownership_weight": 0.0,
+            "social_value_reinvestment_weight": 0.0,
             "social_value_commitments_weight": 0.0,
         }
     )

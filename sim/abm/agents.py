@@ -18,6 +18,7 @@ __all__ = [
     "KIND_NAMES",
     "Council",
     "InHouseUnit",
+    "LocalFirm",
     "Mutual",
     "Outsourcer",
     "Provider",
@@ -99,9 +100,16 @@ class Outsourcer(Provider):
 
 
 class Mutual(Provider):
-    """A public service mutual: local, employee-owned, reinvests its surplus locally."""
+    """A public service mutual: local, employee-owned; by default it pays out little of its
+    surplus (its ``profit_extraction``), so most of it stays where it is based."""
 
     kind = ProviderKind.MUTUAL
+
+
+class LocalFirm(Provider):
+    """A local private firm: for-profit, owner-managed, based in one council."""
+
+    kind = ProviderKind.LOCAL_FIRM
 
 
 class InHouseUnit(Provider):

@@ -21,7 +21,7 @@ import numpy as np
 from mesa.discrete_space import Network
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
-from sim.abm.agents import Council, InHouseUnit, Mutual, Outsourcer, Provider
+from sim.abm.agents import Council, InHouseUnit, LocalFirm, Mutual, Outsourcer, Provider
 from sim.core import outcomes
 from sim.core.engine import Simulation, fresh_seed, resolve_scenario, seed_of
 from sim.core.state import ProviderKind
@@ -34,6 +34,7 @@ AGENT_CLASS: dict[ProviderKind, type[Provider]] = {
     ProviderKind.OUTSOURCER: Outsourcer,
     ProviderKind.MUTUAL: Mutual,
     ProviderKind.INHOUSE: InHouseUnit,
+    ProviderKind.LOCAL_FIRM: LocalFirm,
 }
 
 

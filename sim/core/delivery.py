@@ -5,8 +5,7 @@ Every pound a council pays goes to one provider leg (the holder, a subcontractor
 share, or the in-house unit covering extra demand). A leg's revenue is split into its costs and
 its surplus; costs are spent locally in ``local_cost_share`` and leak otherwise; a mutual's or
 in-house unit's surplus stays local, an outsourcer's leaves the area (dividends to
-shareholders, or retained at head office): :func:`quarter_flows` is where money leaves the
-area. So, by construction and checked in the tests: paid = local + leaked, and
+shareholders, or retained at head office): :func:`local_and_leaked` is where money leaves the area. So, by construction and checked in the tests: paid = local + leaked, and
 revenue = costs + surplus.
 """
 
@@ -18,7 +17,13 @@ import numpy as np
 
 from sim.core.budgets import limits, rationing
 from sim.core.jit import kernel
-from sim.core.numeric import INHOUSE, OUTSOURCER, clipped_ratio, pairwise_sum, used_capacity
+from sim.core.numeric import (
+    INHOUSE,
+    clipped_ratio,
+    kept_where_based,
+    pairwise_sum,
+    used_capacity,
+)
 from sim.core.run_params import run_params
 from sim.core.state import Market, Params, ProviderTable
 
@@ -28,7 +33,6 @@ __all__ = [
     "handback_tolerance",
     "headroom",
     "local_and_leaked",
-    "quarter_flows",
 ]
 
 
@@ -48,34 +52,19 @@ class Flows:
     leaked: np.ndarray
 
 
-def quarter_flows(
-    slot: np.ndarray,
-    provider: np.ndarray,
-    council: np.ndarray,
-    revenue: np.ndarray,
-    cost: np.ndarray,
-    kind: np.ndarray,
-    local_cost_share: np.ndarray,
-) -> Flows:
-    """Split each leg's revenue into local and leaked money.
-
-    Args:
-        slot, provider, council: (n_legs,) which contract, provider and paying council.
-        revenue: (n_legs,) pounds paid to the leg this quarter.
-        cost: (n_legs,) pounds the provider spends delivering it.
-        kind: (n_providers,) ProviderKind of each provider.
-        local_cost_share: (n_providers,) share of costs spent in the area.
-    """
-    local, leaked = local_and_leaked(provider, revenue, cost, kind, local_cost_share)
-    return Flows(slot, provider, council, revenue, cost, local, leaked)
-
-
 @kernel
-def local_and_leaked(provider, revenue, cost, kind, local_cost_share):
-    """Each leg's local and leaked money (:func:`quarter_flows`). Only the council's pounds are
-    split: a leg that costs more than it earns spends the provider's own cash beyond its
-    revenue, and that is not council money kept local. A mutual's or in-house unit's surplus
-    stays local; an outsourcer's leaves."""
+def local_and_leaked(provider, council, revenue, cost, home, extraction, owners, local_cost_share):
+    """Each leg's local and leaked money, followed to where it lands: legs (``provider``,
+    paying ``council``, ``revenue``, ``cost``) and the providers' attributes (``home``,
+    ``extraction``, ``owners`` [their ``owners_local_share``], ``local_cost_share``).
+
+    Costs are spent where the service is delivered at the provider's ``local_cost_share``
+    (care staff live near the people they visit; local suppliers) and leak otherwise. The
+    surplus lands where the provider is based: the part it keeps there
+    (:func:`sim.core.numeric.kept_where_based`: retained, or paid to owners living there)
+    is local to the paying council only if the provider is based in that council; the rest
+    leaves. Only the council's pounds are split: a leg that costs more than it earns spends
+    the provider's own cash beyond its revenue, and that is not council money kept local."""
     n = provider.size
     local = np.empty(n)
     leaked = np.empty(n)
@@ -84,12 +73,9 @@ def local_and_leaked(provider, revenue, cost, kind, local_cost_share):
         share = local_cost_share[pr]
         funded = min(cost[g], revenue[g])
         kept = revenue[g] - funded  # the surplus, or 0 on a loss
-        if kind[pr] != OUTSOURCER:
-            local[g] = share * funded + kept
-            leaked[g] = (1.0 - share) * funded + 0.0
-        else:
-            local[g] = share * funded + 0.0
-            leaked[g] = (1.0 - share) * funded + kept
+        stays = kept_where_based(extraction[pr], owners[pr]) if home[pr] == council[g] else 0.0
+        local[g] = share * funded + kept * stays
+        leaked[g] = (1.0 - share) * funded + kept * (1.0 - stays)
     return local, leaked
 
 
@@ -155,7 +141,7 @@ def deliver_and_pay(market: Market, params: Params) -> None:
 
 
 _ACCOUNTS = ("revenue", "cost", "surplus", "dividends", "interest")
-_MONEY = ("required", "delivered", "paid", "local", "leaked", "transition", "bought")
+_MONEY = ("required", "delivered", "paid", "local", "leaked", "transition", "bought", "idle")
 
 
 @kernel
@@ -164,7 +150,7 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
     ``revenue_last`` and ``cost_last`` in place and returns the flows' legs (rows slot,
     provider, council) and money (rows revenue, cost, local, leaked), the accounts (rows
     revenue, cost, surplus, dividends, interest), the councils' money (rows required,
-    delivered, paid, local, leaked, transition, bought) and the emergency cost."""
+    delivered, paid, local, leaked, transition, bought, idle) and the emergency cost."""
     holder, reference, start, council = ct.holder, ct.reference, ct.start, ct.council
     price, disrupted_at, emergency, loss_streak = (
         ct.price,
@@ -182,7 +168,8 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
     total, budget_factor = cn.total, cn.budget_factor
     service_loss, emergency_premium = run.transition_service_loss, run.emergency_premium
     administration_cost, budget_headroom = run.administration_cost, run.budget_headroom
-    subcontract_share, transition_local_share = run.subcontract_share, run.transition_local_share
+    subcontract_share, transition_local_share = p.subcontract_share, run.transition_local_share
+    home, owners_local_share = p.home, p.owners_local_share
     handback_loss, handback_headroom = run.handback_loss, run.handback_headroom
     n_ct, n_p, n_c = holder.size, kind.size, inhouse_unit.size
     fraction = np.zeros(n_ct)
@@ -191,11 +178,11 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
             fraction[i] = 1.0 - service_loss if disrupted_at[i] == t else 1.0
 
     extra = np.zeros(n_c)
+    used = used_capacity(holder, reference, n_p)
     if demand > 1.0:
         want = np.zeros(n_c)
         for i in range(n_ct):
             want[council[i]] += reference[i] * (demand - 1.0)
-        used = used_capacity(holder, reference, n_p)
         for c in range(n_c):
             spare = max(inhouse_capacity[c] - used[inhouse_unit[c]], 0.0)
             extra[c] = min(want[c], spare)
@@ -252,7 +239,19 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
             spot_paid[k] = extra[c] * spot_price[c]
             k += 1
 
-    # The holders' legs, then the subcontractors', the spot purchases', the administrators'.
+    # Idle retained in-house capacity still costs (staff kept on, not redeployed): each
+    # council pays its share of the idle part's cost, whatever its budget (a standing cost).
+    idle_paid = np.zeros(n_c)
+    n_idle = 0
+    for c in range(n_c):
+        u = inhouse_unit[c]
+        idle = inhouse_capacity[c] - used[u] - extra[c]
+        if idle > 0 and run.idle_capacity_cost > 0:
+            idle_paid[c] = idle * run.idle_capacity_cost * cost_factor[u] * cost_level[kind[u]]
+            n_idle += 1
+
+    # The holders' legs, then the subcontractors', the spot purchases', the administrators',
+    # the idle capacity's.
     m = 0
     n_sub = 0
     for i in range(n_ct):
@@ -260,7 +259,7 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
             m += 1
             if subcontractor[i] >= 0:
                 n_sub += 1
-    n_legs = m + n_sub + n_spot + n_admin
+    n_legs = m + n_sub + n_spot + n_admin + n_idle
     leg_slot = np.empty(n_legs, np.int64)
     leg_provider = np.empty(n_legs, np.int64)
     leg_council = np.empty(n_legs, np.int64)
@@ -277,7 +276,7 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
             continue
         h = holder[i]
         sub = subcontractor[i]
-        s = subcontract_share if sub >= 0 else 0.0
+        s = subcontract_share[h] if sub >= 0 else 0.0
         pd = price[i] * fraction[i]
         work = reference[i] * fraction[i]
         unit_cost = cost_factor[h] * cost_level[kind[h]]
@@ -316,7 +315,25 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
         cost[b] = admin_paid[k]
         b += 1
 
-    local, leaked = local_and_leaked(leg_provider, revenue, cost, kind, local_cost_share)
+    for c in range(n_c):
+        if idle_paid[c] > 0:
+            leg_slot[b] = -1
+            leg_provider[b] = inhouse_unit[c]
+            leg_council[b] = c
+            revenue[b] = idle_paid[c]
+            cost[b] = idle_paid[c]
+            b += 1
+
+    local, leaked = local_and_leaked(
+        leg_provider,
+        leg_council,
+        revenue,
+        cost,
+        home,
+        extraction,
+        owners_local_share,
+        local_cost_share,
+    )
 
     # Each provider's loss tolerance from its books before this quarter's (handback_tolerance).
     room = _headroom(revenue_last, capacity, cash, credit_limit)
@@ -392,7 +409,7 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
     accounts = np.empty((5, n_p))
     accounts[0], accounts[1], accounts[2] = acc_revenue, acc_cost, surplus
     accounts[3], accounts[4] = dividends, interest
-    councils = np.empty((7, n_c))
+    councils = np.empty((8, n_c))
     councils[0], councils[1], councils[2], councils[3] = required, delivered, paid_c, local_c
-    councils[4], councils[5], councils[6] = leaked_c, transition, bought
+    councils[4], councils[5], councils[6], councils[7] = leaked_c, transition, bought, idle_paid
     return legs, money, accounts, councils, emergency_cost

@@ -41,6 +41,7 @@ from sim.core.state import (
     ProviderKind,
     ProviderTable,
     QuarterLedger,
+    firm_sizes,
     provider_values,
 )
 from sim.scenario import (
@@ -164,7 +165,8 @@ class Simulation:
         c = self.council_table
         self.market = Market(
             providers=ProviderTable(
-                capacity=2 * (c.n + params.outsourcers.count + params.mutuals.count)
+                capacity=2
+                * (c.n + params.outsourcers.count + params.mutuals.count + params.local_firms.count)
             ),
             contracts=ContractBook(
                 capacity=c.n * params.councils.service_lines * params.councils.lots
@@ -234,16 +236,37 @@ class Simulation:
         )
         o = params.outsourcers
         market = cn.budget.sum() / QUARTERS_PER_YEAR
-        values = provider_values(o, np.full(o.count, o.capacity_share * market), self.rng)
+        sizes = firm_sizes(o.capacity_share * market, o.count, o.size_dispersion, self.rng)
+        values = provider_values(o, sizes, self.rng)
         names = [outsourcer_name(k) for k in range(o.count)]  # a few firms, not per council
         p.extend(o.count, kind=ProviderKind.OUTSOURCER, name=names, **values)
         m = params.mutuals
-        homes = self.rng.integers(0, cn.n, m.count)
-        home_names = np.asarray(cn.name, dtype=np.dtypes.StringDType())[homes]
-        names = np.strings.add(home_names, _names(" Mutual ", np.arange(1, m.count + 1)))
-        capacity = m.capacity_share * (cn.budget[homes] / QUARTERS_PER_YEAR)
-        spinouts.new_mutuals(p, homes, capacity, names, m, self.rng)
+        homes, capacity, named = self._local_providers(m, " Mutual ")
+        spinouts.new_mutuals(p, homes, capacity, named, m, self.rng)
+        f = params.local_firms
+        homes, capacity, named = self._local_providers(f, " Care ")
+        p.extend(
+            f.count,
+            kind=ProviderKind.LOCAL_FIRM,
+            name=named,
+            home=homes,
+            **provider_values(f, capacity, self.rng),
+        )
         self._new_providers()
+
+    def _local_providers(
+        self, section: Any, label: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Homes, capacities and names of a section's firms based in councils: each in a
+        council drawn at random, sized ``capacity_share`` of its home's quarterly budget
+        times a log-normal draw (:func:`firm_sizes`), named after its home and ``label``."""
+        cn = self.council_table
+        homes = self.rng.integers(0, cn.n, section.count)
+        mean = section.capacity_share * (cn.budget[homes] / QUARTERS_PER_YEAR)
+        capacity = firm_sizes(mean, section.count, section.size_dispersion, self.rng)
+        home_names = np.asarray(cn.name, dtype=np.dtypes.StringDType())[homes]
+        names = np.strings.add(home_names, _names(label, np.arange(1, section.count + 1)))
+        return homes, capacity, names
 
     def _build_contracts(self) -> None:
         c = self.params.councils
@@ -296,7 +319,9 @@ class Simulation:
             return
         new = slice(self._scored, p.n)
         p.social_value_score[new] = tendering.social_value_scores(
-            p.kind[new],
+            p.home[new],
+            p.extraction[new],
+            p.owners_local_share[new],
             p.local_cost_share[new],
             p.social_commitments[new],
             self.params.commissioning,
@@ -327,7 +352,7 @@ class Simulation:
 
     def council_value_by_kind(self) -> np.ndarray:
         """(n_councils, 3) contract value held by outsourcers, mutuals and in-house units."""
-        return trust.value_by_council_and_kind(self.market)
+        return outcomes.value_by_council_and_kind(self.market)
 
     # ------------------------------------------------------------------ the quarter
 
@@ -351,14 +376,14 @@ class Simulation:
         # In-house services cost what the unit spends this quarter, cost shocks included.
         inhouse.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
         delivery.deliver_and_pay(m, params)
-        spinouts.grow_mutuals(m, params.mutuals.growth_rate)
+        spinouts.grow_providers(m)
         self._update_trust()
         inhouse.update_inhouse_capacity(m, params.councils.inhouse_capacity_retained)
         self._record_quarter()
 
     def _update_trust(self) -> None:
         cn, ledger, tp = self.council_table, self.ledger, self.params.trust
-        target = trust.trust_target(ledger.money, self.council_value_by_kind(), tp)
+        target = trust.trust_target(ledger.money, tp)
         cn.trust = trust.update_trust(cn.trust, target, ledger.disrupted_value, cn.total, tp)
 
     def _record_quarter(self) -> None:

@@ -11,11 +11,12 @@ import numpy as np
 
 from sim.core.jit import kernel
 
-__all__ = ["clipped_ratio", "pairwise_sum", "used_capacity"]
+__all__ = ["clipped_ratio", "kept_where_based", "pairwise_sum", "used_capacity"]
 
 INHOUSE = 2  # sim.core.state.ProviderKind.INHOUSE (an IntEnum is not a numba constant)
 OUTSOURCER = 0
 MUTUAL = 1
+LOCAL_FIRM = 3
 _BLOCK = 128  # NumPy's pairwise summation block
 
 
@@ -115,3 +116,12 @@ def used_capacity(holder, reference, n_providers):
         if holder[i] >= 0:
             used[holder[i]] += reference[i]
     return used
+
+
+@kernel
+def kept_where_based(extraction, owners_local_share):
+    """The share of a provider's surplus that lands where it is based: what it retains
+    (``1 - extraction``) plus the pay-out received by owners living there. Scalars or arrays;
+    the one rule both the social value score (:func:`sim.core.tendering.reinvested_share`) and
+    the local-money accounting (:func:`sim.core.delivery.local_and_leaked`) use."""
+    return (1.0 - extraction) + extraction * owners_local_share

@@ -57,15 +57,17 @@ def _table(*rows: Outcome) -> dict[str, Outcome]:
 #: Every quarterly reporter, in the order of the time series' columns.
 REPORTERS: dict[str, Outcome] = _table(
     Outcome("share_outsourcer", float, "share", "Outsourcers' share",
-            "Share of contract value held by private outsourcers"),
+            "Share of contract value held by national private outsourcers"),
     Outcome("share_mutual", float, "share", "Mutuals' share",
             "Share of contract value held by mutuals"),
     Outcome("share_inhouse", float, "share", "In-house share",
             "Share of contract value delivered in-house"),
+    Outcome("share_local_firm", float, "share", "Local firms' share",
+            "Share of contract value held by local private firms"),
     Outcome("hhi", float, "index 0-1", "Market concentration (HHI)",
             "Herfindahl-Hirschman index of providers' shares of contract value"),
     Outcome("providers_active", int, "providers", "Providers trading",
-            "Outsourcers and mutuals trading"),
+            "Outsourcers, mutuals and local firms trading"),
     Outcome("failures", int, "providers", "Provider failures",
             "Providers that failed this quarter"),
     Outcome("contracts_disrupted", int, "contracts", "Contracts disrupted",
@@ -78,7 +80,17 @@ REPORTERS: dict[str, Outcome] = _table(
     Outcome("emergency_cost", float, "GBP m / quarter", "Emergency cost",
             "Emergency premiums and transition costs of failure"),
     Outcome("spend", float, "GBP m / quarter", "Councils' spend",
-            "Paid by councils: to providers (in-house units included) and transition costs"),
+            "Paid by councils: to providers (in-house units included, idle capacity too) and "
+            "transition costs"),
+    Outcome("cost_per_service", float, "GBP per GBP", "Cost per unit of service",
+            "spend / service delivered at reference cost (1.0: paying reference cost; 0 in a "
+            "quarter with nothing delivered)"),
+    Outcome("idle_capacity_cost", float, "GBP m / quarter", "Idle capacity cost",
+            "What councils pay for retained in-house capacity left idle "
+            "(councils.idle_capacity_cost of its cost)"),
+    Outcome("award_premium", float, "GBP m / quarter", "Award premium",
+            "Price paid above the cheapest compliant bid at award, on the contracts held: what "
+            "scoring on anything but price (quality, social value, local preference) costs"),
     Outcome("local_reinvestment", float, "GBP m / quarter", "Local reinvestment",
             "Spend re-spent in the paying council's area"),
     Outcome("leaked", float, "GBP m / quarter", "Spend leaked",
@@ -102,6 +114,8 @@ REPORTERS: dict[str, Outcome] = _table(
             "Outsourcers that failed this quarter"),
     Outcome("failures_mutual", int, "providers", "Mutual failures",
             "Mutuals that failed this quarter"),
+    Outcome("failures_local_firm", int, "providers", "Local firm failures",
+            "Local private firms that failed this quarter"),
 )  # fmt: skip
 
 #: Causes of a provider's failure, as the events name them, and the run outcome counting each.
@@ -145,6 +159,8 @@ SUMMARY_FIELDS: dict[str, Outcome] = _table(
             "outsourcers that failed after the warm-up"),
     Outcome("mutual_failures_total", int, "providers", "Mutual failures",
             "mutuals that failed after the warm-up"),
+    Outcome("local_firm_failures_total", int, "providers", "Local firm failures",
+            "local private firms that failed after the warm-up"),
     Outcome("insolvency_failures_total", int, "providers", "Failures by insolvency",
             "providers that failed insolvent after the warm-up"),
     Outcome("collapse_failures_total", int, "providers", "Failures by collapse",
@@ -157,6 +173,17 @@ SUMMARY_FIELDS: dict[str, Outcome] = _table(
             "share_mutual in the last quarter"),
     Outcome("final_share_inhouse", float, "share", "Final in-house share",
             "share_inhouse in the last quarter"),
+    Outcome("final_share_local_firm", float, "share", "Local firms' final share",
+            "share_local_firm in the last quarter"),
+    Outcome("total_spend", float, "GBP m", "Councils' spend",
+            "sum of spend after the warm-up"),
+    Outcome("mean_cost_per_service", float, "GBP per GBP", "Cost per unit of service",
+            "mean of cost_per_service after the warm-up: pounds paid per pound of service "
+            "delivered at reference cost"),
+    Outcome("total_idle_capacity_cost", float, "GBP m", "Idle capacity cost",
+            "sum of idle_capacity_cost after the warm-up"),
+    Outcome("total_award_premium", float, "GBP m", "Award premium",
+            "sum of award_premium after the warm-up"),
     Outcome("final_hhi", float, "index 0-1", "Final concentration (HHI)",
             "hhi in the last quarter"),
     Outcome("final_trust", float, "index 0-1", "Final public trust",
@@ -187,13 +214,15 @@ COUNCIL_REPORTERS: dict[str, Outcome] = _table(
             "Share of its contract value held by mutuals"),
     Outcome("share_inhouse", float, "share", "In-house share",
             "Share of its contract value delivered in-house"),
+    Outcome("share_local_firm", float, "share", "Local firms' share",
+            "Share of its contract value held by local private firms"),
     Outcome("trust", float, "index 0-1", "Public trust",
             "Public trust in the council's commissioning"),
 )  # fmt: skip
 
 #: Each trading provider's quarter (the Provider agents' reporters).
 PROVIDER_REPORTERS: dict[str, Outcome] = _table(
-    Outcome("kind", str, "text", "Kind", "outsourcer, mutual or inhouse"),
+    Outcome("kind", str, "text", "Kind", "outsourcer, mutual, inhouse or local_firm"),
     Outcome("home", int, "council", "Home council",
             "Index of its home council; -1 for a national firm"),
     Outcome("contracts", int, "contracts", "Contracts held", "Contracts it holds now"),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.core.jit import kernel
-from sim.core.numeric import INHOUSE, MUTUAL, OUTSOURCER, pairwise_sum
+from sim.core.numeric import INHOUSE, pairwise_sum
 from sim.core.outcome_table import (
     COUNCIL_REPORTERS,
     FAILURE_CAUSES,
@@ -26,9 +26,8 @@ from sim.core.outcome_table import (
     outcome,
     outcome_markdown,
 )
-from sim.core.state import Market, ProviderKind
+from sim.core.state import KIND_NAMES, KINDS, Market, ProviderKind
 from sim.core.tendering import effective_weights
-from sim.core.trust import value_by_council_and_kind
 from sim.version import package_version
 
 if TYPE_CHECKING:
@@ -98,8 +97,8 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         leaked,
         trust,
         markup,
-        failed_outsourcer,
-        failed_mutual,
+        failed,
+        premium,
     ) = _quarter_tallies(
         ct.columns(),
         p.columns(),
@@ -111,12 +110,10 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         market.councils.trust,
         market.quarter,
     )
-    shares = value / total if total > 0 else np.zeros(3)
+    shares = value / total if total > 0 else np.zeros(KINDS)
     share = local / spend if spend > 0 else 0.0
     return {
-        "share_outsourcer": float(shares[ProviderKind.OUTSOURCER]),
-        "share_mutual": float(shares[ProviderKind.MUTUAL]),
-        "share_inhouse": float(shares[ProviderKind.INHOUSE]),
+        **{f"share_{KIND_NAMES[k]}": float(shares[k]) for k in ProviderKind},
         "hhi": hhi,
         "providers_active": active,
         "failures": ledger.failures,
@@ -126,6 +123,9 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         "unmet_need": max(required - delivered, 0.0) / MILLION,
         "emergency_cost": float(money["emergency_cost"]) / MILLION,
         "spend": spend / MILLION,
+        "cost_per_service": spend / delivered if delivered > 0 else 0.0,
+        "idle_capacity_cost": float(pairwise_sum(money["idle"])) / MILLION,
+        "award_premium": premium / MILLION,
         "local_reinvestment": local / MILLION,
         "leaked": leaked / MILLION,
         "local_share": share,
@@ -133,11 +133,14 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         "social_value": social,
         "trust": trust,
         "spin_outs": ledger.spin_outs,
-        "mean_markup_outsourcer": markup,
+        "mean_markup_outsourcer": float(markup[ProviderKind.OUTSOURCER]),
         "contagion_loss": ledger.contagion_loss / MILLION,
-        "failures_outsourcer": failed_outsourcer,
-        "failures_mutual": failed_mutual,
+        **{f"failures_{KIND_NAMES[k]}": int(failed[k]) for k in _TRADING},
     }
+
+
+#: The provider types that trade (and can fail): every type but the councils' own units.
+_TRADING = tuple(k for k in ProviderKind if k != ProviderKind.INHOUSE)
 
 
 def recovery_quarters(
@@ -215,12 +218,16 @@ def run_summary(
         "spin_outs_total": int(total("spin_outs")),
         "service_quarters_lost": float((1.0 - service).sum()),
         "unmet_need_total": float(total("unmet_need")),
-        "outsourcer_failures_total": int(total("failures_outsourcer")),
-        "mutual_failures_total": int(total("failures_mutual")),
+        **{
+            f"{KIND_NAMES[k]}_failures_total": int(total(f"failures_{KIND_NAMES[k]}"))
+            for k in _TRADING
+        },
         **causes,
-        "final_share_outsourcer": final("share_outsourcer"),
-        "final_share_mutual": final("share_mutual"),
-        "final_share_inhouse": final("share_inhouse"),
+        **{f"final_share_{KIND_NAMES[k]}": final(f"share_{KIND_NAMES[k]}") for k in ProviderKind},
+        "total_spend": float(total("spend")),
+        "mean_cost_per_service": mean("cost_per_service"),
+        "total_idle_capacity_cost": float(total("idle_capacity_cost")),
+        "total_award_premium": float(total("award_premium")),
         "final_hhi": final("hhi"),
         "final_trust": final("trust"),
         "first_shock_quarter": first,
@@ -248,14 +255,12 @@ def council_metrics(market: Market) -> dict[str, np.ndarray]:
         "disrupted": market.ledger.councils_hit.astype(np.int64),
         "spend": paid / MILLION,
         "local_share": local_share,
-        "share_outsourcer": shares[:, ProviderKind.OUTSOURCER],
-        "share_mutual": shares[:, ProviderKind.MUTUAL],
-        "share_inhouse": shares[:, ProviderKind.INHOUSE],
+        **{f"share_{KIND_NAMES[k]}": shares[:, k] for k in ProviderKind},
         "trust": market.councils.trust.copy(),
     }
 
 
-_KIND_NAMES = np.array([k.name.lower() for k in ProviderKind], dtype=object)
+_KIND_NAMES = np.array([KIND_NAMES[k] for k in ProviderKind], dtype=object)
 
 
 def council_table(quarters: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -304,22 +309,25 @@ def run_report(model: Any, seed: int | None = None) -> dict[str, Any]:
 
 @kernel
 def _quarter_tallies(ct, p, required, delivered, paid, local, leaked, trust, quarter):
-    """The arithmetic of :func:`quarter_metrics`: value by provider type, HHI,
-    social value, live providers, money totals, mean trust and outsourcer mark-up, failures
-    by type."""
-    holder, price = ct.holder, ct.price
+    """The arithmetic of :func:`quarter_metrics`: value by provider type, HHI, social value,
+    live providers, money totals, mean trust, mean mark-up and failures by provider type, and
+    the premium paid above the cheapest bids on the contracts held."""
+    holder, price, premium = ct.holder, ct.price, ct.premium
     kind, social_value_score, alive = p.kind, p.social_value_score, p.alive
     markup, failed_at = p.markup, p.failed_at
     n_p = kind.size
-    value = np.zeros(3)
+    value = np.zeros(KINDS)
     by_provider = np.zeros(n_p)
     n_held = 0
+    premiums = np.empty(holder.size)
     for i in range(holder.size):
+        premiums[i] = 0.0
         if holder[i] >= 0:
             value[kind[holder[i]]] += price[i]
             by_provider[holder[i]] += price[i]
+            premiums[i] = premium[i]
             n_held += 1
-    total = pairwise_sum(value)
+    total = pairwise_sum(by_provider)  # not by type: no outcome may move with a label
     hhi = 0.0
     social = 0.0
     if total > 0:
@@ -336,22 +344,20 @@ def _quarter_tallies(ct, p, required, delivered, paid, local, leaked, trust, qua
                 k += 1
         social = pairwise_sum(weighted) / total
     active = 0
-    n_out = 0
-    markups = np.empty(n_p)
-    failed_outsourcer = 0
-    failed_mutual = 0
+    markup_sum = np.zeros(KINDS)
+    markup_n = np.zeros(KINDS)
+    failed = np.zeros(KINDS, np.int64)
     for q in range(n_p):
         if alive[q] and kind[q] != INHOUSE:
             active += 1
-            if kind[q] == OUTSOURCER:
-                markups[n_out] = markup[q]
-                n_out += 1
+            markup_sum[kind[q]] += markup[q]
+            markup_n[kind[q]] += 1
         if failed_at[q] == quarter:
-            if kind[q] == OUTSOURCER:
-                failed_outsourcer += 1
-            elif kind[q] == MUTUAL:
-                failed_mutual += 1
-    mean_markup = pairwise_sum(markups[:n_out]) / n_out if n_out > 0 else 0.0
+            failed[kind[q]] += 1
+    mean_markup = np.zeros(KINDS)
+    for k in range(KINDS):
+        if markup_n[k] > 0:
+            mean_markup[k] = markup_sum[k] / markup_n[k]
     return (
         value,
         total,
@@ -365,6 +371,25 @@ def _quarter_tallies(ct, p, required, delivered, paid, local, leaked, trust, qua
         pairwise_sum(leaked),
         pairwise_sum(trust) / trust.size,
         mean_markup,
-        failed_outsourcer,
-        failed_mutual,
+        failed,
+        pairwise_sum(premiums),
     )
+
+
+def value_by_council_and_kind(market: Market) -> np.ndarray:
+    """(n_councils, KINDS) contract value each council has with each provider type (for the
+    shares reported by council)."""
+    return _value_by_council_and_kind(
+        market.contracts.columns(), market.providers.view("kind"), market.councils.n
+    )
+
+
+@kernel
+def _value_by_council_and_kind(ct, kind, n_councils):
+    """The arithmetic of :func:`value_by_council_and_kind`, added in contract order."""
+    out = np.zeros((n_councils, KINDS))
+    for i in range(ct.holder.size):
+        h = ct.holder[i]
+        if h >= 0:
+            out[ct.council[i], kind[h]] += ct.price[i]
+    return out

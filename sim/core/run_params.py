@@ -26,6 +26,7 @@ class RunParams(NamedTuple):
     market_test_rate: float
     due_diligence_threshold: float
     budget_headroom: float
+    idle_capacity_cost: float
     # [commissioning]
     bid_error: float
     mobilisation_quarters: int
@@ -42,8 +43,6 @@ class RunParams(NamedTuple):
     weight_quality: float
     weight_social_value: float
     weight_local: float
-    # [outsourcers]
-    subcontract_share: float
 
 
 fixed_record(RunParams)  # built with float() and int(): its types never change
@@ -65,6 +64,7 @@ def run_params(params: Params) -> RunParams:
         market_test_rate=float(c.market_test_rate),
         due_diligence_threshold=float(c.due_diligence_threshold),
         budget_headroom=float(c.budget_headroom),
+        idle_capacity_cost=float(c.idle_capacity_cost),
         bid_error=float(cp.bid_error),
         mobilisation_quarters=int(cp.mobilisation_quarters),
         emergency_premium=float(cp.emergency_premium),
@@ -79,7 +79,6 @@ def run_params(params: Params) -> RunParams:
         weight_quality=float(w["quality"]),
         weight_social_value=float(w["social_value"]),
         weight_local=float(w["local"]),
-        subcontract_share=float(params.outsourcers.subcontract_share),
     )
     _last[:] = [params, record]
     return record

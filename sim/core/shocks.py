@@ -74,9 +74,8 @@ def fee_uplift(
     price: np.ndarray, holder_kind: np.ndarray, rise: np.ndarray, share: float
 ) -> np.ndarray:
     """Prices of running contracts after a fee uplift: each rises by ``share`` of the cost rise
-    of its holder's type (``rise``: (3,) relative rise per provider type, 0.075 for a 7.5%
-    shock). ``holder_kind``: each contract's holder type, -1 for no holder (a gap) or an
-    in-house unit, whose price already follows its cost (:func:`sim.core.inhouse.refresh_inhouse_prices`)."""
+    of its holder's type (``rise``: (KINDS,) relative rise per provider type, 0.075 for a 7.5%
+    shock). ``holder_kind``: each contract's holder type, -1 for no holder (a gap)."""
     uplift = np.where(holder_kind >= 0, rise[np.maximum(holder_kind, 0)], 0.0)
     return price * (1.0 + share * uplift)
 
@@ -102,8 +101,9 @@ def apply_shock(market: Market, shock: Params, params: Params, rng: np.random.Ge
             # Councils pass a share of the rise into running contracts' fees.
             ct, p = market.contracts, market.providers
             holder = ct.view("holder")
+            # An in-house unit's price is its cost, reset before delivery this quarter
+            # (sim.core.inhouse.refresh_inhouse_prices): its uplift does not last.
             kind = np.where(holder >= 0, p.kind[np.maximum(holder, 0)], -1)
-            kind[kind == ProviderKind.INHOUSE] = -1
             ct.view("price")[:] = fee_uplift(
                 ct.view("price"),
                 kind,

@@ -1,4 +1,4 @@
-"""Spin-outs and growth: council in-house services spin out as mutuals, and busy mutuals grow.
+"""Spin-outs and growth: council in-house services spin out as mutuals, and busy providers grow.
 
 A spin-out takes its service with it: the new mutual holds the contract at its own cost plus
 mark-up for ``spin_out_contract_years``. A support programme multiplies the rate and gives
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.core.jit import kernel
-from sim.core.numeric import INHOUSE, MUTUAL, used_capacity
+from sim.core.numeric import INHOUSE, used_capacity
 from sim.core.state import (
     QUARTERS_PER_YEAR,
     Market,
@@ -22,7 +22,7 @@ from sim.core.state import (
     provider_values,
 )
 
-__all__ = ["grow_mutuals", "new_mutual", "new_mutuals", "spin_outs"]
+__all__ = ["grow_providers", "new_mutual", "new_mutuals", "spin_outs"]
 
 
 def new_mutual(
@@ -89,16 +89,16 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
     return rows.tolist()
 
 
-def grow_mutuals(market: Market, growth_rate: float) -> None:
-    """A trading mutual using more than 80% of its capacity grows it by ``growth_rate``."""
+def grow_providers(market: Market) -> None:
+    """A trading provider using more than 80% of its capacity grows it by its own
+    ``growth_rate`` (an attribute of its section; none for a firm that does not grow)."""
     p, ct = market.providers, market.contracts
-    _grow_mutuals(
+    _grow_providers(
         ct.view("holder"),
         ct.view("reference"),
-        p.view("kind"),
         p.view("alive"),
         p.view("capacity"),
-        float(growth_rate),
+        p.view("growth_rate"),
     )
 
 
@@ -116,9 +116,9 @@ def _spin_out_candidates(holder, emergency, kind):
 
 
 @kernel
-def _grow_mutuals(holder, reference, kind, alive, capacity, growth_rate):
-    """The arithmetic of :func:`grow_mutuals`: writes ``capacity`` in place."""
+def _grow_providers(holder, reference, alive, capacity, growth_rate):
+    """The arithmetic of :func:`grow_providers`: writes ``capacity`` in place."""
     used = used_capacity(holder, reference, capacity.size)
     for q in range(capacity.size):
-        if kind[q] == MUTUAL and alive[q] and used[q] > 0.8 * capacity[q]:
-            capacity[q] *= 1.0 + growth_rate
+        if growth_rate[q] > 0 and alive[q] and used[q] > 0.8 * capacity[q]:
+            capacity[q] *= 1.0 + growth_rate[q]

@@ -30,6 +30,7 @@ __all__ = [
     "ProviderKind",
     "ProviderTable",
     "QuarterLedger",
+    "firm_sizes",
     "provider_values",
 ]
 
@@ -42,11 +43,16 @@ Params = Any
 
 
 class ProviderKind(IntEnum):
-    """Who delivers a contract."""
+    """Who delivers a contract: a provider's type, for reporting and for the scenario section
+    its attributes come from. No tender, flow of money or outcome a claim uses reads it: they
+    read the attributes (docs/ODD.md, section 2), so two providers equal in every attribute but their
+    type are treated alike. A cost shock may name types (``provider_types``): that is the
+    scenario's input, not a rule."""
 
     OUTSOURCER = 0
     MUTUAL = 1
     INHOUSE = 2
+    LOCAL_FIRM = 3
 
 
 KINDS = len(ProviderKind)
@@ -157,7 +163,11 @@ class ProviderTable(_Table):
             0.5,
         ),  # 0-1, from the attributes (tendering.social_value_scores)
         "local_cost_share": (float, 0.5),
-        "extraction": (float, 0.0),
+        "extraction": (float, 0.0),  # share of a surplus paid out to its owners
+        "owners_local_share": (float, 0.0),  # share of that pay-out landing where it is based
+        "subcontract_share": (float, 0.0),  # share of each contract it won that it subcontracts
+        "takes_subcontracts": (bool, False),
+        "growth_rate": (float, 0.0),  # capacity growth a quarter while more than 80% used
         "interest_rate": (float, 0.0),
         "hazard": (float, 0.0),  # per quarter
     }
@@ -174,6 +184,17 @@ class ProviderTable(_Table):
         """The row of the provider called ``name``, or None."""
         rows = np.flatnonzero(self.view("name") == name)
         return int(rows[0]) if rows.size else None
+
+
+def firm_sizes(
+    mean: float | np.ndarray, count: int, dispersion: float, rng: np.random.Generator
+) -> np.ndarray:
+    """``count`` firms' capacities: ``mean`` (one value, or one a firm) times a log-normal
+    draw of mean 1 and sigma ``dispersion`` (a few large firms beside many small ones); one
+    draw a firm, drawn even at sigma 0 so the stream does not depend on the spread."""
+    sigma = float(dispersion)
+    draw = rng.lognormal(-(sigma**2) / 2, sigma, count)
+    return np.asarray(mean, dtype=float) * draw
 
 
 def provider_values(
@@ -200,7 +221,12 @@ def provider_values(
         "quality": np.clip(section.quality + draw[..., 0], 0, 1)[()],
         "social_commitments": np.clip(section.social_commitments + draw[..., 1], 0, 1)[()],
         "local_cost_share": section.local_cost_share,
-        "extraction": getattr(section, "profit_extraction", 0.0),
+        "extraction": section.profit_extraction,
+        # a national firm's section has neither (:mod:`sim.scenario.providers`)
+        "owners_local_share": getattr(section, "owners_local_share", 0.0),
+        "subcontract_share": section.subcontract_share,
+        "takes_subcontracts": getattr(section, "takes_subcontracts", False),
+        "growth_rate": section.growth_rate,
         "interest_rate": section.interest_rate,
         "hazard": 1.0 - (1.0 - section.failure_hazard) ** (1 / QUARTERS_PER_YEAR),
     }
@@ -228,6 +254,9 @@ class ContractBook(_Table):
         "loss_streak": (np.int64, 0),
         "subcontractor": (np.int64, -1),
         "subcontract_price": (float, 0.0),  # GBP per quarter the holder pays its subcontractor
+        # GBP per quarter paid above the cheapest compliant bid at award (what scoring on
+        # anything but price costs: quality, social value, local preference).
+        "premium": (float, 0.0),
         "disrupted_at": (np.int64, -1),
         "barred": (np.int64, -1),  # the provider that handed it back: no re-award until ...
         "barred_until": (np.int64, -1),  # ... this quarter
@@ -258,6 +287,7 @@ class ContractBook(_Table):
         self.loss_streak[slot] = 0
         self.subcontractor[slot] = -1
         self.subcontract_price[slot] = 0.0
+        self.premium[slot] = 0.0
 
     def administered(self, quarter: int) -> np.ndarray:
         """Mask of slots an administrator delivers in ``quarter``: under administration and
@@ -403,7 +433,7 @@ class Market:
 
     Attributes:
         providers, contracts, councils, ledger: the tables above.
-        cost_level: (3,) delivery cost of each provider type relative to the start (cost shocks).
+        cost_level: (KINDS,) delivery cost of each provider type relative to the start (cost shocks).
         demand_factor: (quarters + 1,) need relative to contracted levels (demand shocks).
         health_log: each provider's financial headroom at each quarter's end (the accounts a
             council's financial check reads, with a lag).

@@ -27,7 +27,7 @@ from sim.core.bidders import (
     spare_capacity,
 )
 from sim.core.jit import kernel
-from sim.core.numeric import INHOUSE, MUTUAL, OUTSOURCER
+from sim.core.numeric import INHOUSE
 from sim.core.run_params import run_params
 from sim.core.state import QUARTERS_PER_YEAR, Market, Params
 
@@ -179,7 +179,7 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
     revenue_last, cost_last = p.revenue_last, p.cost_last
     indptr, indices = cn.near_indptr, cn.near_indices
     inhouse_unit, budget_factor = cn.inhouse_unit, cn.budget_factor
-    price_cap, share = run.price_cap, run.subcontract_share
+    price_cap, subcontract_share, takes = run.price_cap, p.subcontract_share, p.takes_subcontracts
     years_min, years_max = run.contract_years_min, run.contract_years_max
     w_price, w_quality = run.weight_price, run.weight_quality
     w_sv, w_local = run.weight_social_value, run.weight_local
@@ -201,6 +201,7 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
     ih_bid = np.empty(n)
     ih_ok = np.zeros(n, np.bool_)
     ih_score = np.full(n, -np.inf)
+    cheapest = np.full(n, np.inf)
     for i in range(n):
         s = slots[i]
         c = council[s]
@@ -225,6 +226,7 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
                 ih_score[i] = (
                     w_price * (lowest / ih_bid[i]) + w_quality * ih_quality + w_sv * ih_sv
                 ) + w_local * 1.0
+        cheapest[i] = lowest
         for q in range(ptr[i], ptr[i + 1]):
             if ok[q]:
                 k = prov[q]
@@ -266,39 +268,42 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
         s = slots[i]
         if win[i] >= 0:
             place(s, win[i], win_price[i], begin[i], begin[i] + term[i], False, ct)
+            ct.premium[s] = max(win_price[i] - cheapest[i], 0.0)
         elif incumbent[i] >= 0 and alive[incumbent[i]]:
             end[s] = t + QUARTERS_PER_YEAR
         else:
             gaps[n_gaps] = s
             n_gaps += 1
 
-    # choose_subcontractors: for each new outsourcer contract with near live mutuals, one
-    # draw picks among them evenly, in provider order.
-    if share > 0:
-        n_sub = 0
+    # choose_subcontractors: a winner that subcontracts part of its contracts (its
+    # subcontract_share) gives it to a live provider based in or next to the council that
+    # takes subcontracts: one draw picks among them evenly, in provider order.
+    n_sub = 0
+    for i in range(n):
+        if win[i] >= 0 and subcontract_share[win[i]] > 0:
+            n_sub += 1
+    if n_sub > 0:
+        live = np.zeros(p_n, np.bool_)
+        for k in range(p_n):
+            live[k] = alive[k] and takes[k]
+        rows, start = by_home(p_n, home, live, indptr.size - 1)
+        buf = np.empty(rows.size, np.int64)
         for i in range(n):
-            if win[i] >= 0 and kind[win[i]] == OUTSOURCER:
-                n_sub += 1
-        if n_sub > 0:
-            live = np.zeros(p_n, np.bool_)
-            for k in range(p_n):
-                live[k] = alive[k] and kind[k] == MUTUAL
-            rows, start = by_home(p_n, home, live, indptr.size - 1)
-            buf = np.empty(rows.size, np.int64)
-            for i in range(n):
-                if win[i] < 0 or kind[win[i]] != OUTSOURCER:
-                    continue
-                s = slots[i]
-                count = near_count(council[s], indptr, indices, start)
-                if count == 0:
-                    continue
-                k = min(np.floor(rng.random() * count), count - 1)
-                near_fill(council[s], indptr, indices, rows, start, buf, 0)
-                sort_range(buf, 0, count)
-                pick = buf[int(k)]
-                own = cost_factor[pick] * cost_level[kind[pick]] * (1.0 + markup[pick])
-                subcontractor[s] = pick
-                subcontract_price[s] = min(reference[s] * share * own, price[s])
+            if win[i] < 0 or subcontract_share[win[i]] <= 0:
+                continue
+            s = slots[i]
+            count = near_count(council[s], indptr, indices, start)
+            if count == 0:
+                continue
+            k = min(np.floor(rng.random() * count), count - 1)
+            near_fill(council[s], indptr, indices, rows, start, buf, 0)
+            sort_range(buf, 0, count)
+            pick = buf[int(k)]
+            if pick == win[i]:
+                continue  # a firm does not subcontract to itself
+            own = cost_factor[pick] * cost_level[kind[pick]] * (1.0 + markup[pick])
+            subcontractor[s] = pick
+            subcontract_price[s] = min(reference[s] * subcontract_share[win[i]] * own, price[s])
 
     # adapt_markups: net wins over the round's bids, a step per net tender.
     bids = np.zeros(p_n, np.int64)
@@ -332,3 +337,4 @@ def place(s, provider, at_price, begin, until, is_emergency, ct):
     ct.loss_streak[s] = 0
     ct.subcontractor[s] = -1
     ct.subcontract_price[s] = 0.0
+    ct.premium[s] = 0.0

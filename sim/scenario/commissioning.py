@@ -60,13 +60,15 @@ class CommissioningParams(Section):
         source="assumption (National TOMs themes 1-2: jobs and skills, responsible regional "
         "business; Social Value Portal 2017; equal weights)",
     )
-    social_value_ownership_weight: float = P(
+    social_value_reinvestment_weight: float = P(
         1.0,
         ge=0.0,
         le=1.0,
         unit="relative weight",
-        description="Weight, within a bid's social value score, of surplus reinvested locally "
-        "(1 for mutuals and in-house units, 0 for shareholder-owned outsourcers).",
+        description="Weight, within a bid's social value score, of surplus reinvested where the "
+        "bidder is based: the share of its surplus that stays there (retained, or paid to "
+        "owners living there), for a bidder based in a council; 0 for a national firm. The "
+        "same for any owner with the same conduct.",
         source="assumption (National TOMs theme 3: healthier, safer communities; equal weights)",
     )
     social_value_commitments_weight: float = P(
@@ -250,7 +252,7 @@ def weight_rule_violation(commissioning: CommissioningParams) -> str | None:
         return "price_weight and quality_weight must not both be zero"
     if social_value_weight_total(c) <= 0:
         return (
-            "social_value_local_weight, social_value_ownership_weight and "
+            "social_value_local_weight, social_value_reinvestment_weight and "
             "social_value_commitments_weight must not all be zero"
         )
     return None
@@ -277,6 +279,6 @@ def social_value_weight_total(commissioning: CommissioningParams) -> float:
     c = commissioning
     return (
         c.social_value_local_weight
-        + c.social_value_ownership_weight
+        + c.social_value_reinvestment_weight
         + c.social_value_commitments_weight
     )

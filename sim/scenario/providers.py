@@ -1,4 +1,4 @@
-"""`[outsourcers]` and `[mutuals]`: the provider types, one table each.
+"""`[outsourcers]`, `[mutuals]` and `[local_firms]`: the provider types, one table each.
 
 Both share one list of fields (:data:`_PROVIDER_FIELDS`: type, range, unit, meaning); each
 type has its own defaults and sources, and a few fields of its own.
@@ -12,7 +12,13 @@ from pydantic import create_model, model_validator
 
 from sim.scenario.sections import P, Section
 
-__all__ = ["MutualParams", "OutsourcerParams", "ProviderParams", "outsourcer_name"]
+__all__ = [
+    "LocalFirmParams",
+    "MutualParams",
+    "OutsourcerParams",
+    "ProviderParams",
+    "outsourcer_name",
+]
 
 
 class ProviderParams(Section):
@@ -85,13 +91,60 @@ _PROVIDER_FIELDS: dict[str, tuple[type, dict[str, float], str, str]] = {
         "per year",
         "Chance of a random failure, on top of insolvency.",
     ),
+    "size_dispersion": (
+        float,
+        {"ge": 0, "le": 3},
+        "log-normal sigma",
+        "Spread of firm sizes: each firm's capacity is capacity_share times a log-normal draw "
+        "of mean 1 and this sigma (0: all equal; 1: the largest of 300 about 15 times the "
+        "median).",
+    ),
+    "profit_extraction": (
+        float,
+        {"ge": 0, "le": 1},
+        "share of surplus",
+        "Share of a surplus paid out to the owners (dividends, owner's drawings); the rest is "
+        "retained and reinvested where the provider is based.",
+    ),
+    "owners_local_share": (
+        float,
+        {"ge": 0, "le": 1},
+        "share of pay-out",
+        "Share of the pay-out received by owners living where the provider is based (its home "
+        "council; a national firm has none).",
+    ),
+    "subcontract_share": (
+        float,
+        {"ge": 0, "le": 0.9},
+        "share of contract",
+        "Share of each contract it wins that it subcontracts to a nearby provider that takes "
+        "subcontracts (the contagion channel).",
+    ),
+    "takes_subcontracts": (
+        bool,
+        {},
+        "yes/no",
+        "Whether it takes subcontracts from the firms that win contracts near it.",
+    ),
+    "growth_rate": (
+        float,
+        {"ge": 0, "le": 1},
+        "per quarter",
+        "Capacity growth while more than 80% of its capacity is used.",
+    ),
 }
 
 
 def _provider_section(
-    name: str, doc: str, defaults: dict[str, Any], sources: dict[str, str], **extra: Any
+    name: str,
+    doc: str,
+    defaults: dict[str, Any],
+    sources: dict[str, str],
+    omit: tuple[str, ...] = (),
+    **extra: Any,
 ) -> type:
-    """A provider section model: the shared fields with this type's defaults, plus ``extra``."""
+    """A provider section model: the shared fields with this type's defaults, but ``omit``
+    (fields that cannot matter for the type), plus ``extra``."""
     fields = {
         key: (
             kind,
@@ -104,6 +157,7 @@ def _provider_section(
             ),
         )
         for key, (kind, bounds, unit, text) in _PROVIDER_FIELDS.items()
+        if key not in omit
     }
     model = create_model(name, __base__=ProviderParams, __doc__=doc, **fields, **extra)
     model.__module__ = __name__
@@ -129,6 +183,10 @@ OutsourcerParams = _provider_section(
         "credit_limit": 0.07,
         "interest_rate": 0.0125,
         "failure_hazard": 0.0,
+        "size_dispersion": 0.8,
+        "profit_extraction": 0.8,
+        "subcontract_share": 0.0,
+        "growth_rate": 0.0,
     },
     sources={
         "debt": "Carillion's net debt ~GBP 0.9bn on ~GBP 5.2bn revenue (2016 accounts; NAO HC "
@@ -142,27 +200,19 @@ OutsourcerParams = _provider_section(
         "markup_initial": "home care surplus 0-10%, mean 4.8% (Hounslow); 3-5% in fee setting (LGA) (estimate)",
         "markup_step": "Tender-Simulation-ABM (NetLogo): race to the bottom",
         "local_cost_share": "non-local suppliers re-spend 36% locally (NEF 2005); large firms 40p (FSB/CLES 2013)",
+        "size_dispersion": "PAC 2018: the top five of complex public services' suppliers hold "
+        "nearly 60% (estimate: sigma 0.8 gives the largest five of eight about 75% of capacity)",
+        "profit_extraction": "assumption (listed outsourcers pay most profit out as dividends)",
     },
-    profit_extraction=(
-        float,
-        P(
-            0.8,
-            ge=0.0,
-            le=1.0,
-            unit="share of surplus",
-            description="Share of surplus paid out as dividends.",
-        ),
-    ),
-    subcontract_share=(
-        float,
-        P(
-            0.0,
-            ge=0.0,
-            le=0.9,
-            unit="share of contract",
-            description="Share of each contract subcontracted to a local mutual (contagion channel).",
-        ),
-    ),
+    # A national firm is based in no council: no owners live "where it is based", and no
+    # winner counts it as near enough to subcontract to.
+    omit=("owners_local_share", "takes_subcontracts"),
+)
+
+#: A provider based in one council spends its costs locally at the local-supplier rate,
+#: whatever owns it (the sources are about local firms in general, not about mutuals).
+_LOCAL_COST_SOURCE = (
+    "local suppliers re-spend 76% locally (NEF 2005); SMEs 63p (FSB/CLES 2013): 0.70 between"
 )
 
 MutualParams = _provider_section(
@@ -178,30 +228,30 @@ MutualParams = _provider_section(
         "markup_min": 0.02,
         "markup_max": 0.08,
         "markup_step": 0.005,
-        "local_cost_share": 0.72,
+        "local_cost_share": 0.70,
         "reserves": 0.10,
         "debt": 0.0,
         "credit_limit": 0.05,
         "interest_rate": 0.02,
         "failure_hazard": 0.0,
+        "size_dispersion": 0.8,
+        "profit_extraction": 0.1,
+        "owners_local_share": 1.0,
+        "subcontract_share": 0.0,
+        "takes_subcontracts": True,
+        "growth_rate": 0.02,
     },
     sources={
-        "count": "about 115 public service mutuals in England (SEUK State of the Sector 2018)",
+        "count": "about 115 public service mutuals in England in all services (SEUK State of the "
+        "Sector 2018); 60 here, as about half work in adult social care (estimate)",
         "capacity_share": "assumption (share of the home council's value)",
-        "local_cost_share": "local suppliers re-spend 76% locally (NEF 2005); SMEs 63p (FSB/CLES 2013)",
+        "local_cost_share": _LOCAL_COST_SOURCE,
+        "size_dispersion": "sizes from two staff to thousands (SEUK 2018); sigma: estimate",
+        "profit_extraction": "assumption (employee-owners' profit share; most surplus is reinvested)",
+        "owners_local_share": "assumption (employee-owners are its staff, who live where it works)",
         "credit_limit": "assumption (few assets: BCG 2013)",
         "debt": "assumption (spin-outs start with no borrowing)",
     },
-    growth_rate=(
-        float,
-        P(
-            0.02,
-            ge=0.0,
-            le=1.0,
-            unit="per quarter",
-            description="Capacity growth while more than 80% used.",
-        ),
-    ),
     spin_out_rate=(
         float,
         P(
@@ -251,3 +301,44 @@ MutualParams = _provider_section(
 def outsourcer_name(k: int) -> str:
     """The name of the k-th outsourcer (0-based): Outsourcer A, B, ... then numbers."""
     return f"Outsourcer {chr(ord('A') + k) if k < 26 else k + 1}"
+
+
+LocalFirmParams = _provider_section(
+    "LocalFirmParams",
+    "`[local_firms]`: local private firms: many, mostly small, for-profit, owner-managed, each "
+    "based in one council.",
+    defaults={
+        "count": 300,
+        "capacity_share": 0.15,
+        "cost_factor": 0.97,
+        "quality": 0.6,
+        "social_commitments": 0.45,
+        "markup_initial": 0.05,
+        "markup_min": 0.02,
+        "markup_max": 0.12,
+        "markup_step": 0.005,
+        "local_cost_share": 0.70,
+        "reserves": 0.05,
+        "debt": 0.02,
+        "credit_limit": 0.05,
+        "interest_rate": 0.02,
+        "failure_hazard": 0.0,
+        "size_dispersion": 1.2,
+        "profit_extraction": 0.5,
+        "owners_local_share": 0.9,
+        "subcontract_share": 0.0,
+        "takes_subcontracts": True,
+        "growth_rate": 0.02,
+    },
+    sources={
+        "count": "about 9,000 domiciliary care providers in England in 2019 (DOMAIN.md): about "
+        "60 a council; 2 a council here, each standing for many (estimate, for speed)",
+        "size_dispersion": "28% of domiciliary providers serve 4 or fewer people (DOMAIN.md): "
+        "a heavy tail of small firms beside a few large ones (estimate)",
+        "local_cost_share": _LOCAL_COST_SOURCE,
+        "markup_initial": "home care surplus 0-10%, mean 4.8% (Hounslow) (estimate)",
+        "profit_extraction": "assumption (owner-managers draw about half of a surplus)",
+        "owners_local_share": "assumption (owner-managers mostly live where the firm is based)",
+        "cost_factor": "assumption (no economies of scale; lower overheads than a national firm)",
+    },
+)

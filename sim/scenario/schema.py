@@ -22,7 +22,12 @@ from sim.scenario.commissioning import (
     social_value_weight_total,
     weight_rule_violation,
 )
-from sim.scenario.providers import MutualParams, OutsourcerParams, outsourcer_name
+from sim.scenario.providers import (
+    LocalFirmParams,
+    MutualParams,
+    OutsourcerParams,
+    outsourcer_name,
+)
 from sim.scenario.sections import CouncilParams, NetworkParams, P, ScenarioMeta, Section
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "SHOCK_KINDS",
     "CommissioningParams",
     "CouncilParams",
+    "LocalFirmParams",
     "MutualParams",
     "NetworkParams",
     "OutsourcerParams",
@@ -45,7 +51,8 @@ __all__ = [
 
 
 class TrustParams(Section):
-    """`[trust]`: a stylised index of public trust in each council's commissioning."""
+    """`[trust]`: a stylised index of public trust in each council's commissioning: service
+    continuity and money kept local, no term for who owns the providers (docs/ODD.md, 7.5)."""
 
     initial: float = P(0.5, ge=0.0, le=1.0, unit="index 0-1", description="Trust at the start.")
     adjustment: float = P(
@@ -56,17 +63,14 @@ class TrustParams(Section):
         description="Share of the gap to its target closed each quarter.",
     )
     weight_continuity: float = P(
-        0.5,
+        0.6,
         ge=0.0,
         le=1.0,
         unit="weight",
         description="Weight of service delivered in the trust target.",
     )
     weight_local: float = P(
-        0.3, ge=0.0, le=1.0, unit="weight", description="Weight of money kept local."
-    )
-    weight_ownership: float = P(
-        0.2, ge=0.0, le=1.0, unit="weight", description="Weight of in-house and mutual provision."
+        0.4, ge=0.0, le=1.0, unit="weight", description="Weight of money kept local."
     )
     failure_penalty: float = P(
         0.2,
@@ -78,7 +82,7 @@ class TrustParams(Section):
 
     @model_validator(mode="after")
     def _weights_positive(self) -> TrustParams:
-        if self.weight_continuity + self.weight_local + self.weight_ownership <= 0:
+        if self.weight_continuity + self.weight_local <= 0:
             raise ValueError("the trust weights must not all be zero")
         return self
 
@@ -104,8 +108,8 @@ class Shock(Section):
     duration: int = P(
         4, ge=1, le=400, unit="quarters", description="How long a demand shock lasts."
     )
-    provider_types: list[Literal["outsourcer", "mutual", "inhouse"]] = P(
-        ["outsourcer", "mutual", "inhouse"],
+    provider_types: list[Literal["outsourcer", "mutual", "inhouse", "local_firm"]] = P(
+        ["outsourcer", "mutual", "inhouse", "local_firm"],
         unit="names",
         description="Provider types a cost shock hits (at least one).",
         # an empty list once meant every type: a shock that hits nothing is no shock
@@ -155,6 +159,7 @@ class Scenario(Section):
     commissioning: CommissioningParams = Field(default_factory=CommissioningParams)
     outsourcers: OutsourcerParams = Field(default_factory=OutsourcerParams)
     mutuals: MutualParams = Field(default_factory=MutualParams)
+    local_firms: LocalFirmParams = Field(default_factory=LocalFirmParams)
     trust: TrustParams = Field(default_factory=TrustParams)
     shocks: list[Shock] = Field(default_factory=list)
 

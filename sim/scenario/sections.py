@@ -217,6 +217,17 @@ class CouncilParams(Section):
         description="In-house capacity a council keeps after outsourcing, as a share of its service value "
         "(lever: room to insource after a failure).",
     )
+    idle_capacity_cost: float = P(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        unit="share of cost",
+        description="Share of the cost of idle retained in-house capacity the council still "
+        "pays each quarter (staff kept on but not redeployed to other work): the price of "
+        "keeping room to insource.",
+        source="assumption (range 0.25-0.75: part of a retained team is redeployed to other "
+        "council work between emergencies)",
+    )
     inhouse_cost: float = P(
         1.10,
         gt=0.0,
