@@ -398,7 +398,7 @@ def market_section(manifest: dict) -> str:
     base = manifest["base_scenario"]
     full = load_scenario(BASELINE).model_dump()
     sections = [k for k, v in base.items() if isinstance(v, dict) and "count" in v]
-    counts = ", ".join(f"{base[s]['count']} {s}" for s in sections)
+    counts = ", ".join(f"{base[s]['count']} {s.replace('_', ' ')}" for s in sections)
     same = all(base[s]["count"] == full[s]["count"] for s in sections) and all(
         base[s][f] == full[s][f] for s, f in (("network", "councils"), ("scenario", "quarters"))
     )
@@ -443,8 +443,8 @@ def replications_section(pilot: Path | None, manifest: dict) -> str:
     worst = advice["median"].max()
     short = advice.loc[advice["median"] > reps, "outcome"].tolist()
     gap = (
-        f" That is fewer than the median need of {', '.join(f'`{o}`' for o in short)}: within"
-        " the time budget went to samples (design points) rather than replications, since the"
+        f" That is fewer than the median need of {', '.join(f'`{o}`' for o in short)}: the"
+        " time budget went to samples (design points) rather than replications, since the"
         " effects pool every run; the Sobol indices of those outcomes carry the point"
         " means' extra noise (their +/- below)."
         if short

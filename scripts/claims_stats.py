@@ -266,6 +266,10 @@ def verdict(
             out.append("Holds only under assumed numbers, each on its own: if "
                        + "; if ".join(conditions) + ".")  # fmt: skip
     d, a = status(at_defaults, sign), status(across, sign)
+    if "undefined" in (d, a):
+        return (
+            "Not estimable: the sweep has too few Saltelli blocks for its inputs (raise samples)."
+        )
     lead = "Over every assumption's whole range it" if len(only) else "It"
     if d == "holds" and a == "holds":
         head = "Holds" if not len(only) else f"{lead} holds"
@@ -314,8 +318,11 @@ def price_sentence(spend: Effect, per_service: Effect, mean_spend: float) -> str
 
 def short_verdict(sign: int, at_defaults: Effect, across: Effect, leaning: pd.DataFrame) -> str:
     """The verdict in a few words, for a summary table: ``fails``, ``holds``, ``holds at the
-    defaults, fails across`` or ``fails at the defaults, holds across``, preceded by ``only if
-    <assumption> low|high`` for each half the claim holds in alone."""
+    defaults, fails across`` or ``fails at the defaults, holds across``, preceded by ``holds
+    only if <assumption> low|high`` for each half the claim holds in alone (``not
+    estimable`` when an effect is not)."""
+    if "undefined" in (status(at_defaults, sign), status(across, sign)):
+        return "not estimable"
     d, a = status(at_defaults, sign) == "holds", status(across, sign) == "holds"
     words = {
         (True, True): "holds",

@@ -81,10 +81,12 @@ def test_at_the_other_levers_defaults_the_effect_is_not_diluted_by_averaging_ove
     assert top.low < 0 < top.high
 
 
-def test_too_few_blocks_for_the_inputs_is_not_estimable():
+def test_too_few_blocks_for_the_inputs_is_not_estimable_and_says_so():
     x = design(40, ["lever", "a", "b"], 3)
     effect = lever_effect(x, pd.Series(x["lever"]), "lever", blocks_of(4, 10))
     assert np.isnan(effect.effect) and claims.status(effect, +1) == "undefined"
+    assert verdict(+1, effect, HOLDS, leaning([]), BOUNDS).startswith("Not estimable")
+    assert short_verdict(+1, HOLDS, effect, leaning([])) == "not estimable"
 
 
 def test_scaled_defaults_place_each_lever_in_its_range():
