@@ -434,6 +434,12 @@ def replications_section(pilot: Path | None, manifest: dict) -> str:
     from sim.experiments.store import read_manifest
 
     pm = read_manifest(pilot) or {"experiment": {}, "counts": {}}
+    if pm.get("problem") != manifest["problem"]:
+        return (
+            f"Each design point runs {reps} replications. The pilot sweep found ({pilot.name}) "
+            "varies other inputs or ranges than this design, so it does not size it: rerun "
+            "`.venv/bin/python -m scripts.claims --pilot`."
+        )
     advice = replications_advice(pd.read_csv(table_file), [c.outcome for c in CLAIMS])
     advice = advice.drop_duplicates("outcome")
     rows = "\n".join(
