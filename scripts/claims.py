@@ -46,6 +46,7 @@ from scripts.claims_stats import (  # noqa: E402
     Effect,
     conditional_effects,
     lever_effect,
+    num,
     price_sentence,
     scaled,
     scaled_defaults,
@@ -330,7 +331,7 @@ def _short(value: Any) -> str:
 
 
 def _ci(e: Effect) -> str:
-    return f"{e.effect:+.3g} ({e.low:+.3g} to {e.high:+.3g})"
+    return f"{num(e.effect)} ({num(e.low)} to {num(e.high)})"
 
 
 def claim_section(i: int, result: dict) -> str:
@@ -529,6 +530,8 @@ counted local or trusted by its label.
   the upper, half of its range. "beyond noise": the halves differ by more than noise would
   make them (5%, Bonferroni over the assumptions); "**leans**": beyond noise and by at least
   the effect's own size; "**only if**": the claim holds in one half and not in the other.
+  An input with ST 0.00 does not move the outcome at all: its halves differ by noise alone,
+  which shows how far noise moves them.
 - **Verdict**: a claim that holds only under an assumption says so first; a claim that fails
   says "Fails". "Holds" means the 95% CI excludes zero on the claimed side.
 - S1 / ST: the share of the outcome's variance an input explains alone / with its

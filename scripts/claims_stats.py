@@ -25,6 +25,7 @@ __all__ = [
     "conditional_effects",
     "depends_on",
     "lever_effect",
+    "num",
     "price_sentence",
     "scaled",
     "scaled_defaults",
@@ -210,8 +211,16 @@ def depends_on(effect: float, conditional: pd.DataFrame, sign: int) -> list[str]
     return table.loc[table["depends"], "parameter"].tolist()
 
 
+def num(value: float) -> str:
+    """A signed number as the page prints it: three significant figures, whole numbers with
+    thousands separators from 1,000 up (GBP m of spend), never in exponent form."""
+    if np.isfinite(value) and abs(value) >= 1000:
+        return f"{value:+,.0f}"
+    return f"{value:+.3g}"
+
+
 def _ci(e: Effect) -> str:
-    return f"{e.effect:+.3g} (95% CI {e.low:+.3g} to {e.high:+.3g})"
+    return f"{num(e.effect)} (95% CI {num(e.low)} to {num(e.high)})"
 
 
 _WHY = {
@@ -310,7 +319,7 @@ def price_sentence(spend: Effect, per_service: Effect, mean_spend: float) -> str
     per unit of service delivered, each with its CI."""
     pct = 100 * spend.effect / mean_spend if mean_spend else np.nan
     return (
-        f"total spend {spend.effect:+.3g} GBP m (95% CI {spend.low:+.3g} to {spend.high:+.3g}; "
+        f"total spend {num(spend.effect)} GBP m (95% CI {num(spend.low)} to {num(spend.high)}; "
         f"{pct:+.2g}% of the mean run's spend), cost per GBP of reference-cost service "
         f"{_ci(per_service)}"
     )

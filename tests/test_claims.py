@@ -14,6 +14,8 @@ from scripts.claims_stats import (
     conditional_effects,
     depends_on,
     lever_effect,
+    num,
+    price_sentence,
     scaled_defaults,
     sensitivity,
     short_verdict,
@@ -230,3 +232,9 @@ def test_replications_advice_reads_analyze_precisions_table():
     advice = claims.replications_advice(table, ["a", "b"]).set_index("outcome")
     assert advice.loc["a", "median"] == 5.5 and advice.loc["a", "p90"] == pytest.approx(9.1)
     assert advice.loc["b", "points"] == 1 and advice.loc["a", "target"] == 0.02
+
+
+def test_spend_is_printed_whole_with_separators_and_its_share_of_the_mean():
+    assert num(18912.4) == "+18,912" and num(-0.0123) == "-0.0123" and num(0.5) == "+0.5"
+    text = price_sentence(Effect(18900.0, 11000.0, 26700.0, 10), HOLDS, 450000.0)
+    assert text.startswith("total spend +18,900 GBP m (95% CI +11,000 to +26,700; +4.2% of")
