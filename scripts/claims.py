@@ -448,6 +448,9 @@ def replications_section(pilot: Path | None, manifest: dict) -> str:
         for r in advice.itertuples()
     )
     worst = advice["median"].max()
+    targets = advice["target"].dropna().unique()
+    precision = f"{targets[0]:g}" if len(targets) == 1 else "(several)"
+    shown = pilot.resolve().relative_to(ROOT) if pilot.resolve().is_relative_to(ROOT) else pilot
     short = advice.loc[advice["median"] > reps, "outcome"].tolist()
     gap = (
         f" That is fewer than the median need of {', '.join(f'`{o}`' for o in short)}: the"
@@ -458,9 +461,10 @@ def replications_section(pilot: Path | None, manifest: dict) -> str:
         else ""
     )
     return f"""\
-Sized with `commsim analyze --precision` on a pilot sweep of the same design
-(`.venv/bin/python -m scripts.claims --pilot`: {pm["experiment"].get("samples")} samples,
-{pm["experiment"].get("replications")} replications each, {pm["counts"].get("runs")} runs):
+Sized with `commsim analyze --precision` on a pilot sweep of the same design:
+`.venv/bin/python -m scripts.claims --pilot` runs it ({pm["experiment"].get("samples")} samples,
+{pm["experiment"].get("replications")} replications each, {pm["counts"].get("runs")} runs) into `{shown}/`, then
+what `commsim analyze --precision {precision} {shown}` runs, and reads its replications.csv:
 the replications a design point needs for a 95% CI of the stated half-width on its mean, over
 the pilot's design points. The design runs **{reps}** replications a point; the largest median
 need is {worst:.0f}.{gap} The claims' effects are fitted on every run, not on a point's mean, so
