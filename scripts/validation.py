@@ -120,17 +120,31 @@ def carillion(seeds: int) -> dict:
     return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
 
 
+def mutual_density(params) -> str:
+    """A market's mutuals per council, against the baseline's (the directional check's small
+    market keeps the default count of mutuals for fewer councils, so it holds more per council
+    than the baseline does, and its mutual share grows from that)."""
+    baseline = load_scenario(ROOT / "scenarios/baseline.toml")
+    here = params.mutuals.count / params.network.councils
+    there = baseline.mutuals.count / baseline.network.councils
+    return (
+        f"{params.mutuals.count} mutuals for {params.network.councils} councils: "
+        f"{here:.2g} a council, {here / there:.3g}x the baseline's {there:.2g}"
+    )
+
+
 def directional(seeds: int) -> list[tuple[str, str, str]]:
     """The three directional checks of tests/test_directions.py, with their measured values."""
     from tests.test_directions import COLLAPSE, run, service_lost
 
     out = []
-    sv = [(run(s, **{"commissioning.social_value_weight": w, "scenario.quarters": 40}).summary()) for w in (0.0, 0.3)
-          for s in range(seeds)]  # fmt: skip
+    models = [run(s, **{"commissioning.social_value_weight": w, "scenario.quarters": 40})
+              for w in (0.0, 0.3) for s in range(seeds)]  # fmt: skip
+    sv = [m.summary() for m in models]
     low, high = sv[:seeds], sv[seeds:]
     out.append(
         (
-            "social value weight 0.0 -> 0.3",
+            "social value weight 0.0 -> 0.3 (" + mutual_density(models[0].params) + ")",
             f"mutual share {np.mean([r['final_share_mutual'] for r in low]):.1%} -> "
             f"{np.mean([r['final_share_mutual'] for r in high]):.1%}; local share of spend "
             f"{np.mean([r['mean_local_share'] for r in low]):.1%} -> {np.mean([r['mean_local_share'] for r in high]):.1%}",
@@ -264,7 +278,7 @@ administration it does not dip.
 
 Contagion in that market, with and without subcontracting to local mutuals:
 
-| largest outsourcer | subcontract_share | failures other than the collapse | contagion_loss, GBP m |
+| largest outsourcer | subcontract_share | failures other than the collapse | contagion_loss: subcontractors' lost revenue at full price (not margin), GBP m |
 | --- | --- | --- | --- |
 {contagion_rows}
 """
@@ -342,20 +356,24 @@ seed without the collapse, so the costs below are what the collapse adds.
 
 `emergency_premium` (5%) and `transition_cost` (3% of a year's contract value) were set so
 that the cost lands at the NAO's order of magnitude; the number of contracts comes from
-the market structure (17 firms, contracts in lots), not from a fitted parameter. The
-gap this run does not close: the Official Receiver kept Carillion's services running
-while they were re-let, so almost no service was lost; this scenario runs without an
-administrator (`commissioning.failure_regime = "none"`; section 4 shows the
-administration regime), so every contract the council cannot take in-house at once waits for another provider to
-mobilise (`mobilisation_quarters = 2`). The service loss is therefore an upper bound,
-closer to a failure in a market without a special administration regime (as in home
-care, where Allied Healthcare's 84 councils had to find new providers). The NAO's
-GBP 148m also counts only central government's costs; councils' own costs of re-letting
-are not in it, while the model counts them.
+the market structure (17 firms, contracts in lots), not from a fitted parameter. As in
+2018, this scenario has an administrator (`commissioning.failure_regime =
+"administration"`): like the Official Receiver, it keeps the failed firm's contracts
+delivered, at their price plus `administration_cost`, for `administration_quarters` while
+councils re-let them, so little service is lost, and what is lost is the work still unlet
+when administration ends. Without an administrator (`scenarios/carillion_no_administrator.toml`,
+the same collapse; section 4 compares the two regimes) every contract a council cannot take
+in-house at once waits for another provider to mobilise (`mobilisation_quarters = 2`) and
+more service is lost: a failure in a market without a special administration regime, as
+in home care, where Allied Healthcare's 84 councils had to find new providers. The NAO's
+GBP 148m counts only central government's costs; councils' own costs of re-letting are not
+in it, while the model counts them.
 
 ## 3. Directional checks ({paired_seeds} seeds each, common random numbers)
 
-Small markets (40 councils, 24 quarters; collapse of the largest outsourcer in quarter 12).
+Small markets (40 councils, 24 quarters, 40 for the social value check; collapse of the
+largest outsourcer in quarter 12), with the default counts of providers: a small market
+holds more of them per council than the baseline (the first row says how many mutuals).
 
 | claim | measured | verdict |
 | --- | --- | --- |
