@@ -246,8 +246,9 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
     for c in range(n_c):
         u = inhouse_unit[c]
         idle = inhouse_capacity[c] - used[u] - extra[c]
-        if idle > 0 and run.idle_capacity_cost > 0:
+        if idle > 0:
             idle_paid[c] = idle * run.idle_capacity_cost * cost_factor[u] * cost_level[kind[u]]
+        if idle_paid[c] > 0:  # counted as written: a tiny cost can round to 0
             n_idle += 1
 
     # The holders' legs, then the subcontractors', the spot purchases', the administrators',
