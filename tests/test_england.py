@@ -291,6 +291,20 @@ def test_the_england_scenario_loads_and_runs_from_each_councils_own_share():
     assert np.isfinite(model.series()["share_outsourcer"]).all()
 
 
+def test_the_dashboard_draws_the_england_scenario_on_its_councils_real_places():
+    """The classroom page's map of the England scenario: each council where the boundary file
+    puts it (rescaled into the unit square, north up), in the file's order."""
+    from sim.dashboard.controller import ClassroomModel
+
+    model = ClassroomModel(str(SCENARIO), rng=1)
+    graph = nx.read_graphml(ENGLAND / "neighbours.graphml")
+    xy = np.array([(d["x"], d["y"]) for d in graph.nodes.values()], dtype=float)
+    shown = np.asarray(model.positions, dtype=float)
+    assert shown.shape == xy.shape
+    for axis in (0, 1):  # the same places, up to one scale and shift
+        assert np.corrcoef(shown[:, axis], xy[:, axis])[0, 1] == pytest.approx(1.0)
+
+
 # ----------------------------------------------------------------------------- validation
 
 
