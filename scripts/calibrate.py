@@ -56,6 +56,16 @@ SCENARIO = ROOT / "scenarios" / "home_care_1993.toml"
 RECORD = {0: 0.02, 40: 0.64, 64: 0.81}
 RECORD_SOURCE = "Community Care 2011; ONS Social Trends; HSJ / Laing & Buisson"
 
+
+def private_share(timeseries: pd.DataFrame) -> np.ndarray:
+    """The record's "independent" share each quarter: the share of every provider type but
+    the councils' own in-house units (outsourcers, local private firms and mutuals alike)."""
+    from sim.core.state import KIND_NAMES, ProviderKind
+
+    kinds = [f"share_{n}" for k, n in KIND_NAMES.items() if k != ProviderKind.INHOUSE]
+    return timeseries[kinds].sum(axis=1).to_numpy()
+
+
 #: The priors: uniform on [low, high], with why. Integer parameters are rounded in the model.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "councils.market_test_rate": (
@@ -143,7 +153,7 @@ class HomeCare:
         overrides = {**self.overrides, **calibrated_overrides(values)}
         scenario = load_scenario(SCENARIO, {**overrides, "scenario.quarters": self.quarters})
         model = CommissioningModel(scenario, rng=seed).run()
-        return model.timeseries()["share_outsourcer"].to_numpy()
+        return private_share(model.timeseries())
 
     def __call__(self, parameter: dict[str, float]) -> dict[str, float]:
         # pyabc seeds numpy in each task (SeededMappingSampler): the run's seed comes from it.

@@ -24,6 +24,8 @@ HAND_SET = {
     "commissioning.emergency_premium": "the Carillion scenario's extra cost near the NAO's "
     "GBP 148m (NAO HC 1002, 2018)",
     "commissioning.transition_cost": "the same",
+    "outsourcers.size_dispersion": "chosen with the PAC's top-five share (nearly 60%, PAC "
+    "2018) in mind, the record of the top-five pattern below: that pattern is not independent",
 }
 #: Scenario structures chosen, not measured.
 CHOSEN = [
@@ -33,8 +35,8 @@ CHOSEN = [
         "2018): the contract count it reports is this choice, not a prediction",
     ),
     (
-        "`scenarios/home_care_1993.toml`: 98% in-house start, 20 outsourcers, no mutuals, "
-        "price-led weights",
+        "`scenarios/home_care_1993.toml`: 98% in-house start, 20 national outsourcers "
+        "beside the default local private firms, no mutuals, price-led weights",
         "the record's 1992 start and the reform's rules; the 2% start is an input",
     ),
 ]
