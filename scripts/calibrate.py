@@ -351,9 +351,18 @@ def figures(posterior: pd.DataFrame, priors: dict, paths: np.ndarray, img: Path)
     return [first, second]
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """How this run was asked for: its size flag and any flag that changed the size."""
+    command = "-m scripts.calibrate" + ("" if args.size == "full" else f" --{args.size}")
+    for key, value in SIZES[args.size].items():
+        if getattr(args, key) != value:
+            command += f" --{key} {getattr(args, key)}"
+    return command
+
+
 def doc_block(table: pd.DataFrame, band: pd.DataFrame, run: dict, args: argparse.Namespace) -> str:
     """The calibration section of docs/validation.md."""
-    command = "-m scripts.calibrate" + ("" if args.size == "full" else f" --{args.size}")
+    command = command_line(args)
     rows = "\n".join(
         f"| `{r.parameter}` | {r.prior_low:g} to {r.prior_high:g} | {r.posterior_median:.3g} | "
         f"{r.posterior_p5:.3g} to {r.posterior_p95:.3g} | {r.width_ratio:.2f} | {r.prior_note} |"

@@ -3,13 +3,14 @@ provider, local firms included), plain verdicts, and the one command that reruns
 
 from __future__ import annotations
 
+import argparse
 import re
 
 import pandas as pd
 import pytest
 
 from scripts import patterns, regenerate, validation
-from scripts.calibrate import private_share
+from scripts.calibrate import command_line, private_share
 from tests.helpers import ROOT
 
 
@@ -24,6 +25,13 @@ def test_the_private_share_counts_every_provider_but_in_house():
         }
     )
     assert private_share(ts)[0] == pytest.approx(0.8)  # not 0.5: local firms are private too
+
+
+def test_the_calibration_section_names_the_flags_that_shrank_the_run():
+    args = argparse.Namespace(size="full", population=150, generations=6, draws=300)
+    assert command_line(args) == "-m scripts.calibrate --population 150 --generations 6"
+    args = argparse.Namespace(size="quick", population=60, generations=4, draws=60)
+    assert command_line(args) == "-m scripts.calibrate --quick"
 
 
 def test_a_directional_check_that_fails_says_so_plainly():
