@@ -105,11 +105,15 @@ PATTERNS = [
         "home care",
         "the scenario's 20 national outsourcers have skewed sizes (log-normal, "
         "`outsourcers.size_dispersion` 0.8, an estimate) beside 300 local firms (sigma 1.2), "
-        "but the largest of them still has capacity for only part of the councils' home care, "
-        "and local firms win much of the rest near home; Allied's reach in 2018 came from "
-        "a history of acquisitions the model does not have",
+        "yet the largest holds work in fewer councils than Allied did: its capacity (each "
+        "outsourcer's `capacity_share` of all councils' value, 0.1, times its size draw) caps "
+        "the contracts it can hold, and the size distribution is an assumption, not a "
+        "measurement",
         "the model's outsourcers are national firms that may bid anywhere, so the largest "
         "reaches every council its capacity lets it; most real home-care providers are local",
+        "the largest firm's reach turns on its size draw from an assumed distribution "
+        "(`outsourcers.size_dispersion`), so the band is wide and a record inside it is a weak "
+        "test",
     ),
     Pattern(
         "top5_share",
@@ -332,6 +336,10 @@ def doc_block(table: pd.DataFrame, args: Any) -> str:
             f"| {verdict} |"
         )
     table_rows = "\n".join(rows)
+    missed = [f"{by_key[r.pattern].what} ({r.arm})" for r in table.itertuples() if not r.inside]
+    tally = f"{len(table) - len(missed)} of {len(table)} rows inside the model's band" + (
+        "; missed: " + "; ".join(missed) + "." if missed else "."
+    )
     return f"""\
 ## Independent patterns (not fitted)
 
@@ -349,6 +357,8 @@ is a miss, explained.
 | pattern | record | source | model median (90% band) | verdict |
 | --- | --- | --- | --- | --- |
 {table_rows}
+
+In short: {tally}
 
 ![patterns](img/patterns.png)
 

@@ -374,7 +374,9 @@ uncertainty, beside contract length, bid error and the price weight.
 
 ![home care](img/validation_home_care.png)
 
-{misses} The share rises while the first reviews of in-house services fall due (contracts last 2 to
+{misses}
+
+The share rises while the first reviews of in-house services fall due (contracts last 2 to
 7 years, and the initial end dates are staggered over seven years), then slows, because each
 review outsources a fixed share of what is still in-house. Where it falls short: the record
 counts contact hours of all home care, the model counts contract value of
@@ -413,6 +415,17 @@ def carillion_section(seeds: int, car: dict[str, dict[str, np.ndarray]]) -> str:
     a, none = car["administration"], car["none"]
     cost = a["extra_cost"].mean()
     gap = a["min_service"].mean()
+    held = a["contracts"].mean()
+    if abs(held / CARILLION_CONTRACTS - 1) <= 0.15:
+        contracts = f"chosen to give about {CARILLION_CONTRACTS}, not from a fitted parameter"
+    else:
+        contracts = (
+            f"chosen when the outsourcers were of equal size to give about {CARILLION_CONTRACTS}; "
+            f"with their sizes now skewed (`outsourcers.size_dispersion` "
+            f"{sc.outsourcers.size_dispersion:g}) the largest holds {held:.0f} on average, "
+            f"{'above' if held > CARILLION_CONTRACTS else 'below'} the record, so the losses and costs "
+            "above are those of a firm of that size"
+        )
     return f"""\
 ## 2. A Carillion-scale collapse (`scenarios/carillion_collapse.toml`, {seeds} seeds)
 
@@ -439,9 +452,9 @@ continued". The extra cost is GBP {cost:,.0f}m, {cost / NAO_COST:.1f} times the 
 ({cm.transition_cost:.0%} of a year's contract value) were set by hand to land the cost at
 the NAO's order of magnitude (provenance table above), so this is no test. The NAO's figure
 counts only central government's costs; councils' own costs of re-letting are not in it,
-while the model counts them. The number of contracts comes from the market structure (17
-firms, 5 service lines x 6 lots), chosen to give about {CARILLION_CONTRACTS}, not from a
-fitted parameter.
+while the model counts them. The number of contracts comes from the market structure
+({sc.outsourcers.count} firms, {sc.councils.service_lines} service lines x {sc.councils.lots}
+lots), {contracts}.
 """
 
 
@@ -454,6 +467,7 @@ def mismatch_section(seeds: int, shares: dict[str, tuple[float, float]]) -> str:
         return f"{start:.1%} to {end:.1%}"
 
     grows = shares["mutual"][1] > shares["mutual"][0]
+    ratio = shares["mutual"][1] / max(shares["mutual"][0], 1e-9)
     return f"""\
 ## Where the model does not match, and why
 
@@ -463,10 +477,12 @@ mutuals {path("mutual")}, in-house {path("inhouse")}.
 
 - **Mutuals {"grow" if grows else "do not grow"} in the baseline.** Under the default
   {sc.commissioning.social_value_weight:.0%} social-value weight the mutual share goes from
-  {path("mutual")}; the record (about 115 mutuals, GBP 1.6bn turnover in 2018, all services)
-  is small beside it. Real mutuals face barriers the model leaves out: bid-writing costs,
-  framework entry, access to capital, and councils' reluctance to award to young firms.
-  Treat mutual shares as an upper bound under the stated scoring.
+  {path("mutual")} ({ratio:.1f} times) in 20 years. Their starting size is set by
+  `mutuals.count` and their capacity (the patterns section compares their contract value in
+  year 2 with the record: about 115 mutuals, GBP 1.6bn turnover in 2018, all services); what
+  they become later has no record to meet. Real mutuals face barriers the model leaves out:
+  bid-writing costs, framework entry, access to capital, and councils' reluctance to award
+  to young firms. Treat later mutual shares as an upper bound under the stated scoring.
 - **The in-house share falls** from {path("inhouse")}: the in-house unit's cost premium
   (`councils.inhouse_cost = {sc.councils.inhouse_cost:g}`) outweighs its quality in most
   tenders, so insourcing happens mostly in emergencies. Real councils insource for policy
