@@ -209,6 +209,15 @@ def directional(seeds: int) -> list[tuple[str, str, str]]:
     return out
 
 
+def spared_by(path: Path) -> str:
+    """The provider types a scenario's first shock leaves alone (its ``provider_types``), as
+    words: "" when it hits every type."""
+    from sim.core.state import KIND_NAMES
+
+    hit = set(load_scenario(path).shocks[0].provider_types)
+    return ", ".join(n.replace("_", " ") + "s" for n in KIND_NAMES.values() if n not in hit)
+
+
 def budget_and_uplift_checks(seeds: int) -> list[tuple[str, str, str]]:
     """Budget cuts and fee uplift (scripts/budgets_and_shocks.py; 40 councils, 60 quarters)."""
     from scripts.budgets_and_shocks import budget_cuts, fee_uplift
@@ -221,6 +230,7 @@ def budget_and_uplift_checks(seeds: int) -> list[tuple[str, str, str]]:
     falls = all(a["spend"] > b["spend"] for a, b in itertools.pairwise(cuts))
     rises = all(a["unmet_need"] < b["unmet_need"] for a, b in itertools.pairwise(cuts))
     softer = all(a["handbacks"] > b["handbacks"] for a, b in itertools.pairwise(uplift))
+    spared = spared_by(SCENARIOS / "living_wage_shock.toml")
     return [
         (
             "budget cut 0 / 20 / 40% in quarter 12 (`scripts/budgets_and_shocks.py`, "
@@ -231,7 +241,8 @@ def budget_and_uplift_checks(seeds: int) -> list[tuple[str, str, str]]:
             verdict(falls and rises, "as claimed: spend falls and unmet need rises with the cut"),
         ),
         (
-            "fee uplift 0 / 0.5 / 1 after a 7.5% cost shock in quarter 20 (same script)",
+            "fee uplift 0 / 0.5 / 1 after a 7.5% cost shock in quarter 20 (same script; "
+            f"`living_wage_shock.toml`, whose shock spares {spared or 'no provider type'})",
             f"handbacks in 3 years {arms(uplift, 'handbacks', '.0f')}; failures "
             f"{arms(uplift, 'failures', '.1f')}; lowest service {arms(uplift, 'min_service', '.1%')}",
             verdict(softer, "as claimed: an uplift softens the cliff"),

@@ -40,6 +40,17 @@ def test_a_directional_check_that_fails_says_so_plainly():
     assert "the premise fails" in validation.verdict(False, note="the premise fails")
 
 
+def test_a_shock_that_spares_a_provider_type_is_named(tmp_path):
+    every = tmp_path / "every.toml"
+    every.write_text('[[shocks]]\nkind = "cost_shock"\nquarter = 2\n')
+    assert validation.spared_by(every) == ""
+    some = tmp_path / "some.toml"
+    some.write_text(
+        '[[shocks]]\nkind = "cost_shock"\nquarter = 2\nprovider_types = ["outsourcer", "mutual", "inhouse"]\n'
+    )
+    assert validation.spared_by(some) == "local firms"
+
+
 def test_a_pattern_that_is_not_independent_says_so_in_its_verdict():
     top5 = next(p for p in patterns.PATTERNS if p.key == "top5_share")
     table = pd.DataFrame(
