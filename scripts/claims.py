@@ -1,26 +1,36 @@
-"""The article's claims under their assumptions: docs/claims.md from a Sobol sweep.
+"""The article's claims, judged so that they could fail: docs/claims.md from a Sobol sweep.
 
-    .venv/bin/python -m scripts.claims                                # run the sweep, then report
-    .venv/bin/python -m scripts.claims --sweep results/headline_claims   # report an existing sweep
+    .venv/bin/python -m scripts.claims --pilot                           # size the replications
+    .venv/bin/python -m scripts.claims                                   # run the sweep, report
+    .venv/bin/python -m scripts.claims --sweep results/headline_claims   # report a finished sweep
 
-Reads (or first runs) experiments/headline_claims.toml: the levers a council holds and the
-assumed numbers the claims rest on, varied together in a Sobol design. For each claim of the
-article it reports:
+Reads (or first runs) experiments/headline_claims.toml: the levers a council holds and every
+assumed number that could build a claim in, varied together in a Sobol design. For each claim
+of the article it reports (statistics in scripts/claims_stats.py):
 
-- the effect: how much the outcome moves when the lever goes from the bottom to the top of
-  its range, the other inputs averaged over theirs (least squares on every run, with its 95%
-  CI), and the same effect in the lower and the upper half of each assumption's range;
-- the share of the outcome's variance owed to each input (Sobol S1 and ST, SALib);
-- whether the claim depends on one assumed number: an assumption across whose range the
-  effect changes sign, or changes by as much as the effect itself. Such a claim says so first.
+- the effect of the lever from the bottom to the top of its range, with its 95% CI, twice: at
+  the other levers' defaults (the claim as the article makes it, at today's settings) and
+  across the other levers' ranges (averaged over them);
+- its price: the same lever's effect on total spend and on cost per unit of service;
+- its sensitivity: the effect with each assumption in the lower, then the upper, half of its
+  range; the assumptions it leans on beyond noise;
+- a verdict: a claim that holds only under an assumption says so first; a claim that fails
+  says "Fails";
+- the Sobol indices (SALib) of the outcome.
+
+``--pilot`` runs the experiment with few samples and many replications, then ``commsim
+analyze --precision`` on it (its replications.csv): the replications a design point needs for
+each claim outcome. docs/claims.md reports that sizing when the pilot folder is there.
 
 Writes docs/claims.md (whole) and docs/img/claims_<claim>.png.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +40,33 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
+from scripts.claims_stats import (  # noqa: E402
+    Effect,
+    conditional_effects,
+    lever_effect,
+    num,
+    price_sentence,
+    scaled,
+    scaled_defaults,
+    sensitivity,
+    short_verdict,
+    status,
+    verdict,
+)
 from scripts.scriptkit import OneLineParser  # noqa: E402
 
 EXPERIMENT = ROOT / "experiments" / "headline_claims.toml"
+BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 SV_WEIGHT = "commissioning.social_value_weight"
 LOCAL_PREFERENCE = "commissioning.local_preference"
 INHOUSE_RETAINED = "councils.inhouse_capacity_retained"
 #: What a council chooses; every other varied parameter is an assumption.
 LEVERS = (SV_WEIGHT, LOCAL_PREFERENCE, INHOUSE_RETAINED)
+#: A lever's price: its effect on these (value-for-money outcomes, sim.core.outcome_table).
+SPEND, PER_SERVICE = "total_spend", "mean_cost_per_service"
 
 
 @dataclass(frozen=True)
@@ -111,107 +136,17 @@ CLAIMS = [
 ]
 
 
-# ----------------------------------------------------------------------------- statistics
-
-
-def scaled(runs: pd.DataFrame, problem: dict) -> pd.DataFrame:
-    """Each varied parameter mapped to [0, 1] over its range (0: its min, 1: its max)."""
-    out = {}
-    for name, (low, high) in zip(problem["names"], problem["bounds"], strict=True):
-        out[name] = (pd.to_numeric(runs[name]) - low) / (high - low)
-    return pd.DataFrame(out, index=runs.index)
-
-
-def lever_effect(
-    x: pd.DataFrame, y: pd.Series, lever: str, block: pd.Series
-) -> tuple[float, float, float, int]:
-    """Least-squares effect of ``lever`` over its whole range (its coefficient on [0, 1]
-    inputs, with an intercept and every other input), with its 95% CI and the runs used.
-
-    The CI is cluster-robust over ``block``: the runs of one Saltelli block (a base sample,
-    its k one-column swaps and its partner, and their replications) share most inputs, so
-    they are not independent; the blocks are (CR1 sandwich, t with blocks - 1 dof).
-    """
-    keep = y.notna().to_numpy()
-    a = np.column_stack([np.ones(keep.sum()), x[keep].to_numpy(dtype=float)])
-    b = y[keep].to_numpy(dtype=float)
-    groups = block[keep].to_numpy()
-    n, k = a.shape
-    g = np.unique(groups).size
-    if g <= k:
-        return (np.nan, np.nan, np.nan, n)
-    coef, *_ = np.linalg.lstsq(a, b, rcond=None)
-    resid = b - a @ coef
-    bread = np.linalg.pinv(a.T @ a)
-    scores = np.zeros((g, k))
-    np.add.at(scores, np.unique(groups, return_inverse=True)[1], a * resid[:, None])
-    meat = scores.T @ scores * (g / (g - 1)) * ((n - 1) / (n - k))
-    cov = bread @ meat @ bread
-    i = 1 + list(x.columns).index(lever)
-    half = stats.t.ppf(0.975, g - 1) * np.sqrt(max(cov[i, i], 0.0))
-    return (float(coef[i]), float(coef[i] - half), float(coef[i] + half), n)
-
-
-def conditional_effects(
-    x: pd.DataFrame, y: pd.Series, lever: str, block: pd.Series
-) -> pd.DataFrame:
-    """The lever's effect in the lower and the upper half of each other input's range."""
-    rows = []
-    for other in x.columns:
-        if other == lever:
-            continue
-        row: dict[str, Any] = {"parameter": other}
-        for half, mask in (("low", x[other] < 0.5), ("high", x[other] >= 0.5)):
-            e, lo, hi, _ = lever_effect(x[mask], y[mask], lever, block[mask])
-            row.update({f"effect_{half}": e, f"ci_low_{half}": lo, f"ci_high_{half}": hi})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def depends_on(effect: float, conditional: pd.DataFrame, assumptions: list[str]) -> list[str]:
-    """Assumptions across whose range the lever's effect changes beyond noise, either in sign
-    (one half resolved) or by at least the size of the overall effect.
-
-    Beyond noise: the two halves' effects differ by more than z standard errors of the
-    difference, z two-sided at 5% Bonferroni-corrected for the number of assumptions tried
-    (with ten of them, one would otherwise pass by chance in every other claim).
-    """
-    out = []
-    z = stats.norm.ppf(1 - 0.025 / max(len(assumptions), 1))
-    for row in conditional.itertuples():
-        if row.parameter not in assumptions:
-            continue
-        se_low = (row.ci_high_low - row.ci_low_low) / (2 * z)
-        se_high = (row.ci_high_high - row.ci_low_high) / (2 * z)
-        shift = abs(row.effect_high - row.effect_low)
-        if not shift > z * np.hypot(se_low, se_high):
-            continue  # the halves differ no more than noise would make them
-        resolved = (row.ci_low_low > 0 or row.ci_high_low < 0) or (
-            row.ci_low_high > 0 or row.ci_high_high < 0
-        )
-        flips = np.sign(row.effect_low) != np.sign(row.effect_high) and resolved
-        if flips or shift >= abs(effect):
-            out.append(row.parameter)
-    return out
-
-
 # ----------------------------------------------------------------------------- running
 
 
 def load_sweep(args: Any) -> tuple[pd.DataFrame, dict]:
     """The sweep's runs and manifest: ``--sweep`` as given, or the experiment run into
     ``--out`` first (resumed if it is there)."""
-    from sim.experiments.executors import make_executor
-    from sim.experiments.experiment import load_experiment
-    from sim.experiments.store import read_manifest, read_runs
-    from sim.experiments.sweep import run_sweep
-
     folder = args.sweep
     if folder is None:
         folder = args.out
-        experiment = load_experiment(args.experiment)
-        with make_executor(args.workers) as executor:
-            run_sweep(experiment, folder, executor, resume=folder.exists(), progress=None)
+        _run(args.experiment, folder, args.workers)
+    from sim.experiments.store import read_manifest, read_runs
     from sim.inputs import InputError
 
     manifest = read_manifest(folder) if folder.is_dir() else None
@@ -222,8 +157,80 @@ def load_sweep(args: Any) -> tuple[pd.DataFrame, dict]:
     return read_runs(folder), manifest
 
 
+def _run(experiment_file: Path, folder: Path, workers: int) -> None:
+    from sim.experiments.executors import make_executor
+    from sim.experiments.experiment import load_experiment
+    from sim.experiments.sweep import run_sweep
+
+    experiment = load_experiment(experiment_file)
+    with make_executor(workers) as executor:
+        run_sweep(experiment, folder, executor, resume=folder.exists(), progress=None)
+
+
+def pilot_text(text: str, experiment_file: Path, samples: int, replications: int) -> str:
+    """The experiment file's text for a pilot: ``samples`` and ``replications`` replaced, its
+    name suffixed ``_pilot`` and its scenario path made absolute (the pilot file lives
+    elsewhere).
+
+    Raises:
+        ValueError: the text has no such key in its [experiment] table.
+    """
+    scenario = tomllib.loads(text)["experiment"]["scenario"]
+    absolute = (experiment_file.parent / scenario).resolve()
+    swaps = {
+        "samples": str(samples),
+        "replications": str(replications),
+        "name": f'"{tomllib.loads(text)["experiment"]["name"]}_pilot"',
+        "scenario": f'"{absolute}"',
+    }
+    for key, value in swaps.items():
+        text, found = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text, count=1)
+        if not found:
+            raise ValueError(f"{experiment_file}: no '{key} =' line in [experiment]")
+    return text
+
+
+def run_pilot(args: Any) -> Path:
+    """The pilot sweep and ``commsim analyze --precision`` on it; returns replications.csv."""
+    from sim.experiments.analysis import analyze_sweep
+    from sim.experiments.stats import parse_precision
+
+    folder: Path = args.pilot_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    pilot = folder.parent / f"{folder.name}.toml"
+    pilot.write_text(pilot_text(args.experiment.read_text(), args.experiment.resolve(),
+                                args.pilot_samples, args.pilot_replications))  # fmt: skip
+    _run(pilot, folder, args.workers)
+    analyze_sweep(folder, parse_precision(args.precision))
+    return folder / "replications.csv"
+
+
+def replications_advice(table: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    """Per outcome of ``outcomes``: the replications a design point needs for the precision the
+    table was made with (``commsim analyze --precision``'s replications.csv), as the median and
+    the 90th percentile over the pilot's design points, and that target half-width."""
+    rows = []
+    for name in outcomes:
+        need = table.loc[table["outcome"] == name, "replications_needed"].dropna()
+        target = table.loc[table["outcome"] == name, "target"].dropna()
+        rows.append(
+            {
+                "outcome": name,
+                "target": float(target.median()) if len(target) else np.nan,
+                "median": float(need.median()) if len(need) else np.nan,
+                "p90": float(need.quantile(0.9)) if len(need) else np.nan,
+                "points": int(need.size),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
 def analyse(runs: pd.DataFrame, manifest: dict) -> list[dict]:
-    """Every claim's effect, conditional effects, Sobol indices and dependence."""
+    """Every claim: its effect at the other levers' defaults and across them, its price,
+    the effect in each half of each assumption, its verdict, and the Sobol indices."""
     from sim.experiments.analysis import sobol_indices
 
     problem = manifest["problem"]
@@ -231,22 +238,43 @@ def analyse(runs: pd.DataFrame, manifest: dict) -> list[dict]:
     x = scaled(runs, problem)
     block = runs["point"] // (len(problem["names"]) + 2)  # SALib's Saltelli order
     assumptions = [n for n in problem["names"] if n not in LEVERS]
+    levers = [n for n in problem["names"] if n in LEVERS]
+    defaults = scaled_defaults(manifest["base_scenario"], problem, levers)
+    bounds = {n: tuple(b) for n, b in zip(problem["names"], problem["bounds"], strict=True)}
     sobol = sobol_indices(runs, problem, seed=manifest["experiment"]["seed"])
+    mean_spend = float(pd.to_numeric(runs[SPEND], errors="coerce").mean())
+    prices: dict[str, dict[str, Effect]] = {}
     out = []
     for claim in CLAIMS:
+        at = {k: v for k, v in defaults.items() if k != claim.lever}
+        if claim.lever not in prices:
+            prices[claim.lever] = {
+                f"{cost}_{mode}": lever_effect(
+                    x, pd.to_numeric(runs[cost], errors="coerce"), claim.lever, block, where
+                )
+                for cost in (SPEND, PER_SERVICE)
+                for mode, where in (("defaults", at), ("across", None))
+            }
         y = pd.to_numeric(runs[claim.outcome], errors="coerce")
-        effect = lever_effect(x, y, claim.lever, block)
-        conditional = conditional_effects(x, y, claim.lever, block)
+        at_defaults = lever_effect(x, y, claim.lever, block, at)
+        across = lever_effect(x, y, claim.lever, block)
+        conditional = conditional_effects(x, y, claim.lever, block, assumptions, at)
+        leaning = sensitivity(at_defaults.effect, conditional, claim.sign)
         indices = sobol[sobol["outcome"] == claim.outcome].pivot_table(
             index="parameter", columns="index", values=["value", "conf"]
         )
         out.append(
             {
                 "claim": claim,
-                "effect": effect,
-                "conditional": conditional,
+                "at_defaults": at_defaults,
+                "across": across,
+                "defaults": at,
+                "price": prices[claim.lever],
+                "mean_spend": mean_spend,
+                "leaning": leaning,
+                "verdict": verdict(claim.sign, at_defaults, across, leaning, bounds),
+                "short": short_verdict(claim.sign, at_defaults, across, leaning),
                 "sobol": indices,
-                "depends_on": depends_on(effect[0], conditional, assumptions),
                 "assumptions": assumptions,
                 "x": x,
                 "y": y,
@@ -258,19 +286,11 @@ def analyse(runs: pd.DataFrame, manifest: dict) -> list[dict]:
 # ----------------------------------------------------------------------------- outputs
 
 
-def _leaned_on(result: dict) -> str:
-    """The assumption across whose halves the lever's effect moves most (the first assumption
-    when no half has an estimate)."""
-    cond = result["conditional"].set_index("parameter").loc[result["assumptions"]]
-    shift = (cond["effect_high"] - cond["effect_low"]).abs()
-    return str(shift.idxmax()) if shift.notna().any() else result["assumptions"][0]
-
-
 def figure(result: dict, path: Path) -> Path:
     """Left: each input's share of the outcome's variance (Sobol ST, S1). Right: the outcome
     against the lever, in the lower and upper half of the assumption the effect leans on most."""
     claim, sobol, x, y = result["claim"], result["sobol"], result["x"], result["y"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.5), constrained_layout=True)
     names = list(x.columns)
     st = [sobol.loc[n, ("value", "ST")] if n in sobol.index else np.nan for n in names]
     s1 = [sobol.loc[n, ("value", "S1")] if n in sobol.index else np.nan for n in names]
@@ -284,18 +304,18 @@ def figure(result: dict, path: Path) -> Path:
     left.set_xlabel(f"share of the variance of {claim.outcome}")
     left.set_title("Sobol indices (orange: levers; blue: assumptions)", fontsize=9)
     left.legend(fontsize=7)
-    key = _leaned_on(result)
+    key = str(result["leaning"]["parameter"].iloc[0])  # the largest shift
     bins = np.linspace(0, 1, 6)
     for half, mask, colour in (("lower", x[key] < 0.5, "tab:red"),
                                ("upper", x[key] >= 0.5, "tab:green")):  # fmt: skip
         which = np.digitize(x.loc[mask, claim.lever], bins[1:-1])
         means = y[mask].groupby(which).mean()
-        right.scatter(x.loc[mask, claim.lever], y[mask], s=2, alpha=0.15, color=colour)
+        right.scatter(x.loc[mask, claim.lever], y[mask], s=2, alpha=0.1, color=colour)
         right.plot((bins[:-1] + bins[1:])[means.index] / 2, means, "o-", color=colour,
                    label=f"{key} in its {half} half")  # fmt: skip
     right.set_xlabel(f"{claim.lever} (0: its minimum, 1: its maximum)", fontsize=8)
     right.set_ylabel(claim.outcome)
-    right.set_title("outcome against the lever, binned means", fontsize=9)
+    right.set_title("outcome against the lever, binned means (every run)", fontsize=9)
     right.legend(fontsize=7)
     fig.suptitle(claim.sentence, fontsize=10)
     fig.savefig(path, dpi=90)
@@ -310,41 +330,17 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def _ci(e: float, lo: float, hi: float) -> str:
-    return f"{e:+.3g} (95% CI {lo:+.3g} to {hi:+.3g})"
+def _ci(e: Effect) -> str:
+    return f"{num(e.effect)} ({num(e.low)} to {num(e.high)})"
 
 
 def claim_section(i: int, result: dict) -> str:
-    """One claim: dependence first, then the effect, the table and the figure."""
+    """One claim: its verdict first, then the effects, the price, the table and the figure."""
     claim = result["claim"]
-    e, lo, hi, n = result["effect"]
-    resolved = lo > 0 or hi < 0
-    agrees = resolved and np.sign(e) == claim.sign
-    if result["depends_on"]:
-        names = ", ".join(f"`{a}`" for a in result["depends_on"])
-        single = len(result["depends_on"]) == 1
-        first = (
-            f"**Depends on {'one assumed number' if single else 'assumed numbers'}: {names}.** "
-            f"Across {'its range' if single else 'their ranges'} the lever's effect changes "
-            "sign, or by as much as the effect itself (table: effect in each half)."
-        )
-    elif not resolved:
-        first = (
-            "**No effect resolved**: the CI straddles zero, and no assumption moves the effect "
-            "beyond noise."
-        )
-    else:
-        first = (
-            "**Holds across the assumptions' ranges** (none flips the effect or moves it by "
-            "its own size)."
-        )
-    if not np.isfinite(e):
-        verdict = "not estimable: fewer Saltelli blocks than inputs (raise samples)"
-    elif agrees:
-        verdict = "as claimed"
-    else:
-        verdict = "the opposite of the claim" if resolved else "cannot be told from noise"
-    sobol, cond = result["sobol"], result["conditional"].set_index("parameter")
+    d, a, p = result["at_defaults"], result["across"], result["price"]
+    defaults = ", ".join(f"`{k}` at {v:.2f} of its range" for k, v in result["defaults"].items())
+    sobol = result["sobol"]
+    lean = result["leaning"].set_index("parameter")
     rows = []
     for name in result["x"].columns:
         role = "lever" if name in LEVERS else "assumption"
@@ -354,23 +350,33 @@ def claim_section(i: int, result: dict) -> str:
                    f"{s[('value', 'ST')]:.2f} +/- {s[('conf', 'ST')]:.2f}")  # fmt: skip
         else:
             idx = "n/a | n/a"
-        if name == claim.lever:
-            halves = "(the lever)"
+        if name in lean.index:
+            r = lean.loc[name]
+            mark = (" **only if**" if pd.notna(r["only_if"]) else " **leans**" if r["depends"]
+                    else " beyond noise" if r["beyond_noise"] else "")  # fmt: skip
+            halves = f"{r['effect_low']:+.3g} / {r['effect_high']:+.3g}{mark}"
         else:
-            c = cond.loc[name]
-            halves = f"{c.effect_low:+.3g} / {c.effect_high:+.3g}"
+            halves = "(the lever)" if name == claim.lever else "(held at its default)"
         rows.append(f"| `{name}` | {role} | {idx} | {halves} |")
     table = "\n".join(rows)
     return f"""\
 ### {i}. {claim.sentence}
 
-{first}
+**{result["verdict"]}**
 
-The article: "{claim.quote}". Lever `{claim.lever}`, outcome `{claim.outcome}`.
-Effect of the lever from the bottom to the top of its range, the other inputs averaged over
-theirs: {_ci(e, lo, hi)}, over {n} runs: **{verdict}**.
+The article: "{claim.quote}". Lever `{claim.lever}`, outcome `{claim.outcome}`; the effect is
+the change from the lever's minimum to its maximum, 95% CI, over {d.n} runs.
 
-| input | role | S1 (alone) | ST (total) | lever's effect with the input in its lower / upper half |
+| | at the other levers' defaults | across the other levers' ranges |
+| --- | --- | --- |
+| effect on `{claim.outcome}` | {_ci(d)}: {status(d, claim.sign)} | {_ci(a)}: {status(a, claim.sign)} |
+| price: `{SPEND}`, GBP m | {_ci(p[f"{SPEND}_defaults"])} | {_ci(p[f"{SPEND}_across"])} |
+| price: `{PER_SERVICE}` | {_ci(p[f"{PER_SERVICE}_defaults"])} | {_ci(p[f"{PER_SERVICE}_across"])} |
+
+Price at the other levers' defaults, in words: {price_sentence(p[f"{SPEND}_defaults"], p[f"{PER_SERVICE}_defaults"], result["mean_spend"])}.
+The other levers' defaults: {defaults}.
+
+| input | role | S1 (alone) | ST (total) | effect at the defaults with the input in its lower / upper half |
 | --- | --- | --- | --- | --- |
 {table}
 
@@ -378,22 +384,116 @@ theirs: {_ci(e, lo, hi)}, over {n} runs: **{verdict}**.
 """
 
 
-def write_doc(results: list[dict], manifest: dict, args: Any, docs: Path) -> Path:
+def _minutes(manifest: dict) -> float:
+    started, finished = manifest.get("started"), manifest.get("finished")
+    if not started or not finished:
+        return float("nan")
+    span = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
+    return span.total_seconds() / 60
+
+
+def market_section(manifest: dict) -> str:
+    """What market the sweep ran, against the full baseline, and what it cost in time."""
+    from sim.scenario import load_scenario
+
+    base = manifest["base_scenario"]
+    full = load_scenario(BASELINE).model_dump()
+    sections = [k for k, v in base.items() if isinstance(v, dict) and "count" in v]
+    counts = ", ".join(f"{base[s]['count']} {s.replace('_', ' ')}" for s in sections)
+    same = all(base[s]["count"] == full[s]["count"] for s in sections) and all(
+        base[s][f] == full[s][f] for s, f in (("network", "councils"), ("scenario", "quarters"))
+    )
+    what = (
+        "the full baseline market"
+        if same
+        else f"**a reduced market** (the baseline has {full['network']['councils']} councils "
+        f"and {full['scenario']['quarters']} quarters): the full market's design did not fit "
+        "the time budget of about 25 minutes on the shared 2-core machine"
+    )
+    runs = manifest.get("counts", {}).get("runs", 0)
+    minutes = _minutes(manifest)
+    per_run = 60 * minutes / runs if runs else float("nan")
+    return (
+        f"The sweep ran {what}: {base['network']['councils']} councils, "
+        f"{base['scenario']['quarters']} quarters, {counts} at the start; fixed: "
+        f"{', '.join(f'`{k}` = {_short(v)}' for k, v in manifest.get('fixed', {}).items()) or 'none'}. "
+        f"{runs} runs took {minutes:.1f} minutes of wall time ({per_run:.3f} s a run, "
+        f"{manifest.get('executor', 'local')})."
+    )
+
+
+def replications_section(pilot: Path | None, manifest: dict) -> str:
+    """How the replications were sized, from the pilot's replications.csv (or that no pilot
+    was found)."""
+    reps = manifest["experiment"]["replications"]
+    table_file = pilot / "replications.csv" if pilot else None
+    if table_file is None or not table_file.exists():
+        return (
+            f"Each design point runs {reps} replications. No pilot sweep was found, so this "
+            "number was not sized here: run `.venv/bin/python -m scripts.claims --pilot`."
+        )
+    from sim.experiments.store import read_manifest
+
+    pm = read_manifest(pilot) or {"experiment": {}, "counts": {}}
+    if pm.get("problem") != manifest["problem"]:
+        return (
+            f"Each design point runs {reps} replications. The pilot sweep found ({pilot.name}) "
+            "varies other inputs or ranges than this design, so it does not size it: rerun "
+            "`.venv/bin/python -m scripts.claims --pilot`."
+        )
+    advice = replications_advice(pd.read_csv(table_file), [c.outcome for c in CLAIMS])
+    advice = advice.drop_duplicates("outcome")
+    rows = "\n".join(
+        f"| `{r.outcome}` | +/- {r.target:g} | {r.median:.0f} | {r.p90:.0f} | {r.points} |"
+        for r in advice.itertuples()
+    )
+    worst = advice["median"].max()
+    targets = advice["target"].dropna().unique()
+    precision = f"{targets[0]:g}" if len(targets) == 1 else "(several)"
+    shown = pilot.resolve().relative_to(ROOT) if pilot.resolve().is_relative_to(ROOT) else pilot
+    short = advice.loc[advice["median"] > reps, "outcome"].tolist()
+    gap = (
+        f" That is fewer than the median need of {', '.join(f'`{o}`' for o in short)}: the"
+        " time budget went to samples (design points) rather than replications, since the"
+        " effects pool every run; the Sobol indices of those outcomes carry the point"
+        " means' extra noise (their +/- below)."
+        if short
+        else ""
+    )
+    return f"""\
+Sized with `commsim analyze --precision` on a pilot sweep of the same design:
+`.venv/bin/python -m scripts.claims --pilot` runs it ({pm["experiment"].get("samples")} samples,
+{pm["experiment"].get("replications")} replications each, {pm["counts"].get("runs")} runs) into `{shown}/`, then
+what `commsim analyze --precision {precision} {shown}` runs, and reads its replications.csv:
+the replications a design point needs for a 95% CI of the stated half-width on its mean, over
+the pilot's design points. The design runs **{reps}** replications a point; the largest median
+need is {worst:.0f}.{gap} The claims' effects are fitted on every run, not on a point's mean, so
+their CIs (below) shrink with all runs together; the replications bound the noise in the
+Sobol indices, which use each point's mean.
+
+| outcome | target half-width | replications needed, median | 90th percentile | design points |
+| --- | --- | --- | --- | --- |
+{rows}"""
+
+
+def write_doc(results: list[dict], manifest: dict, pilot: Path | None, docs: Path) -> Path:
     """docs/claims.md and its figures."""
     (docs / "img").mkdir(parents=True, exist_ok=True)
     for result in results:
         figure(result, docs / "img" / f"claims_{result['claim'].key}.png")
-    meta, counts = manifest["experiment"], manifest.get("counts", {})
-    settings = tomllib.loads(meta["text"]).get("fixed", {})
-    fixed = ", ".join(f"`{k}` = {_short(v)}" for k, v in settings.items())
+    meta = manifest["experiment"]
     ranges = "\n".join(
         f"| `{n}` | {'lever' if n in LEVERS else 'assumption'} | {lo:g} to {hi:g} |"
         for n, (lo, hi) in zip(
             manifest["problem"]["names"], manifest["problem"]["bounds"], strict=True
         )
     )
+    summary = "\n".join(
+        f"| {i + 1}. {r['claim'].sentence} | {_ci(r['at_defaults'])} | {_ci(r['across'])} | "
+        f"{_ci(r['price'][f'{SPEND}_defaults'])} | {r['short']} |"
+        for i, r in enumerate(results)
+    )
     sections = "\n".join(claim_section(i + 1, r) for i, r in enumerate(results))
-    depends = [r["claim"].key for r in results if r["depends_on"]]
     shipped = tomllib.loads(EXPERIMENT.read_text())["experiment"]
     reduced = ""
     if meta["name"] == shipped["name"] and meta["samples"] != shipped["samples"]:
@@ -401,29 +501,65 @@ def write_doc(results: list[dict], manifest: dict, args: Any, docs: Path) -> Pat
             f" **A reduced run**: `experiments/headline_claims.toml` asks "
             f"{shipped['samples']} samples; the numbers below are coarser than its."
         )
+    k = len(manifest["problem"]["names"])
     path = docs / "claims.md"
     path.write_text(f"""\
-# The article's claims under their assumptions
+# The article's claims, judged so that they could fail
 
 Generated by `.venv/bin/python -m scripts.claims` from the Sobol sweep `{meta["name"]}`
-({meta["samples"]} samples, {meta["replications"]} replications, seed {meta["seed"]};
-{counts.get("runs", len(results[0]["y"]))} runs; fixed: {fixed or "none"}).{reduced}
-Rerun it to regenerate this page and `docs/img/claims_*.png`.
-The claims come from "Bridging the trust gap" (Bates Wells, 2019), the article this model
-starts from.
+({meta["samples"]} samples x ({k} inputs + 2) = {meta["samples"] * (k + 2)} design points,
+{meta["replications"]} replications, seed {meta["seed"]}).{reduced}
+Rerun it to regenerate this page and `docs/img/claims_*.png`. The claims come from
+"Bridging the trust gap" (Bates Wells, 2019), the article this model starts from.
 
-How to read each claim: the effect is what moving the lever across its whole range does to
-the outcome, averaged over every assumption's range (least squares on all runs, 95% CI);
-"cannot be told from noise" means that CI straddles zero. S1 is the share of the outcome's
-variance an input explains alone, ST with its interactions (Saltelli scheme, SALib, on each
-design point's mean; +/- is the 95% bootstrap confidence). The last column repeats the
-effect with one assumption held in the lower, then the upper, half of its range: a claim
-whose effect flips sign there, or moves by as much as the effect, **depends on that assumed
-number**, and says so first. {len(depends)} of {len(results)} claims do.
+## How to read it
 
-Caveats: a reduced market (the fixed settings above) for speed; a linear summary of the
-effect (the figures show the shape); the assumption ranges below are judgements, noted in
-the experiment file, and a claim is only as robust as its widest honest range.
+Each claim is a lever that should move an outcome one way. The design varies the three levers
+and every assumed number that could build a claim in: what ownership makes a provider do with
+its surplus (`profit_extraction`, `owners_local_share`), local cost shares by reach, in-house
+and idle-capacity costs, trust's weights, firm-size spread, cost factors, social commitments
+and bid error (ranges and sources: `experiments/headline_claims.toml`). No provider is scored,
+counted local or trusted by its label.
+
+- **Effect**: the change in the outcome from the lever's minimum to its maximum, with its 95%
+  CI (least squares on every run with the lever's square, CI cluster-robust over Saltelli
+  blocks), twice: **at the other levers' defaults** (a fit with the lever's interaction with
+  each other lever, evaluated at their defaults: the claim at today's settings) and **across
+  the other levers' ranges** (averaged over them). Averaging over a lever the effect depends
+  on would dilute the claim; judging it at the defaults does not. Every assumption is averaged
+  over its range in both.
+- **Price**: the same lever's effect on `{SPEND}` (GBP m over the run) and on
+  `{PER_SERVICE}` (GBP paid per GBP of reference-cost service delivered).
+- **Sensitivity**: the effect at the defaults with each assumption held in the lower, then
+  the upper, half of its range. "beyond noise": the halves differ by more than noise would
+  make them (5%, Bonferroni over the assumptions); "**leans**": beyond noise and by at least
+  the effect's own size; "**only if**": the claim holds in one half and not in the other.
+  An input with ST 0.00 does not move the outcome at all: its halves differ by noise alone,
+  which shows how far noise moves them.
+- **Verdict**: a claim that holds only under an assumption says so first; a claim that fails
+  says "Fails". "Holds" means the 95% CI excludes zero on the claimed side.
+- S1 / ST: the share of the outcome's variance an input explains alone / with its
+  interactions (SALib, on each design point's mean; +/- its 95% bootstrap confidence).
+
+Caveats: a linear-plus-square summary of each effect (the figures show the shape); the
+assumption ranges are judgements, each noted in the experiment file, and a claim is only as
+robust as its widest honest range.
+
+## Market and budget
+
+{market_section(manifest)}
+
+## Replications
+
+{replications_section(pilot, manifest)}
+
+## The claims at a glance
+
+| claim | effect at the other levers' defaults | across their ranges | price: total spend, GBP m (at the defaults) | verdict |
+| --- | --- | --- | --- | --- |
+{summary}
+
+## Inputs
 
 | input | role | range |
 | --- | --- | --- |
@@ -436,18 +572,42 @@ the experiment file, and a claim is only as robust as its widest honest range.
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run (or read) the sweep and write docs/claims.md."""
+    """Run (or read) the sweep and write docs/claims.md; or, with ``--pilot``, size the
+    replications."""
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", type=Path, default=EXPERIMENT)
     parser.add_argument("--sweep", type=Path, help="report this finished sweep (no running)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "headline_claims")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--docs", type=Path, default=ROOT / "docs")
+    parser.add_argument("--pilot", action="store_true",
+                        help="run the pilot sweep and size the replications (no page)")  # fmt: skip
+    parser.add_argument("--pilot-dir", type=Path,
+                        default=ROOT / "results" / "headline_claims_pilot")  # fmt: skip
+    parser.add_argument("--pilot-samples", type=int, default=4)
+    parser.add_argument("--pilot-replications", type=int, default=10)
+    parser.add_argument("--precision", default="0.02",
+                        help="the pilot's target 95%% CI half-width (commsim analyze --precision)")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
+    for name in ("workers", "pilot_samples", "pilot_replications"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    from sim.experiments.stats import parse_precision
     from sim.inputs import InputError
 
+    try:
+        parse_precision(args.precision)
+    except ValueError as err:
+        parser.error(f"--precision: {err}")
+    if args.pilot:
+        try:
+            table = run_pilot(args)
+        except (InputError, ValueError) as err:
+            parser.error(str(err))
+        advice = replications_advice(pd.read_csv(table), sorted({c.outcome for c in CLAIMS}))
+        print(advice.to_string(index=False))
+        print(f"wrote {table}")
+        return 0
     try:
         runs, manifest = load_sweep(args)
     except InputError as err:
@@ -455,11 +615,14 @@ def main(argv: list[str] | None = None) -> int:
     missing = {c.lever for c in CLAIMS} - set(manifest["problem"]["names"])
     if missing:
         parser.error(f"the sweep does not vary {', '.join(sorted(missing))}")
+    absent = {SPEND, PER_SERVICE} - set(runs.columns)
+    if absent:
+        parser.error(f"the sweep's runs have no {', '.join(sorted(absent))} (an older model?)")
     results = analyse(runs, manifest)
-    path = write_doc(results, manifest, args, args.docs)
+    pilot = args.pilot_dir if args.pilot_dir.is_dir() else None
+    path = write_doc(results, manifest, pilot, args.docs)
     for r in results:
-        e, lo, hi, _ = r["effect"]
-        print(f"{r['claim'].key}: effect {_ci(e, lo, hi)}; depends on {r['depends_on'] or '-'}")
+        print(f"{r['claim'].key}: {r['verdict']}")
     print(f"wrote {path}")
     return 0
 

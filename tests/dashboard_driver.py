@@ -40,7 +40,9 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 PROJECTOR = {"width": 1280, "height": 720}
 CHARTS = ".commsim-chart"
 QUARTER = re.compile(r"(\d+) of (\d+)\b")
-FAILURE = re.compile(r"Quarter \d+: Outsourcer \S+ collapsed, \d+ contracts? disrupted")
+FAILURE = re.compile(
+    r"Quarter \d+: Outsourcer \S+ \(private outsourcer\) collapsed, \d+ contracts? disrupted"
+)
 # JavaScript: the quarter monitor's number, and whether every chart has drawn quarter n.
 SHOWS_QUARTER = """n => {
     const q = document.querySelector('.commsim-quarter .value');

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import dataclasses
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +22,13 @@ import pytest
 import solara
 
 from sim.cli import CULL_TIMEOUT, build_parser, dashboard_command, main, reachable_address
-from sim.dashboard import SCENARIO_ENV, charts, components, controller, events
+from sim.core.outcome_table import REPORTERS
+from sim.core.state import ProviderKind
+from sim.dashboard import SCENARIO_ENV, charts, components, controller, events, export, recipe
 from sim.dashboard import levers as lv
+from sim.dashboard.components import score_weights
 from sim.dashboard.page import Page, open_run
+from sim.inputs import InputError
 from sim.report.plots import KIND_COLOURS
 from sim.scenario import Scenario
 
@@ -52,11 +59,39 @@ def test_map_marks_each_council_by_its_leading_provider_type(
         series = marks(option, label)
         assert series["itemStyle"]["color"] == KIND_COLOURS[kind] and series["symbol"] == shape
         assert len(series["data"]) == view.leader.count(kind)
-    # Colour and shape both carry the type: four different shapes.
-    assert len({shape for _, shape in charts.KINDS.values()}) == 4
+    # Colour and shape both carry the type: a shape and a colour of its own for each.
+    assert len({shape for _, shape in charts.KINDS.values()}) == len(charts.KINDS)
+    assert len({KIND_COLOURS[kind] for kind in charts.KINDS}) == len(charts.KINDS)
     assert len(option["series"][0]["data"]) == len(view.edges) > 0
     assert option["legend"]["textStyle"]["fontSize"] >= 14
     assert json.loads(json.dumps(option)) == option  # plain JSON for the browser
+
+
+def test_every_provider_type_shows_by_itself_where_the_page_lists_types(
+    model: controller.ClassroomModel,
+) -> None:
+    # Issue 20's fourth type, local private firms, came with no change to the dashboard:
+    # every list of types on the page reads ProviderKind.
+    assert ProviderKind.LOCAL_FIRM in ProviderKind
+    assert charts.KINDS["local_firm"] == ("local firm", "pin")  # its own shape on the map
+    view = controller.read_view(model)
+    assert "local firm" in [s["name"] for s in charts.map_option(view)["series"][1:]]
+    line = charts.plot_option(view, charts.PLOTS[0])["series"][ProviderKind.LOCAL_FIRM]
+    assert line["name"] == "local firms"
+    assert line["data"][-1][1] == pytest.approx(100 * view.series["share_local_firm"][-1])
+    assert line["lineStyle"]["type"] not in ("solid", "dashed", "dotted")  # its own dash
+    # Its own colour, apart from the mutuals' green and the local-share line's brown.
+    local_share = charts.PLOTS[2].measures["local_share"][1]
+    assert line["color"] == KIND_COLOURS["local_firm"]
+    assert line["color"] not in (KIND_COLOURS["mutual"], local_share)
+    shares = view.shares.copy()
+    shares[0] = [0.1, 0.2, 0.3, 0.4]
+    hover = charts.council_text(dataclasses.replace(view, shares=shares), 0)
+    assert hover.endswith("outsourcers 10%, mutuals 20%, in-house 30%, local firms 40%")
+    failure = {"quarter": 3, "event": "failure", "cause": "insolvency", "kind": "local_firm"}
+    assert events.event_text(failure | {"provider": "Area 001 Firm 1", "contracts": 2}) == (
+        "Quarter 3: Area 001 Firm 1 (local firm) went bust, 2 contracts disrupted"
+    )
 
 
 def test_hovering_a_council_says_who_holds_its_contracts(model: controller.ClassroomModel) -> None:
@@ -66,7 +101,8 @@ def test_hovering_a_council_says_who_holds_its_contracts(model: controller.Class
     first = next(d for s in option["series"][1:] for d in s["data"])
     i = [tuple(p) for p in view.positions.round(4)].index(tuple(first["value"]))
     assert first["name"] == charts.council_text(view, i)
-    held = dict(zip(("outsourcers", "mutuals", "in-house"), view.shares[i], strict=True))
+    words = [charts.kind_words(k)[1] for k in ProviderKind]
+    held = dict(zip(words, view.shares[i], strict=True))
     assert first["name"].startswith(f"Council {i}: ")
     for label, share in held.items():
         assert (f"{label} {100 * share:.0f}%" in first["name"]) == (share >= 0.005)
@@ -88,17 +124,20 @@ def test_map_rings_the_councils_a_collapse_hits_in_thick_black(
 
 def test_plots_draw_every_quarter_and_mark_shocks(model: controller.ClassroomModel) -> None:
     empty = controller.read_view(controller.ClassroomModel(None, **SMALL))
-    for spec in charts.PLOTS:
+    for spec in charts.PLOTS:  # at quarter 0: the market as it starts, a dot at 0 years
         option = charts.plot_option(empty, spec)
-        assert all(not line["data"] for line in option["series"])
+        for line, name in zip(option["series"], spec.measures, strict=True):
+            assert line["data"] == [[0, round(spec.scale * empty.start[name], 4)]]
+            assert line["showSymbol"]
     controller.press_shock(model, "provider_collapse")
     model.step()
     view = controller.read_view(model)
     option = charts.plot_option(view, charts.PLOTS[1])
     line = option["series"][0]
-    # Against years: the value after quarter 4 (the page's "4 of 12") stands at 1 year.
-    assert [x for x, _ in line["data"]] == [0.25, 0.5, 0.75, 1.0]
-    assert line["data"][3][1] == pytest.approx(100 * view.series["service_delivered"][3])
+    # Against years: the start at 0, the value after quarter 4 (the page's "4 of 12") at 1.
+    assert [x for x, _ in line["data"]] == [0, 0.25, 0.5, 0.75, 1.0]
+    assert line["data"][4][1] == pytest.approx(100 * view.series["service_delivered"][3])
+    assert not line["showSymbol"]
     assert line["markLine"]["data"] == [{"xAxis": 0.75}]  # pressed after quarter 3
     assert (option["xAxis"]["name"], option["xAxis"]["max"], option["yAxis"]["name"]) == (
         "years",
@@ -109,8 +148,9 @@ def test_plots_draw_every_quarter_and_mark_shocks(model: controller.ClassroomMod
     # Steady: 50 to 100 while service stays above half, whatever it does in between.
     assert (option["yAxis"]["min"], option["yAxis"]["max"]) == (50, 100)
     shares = charts.plot_option(view, charts.PLOTS[0])
-    assert len(shares["series"]) == 3
-    assert len({s["lineStyle"]["type"] for s in shares["series"]}) == 3  # told apart by dashes
+    assert len(shares["series"]) == len(ProviderKind)
+    dashes = {json.dumps(s["lineStyle"]["type"]) for s in shares["series"]}
+    assert len(dashes) == len(ProviderKind)  # told apart by dashes
 
 
 def test_controls_come_from_the_schema_with_units_and_ranges() -> None:
@@ -151,8 +191,10 @@ def test_sliders_past_the_schema_sum_leave_local_preference_the_rest() -> None:
 def test_event_text_reports_a_collapse(model: controller.ClassroomModel) -> None:
     controller.press_shock(model, "provider_collapse")
     event = controller.read_view(model).events[-1]
+    assert event["kind"] == "outsourcer"  # the provider's type, named in the line
     assert events.event_text(event) == (
-        f"Quarter 3: {event['provider']} collapsed, {event['contracts']} contracts disrupted"
+        f"Quarter 3: {event['provider']} (private outsourcer) collapsed, {event['contracts']} "
+        "contracts disrupted"
     )
     assert events.event_text({"quarter": 4, "event": "handback", "contracts": 1}) == (
         "Quarter 4: 1 contract handed back"
@@ -217,45 +259,99 @@ def test_a_run_is_a_recipe_its_link_rebuilds_exactly() -> None:
         session.advance()
     session.press("provider_collapse")
     session.advance()
+    session.move("commissioning.fee_uplift", 0.0)  # before the shock: the shock reads it
     session.press("cost_shock")
+    session.move("commissioning.fee_uplift", 0.8)
     session.press("cost_shock")
-    recipe = controller.recipe_of(session, "baseline.toml")
-    assert recipe.shocks == ((3, "provider_collapse"), (4, "cost_shock"), (4, "cost_shock"))
+    session.advance()
+    session.move("commissioning.social_value_weight", 0.3)
+    session.advance()
+    made = recipe.recipe_of(session, "baseline.toml")
+    assert made.shocks == ((3, "provider_collapse"), (4, "cost_shock"), (4, "cost_shock"))
+    assert made.levers == lv.lever_values(BASELINE) | {"outsourcers.count": 5}  # at the start
+    assert made.actions[1:5] == (
+        (4, "commissioning.fee_uplift", 0.0),
+        (4, "cost_shock"),
+        (4, "commissioning.fee_uplift", 0.8),
+        (4, "cost_shock"),
+    )
     names = set(lv.scenario_files())
-    again = controller.parse_recipe(recipe.query(), names)
-    assert again == recipe
-    rebuilt = controller.rebuild_session(again, BASELINE)
+    again = recipe.parse_recipe(made.query(), names)
+    assert again == made
+    rebuilt = recipe.rebuild_session(again, BASELINE)
     a, b = controller.read_view(session.model), controller.read_view(rebuilt.model)
     assert (a.quarter, a.series, a.shocks, a.events) == (b.quarter, b.series, b.shocks, b.events)
-    assert events.event_log(a, session.pressed) == events.event_log(b, rebuilt.pressed)
+    assert a.levers == b.levers and a.levers["commissioning.social_value_weight"] == 0.3
+    assert events.event_log(a, session.pressed, session.actions) == events.event_log(
+        b, rebuilt.pressed, rebuilt.actions
+    )
+
+
+def test_a_lever_moved_during_a_run_applies_from_the_next_quarter_and_is_logged() -> None:
+    values = lv.lever_values(BASELINE)
+    moved, kept = (controller.build_session(BASELINE, values) for _ in range(2))
+    for session in (moved, kept):
+        session.advance(until=8)
+    for weight in (0.15, 0.22, 0.3):  # a slider dragged (or arrow keys): one move, one line
+        assert moved.move("commissioning.social_value_weight", weight)
+    assert controller.read_view(moved.model).series == controller.read_view(kept.model).series
+    log = events.event_log(controller.read_view(moved.model), moved.pressed, moved.actions)
+    assert log[0] == "Quarter 8: social value weight 10% -> 30%"  # newest first
+    assert sum("social value weight" in line for line in log) == 1
+    assert score_weights(moved).endswith("social value 30%, local preference 0%")
+    for session in (moved, kept):
+        session.advance(until=20)
+    a, b = controller.read_view(moved.model).series, controller.read_view(kept.model).series
+    assert a["share_mutual"][:8] == b["share_mutual"][:8]
+    assert a["share_mutual"][8:] != b["share_mutual"][8:]  # the later tenders score it
+    # Moved back in the same quarter: nothing changed, nothing logged.
+    moved.move("councils.inhouse_capacity_retained", 0.4)
+    moved.move("councils.inhouse_capacity_retained", values["councils.inhouse_capacity_retained"])
+    assert len(moved.actions) == 1
+    # The market's size waits for Reset; so does every lever once the run is over.
+    assert not moved.move("outsourcers.count", 3)
+    assert controller.read_view(moved.model).levers["outsourcers.count"] == 8
+    moved.advance(until=80)
+    assert not moved.move("commissioning.fee_uplift", 0.0)
+    with pytest.raises(InputError):
+        kept.move("commissioning.fee_uplift", 1.5)
 
 
 @pytest.mark.parametrize(
     "change",
     [
         {"scenario": ["/etc/passwd"]},  # only names the picker offers
-        {"shocks": ["3:budget_cut"]},  # only the page's two buttons
-        {"shocks": [",".join(["1:cost_shock"] * 201)]},  # bounded
+        {"actions": ["3:budget_cut"]},  # only the page's two buttons
+        {"actions": ["3:outsourcers.count=2"]},  # only levers that may move during a run
+        {"actions": ["3:commissioning.fee_uplift"]},  # a lever moved says where to
+        {"actions": [",".join(["1:cost_shock"] * 201)]},  # bounded
+        {"actions": ["1:mutuals.support_programme=yes"]},  # a value of the lever's kind
         {"quarter": ["many"]},
         {"outsourcers.count": ["1e400"]},
     ],
 )
 def test_a_tampered_link_opens_a_new_run_instead(change: dict[str, list[str]]) -> None:
     session = controller.build_session(BASELINE, lv.lever_values(BASELINE))
-    fields = parse_qs(controller.recipe_of(session, "baseline.toml").query()) | change
+    fields = parse_qs(recipe.recipe_of(session, "baseline.toml").query()) | change
     query = urlencode(fields, doseq=True)
-    assert controller.parse_recipe(query, set(lv.scenario_files())) is None
+    assert recipe.parse_recipe(query, set(lv.scenario_files())) is None
 
 
 def test_a_link_with_levers_out_of_range_opens_a_new_run() -> None:
     session = controller.build_session(BASELINE, lv.lever_values(BASELINE))
-    query = controller.recipe_of(session, "baseline.toml").query()
+    query = recipe.recipe_of(session, "baseline.toml").query()
     wild = query.replace(
         "commissioning.social_value_weight=0.1", "commissioning.social_value_weight=5.0"
     )
     chosen, values, fresh = open_run(BASELINE, wild)
     assert chosen == BASELINE and values == lv.lever_values(BASELINE) and fresh.model.quarter == 0
     assert open_run(BASELINE, query)[1] == values  # the link as written: its levers
+    for value in ("1.5", "-1", "nan", "inf"):  # a lever moved out of range during the run
+        moved = query.replace(
+            "actions=", f"quarter=2&actions=1%3Acommissioning.fee_uplift%3D{value}"
+        )
+        chosen, values, fresh = open_run(BASELINE, moved)
+        assert fresh.model.quarter == 0 and not fresh.actions, value
 
 
 # ----------------------------------------------------------------------------- the page
@@ -286,6 +382,11 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_page_steps_presses_and_logs(page: Any) -> None:
     box, rc = page
     assert "0 of 80" in texts(box)
+    # At quarter 0 the numbers are the market as it starts, never a dash.
+    start = controller.read_view(controller.ClassroomModel(BASELINE)).start
+    assert "–" not in texts(box) and f"{100 * start['share_outsourcer']:.0f}%" in texts(box)
+    assert "0.50" in texts(box)  # trust as it starts
+    assert rc.find(components.Chart).widgets[4].alt == "Trust (0 to 1), at the start: trust 0.50."
     for _ in range(3):
         button(rc, "Step").click()
     assert "3 of 80" in texts(box)
@@ -326,6 +427,26 @@ def test_page_reset_asks_first_and_runs_the_picked_file(page: Any) -> None:
     assert outsourcers.show(cuts["outsourcers.count"] + 1) in texts(box)
 
 
+def test_page_moves_a_lever_during_the_run_and_keeps_it_in_the_link(page: Any) -> None:
+    box, rc = page
+    for _ in range(2):
+        button(rc, "Step").click()
+    sliders = rc.find(ipyvuetify.Slider).widgets
+    sliders[list(lv.LEVERS).index("commissioning.social_value_weight")].v_model = 0.3
+    assert "Quarter 2: social value weight 10% -&gt; 30%" in " ".join(texts(box))  # log: HTML
+    assert "press Reset" not in texts(box)  # in force from the next quarter
+    assert "social value 30%" in " ".join(texts(box))  # the score's weights as they now are
+    link = rc.find(components.PageSetup).widget.link
+    assert "2%3Acommissioning.social_value_weight%3D0.3" in link
+    reopened = open_run(BASELINE, link)  # a reload: the sliders where the run has them
+    assert reopened[1]["commissioning.social_value_weight"] == 0.3
+    assert reopened[2].model.quarter == 2
+    sliders[list(lv.LEVERS).index("outsourcers.count")].v_model = 3
+    assert "press Reset" in texts(box)  # the market's size: only a new run can change it
+    button(rc, "Step").click()
+    assert "3 of 80" in texts(box)
+
+
 def test_a_tampered_picker_value_changes_nothing_and_shows_no_error(page: Any) -> None:
     box, rc = page
     button(rc, "Step").click()
@@ -335,6 +456,10 @@ def test_a_tampered_picker_value_changes_nothing_and_shows_no_error(page: Any) -
         assert "1 of 80" in texts(box)
         assert not any(d.v_model for d in rc.find(ipyvuetify.Dialog).widgets)  # nothing asked
     assert not any("Traceback" in t or str(ROOT) in t for t in texts(box))
+    sliders = rc.find(ipyvuetify.Slider).widgets
+    sliders[list(lv.LEVERS).index("commissioning.fee_uplift")].v_model = 5.0  # forged too
+    assert "1 of 80" in texts(box) and "5.00" not in texts(box)
+    assert not any("Traceback" in t for t in texts(box))
 
 
 def test_a_collapse_with_no_outsourcer_left_is_refused_with_a_message(
@@ -362,14 +487,14 @@ def test_page_shows_the_score_weights_and_makes_a_new_random_run(page: Any) -> N
     assert "Tender score: price 60%, quality 30%, social value 10%, local preference 0%" in (
         texts(box)
     )
-    first = rc.find(components.Chart).widgets[0].spec  # the map: where and how big councils are
+    first = rc.find(components.Chart).widgets[0].base  # the map: where councils are, how linked
     button(rc, "Step").click()
     button(rc, "Reset: start again with these levers").click()
     button(rc, "Discard and start again").click()
-    assert rc.find(components.Chart).widgets[0].spec == first  # Reset replays the same market
+    assert rc.find(components.Chart).widgets[0].base == first  # Reset replays the same market
     button(rc, "New random run: these levers, another market").click()
     assert "0 of 80" in texts(box)
-    assert rc.find(components.Chart).widgets[0].spec != first  # another market, same levers
+    assert rc.find(components.Chart).widgets[0].base != first  # another market, same levers
 
 
 def test_page_runs_to_the_end_and_says_so(page: Any) -> None:
@@ -406,9 +531,9 @@ def test_presentation_mode_is_read_from_the_back_row_with_reset_and_shocks_at_ha
 ) -> None:
     box, rc = page
     plot = rc.find(components.Chart).widgets[1]
-    assert json.loads(plot.spec)["xAxis"]["axisLabel"]["fontSize"] == 12
+    assert json.loads(plot.base)["xAxis"]["axisLabel"]["fontSize"] == 12
     button(rc, "Presentation mode").click()
-    option = json.loads(rc.find(components.Chart).widgets[1].spec)
+    option = json.loads(rc.find(components.Chart).widgets[1].base)
     # The smallest text on the page, a plot's axis labels, is 32 px when presenting.
     assert option["xAxis"]["axisLabel"]["fontSize"] == 32 and option["title"]["textStyle"][
         "fontSize"
@@ -422,9 +547,21 @@ def test_presentation_mode_is_read_from_the_back_row_with_reset_and_shocks_at_ha
     assert "0 of 80" in texts(box)
     button(rc, "Show levers").click()
     assert (
-        json.loads(rc.find(components.Chart).widgets[1].spec)["xAxis"]["axisLabel"]["fontSize"]
+        json.loads(rc.find(components.Chart).widgets[1].base)["xAxis"]["axisLabel"]["fontSize"]
         == 12
     )
+
+
+def test_playing_tabs_together_leave_the_server_time_for_the_others() -> None:
+    assert controller.play_pause_after(3, 0.05) == pytest.approx(0.45)  # alone: the speed
+    assert controller.play_pause_after(4, 0.3) == pytest.approx(0.3)  # a slow quarter: once
+    with contextlib.ExitStack() as stack:
+        for _ in range(9):  # nine tabs playing: each waits three times its last quarter
+            stack.enter_context(controller.PLAYERS.playing())
+        assert controller.PLAYERS.count == 9
+        assert controller.play_pause_after(3, 0.05) == pytest.approx(0.45)
+        assert controller.play_pause_after(3, 0.2) == pytest.approx(0.6)
+    assert controller.PLAYERS.count == 0
 
 
 def test_play_pause_label() -> None:
@@ -434,20 +571,61 @@ def test_play_pause_label() -> None:
 def test_downloads_are_named_by_scenario_quarter_and_levers() -> None:
     model = controller.ClassroomModel(CUTS)
     model.step()
-    name = controller.export_name(model, ".csv")
+    name = export.export_name(model, ".csv")
     assert name.startswith("budget_cuts-q1-social_value_weight") and name.endswith(".csv")
     for key, value in lv.read_levers(model.params).items():
         shown = f"{value:.2f}" if isinstance(value, float) else str(int(value))
         assert f"{key.split('.')[1]}{shown}" in name
-    assert controller.export_name(controller.ClassroomModel(None, **SMALL), ".png").startswith(
+    assert export.export_name(controller.ClassroomModel(None, **SMALL), ".png").startswith(
         "defaults-q0-"
     )
 
 
-def test_downloads_are_the_run_so_far(model: controller.ClassroomModel) -> None:
-    csv = controller.timeseries_csv(model).splitlines()
-    assert csv[0].startswith("quarter,") and len(csv) == 1 + 3
-    assert controller.plots_png(model)[:8] == b"\x89PNG\r\n\x1a\n"
+def test_the_csv_carries_the_levers_the_shocks_and_a_glossary_shares_in_percent() -> None:
+    session = controller.build_session(BASELINE, lv.lever_values(BASELINE))
+    session.advance(until=2)
+    session.press("provider_collapse")
+    session.move("commissioning.social_value_weight", 0.3)
+    session.advance()
+    text = export.timeseries_csv(session)
+    head = [line for line in text.splitlines() if line.startswith("# ")]
+    assert (
+        head[0]
+        == "# commsim classroom dashboard: baseline.toml, seed 42, 3 of 80 quarters simulated"
+    )
+    assert "social value weight 10%" in head[1] and "outsourcers 8" in head[1]  # at the start
+    assert "#   Quarter 2: shock pressed: collapse of the largest outsourcer" in head
+    assert "#   Quarter 2: social value weight 10% -> 30%" in head
+    # A glossary of every column from the outcome table, shares in percent.
+    for name, o in REPORTERS.items():
+        unit = o.unit.replace("share", "%", 1) if o.unit.startswith("share") else o.unit
+        assert f"#   {name} ({unit}): {o.meaning}" in head
+    table = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    assert [row["quarter"] for row in table] == ["0", "1", "2", "3"]  # 0: as the run starts
+    series = controller.read_view(session.model).series
+    assert float(table[3]["share_mutual"]) == pytest.approx(
+        100 * series["share_mutual"][2], abs=0.005
+    )
+    assert float(table[0]["trust"]) == 0.5  # the starting trust
+    assert len(table[1]["share_outsourcer"].split(".")[-1]) <= 2  # no 16-digit fractions
+
+
+def test_the_png_draws_the_four_plots_the_screen_shows() -> None:
+    session = controller.build_session(None, {})
+    session.advance(until=3)
+    session.press("cost_shock")
+    view, _ = session.snapshot()
+    figure = export.plots_figure(view, "defaults")
+    assert [ax.get_title() for ax in figure.axes] == [plot.title for plot in charts.PLOTS]
+    for ax, plot in zip(figure.axes, charts.PLOTS, strict=True):
+        lines, low = charts.plot_lines(view, plot)
+        drawn = [line for line in ax.get_lines() if line.get_label() in {x.label for x in lines}]
+        assert [line.get_xydata().tolist() for line in drawn] == [x.points for x in lines]
+        assert [line.get_color() for line in drawn] == [x.colour for x in lines]
+        assert ax.get_ylim() == (low, plot.ylim[1]) and ax.get_xlabel() == "years"
+    png = export.plots_png(session)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (1280, 720)  # the projector's size
 
 
 # ----------------------------------------------------------------------------- the CLI
@@ -460,7 +638,10 @@ def test_the_model_imports_nothing_of_the_dashboard() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_dashboard_command_serves_offline_and_frees_closed_sessions() -> None:
+def test_dashboard_command_serves_offline_and_frees_closed_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
     args = build_parser().parse_args(["dashboard", BASELINE])
     assert (args.host, args.port) == ("127.0.0.1", 8521)
     argv, env = dashboard_command(BASELINE, "127.0.0.1", 8600)
@@ -469,6 +650,8 @@ def test_dashboard_command_serves_offline_and_frees_closed_sessions() -> None:
     assert env[SCENARIO_ENV] == BASELINE
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_TIMEOUT
+    monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "15s")  # the benchmark's own
+    assert dashboard_command(BASELINE, "127.0.0.1", 8600)[1]["SOLARA_KERNEL_CULL_TIMEOUT"] == "15s"
 
 
 def test_host_0000_prints_an_address_students_can_open_and_a_warning(

@@ -110,17 +110,38 @@ def test_a_lesson_in_the_browser(tmp_path: Path) -> None:
         latencies.append(step(page))
         assert len(QUARTER.findall(page.inner_text("body"))) == 1
 
-        # The run lives in its link: another tab (or a reload) on it shows the same run.
-        page.wait_for_function("() => location.search.includes('quarter=6')")
+        # A lever moved during the run applies from the next quarter and says so in the log.
+        nudge_slider(page, SVW, 5)
+        page.wait_for_function(
+            "() => document.querySelector('.commsim-log').innerText"
+            ".includes('Quarter 6: social value weight 10% -> 15%')",
+            timeout=20_000,
+        )
+        assert "press Reset" not in page.inner_text(".commsim-side")
+        latencies.append(step(page))
+
+        # The CSV says how the run was made (the lever moved among it) and what it holds.
+        with page.expect_download() as download:
+            page.get_by_role("button", name="CSV", exact=True).click()
+        assert download.value.suggested_filename.startswith("baseline-q7-social_value_weight0.15-")
+        csv_text = Path(download.value.path()).read_text()
+        assert "#   Quarter 6: social value weight 10% -> 15%" in csv_text
+        assert "#   share_outsourcer (%): " in csv_text
+        with page.expect_download() as download:
+            page.get_by_role("button", name="PNG", exact=True).click()
+        assert Path(download.value.path()).read_bytes()[:4] == b"\x89PNG"
+
+        # The run lives in its link: another tab (or a reload) on it shows the same run, the
+        # shocks and the lever moved at their quarters.
+        page.wait_for_function("() => location.search.includes('quarter=7')")
         other = page.context.browser.new_page(viewport=PROJECTOR)
         other.goto(page.url)
-        wait_for_quarter(other, 6)
+        wait_for_quarter(other, 7)
         assert event_log(other) == event_log(page)
+        assert lever_text(other, SVW).endswith("0.15")
         other.close()
 
-        # A lever moved but not applied says so; Reset (after "discard this run?") applies it.
-        nudge_slider(page, SVW, 5)
-        wait_for_lever(page, SVW, "0.15 press Reset")
+        # Reset starts again from quarter 0 with the levers as they are now.
         reset(page)
         assert lever_text(page, SVW).endswith("0.15")
         assert "press Reset" not in page.inner_text(".commsim-side")
@@ -224,3 +245,26 @@ def test_a_restarted_server_rebuilds_a_run_from_its_link(tmp_path: Path) -> None
         page.goto(f"{url}?{query}")
         wait_for_quarter(page, 3)
         assert event_log(page) == log and "collapsed" in log
+
+
+def test_a_page_offline_for_a_minute_carries_on_with_its_run(tmp_path: Path) -> None:
+    with running_dashboard(tmp_path / "a.log") as url, browser_page(url, []) as page:
+        step(page)
+        collapse(page)
+        step(page)
+        log = event_log(page)
+        page.evaluate("window.samePage = true")  # gone if the page were loaded again
+        # Wi-Fi gone for a minute: the browser offline, the page's socket dropped.
+        page.context.set_offline(True)
+        assert page.evaluate("solara.debug.dropConnection()")
+        page.wait_for_timeout(60_000)
+        assert page.evaluate("solara.debug.kernel().connectionStatus") != "connected"
+        page.context.set_offline(False)
+        page.wait_for_function(
+            "() => solara.debug.kernel().connectionStatus === 'connected'", timeout=20_000
+        )
+        # The same page on the same run: nothing rebuilt, nothing lost, and it still steps.
+        assert page.evaluate("window.samePage") is True
+        assert quarter(page) == 2 and event_log(page) == log
+        step(page)
+        assert quarter(page) == 3

@@ -103,6 +103,7 @@ def test_series_counts_are_integers_and_the_rest_floats():
         else:
             assert values.dtype == np.float64, name
     counts = {"providers_active", "failures", "contracts_disrupted", "handbacks", "spin_outs"}
+    counts |= {"entries", "closures"}
     assert (
         counts | {f"failures_{k}" for k in ("outsourcer", "mutual", "local_firm")}
         == COUNT_REPORTERS

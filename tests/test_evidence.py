@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -136,30 +135,6 @@ def test_patterns_and_spread_write_their_tables(tmp_path):
 # ----------------------------------------------------------------------------- claims
 
 
-def blocks_of(n_blocks: int, size: int) -> pd.Series:
-    return pd.Series(np.repeat(np.arange(n_blocks), size))
-
-
-def test_lever_effect_recovers_a_known_slope_with_a_ci_that_covers_it():
-    rng = np.random.default_rng(0)
-    x = pd.DataFrame(rng.uniform(0, 1, (600, 3)), columns=["lever", "a", "b"])
-    y = pd.Series(0.3 * x["lever"] - 0.1 * x["a"] + rng.normal(0, 0.05, 600))
-    effect, lo, hi, n = claims.lever_effect(x, y, "lever", blocks_of(120, 5))
-    assert n == 600 and lo < 0.3 < hi and hi - lo < 0.05
-    assert effect == pytest.approx(0.3, abs=0.02)
-
-
-def test_depends_on_flags_an_assumption_that_flips_the_effect_and_not_an_idle_one():
-    rng = np.random.default_rng(1)
-    x = pd.DataFrame(rng.uniform(0, 1, (2000, 3)), columns=["lever", "flips", "idle"])
-    # the lever helps when the assumed number is high and hurts when it is low
-    y = pd.Series((x["flips"] - 0.3) * x["lever"] + rng.normal(0, 0.05, 2000))
-    block = blocks_of(400, 5)
-    effect = claims.lever_effect(x, y, "lever", block)[0]
-    table = claims.conditional_effects(x, y, "lever", block)
-    assert claims.depends_on(effect, table, ["flips", "idle"]) == ["flips"]
-
-
 @pytest.mark.slow
 def test_claims_on_a_tiny_sweep(tmp_path):
     text = (ROOT / "experiments" / "headline_claims.toml").read_text()
@@ -170,29 +145,33 @@ def test_claims_on_a_tiny_sweep(tmp_path):
                                            '"councils.inhouse_capacity_retained"',
                                            '"mutuals.social_commitments"')))  # fmt: skip
     tiny = (
-        head.replace("samples = 512", "samples = 16")
+        head.replace("samples = 256", "samples = 16")
         .replace("replications = 2", "replications = 1")
-        .replace('"network.councils" = 40', '"network.councils" = 20')
-        .replace('"scenario.quarters" = 40', '"scenario.quarters" = 24')
-        .replace("quarter = 20,", "quarter = 12,")
+        .replace("quarter = 40,", "quarter = 12,")
         .replace("../scenarios/baseline.toml", str(ROOT / "scenarios" / "baseline.toml"))
+        + '"network.councils" = 20\n"scenario.quarters" = 24\n"mutuals.count" = 8\n'
     )
     experiment = tmp_path / "tiny.toml"
     experiment.write_text(f"{tiny}[parameters]\n{levers}\n")
     docs = tmp_path / "docs"
     done = script("scripts.claims", "--experiment", experiment, "--out", tmp_path / "sweep",
-                  "--workers", "1", "--docs", docs)  # fmt: skip
+                  "--workers", "1", "--docs", docs, "--pilot-dir", tmp_path / "none")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     page = (docs / "claims.md").read_text()
-    assert "16 samples" in page and "96 runs" in page
+    assert "16 samples x (4 inputs + 2) = 96 design points" in page and "96 runs took" in page
+    assert "**a reduced market** (the baseline has 150 councils and 80 quarters)" in page
+    assert "No pilot sweep was found" in page
     for claim in claims.CLAIMS:
-        section = page[page.index(claim.sentence) :]
-        first = section.split("\n\n")[1]  # a dependence is said first
-        assert first.startswith(("**Depends on", "**Holds across", "**No effect resolved"))
-        assert "95% CI" in section.split("| input |")[0]
+        section = page[page.index(f"### {claims.CLAIMS.index(claim) + 1}. {claim.sentence}") :]
+        first = section.split("\n\n")[1]  # the verdict comes first: holds, only if, or fails
+        assert first.startswith(("**Holds", "**Fails"))
+        head = section.split("| input |")[0]
+        assert "at the other levers' defaults" in head and "across the other levers' ranges" in head
+        assert "price: `total_spend`, GBP m" in head and "95% CI" in head
         assert (docs / "img" / f"claims_{claim.key}.png").stat().st_size > 10_000
     # reading the finished sweep again gives the same page
     again = tmp_path / "again"
-    done = script("scripts.claims", "--sweep", tmp_path / "sweep", "--docs", again)
+    done = script("scripts.claims", "--sweep", tmp_path / "sweep", "--docs", again,
+                  "--pilot-dir", tmp_path / "none")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert (again / "claims.md").read_text() == page

@@ -50,6 +50,10 @@ CLIPPED: dict[str, tuple[float, float, str]] = {
     "outsourcers.count": (0, 16, "thousands of firms cost time and change nothing more"),
     "mutuals.count": (0, 40, "thousands of firms cost time and change nothing more"),
     "local_firms.count": (0, 60, "thousands of firms cost time and change nothing more"),
+    **{
+        f"{section}.closure_quarters": (0, 4, "a firm idle longer than the scan's run never closes")
+        for section in ("outsourcers", "mutuals", "local_firms")
+    },
     "shocks[].quarter": (0, QUARTERS - 1, "a shock must fall within the run"),
     "shocks[].magnitude": (
         0.0,
@@ -102,6 +106,15 @@ MARKETS: dict[str, dict[str, Any]] = {
             "capacity_share": 0.25,
             "reserves": 0.01,
             "subcontract_share": 0.3,
+        },
+        # spin-outs that start in debt, at their credit limit: a start-up grant decides
+        # whether a loss makes one insolvent
+        "mutuals": {
+            "count": 12,
+            "support_programme": True,
+            "spin_out_rate": 0.3,
+            "reserves": 0.0,
+            "debt": 0.05,
         },
         "shocks": STRESS_SHOCKS,
     },

@@ -47,6 +47,9 @@ def scenarios(draw):
             "due_diligence_threshold": draw(st.floats(-0.2, 0.3)),
             "budget_headroom": draw(st.floats(0.0, 0.5)),
             "idle_capacity_cost": draw(st.floats(0.0, 1.0)),
+            "failure_memory": draw(st.floats(0.0, 1.0)),
+            "failure_aversion": draw(st.floats(0.0, 5.0)),
+            "inhouse_rebuild_cost": draw(st.floats(0.0, 0.5)),
         },
         "commissioning": {
             "price_weight": draw(st.floats(0.0, 1.0)),
@@ -62,6 +65,7 @@ def scenarios(draw):
             "administration_cost": draw(st.floats(0.0, 0.5)),
             "handback_headroom": draw(st.floats(0.0, 0.5)),
             "handback_bar_quarters": draw(st.integers(0, 12)),
+            "handback_notice_quarters": draw(st.integers(0, 3)),
         },
         "outsourcers": {
             "count": draw(st.integers(0, 6)),
@@ -85,6 +89,11 @@ def scenarios(draw):
             "subcontract_share": draw(st.floats(0.0, 0.5)),
             "takes_subcontracts": draw(st.booleans()),
             "growth_rate": draw(st.floats(0.0, 0.1)),
+            "entry_rate": draw(st.floats(0.0, 5.0)),
+            "entry_cost": draw(st.floats(0.0, 0.3)),
+            "closure_quarters": draw(st.integers(0, 6)),
+            "target_margin": draw(st.floats(0.0, 0.1)),
+            "learning_rate": draw(st.floats(0.0, 1.0)),
         },
         "shocks": shocks,
     }

@@ -72,6 +72,7 @@ def test_a_contract_nobody_can_take_is_rebuilt_in_house():
             "outsourcers.count": 0,
             "mutuals.count": 0,
             "local_firms.count": 0,
+            "local_firms.entry_rate": 0.0,
             "mutuals.spin_out_rate": 0.0,
             "councils.initial_inhouse_share": 0.0,
             "councils.inhouse_capacity_retained": 0.0,

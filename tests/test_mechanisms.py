@@ -204,7 +204,7 @@ def test_a_handback_goes_to_the_in_house_unit_with_room():
     market = hand_built_market()
     let_contracts(market)
     market.contracts.loss_streak[1] = 6  # past any holder's patience (at most 1.5 x 4)
-    handbacks(market, scenario(), np.random.default_rng(0))
+    handbacks(market, scenario(handback_notice_quarters=0), np.random.default_rng(0))
     ct, ledger = market.contracts, market.ledger
     assert (ledger.handbacks, ledger.contracts_disrupted) == (1, 1)
     assert ct.holder[1] == UNIT_A and ct.emergency[1]
@@ -399,7 +399,7 @@ def test_a_provider_that_handed_a_contract_back_is_not_awarded_it_again_for_a_wh
     market = hand_built_market()
     let_contracts(market)
     market.contracts.loss_streak[2] = 6  # past any holder's patience (at most 1.5 x 4)
-    params = scenario(handback_bar_quarters=bar)
+    params = scenario(handback_bar_quarters=bar, handback_notice_quarters=0)
     handbacks(market, params, np.random.default_rng(0))
     ct = market.contracts
     # Only the outsourcer could take B's contract in an emergency (B's unit has no room, the
@@ -414,12 +414,46 @@ def test_a_provider_that_handed_a_contract_back_is_not_awarded_it_again_for_a_wh
         assert ct.holder[2] == OUTSOURCER
 
 
+def test_a_handback_with_notice_is_delivered_then_retendered_without_disruption():
+    market = hand_built_market()
+    let_contracts(market)
+    ct, ledger = market.contracts, market.ledger
+    ct.loss_streak[1] = 6
+    params = scenario(handback_notice_quarters=1)
+    handbacks(market, params, np.random.default_rng(0))
+    # Handed back: still delivered by its holder until the notice ends, nothing disrupted.
+    assert ledger.handbacks == 1 and ledger.contracts_disrupted == 0
+    assert ct.holder[1] == OUTSOURCER and ct.notice[1] and ct.end[1] == 1 + 1
+    handbacks(market, params, np.random.default_rng(0))  # not handed back twice
+    assert ledger.handbacks == 1
+    # At the notice's end it is re-tendered: the mutual (A's only other bidder) takes it
+    # over at once; the barred outsourcer is not extended.
+    market.quarter = 2
+    gaps = tender(market, np.array([1]), params, np.random.default_rng(0), allow_inhouse=False)
+    assert gaps.size == 0 and ct.holder[1] == MUTUAL and not ct.notice[1]
+    assert ledger.contracts_disrupted == 0
+
+
+def test_a_handback_with_notice_no_one_takes_is_a_disruption_then():
+    market = hand_built_market()
+    let_contracts(market)
+    ct, ledger = market.contracts, market.ledger
+    ct.loss_streak[2] = 6  # B's contract: only the outsourcer reaches B
+    params = scenario(handback_notice_quarters=1)
+    handbacks(market, params, np.random.default_rng(0))
+    market.quarter = 2
+    gaps = tender(market, np.array([2]), params, np.random.default_rng(0), allow_inhouse=False)
+    assert gaps.tolist() == [2] and ct.holder[2] == OUTSOURCER  # not extended ...
+    leave_gaps(market, gaps, params, np.random.default_rng(0))
+    assert ct.holder[2] == -1 and ledger.contracts_disrupted == 1  # ... but dropped now
+
+
 def test_a_gap_is_rebuilt_in_house_after_its_time():
     market = hand_built_market()
     ct = market.contracts
     ct.disrupted_at[2] = 1
     market.quarter = 1 + 4  # inhouse_rebuild_quarters later
-    leave_gaps(market, np.array([2]), scenario())
+    leave_gaps(market, np.array([2]), scenario(), np.random.default_rng(0))
     assert ct.holder[2] == UNIT_B and ct.emergency[2]
 
 

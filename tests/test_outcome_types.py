@@ -154,13 +154,21 @@ def test_commsim_run_writes_every_outcome_and_reporter_as_the_run_has_it(tmp_pat
 
 
 def test_the_dashboards_csv_download_writes_every_reporter_as_the_run_has_it():
-    from sim import CommissioningModel
-    from sim.dashboard.controller import timeseries_csv
+    from sim.dashboard.controller import ClassroomModel, Session
+    from sim.dashboard.export import timeseries_csv
 
-    model = CommissioningModel(None, rng=4, **{"network.councils": 20, "scenario.quarters": 10})
+    model = ClassroomModel(None, rng=4, **{"network__councils": 20, "scenario__quarters": 10})
     model.run_model()
     series = model.timeseries()
-    for row in csv.DictReader(timeseries_csv(model).splitlines()):
+    table = [line for line in timeseries_csv(Session(model)).splitlines() if line[0] != "#"]
+    rows = list(csv.DictReader(table))
+    assert [int(row["quarter"]) for row in rows] == list(range(11))  # 0: as the run starts
+    for row in rows[1:]:  # row q: the quarter that ends at the page's "Quarter q"
         for name, definition in REPORTERS.items():
-            value = series[name].iloc[int(row["quarter"])].item()
-            assert_csv(row[name], value, definition, "the dashboard's CSV")
+            value = series[name].iloc[int(row["quarter"]) - 1].item()
+            if definition.unit.startswith("share"):  # written in percent, to 0.01
+                assert float(row[name]) == pytest.approx(100 * value, abs=0.005), name
+            elif definition.type is float and not math.isnan(value):  # to 4 decimals
+                assert float(row[name]) == pytest.approx(value, abs=5e-5), name
+            else:
+                assert_csv(row[name], value, definition, "the dashboard's CSV")

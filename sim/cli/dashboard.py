@@ -33,8 +33,9 @@ def dashboard_command(
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_THEME_SHOW_BANNER": "False",
         # A closed tab's session (its model, its page) is dropped this long after it closed,
-        # not after Solara's default of a day: a class of 30 opening and closing tabs.
-        "SOLARA_KERNEL_CULL_TIMEOUT": CULL_TIMEOUT,
+        # not after Solara's default of a day: a class of 30 opening and closing tabs. A
+        # value already in the environment wins (the dashboard benchmark frees tabs sooner).
+        "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT),
     }
     # Each thread that serves a tab would get its own malloc arena, which keeps its memory
     # after the tab's session is freed: two arenas hand it back (measured in performance.md).

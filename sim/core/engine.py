@@ -22,8 +22,10 @@ import numpy as np
 
 from sim.core import (
     delivery,
+    entry,
     failure,
     inhouse,
+    learning,
     network,
     outcomes,
     shocks,
@@ -304,7 +306,7 @@ class Simulation:
         gaps = tender_round.tender(
             self.market, slots[~in_house], self.params, self.rng, allow_inhouse=False
         )
-        failure.leave_gaps(self.market, gaps, self.params)
+        failure.leave_gaps(self.market, gaps, self.params, self.rng)
         # Stagger end dates so that tenders fall due evenly over the years (a contract no one
         # could take keeps its re-tender date).
         staggered = self.rng.integers(1, QUARTERS_PER_YEAR * c.contract_years_max + 1, n)
@@ -371,14 +373,18 @@ class Simulation:
         failure.insolvencies(m, params, rng)
         failure.handbacks(m, params, rng)
         failure.end_administration(m, params, rng)
-        failure.leave_gaps(m, tender_round.tender_due(m, params, rng), params)
+        failure.leave_gaps(m, tender_round.tender_due(m, params, rng), params, rng)
         spinouts.spin_outs(m, params.mutuals, rng)
         # In-house services cost what the unit spends this quarter, cost shocks included.
         inhouse.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
         delivery.deliver_and_pay(m, params)
+        learning.learn_margins(m)
         spinouts.grow_providers(m)
         self._update_trust()
+        learning.remember_failures(m, params.councils.failure_memory)
         inhouse.update_inhouse_capacity(m, params.councils.inhouse_capacity_retained)
+        entry.closures(m)
+        entry.entries(m, params.local_firms, rng)
         self._record_quarter()
 
     def _update_trust(self) -> None:

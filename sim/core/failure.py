@@ -91,11 +91,12 @@ def administer(
     ct.administered_price[slots] = ct.price[slots]
     ct.holder[slots] = -1
     ct.subcontractor[slots] = -1
+    ct.notice[slots] = False
     ct.loss_streak[slots] = 0
     gaps = tender(
         market, slots, params, rng, allow_inhouse=True, start_after=cp.mobilisation_quarters
     )
-    leave_gaps(market, gaps, params)
+    leave_gaps(market, gaps, params, rng)
 
 
 def end_administration(market: Market, params: Params, rng: np.random.Generator) -> None:
@@ -142,12 +143,15 @@ def handback_patience(headroom, handback_quarters, handback_headroom):
 def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
     """Contracts that lost money for as long as their holder's patience in a row are handed
     back (:func:`handback_patience`); the provider that handed one back may not be awarded it
-    again for ``handback_bar_quarters``."""
+    again for ``handback_bar_quarters``. With ``handback_notice_quarters`` the holder
+    delivers until the notice ends and the contract is re-tendered then (a gap, and a
+    disruption, only if no one takes it: :func:`leave_gaps`); without notice it is dropped at
+    once (:func:`disrupt`)."""
     ct, p, cp = market.contracts, market.providers, params.commissioning
     patience = handback_patience(
         headroom(p), int(cp.handback_quarters), float(cp.handback_headroom)
     )
-    back = _handed_back(ct.view("holder"), ct.view("loss_streak"), patience)
+    back = _handed_back(ct.view("holder"), ct.view("loss_streak"), ct.view("notice"), patience)
     if back.size:
         ct.barred[back] = ct.holder[back]
         ct.barred_until[back] = market.quarter + cp.handback_bar_quarters
@@ -155,7 +159,11 @@ def handbacks(market: Market, params: Params, rng: np.random.Generator) -> None:
         market.events.append(
             {"quarter": market.quarter, "event": "handback", "contracts": int(back.size)}
         )
-        disrupt(market, back, params, rng)
+        if cp.handback_notice_quarters > 0:
+            ct.notice[back] = True
+            ct.end[back] = np.minimum(ct.end[back], market.quarter + cp.handback_notice_quarters)
+        else:
+            disrupt(market, back, params, rng)
 
 
 def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Generator) -> None:
@@ -167,6 +175,7 @@ def disrupt(market: Market, slots: np.ndarray, params: Params, rng: np.random.Ge
     ct = market.contracts
     ct.holder[slots] = -1
     ct.subcontractor[slots] = -1
+    ct.notice[slots] = False
     ct.disrupted_at[slots] = market.quarter
     ct.loss_streak[slots] = 0
     _count_disruption(market, slots, params)
@@ -212,13 +221,20 @@ def insource(market: Market, slot: int, params: Params) -> None:
     market.contracts.place(slot, unit, price=0.0, start=t, end=end, emergency=True)
 
 
-def leave_gaps(market: Market, slots: np.ndarray, params: Params) -> None:
+def leave_gaps(market: Market, slots: np.ndarray, params: Params, rng: np.random.Generator) -> None:
     """Contracts no tender could place stay unserved until the next tender; after
     ``inhouse_rebuild_quarters`` in a gap the council rebuilds the service in-house (as
-    councils took Carillion's services back)."""
+    councils took Carillion's services back). A contract handed back with notice that no one
+    took is a disruption now (:func:`disrupt`: insourced or awarded in an emergency)."""
     ct = market.contracts
     cp = params.commissioning
     t = market.quarter
+    slots = np.asarray(slots, dtype=np.int64)
+    noticed = slots[(ct.holder[slots] >= 0) & ct.notice[slots]]
+    if noticed.size:
+        ct.notice[noticed] = False
+        disrupt(market, noticed, params, rng)
+        slots = slots[ct.holder[slots] < 0]
     for slot in slots:
         if ct.holder[slot] >= 0 or ct.disrupted_at[slot] < 0:
             ct.disrupted_at[slot] = t  # the gap starts now
@@ -280,16 +296,17 @@ def _emergency(order, at, ct, p, cn, run):
 
 
 @kernel
-def _handed_back(holder, loss_streak, patience):
-    """The slots whose contract has lost money for as long as its holder's ``patience``."""
+def _handed_back(holder, loss_streak, notice, patience):
+    """The slots whose contract has lost money for as long as its holder's ``patience`` (not
+    those already handed back, under notice)."""
     n = 0
     for i in range(holder.size):
-        if holder[i] >= 0 and loss_streak[i] >= patience[holder[i]]:
+        if holder[i] >= 0 and not notice[i] and loss_streak[i] >= patience[holder[i]]:
             n += 1
     back = np.empty(n, np.int64)
     k = 0
     for i in range(holder.size):
-        if holder[i] >= 0 and loss_streak[i] >= patience[holder[i]]:
+        if holder[i] >= 0 and not notice[i] and loss_streak[i] >= patience[holder[i]]:
             back[k] = i
             k += 1
     return back

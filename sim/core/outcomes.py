@@ -133,6 +133,9 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         "social_value": social,
         "trust": trust,
         "spin_outs": ledger.spin_outs,
+        "entries": ledger.entries,
+        "closures": ledger.closures,
+        **firm_margins(market),
         "mean_markup_outsourcer": float(markup[ProviderKind.OUTSOURCER]),
         "contagion_loss": ledger.contagion_loss / MILLION,
         **{f"failures_{KIND_NAMES[k]}": int(failed[k]) for k in _TRADING},
@@ -141,6 +144,22 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
 
 #: The provider types that trade (and can fail): every type but the councils' own units.
 _TRADING = tuple(k for k in ProviderKind if k != ProviderKind.INHOUSE)
+
+
+def firm_margins(market: Market) -> dict[str, float]:
+    """The quarter's margins of trading firms with costs (surplus / cost, from the books):
+    their median and the share of them in profit (0 and 0 when none traded)."""
+    p, accounts = market.providers, market.ledger.accounts
+    cost, surplus = accounts.get("cost", np.zeros(0)), accounts.get("surplus", np.zeros(0))
+    n = cost.size
+    trading = p.alive[:n] & (p.kind[:n] != ProviderKind.INHOUSE) & (cost > 0)
+    if not trading.any():
+        return {"median_margin": 0.0, "share_in_profit": 0.0}
+    margin = surplus[trading] / cost[trading]
+    return {
+        "median_margin": float(np.median(margin)),
+        "share_in_profit": float(np.mean(margin > 0)),
+    }
 
 
 def recovery_quarters(
@@ -216,6 +235,10 @@ def run_summary(
         "failures_total": int(total("failures")),
         "handbacks_total": int(total("handbacks")),
         "spin_outs_total": int(total("spin_outs")),
+        "entries_total": int(total("entries")),
+        "closures_total": int(total("closures")),
+        "mean_median_margin": mean("median_margin"),
+        "mean_share_in_profit": mean("share_in_profit"),
         "service_quarters_lost": float((1.0 - service).sum()),
         "unmet_need_total": float(total("unmet_need")),
         **{

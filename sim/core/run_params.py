@@ -27,6 +27,8 @@ class RunParams(NamedTuple):
     due_diligence_threshold: float
     budget_headroom: float
     idle_capacity_cost: float
+    inhouse_rebuild_cost: float
+    failure_aversion: float
     # [commissioning]
     bid_error: float
     mobilisation_quarters: int
@@ -65,6 +67,8 @@ def run_params(params: Params) -> RunParams:
         due_diligence_threshold=float(c.due_diligence_threshold),
         budget_headroom=float(c.budget_headroom),
         idle_capacity_cost=float(c.idle_capacity_cost),
+        inhouse_rebuild_cost=float(c.inhouse_rebuild_cost),
+        failure_aversion=float(c.failure_aversion),
         bid_error=float(cp.bid_error),
         mobilisation_quarters=int(cp.mobilisation_quarters),
         emergency_premium=float(cp.emergency_premium),

@@ -146,6 +146,9 @@ class ProviderTable(_Table):
         "home": (np.int64, -1),  # council index; -1 for national outsourcers
         "alive": (bool, True),
         "failed_at": (np.int64, -1),
+        "closed_at": (np.int64, -1),  # the quarter it closed (left the market, not failed)
+        "idle_since": (np.int64, -1),  # first quarter of its current spell with no contract
+        "closure_quarters": (np.int64, 0),  # such a spell this long closes it (0: never)
         "capacity": (float, 0.0),  # reference-cost value it can deliver per quarter
         "cash": (float, 0.0),
         "credit_limit": (float, 0.0),  # insolvent when cash < -credit_limit
@@ -155,6 +158,9 @@ class ProviderTable(_Table):
         "markup_min": (float, 0.0),
         "markup_max": (float, 0.0),
         "markup_step": (float, 0.0),
+        "target_margin": (float, 0.0),  # margin on cost it needs: cost of capital and risk
+        "margin_gap": (float, 0.0),  # learned: mark-up bid less margin earned (EMA)
+        "learning_rate": (float, 0.0),  # weight of each quarter's books in margin_gap
         "cost_factor": (float, 1.0),
         "quality": (float, 0.5),
         "social_commitments": (float, 0.0),  # 0-1, social value offered beyond delivery
@@ -217,6 +223,9 @@ def provider_values(
         "markup_min": section.markup_min,
         "markup_max": section.markup_max,
         "markup_step": section.markup_step,
+        "target_margin": section.target_margin,
+        "learning_rate": section.learning_rate,
+        "closure_quarters": section.closure_quarters,
         "cost_factor": section.cost_factor,
         "quality": np.clip(section.quality + draw[..., 0], 0, 1)[()],
         "social_commitments": np.clip(section.social_commitments + draw[..., 1], 0, 1)[()],
@@ -257,6 +266,9 @@ class ContractBook(_Table):
         # GBP per quarter paid above the cheapest compliant bid at award (what scoring on
         # anything but price costs: quality, social value, local preference).
         "premium": (float, 0.0),
+        # handed back with notice: the holder delivers until ``end``, then it is re-tendered
+        # (no extension to the holder; a gap if no one takes it)
+        "notice": (bool, False),
         "disrupted_at": (np.int64, -1),
         "barred": (np.int64, -1),  # the provider that handed it back: no re-award until ...
         "barred_until": (np.int64, -1),  # ... this quarter
@@ -288,6 +300,7 @@ class ContractBook(_Table):
         self.subcontractor[slot] = -1
         self.subcontract_price[slot] = 0.0
         self.premium[slot] = 0.0
+        self.notice[slot] = False
 
     def administered(self, quarter: int) -> np.ndarray:
         """Mask of slots an administrator delivers in ``quarter``: under administration and
@@ -335,6 +348,7 @@ class CouncilColumns(NamedTuple):
     total: np.ndarray
     inhouse_unit: np.ndarray
     inhouse_capacity: np.ndarray
+    failure_risk: np.ndarray
     near_indptr: np.ndarray
     near_indices: np.ndarray
 
@@ -352,6 +366,9 @@ class CouncilTable:
         total: its contracts' value at reference cost, GBP per quarter.
         inhouse_unit: the provider row of its own in-house unit.
         inhouse_capacity: what its in-house unit can deliver, GBP per quarter.
+        failure_risk: the yearly share of its contract value it has seen disrupted, as it
+            remembers it (:func:`sim.core.learning.remember_failures`): what it expects of
+            the market when it compares bids with its own unit's.
     """
 
     name: list[str]
@@ -362,6 +379,7 @@ class CouncilTable:
     total: np.ndarray = field(default=None)  # type: ignore[assignment]
     inhouse_unit: np.ndarray = field(default=None)  # type: ignore[assignment]
     inhouse_capacity: np.ndarray = field(default=None)  # type: ignore[assignment]
+    failure_risk: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         n = len(self.name)
@@ -373,6 +391,8 @@ class CouncilTable:
             self.inhouse_unit = np.full(n, -1, dtype=np.int64)
         if self.inhouse_capacity is None:
             self.inhouse_capacity = np.zeros(n)
+        if self.failure_risk is None:
+            self.failure_risk = np.zeros(n)
 
     @property
     def n(self) -> int:
@@ -387,6 +407,7 @@ class CouncilTable:
             np.ascontiguousarray(self.total, dtype=np.float64),
             np.ascontiguousarray(self.inhouse_unit, dtype=np.int64),
             np.ascontiguousarray(self.inhouse_capacity, dtype=np.float64),
+            np.ascontiguousarray(self.failure_risk, dtype=np.float64),
             self.near.indptr,
             self.near.indices,
         )
@@ -414,6 +435,8 @@ class QuarterLedger:
         self.contracts_disrupted = 0
         self.handbacks = 0
         self.spin_outs = 0
+        self.closures = 0  # firms that closed this quarter (no work: not failures)
+        self.entries = 0  # new firms this quarter
         self.transition_cost = 0.0
         self.contagion_loss = 0.0
         self.bidders_excluded = 0  # trading providers a tender's financial check turned away

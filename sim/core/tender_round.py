@@ -49,9 +49,12 @@ def tender(
     quarters from now (per slot or one for all; 0: at once; a contract an administrator
     delivers is let to start after mobilisation).
 
-    The columns are the outsourcers and mutuals that may bid, plus (when councils let their
-    own units bid) one column for each council's own in-house unit, which bids at cost and is
-    always local. A bid above the council's price cap is not eligible.
+    The columns are the trading firms that may bid, plus (when councils let their own units
+    bid) one column for each council's own in-house unit, which bids at cost (plus
+    ``inhouse_rebuild_cost`` when it has no room and must rebuild) and is always local. A
+    council weighs a firm's price with the failure risk it remembers
+    (:mod:`sim.core.learning`); a bid above the council's price cap is not eligible. A
+    contract handed back with notice is not extended to its holder: no winner is a gap.
     """
     if slots.size == 0:
         return slots
@@ -178,7 +181,8 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
     markup_step, quality, sv_score = p.markup_step, p.quality, p.social_value_score
     revenue_last, cost_last = p.revenue_last, p.cost_last
     indptr, indices = cn.near_indptr, cn.near_indices
-    inhouse_unit, budget_factor = cn.inhouse_unit, cn.budget_factor
+    inhouse_unit, budget_factor, failure_risk = cn.inhouse_unit, cn.budget_factor, cn.failure_risk
+    target_margin, margin_gap = p.target_margin, p.margin_gap
     price_cap, subcontract_share, takes = run.price_cap, p.subcontract_share, p.takes_subcontracts
     years_min, years_max = run.contract_years_min, run.contract_years_max
     w_price, w_quality = run.weight_price, run.weight_quality
@@ -202,37 +206,45 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
     ih_ok = np.zeros(n, np.bool_)
     ih_score = np.full(n, -np.inf)
     cheapest = np.full(n, np.inf)
+    rebuilt = np.zeros(n, np.bool_)
     for i in range(n):
         s = slots[i]
         c = council[s]
         size = reference[s]
         cap = price_cap * size * budget_factor[c]
         bar = barred[s] if barred_until[s] > t else -2
+        # A firm's price as the council weighs it: the failure risk it remembers on top.
+        risk = 1.0 + run.failure_aversion * failure_risk[c]
         lowest = np.inf
         for q in range(ptr[i], ptr[i + 1]):
             k = prov[q]
             uc = cost_factor[k] * cost_level[kind[k]]
             bid[q] = size * uc * growth[q] * (1.0 + markup[k])
             ok[q] = bid[q] <= cap and k != bar
-            if ok[q] and bid[q] < lowest:
-                lowest = bid[q]
+            if ok[q]:
+                cheapest[i] = min(cheapest[i], bid[q])
+                lowest = min(lowest, bid[q] * risk)
         if inhouse_bids:
             u = inhouse_unit[c]
             ih_bid[i] = size * (cost_factor[u] * cost_level[kind[u]])
+            rebuilt[i] = spare[u] < size  # no room: the unit must rebuild to take it
+            if rebuilt[i]:
+                ih_bid[i] *= 1.0 + run.inhouse_rebuild_cost
             ih_ok[i] = ih_bid[i] <= cap
-            if ih_ok[i] and ih_bid[i] < lowest:
-                lowest = ih_bid[i]
             if ih_ok[i]:
+                cheapest[i] = min(cheapest[i], ih_bid[i])
+                lowest = min(lowest, ih_bid[i])
                 ih_score[i] = (
                     w_price * (lowest / ih_bid[i]) + w_quality * ih_quality + w_sv * ih_sv
                 ) + w_local * 1.0
-        cheapest[i] = lowest
         for q in range(ptr[i], ptr[i + 1]):
             if ok[q]:
                 k = prov[q]
                 local = 1.0 if home[k] >= 0 else 0.0  # a cell based somewhere is near
                 score[q] = (
-                    w_price * (lowest / bid[q]) + w_quality * quality[k] + w_sv * sv_score[k]
+                    w_price * (lowest / (bid[q] * risk))
+                    + w_quality * quality[k]
+                    + w_sv * sv_score[k]
                 ) + w_local * local
 
     # Award in a seeded order: the best score with room (ties to the earlier column).
@@ -249,10 +261,12 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
                 best = score[q]
                 pick = q
         u = inhouse_unit[council[slots[i]]]
-        if inhouse_bids and ih_ok[i] and ih_score[i] > best and spare[u] >= size:
-            spare[u] -= size
+        if inhouse_bids and ih_ok[i] and ih_score[i] > best:  # room, or it rebuilds
             win[i] = u
             win_price[i] = ih_bid[i]
+            if spare[u] < size and not rebuilt[i]:  # its room went to an earlier award
+                win_price[i] *= 1.0 + run.inhouse_rebuild_cost
+            spare[u] -= size
         elif pick >= 0:
             spare[prov[pick]] -= size
             win[i] = prov[pick]
@@ -269,7 +283,7 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
         if win[i] >= 0:
             place(s, win[i], win_price[i], begin[i], begin[i] + term[i], False, ct)
             ct.premium[s] = max(win_price[i] - cheapest[i], 0.0)
-        elif incumbent[i] >= 0 and alive[incumbent[i]]:
+        elif incumbent[i] >= 0 and alive[incumbent[i]] and not ct.notice[s]:
             end[s] = t + QUARTERS_PER_YEAR
         else:
             gaps[n_gaps] = s
@@ -305,7 +319,8 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
             subcontractor[s] = pick
             subcontract_price[s] = min(reference[s] * subcontract_share[win[i]] * own, price[s])
 
-    # adapt_markups: net wins over the round's bids, a step per net tender.
+    # adapt_markups: net wins over the round's bids, a step per net tender; never below the
+    # margin the firm needs plus what its books show bidding loses (sim.core.learning).
     bids = np.zeros(p_n, np.int64)
     wins = np.zeros(p_n, np.int64)
     for q in range(n_cells):
@@ -320,7 +335,7 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
             if revenue_last[k] < cost_last[k]:
                 net += 1.0
             v = markup[k] + net * markup_step[k]
-            v = max(v, markup_min[k])
+            v = max(v, markup_min[k], target_margin[k] + max(margin_gap[k], 0.0))
             markup[k] = min(v, markup_max[k])
     return gaps[:n_gaps].copy()
 
@@ -338,3 +353,4 @@ def place(s, provider, at_price, begin, until, is_emergency, ct):
     ct.subcontractor[s] = -1
     ct.subcontract_price[s] = 0.0
     ct.premium[s] = 0.0
+    ct.notice[s] = False

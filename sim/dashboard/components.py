@@ -15,18 +15,23 @@ import ipyvue
 import solara
 import traitlets
 
+from sim.core.state import KIND_NAMES, ProviderKind
 from sim.core.tendering import effective_weights
-from sim.dashboard.charts import PLOTS, map_option, map_text, plot_option, plot_text
-from sim.dashboard.controller import (
-    SPEEDS,
-    Session,
-    export_name,
-    plots_png,
-    recipe_of,
-    timeseries_csv,
+from sim.dashboard.charts import (
+    PLOTS,
+    kind_words,
+    map_base,
+    map_text,
+    map_update,
+    plot_base,
+    plot_text,
+    plot_update,
 )
+from sim.dashboard.controller import SPEEDS, Session, View
 from sim.dashboard.events import event_log
+from sim.dashboard.export import export_name, plots_png, timeseries_csv
 from sim.dashboard.levers import Lever, levers, unapplied
+from sim.dashboard.recipe import recipe_of
 
 __all__ = [
     "TEXT_SIZES",
@@ -66,17 +71,25 @@ def play_pause(playing: bool) -> str:
 
 class Chart(ipyvue.VueTemplate):
     """A chart drawn in the browser by ECharts (served by this machine) from an ECharts
-    option sent as JSON text: a string costs the page's renderer nothing to compare, where a
-    dict of hundreds of points was walked item by item on every quarter."""
+    option sent as JSON text, in two parts: ``base``, what stays from quarter to quarter
+    (axes, titles, the map's places and links: sent when the run or the text size changes),
+    and ``spec``, what the quarter changes, merged into it. A string costs the page's
+    renderer nothing to compare, where a dict of hundreds of points was walked item by item
+    on every quarter; and the browser redraws only what moved."""
 
     template = traitlets.Unicode(asset("chart.vue")).tag(sync=True)
+    base = traitlets.Unicode("{}").tag(sync=True)
     spec = traitlets.Unicode("{}").tag(sync=True)
     quarter = traitlets.Int(0).tag(sync=True)
     alt = traitlets.Unicode("").tag(sync=True)
 
 
-def _chart(option: dict[str, Any], quarter: int, alt: str) -> None:
-    Chart.element(spec=json.dumps(option, separators=(",", ":")), quarter=quarter, alt=alt)
+def _json(option: dict[str, Any]) -> str:
+    return json.dumps(option, separators=(",", ":"))
+
+
+def _chart(base: str, update: dict[str, Any], quarter: int, alt: str) -> None:
+    Chart.element(base=base, spec=_json(update), quarter=quarter, alt=alt)
 
 
 class PageSetup(ipyvue.VueTemplate):
@@ -120,18 +133,18 @@ def _monitor(label: str, value: str, css: str = "") -> None:
         solara.Div(children=[value], classes=["value"])
 
 
-def _percent(series: dict[str, list[float]], name: str) -> str:
-    values = series.get(name) or []
-    return f"{100 * values[-1]:.0f}%" if values else "–"
+def _percent(view: View, name: str) -> str:
+    value = view.latest(name)
+    return f"{100 * value:.0f}%" if value is not None else "–"
 
 
 @solara.component
 def Monitors(session: Session, tick: solara.Reactive[int]) -> None:
-    """Big numbers: the one quarter count and the last quarter's outcomes."""
+    """Big numbers: the one quarter count and the last quarter's outcomes (at quarter 0, the
+    market as it starts), a share of contract value for each provider type."""
     view = session.view(tick.value)
-    s = view.series
-    trust = f"{s['trust'][-1]:.2f}" if s.get("trust") else "–"
-    spend = f"£{s['spend'][-1]:,.0f}m" if s.get("spend") else "–"
+    trust = view.latest("trust")
+    spend = view.latest("spend")
     with solara.Div(classes=["commsim-monitors"]):
         with solara.Div(
             classes=["commsim-monitor", "commsim-quarter"],
@@ -139,13 +152,13 @@ def Monitors(session: Session, tick: solara.Reactive[int]) -> None:
         ):
             solara.Div(children=["Quarter"], classes=["label"])
             solara.Div(children=[f"{view.quarter} of {view.horizon}"], classes=["value"])
-        _monitor("Service delivered (% of need)", _percent(s, "service_delivered"))
-        _monitor("Outsourcers (% of value)", _percent(s, "share_outsourcer"))
-        _monitor("Mutuals (% of value)", _percent(s, "share_mutual"))
-        _monitor("In-house (% of value)", _percent(s, "share_inhouse"))
-        _monitor("Spend (a quarter)", spend)
-        _monitor("Local share (% of spend)", _percent(s, "local_share"))
-        _monitor("Trust (0 to 1)", trust)
+        _monitor("Service delivered (% of need)", _percent(view, "service_delivered"))
+        for kind in ProviderKind:
+            name = f"share_{KIND_NAMES[kind]}"
+            _monitor(f"{kind_words(kind)[1].capitalize()} (% of value)", _percent(view, name))
+        _monitor("Spend (a quarter)", f"£{spend:,.0f}m" if spend is not None else "–")
+        _monitor("Local share (% of spend)", _percent(view, "local_share"))
+        _monitor("Trust (0 to 1)", f"{trust:.2f}" if trust is not None else "–")
         _monitor("Contracts disrupted", f"{view.disrupted}", "commsim-disrupted")
 
 
@@ -170,24 +183,29 @@ def RunCharts(
     """The council map and the four plots, drawn for the quarter just simulated, their text
     at the page's text size ``text``."""
     view = session.view(tick.value)
+    # What the charts keep from quarter to quarter: made (and sent) once per run and size.
+    bases = solara.use_memo(
+        lambda: [_json(map_base(view, text))] + [_json(plot_base(view, p, text)) for p in PLOTS],
+        [id(session), text],
+    )
     height = "calc(100vh - 136px)" if view.running else "calc(100vh - 164px)"
     with solara.Div(classes=["commsim-body"], style={"height": height}):
         with solara.Div(
             classes=["commsim-panel"],
             style={"flex": "0 0 50%" if present else "0 0 54%", "height": "100%"},
         ):
-            _chart(map_option(view, text), view.quarter, map_text(view))
+            _chart(bases[0], map_update(view), view.quarter, map_text(view))
         with solara.Div(classes=["commsim-grid"], style={"height": "100%"}):
-            for spec in PLOTS:
+            for base, spec in zip(bases[1:], PLOTS, strict=True):
                 with solara.Div(classes=["commsim-panel"], style={"min-height": 0}):
-                    _chart(plot_option(view, spec, text), view.quarter, plot_text(view, spec))
+                    _chart(base, plot_update(view, spec), view.quarter, plot_text(view, spec))
 
 
 @solara.component
 def EventLog(session: Session, tick: solara.Reactive[int]) -> None:
-    """Every shock and failure with its quarter, newest first."""
+    """Every shock, lever moved during the run and failure, with its quarter, newest first."""
     view = session.view(tick.value)
-    lines = event_log(view, session.pressed) or ["Nothing has happened yet."]
+    lines = event_log(view, session.pressed, list(session.actions)) or ["Nothing has happened yet."]
     with solara.Div(
         classes=["commsim-log"],
         style={"flex": "1 1 0", "min-height": "60px"},
@@ -314,13 +332,13 @@ def ControlBar(
         if present.value:
             run_controls()
         solara.FileDownload(
-            lambda: timeseries_csv(session.model),
+            lambda: timeseries_csv(session),
             filename=export_name(session.model, ".csv"),
             label="CSV",
             mime_type="text/csv",
         )
         solara.FileDownload(
-            lambda: plots_png(session.model),
+            lambda: plots_png(session),
             filename=export_name(session.model, ".png"),
             label="PNG",
             mime_type="image/png",

@@ -5,52 +5,90 @@ interleaving, and everything the page reads of the model, read in one place (:fu
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import gc
+import math
 import os
-import re
-import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlencode
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from sim.abm.agents import KIND_NAMES, ProviderKind
 from sim.abm.model import CommissioningModel, resolve_scenario
+from sim.core import delivery, outcomes
 from sim.core.shocks import resolve_target
+from sim.core.state import KIND_NAMES, ProviderKind
 from sim.dashboard import SCENARIO_ENV
-from sim.dashboard.levers import read_levers
+from sim.dashboard.levers import fit_levers, levers, read_levers
 from sim.scenario import Shock
 
 __all__ = [
     "COST_SHOCK",
+    "PAGE_SHOCKS",
+    "PLAYERS",
     "SPEEDS",
     "START",
+    "Action",
     "ClassroomModel",
-    "Recipe",
     "Session",
     "View",
     "build_session",
-    "export_name",
-    "parse_recipe",
-    "plots_png",
+    "play_pause_after",
     "press_shock",
     "read_view",
-    "rebuild_session",
-    "recipe_of",
     "release_memory",
-    "timeseries_csv",
+    "starting_outcomes",
 ]
 
+#: The shocks the page's buttons apply.
+PAGE_SHOCKS = ("provider_collapse", "cost_shock")
 #: Size of the "Cost shock now" button's shock: costs rise 10% for every provider type.
 COST_SHOCK = 0.1
-#: Play speeds, slow to fast: seconds between quarters. A session also waits at least as
-#: long as its last quarter took to compute and draw, so a playing tab never takes more than
-#: half a core, and ten tabs leave the server time to answer the others.
+#: Play speeds, slow to fast: seconds between quarters. A playing session also waits at
+#: least as long as its last quarter took to compute and draw, times the square root of the
+#: number of sessions playing (:func:`play_pause_after`), so that a class of playing tabs
+#: leaves the server (one core for them all: Python runs one thread at a time) time to
+#: answer the others' Steps.
 SPEEDS = (2.0, 1.0, 0.5, 0.25)
+
+
+class _Players:
+    """How many sessions of this server are playing now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    @contextlib.contextmanager
+    def playing(self) -> Iterator[None]:
+        with self._lock:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+#: The sessions playing now, on this server.
+PLAYERS = _Players()
+
+
+def play_pause_after(speed: int, took: float) -> float:
+    """Seconds a playing session waits before its next quarter: what is left of the speed's
+    time between quarters (``speed`` from 1, slow, into :data:`SPEEDS`) after the ``took``
+    seconds its last quarter took, and at least ``took`` times the square root of the number
+    of sessions playing (:data:`PLAYERS`). A quarter's time already grows with the number
+    playing (they wait for each other): waiting it times that number starved them (a
+    quarter every 4-5 s each, in the benchmark of docs/performance.md), waiting it once let
+    ten of them slow another tab's Step to 1-2 s; the square root kept that Step at 0.3 s
+    while each advanced a quarter every 2-3 s."""
+    return max(SPEEDS[speed - 1] - took, took * math.sqrt(max(PLAYERS.count, 1)))
+
 
 _start = os.environ.get(SCENARIO_ENV) or None
 #: The scenario file every new tab starts with (None: the defaults).
@@ -61,7 +99,7 @@ class ClassroomModel(CommissioningModel):
     """The model the page runs: a scenario file plus the levers' values.
 
     Two sliders may ask for social value weight + local preference above 1, which the schema
-    forbids: local preference then gets what is left.
+    forbids: local preference then gets what is left (:func:`~sim.dashboard.levers.fit_levers`).
 
     Args:
         scenario_file: the TOML scenario file; None for the defaults.
@@ -70,13 +108,32 @@ class ClassroomModel(CommissioningModel):
     """
 
     def __init__(self, scenario_file: str | None = None, *, rng: Any = None, **levers: Any):
-        social, local = "commissioning__social_value_weight", "commissioning__local_preference"
-        if social in levers and local in levers:
-            levers[local] = min(levers[local], max(1.0 - levers[social], 0.0))
         # A class repeats the scenario's run: Reset with the same levers shows the same market.
-        params = resolve_scenario(scenario_file, levers)
+        params = resolve_scenario(scenario_file, fit_levers(levers))
         super().__init__(params, rng=params.scenario.seed if rng is None else rng)
         self.scenario_file = scenario_file
+        #: The quarterly outcomes of the market as it starts (:func:`starting_outcomes`).
+        self.start = starting_outcomes(self)
+        self._kinds: list[str | None] = []
+
+    def event_kinds(self) -> list[str | None]:
+        """The provider type (its word in ``KIND_NAMES``) of each event's provider, in the
+        events' order; None for an event that names no provider (a handback)."""
+        p = self.providers
+        for event in self.events[len(self._kinds) :]:
+            found = (
+                np.flatnonzero(p.view("name") == event["provider"]) if "provider" in event else []
+            )
+            self._kinds.append(KIND_NAMES[ProviderKind(p.kind[found[0]])] if len(found) else None)
+        return self._kinds
+
+    def move_levers(self, values: dict[str, Any]) -> None:
+        """Set levers (dotted keys) during a run: the quarters simulated from now on use them.
+
+        Raises:
+            InputError: a value outside the schema's range.
+        """
+        self.params = resolve_scenario(self.params, fit_levers(read_levers(self.params) | values))
 
 
 @dataclass(frozen=True)
@@ -95,11 +152,14 @@ class View:
         disrupted: contracts disrupted in that quarter.
         series: reporter name -> one value per quarter simulated.
         shocks: (quarter, kind) of every shock applied, in order.
-        events: failures and handbacks (dicts with quarter, event, contracts, ...).
+        events: failures and handbacks (dicts with quarter, event, contracts, ...; a
+            failure's also the provider's type, ``kind``, a word of ``KIND_NAMES``).
         levers: dotted lever key -> the value the running model uses.
         councils: each council's name.
-        shares: (councils, 3) each council's contract value held by outsourcers, mutuals
-            and in-house teams, as shares (zeros for a council with no contracts).
+        shares: (councils, provider types) each council's contract value held by each
+            provider type (in ``ProviderKind``'s order), as shares (zeros for a council with
+            no contracts).
+        start: reporter name -> its value as the run starts (:func:`starting_outcomes`).
     """
 
     quarter: int
@@ -117,9 +177,27 @@ class View:
     levers: dict[str, Any]
     councils: list[str]
     shares: np.ndarray
+    start: dict[str, float]
+
+    def latest(self, name: str) -> float | None:
+        """A reporter's value after the last quarter simulated, or as the run starts at
+        quarter 0 (None if the model has no such reporter)."""
+        values = self.series.get(name)
+        return values[-1] if values else self.start.get(name)
 
 
-def read_view(model: CommissioningModel) -> View:
+def starting_outcomes(model: CommissioningModel) -> dict[str, float]:
+    """The quarterly outcomes (:data:`sim.core.outcomes.REPORTERS`) of the market as it
+    starts, what the page shows at quarter 0: who holds the contracts, trust, and what the
+    contracts held at the start deliver and cost in a quarter (delivered on a copy of the
+    market: the run itself, and its random draws, are not touched)."""
+    market = copy.deepcopy(model.market)
+    market.ledger.open()
+    delivery.deliver_and_pay(market, model.params)
+    return outcomes.quarter_metrics(market, model.params.councils.local_respend)
+
+
+def read_view(model: ClassroomModel) -> View:
     """Read what the page draws from the model (the only place the page reads the model)."""
     index = {node: i for i, node in enumerate(model.nodes)}
     value = model.council_value_by_kind()
@@ -140,7 +218,11 @@ def read_view(model: CommissioningModel) -> View:
         disrupted=int(model.ledger.contracts_disrupted),
         series={k: list(v) for k, v in model.datacollector.model_vars.items()},
         shocks=list(model.shock_log),
-        events=list(model.events),
+        events=[
+            event | {"kind": kind} if kind else event
+            for event, kind in zip(model.events, model.event_kinds(), strict=True)
+        ],
+        start=model.start,
         levers=read_levers(model.params),
         councils=[
             f"Council {node}" if isinstance(node, int) else str(node) for node in model.nodes
@@ -163,58 +245,52 @@ def press_shock(model: CommissioningModel, kind: str) -> int | None:
     return len(model.shock_log) - 1
 
 
-def export_name(model: CommissioningModel, suffix: str) -> str:
-    """A download's file name that says what it holds: the scenario file's name, the quarter
-    and each lever's value, e.g. ``baseline-q12-social_value_weight0.10-...-support_programme
-    1.csv`` (letters, digits, ``.``, ``_`` and ``-`` only)."""
-    file = getattr(model, "scenario_file", None)
-    stem = Path(file).stem if file else "defaults"
-    levers = "-".join(
-        key.split(".")[1] + (f"{value:.2f}" if isinstance(value, float) else str(int(value)))
-        for key, value in read_levers(model.params).items()
-    )
-    name = f"{stem}-q{model.quarter}-{levers}"
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name) + suffix
+class Action(NamedTuple):
+    """One thing done to a run on the page, in the order it was done.
 
+    Attributes:
+        quarter: the page's quarter count when it was done (it acts on the quarters
+            simulated from then on).
+        name: a shock's kind (one of :data:`PAGE_SHOCKS`) or a lever's dotted key.
+        value: a lever's new value; for a shock, its index in the model's list of shocks
+            applied.
+        before: a lever's value before (None for a shock).
+    """
 
-def timeseries_csv(model: CommissioningModel) -> str:
-    """The run so far, one row per quarter, as CSV (what ``commsim run`` writes)."""
-    return model.timeseries().to_csv(index=False)
+    quarter: int
+    name: str
+    value: Any = None
+    before: Any = None
 
-
-def plots_png(model: CommissioningModel) -> bytes:
-    """The run so far as the report's overview figure (PNG), drawn only when asked for."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sim.report.plots import overview_figure
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "plots.png"
-        overview_figure(model.timeseries(), model.params.scenario.name, model.shock_log, path)
-        plt.close("all")
-        return path.read_bytes()
+    @property
+    def is_shock(self) -> bool:
+        """Whether this is a shock pressed (else a lever moved)."""
+        return self.name in PAGE_SHOCKS
 
 
 @dataclass
 class Session:
     """One tab's run: its model, the lock that keeps Play, Step and the buttons from
-    interleaving, the shocks pressed on the page, and the view of the last quarter drawn.
+    interleaving, what was done to it on the page, and the view of the last quarter drawn.
 
     Attributes:
         model: the running model.
-        lock: held while the model steps, takes a shock or is read.
-        pressed: indices (in the model's shock log) of the shocks pressed on the page.
+        lock: held while the model steps, takes a shock, moves a lever or is read.
+        actions: the shocks pressed and the levers moved on the page, in order (a lever
+            moved again in the same quarter, with nothing between, is one action).
         ended: set when the tab's page goes or the model is replaced: Play stops.
     """
 
-    model: CommissioningModel
+    model: ClassroomModel
     lock: threading.Lock = field(default_factory=threading.Lock)
-    pressed: set[int] = field(default_factory=set)
+    actions: list[Action] = field(default_factory=list)
     ended: threading.Event = field(default_factory=threading.Event)
     _seen: tuple[int, View] | None = field(default=None, repr=False)
+
+    @property
+    def pressed(self) -> set[int]:
+        """Indices (in the model's list of shocks applied) of the shocks pressed here."""
+        return {a.value for a in list(self.actions) if a.is_shock}
 
     def view(self, tick: int) -> View:
         """The model as the page draws it after ``tick`` moves: read once per move, however
@@ -223,6 +299,12 @@ class Session:
             if self._seen is None or self._seen[0] != tick:
                 self._seen = (tick, read_view(self.model))
             return self._seen[1]
+
+    def snapshot(self) -> tuple[View, list[Action]]:
+        """The run as it stands and what was done to it on the page, read together (the
+        downloads' one consistent reading)."""
+        with self.lock:
+            return read_view(self.model), list(self.actions)
 
     def advance(self, until: int | None = None) -> None:
         """One quarter, or (with ``until``) quarters up to ``until``, while the run lasts."""
@@ -238,8 +320,36 @@ class Session:
         with self.lock:
             index = press_shock(self.model, kind)
             if index is not None:
-                self.pressed.add(index)
+                self.actions.append(Action(self.model.quarter, kind, index))
             return index is not None
+
+    def move(self, key: str, value: Any) -> bool:
+        """Move a lever during the run: the quarters simulated from now on use ``value``.
+        False (nothing changed) for a lever that waits for Reset, or once the run is over.
+
+        Raises:
+            InputError: ``value`` is outside the lever's range (from the scenario schema).
+        """
+        with self.lock:
+            model = self.model
+            lever = {lev.key: lev for lev in levers()}.get(key)
+            if lever is None or not lever.mid_run or not model.running:
+                return False
+            before = read_levers(model.params)
+            model.move_levers({key: value})
+            after = read_levers(model.params)
+            for name in before:  # the lever moved, and local preference if it had to give way
+                if after[name] != before[name]:
+                    self._record(Action(model.quarter, name, after[name], before[name]))
+            return True
+
+    def _record(self, action: Action) -> None:
+        last = self.actions[-1] if self.actions else None
+        if last is not None and (last.quarter, last.name) == (action.quarter, action.name):
+            self.actions.pop()  # moved again at once: one move, from where it was before
+            action = action._replace(before=last.before)
+        if action.value != action.before:
+            self.actions.append(action)
 
 
 def build_session(
@@ -251,102 +361,6 @@ def build_session(
         scenario_file, rng=seed, **{key.replace(".", "__"): value for key, value in values.items()}
     )
     return Session(model)
-
-
-#: The most shocks a run's link may ask to replay (a link is a visitor's input).
-MAX_LINK_SHOCKS = 200
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A run as a recipe the page can rebuild exactly (the model is seeded): what a run's
-    link carries, so that a reload or a restarted server shows the same run.
-
-    Attributes:
-        scenario: the picker's name of the scenario file ("" for the defaults).
-        levers: dotted lever key -> value.
-        seed: the model's seed.
-        shocks: (quarter, kind) of each shock pressed on the page, in order.
-        quarter: the quarter the run had reached.
-    """
-
-    scenario: str
-    levers: dict[str, Any]
-    seed: int
-    shocks: tuple[tuple[int, str], ...]
-    quarter: int
-
-    def query(self) -> str:
-        """The recipe as a URL query string."""
-        fields = {"scenario": self.scenario, "seed": self.seed, "quarter": self.quarter}
-        fields |= {key: _lever_text(value) for key, value in self.levers.items()}
-        fields["shocks"] = ",".join(f"{q}:{kind}" for q, kind in self.shocks)
-        return urlencode(fields)
-
-
-def _lever_text(value: Any) -> str:
-    return str(int(value)) if isinstance(value, bool | int) else repr(float(value))
-
-
-def recipe_of(session: Session, scenario: str) -> Recipe:
-    """The recipe of a session's run, its scenario named as the picker names it."""
-    with session.lock:
-        model = session.model
-        shocks = tuple(model.shock_log[i] for i in sorted(session.pressed))
-        return Recipe(scenario, read_levers(model.params), int(model.seed), shocks, model.quarter)
-
-
-def parse_recipe(query: str, names: set[str]) -> Recipe | None:
-    """The recipe in a run's link, or None if the link holds none or anything in it is not
-    what the page would write (a visitor may type any link: nothing in it is trusted)."""
-    from sim.dashboard.levers import levers as controls
-
-    fields = parse_qs(query or "", max_num_fields=64)
-    one = {key: values[-1] for key, values in fields.items()}
-    if "seed" not in one:
-        return None
-    try:
-        scenario = one.get("scenario", "")
-        if scenario and scenario not in names:
-            return None
-        values: dict[str, Any] = {}
-        for lever in controls():
-            text = one[lever.key]
-            values[lever.key] = (
-                bool(int(text)) if lever.kind == "bool" else int(text) if lever.kind == "int"
-                else float(text)
-            )  # fmt: skip
-        shocks = []
-        for item in filter(None, one.get("shocks", "").split(",")):
-            q, kind = item.split(":")
-            if kind not in ("provider_collapse", "cost_shock"):
-                return None
-            shocks.append((int(q), kind))
-        if len(shocks) > MAX_LINK_SHOCKS:
-            return None
-        return Recipe(scenario, values, int(one["seed"]), tuple(shocks), int(one["quarter"]))
-    except (KeyError, ValueError):
-        return None
-
-
-def rebuild_session(recipe: Recipe, scenario_file: str | None) -> Session:
-    """The run a recipe describes, rebuilt: the same seed and levers, each pressed shock
-    applied at its quarter, stepped to the recipe's quarter (at most the run's horizon).
-
-    Raises:
-        InputError: the levers are outside their ranges (from the scenario schema).
-    """
-    session = build_session(scenario_file, recipe.levers, recipe.seed)
-    model = session.model
-    end = max(0, min(recipe.quarter, model.params.scenario.quarters))
-    pending = sorted(recipe.shocks, key=lambda shock: shock[0])  # stable: pressed order kept
-    while True:
-        for _, kind in [shock for shock in pending if shock[0] <= model.quarter]:
-            session.press(kind)
-        pending = [shock for shock in pending if shock[0] > model.quarter]
-        if model.quarter >= end or not model.running:
-            return session
-        session.advance()
 
 
 def release_memory() -> None:

@@ -12,8 +12,10 @@ import annotated_types
 from sim.scenario import Scenario, load_scenario
 
 __all__ = [
+    "AT_START",
     "LEVERS",
     "Lever",
+    "fit_levers",
     "lever_values",
     "levers",
     "read_levers",
@@ -31,6 +33,9 @@ LEVERS: dict[str, float | None] = {
     "outsourcers.count": 20,
     "mutuals.support_programme": None,
 }
+#: The levers that shape the market built at the start (how many firms there are): they apply
+#: on Reset only. Every other lever may move during a run and applies from the next quarter.
+AT_START = frozenset({"outsourcers.count"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class Lever:
         unit: the schema's unit.
         kind: ``float``, ``int`` or ``bool``.
         minimum, maximum, step: slider range (None for a checkbox).
+        mid_run: it may move during a run (applied from the next quarter); else it waits
+            for Reset (:data:`AT_START`).
     """
 
     key: str
@@ -54,6 +61,7 @@ class Lever:
     minimum: float | None = None
     maximum: float | None = None
     step: float | None = None
+    mid_run: bool = True
 
     @property
     def param_name(self) -> str:
@@ -65,6 +73,19 @@ class Lever:
         if self.kind == "bool":
             return "yes" if value else "no"
         return f"{value:d}" if self.kind == "int" else f"{value:.2f}"
+
+    @property
+    def words(self) -> str:
+        """The lever's name in a sentence, without its unit: ``social value weight``."""
+        name = self.label.split(" (")[0]
+        return name[0].lower() + name[1:]
+
+    def say(self, value: Any) -> str:
+        """The value as the event log writes it: a share in percent (``30%``), else as
+        :meth:`show` writes it."""
+        if self.kind == "float" and self.unit.startswith("share"):
+            return f"{100 * value:.0f}%"
+        return self.show(value)
 
 
 def _bounds(metadata: list[Any]) -> tuple[float | None, float | None]:
@@ -88,17 +109,37 @@ def levers() -> list[Lever]:
             section if name == "count" else name.replace("_", " ").replace("inhouse", "in-house")
         )
         label = f"{words.capitalize()} ({unit})"
+        mid_run = key not in AT_START
         if field.annotation is bool:
-            out.append(Lever(key, label, field.description, unit, "bool"))
+            out.append(Lever(key, label, field.description, unit, "bool", mid_run=mid_run))
             continue
         low, high = _bounds(field.metadata)
         high = min(x for x in (high, cap) if x is not None)
         if field.annotation is int:
             out.append(
-                Lever(key, label, field.description, unit, "int", int(low or 0), int(high), 1)
-            )
+                Lever(key, label, field.description, unit, "int", int(low or 0), int(high), 1,
+                      mid_run)
+            )  # fmt: skip
         else:
-            out.append(Lever(key, label, field.description, unit, "float", low, high, 0.01))
+            out.append(
+                Lever(key, label, field.description, unit, "float", low, high, 0.01, mid_run)
+            )
+    return out
+
+
+def fit_levers(values: dict[str, Any]) -> dict[str, Any]:
+    """The levers' values as a model can take them: two sliders may ask for social value
+    weight + local preference above 1, which the schema forbids; local preference then gets
+    what is left. Keys dotted (``commissioning.social_value_weight``) or as the model takes
+    them (``commissioning__social_value_weight``)."""
+    out = dict(values)
+    for sep in (".", "__"):
+        social, local = (
+            f"commissioning{sep}social_value_weight",
+            f"commissioning{sep}local_preference",
+        )
+        if social in out and local in out:
+            out[local] = min(out[local], max(1.0 - out[social], 0.0))
     return out
 
 

@@ -1,9 +1,10 @@
 """The page Solara serves: one run per browser tab, put together from
 :mod:`~sim.dashboard.components`.
 
-* a left column: the scenario picker, the levers (each with its number; a lever changed but
-  not yet applied says "press Reset"), Reset, the two shock buttons and an event log of every
-  shock and every failure with its quarter;
+* a left column: the scenario picker, the levers (each with its number; a lever moved during
+  a run applies from the next quarter and is logged, except those that shape the market at
+  the start, which say "press Reset" until Reset applies them), Reset, the two shock buttons
+  and an event log of every shock, lever moved and failure with its quarter;
 * a bar of controls in plain words: Step, Play / Pause, a slow-fast speed, "run to quarter",
   presentation mode (hides the left column), "About this model", and downloads of the plots
   (PNG) and the run's time series (CSV);
@@ -41,14 +42,9 @@ from sim.dashboard.components import (
     asset,
     score_weights,
 )
-from sim.dashboard.controller import (
-    COST_SHOCK,
-    SPEEDS,
-    build_session,
-    parse_recipe,
-    rebuild_session,
-)
+from sim.dashboard.controller import COST_SHOCK, PLAYERS, build_session, play_pause_after
 from sim.dashboard.levers import lever_values, levers, read_levers, scenario_files
+from sim.dashboard.recipe import parse_recipe, rebuild_session
 from sim.inputs import InputError
 
 __all__ = ["TITLE", "Layout", "Page"]
@@ -65,7 +61,9 @@ def open_run(start: str | None, search: str | None) -> tuple[str | None, dict[st
     if recipe is not None:
         scenario_file = files[recipe.scenario] if recipe.scenario else None
         with contextlib.suppress(InputError):  # levers out of range: a new run instead
-            return scenario_file, recipe.levers, rebuild_session(recipe, scenario_file)
+            rebuilt = rebuild_session(recipe, scenario_file)
+            # The sliders show the levers as the run now uses them (moves included).
+            return scenario_file, read_levers(rebuilt.model.params), rebuilt
     values = lever_values(start)
     return start, values, build_session(start, values)
 
@@ -105,14 +103,14 @@ def Page() -> None:
         redraw()
 
     def play_loop() -> None:
-        while playing.value and not s.ended.is_set():
-            started = time.perf_counter()
-            advance()
-            if not s.model.running:
-                playing.set(False)
-                break
-            took = time.perf_counter() - started
-            time.sleep(max(SPEEDS[speed.value - 1] - took, took))
+        with PLAYERS.playing():  # the playing tabs leave the server time for Steps
+            while playing.value and not s.ended.is_set():
+                started = time.perf_counter()
+                advance()
+                if not s.model.running:
+                    playing.set(False)
+                    break
+                time.sleep(play_pause_after(speed.value, time.perf_counter() - started))
 
     solara.lab.use_task(play_loop, dependencies=[playing.value, id(s)], prefer_threaded=True)
     solara.use_effect(lambda: s.ended.set, [id(s)])  # runs s.ended.set() when s goes
@@ -122,6 +120,18 @@ def Page() -> None:
         with render:  # one render for the notice and the run
             notice.set(None if done else "No outsourcer is trading: there is nothing to collapse.")
             redraw()
+
+    def move(key: str, value: Any) -> None:
+        # A lever that may move during a run applies from the next quarter (and is logged);
+        # the others, and any once the run is over, wait for Reset ("press Reset").
+        try:
+            moved = s.move(key, value)
+        except InputError:  # outside the lever's range: only a tampered page sends that
+            return
+        with render:  # one render for the slider, its number and the log
+            values.set(values.value | {key: value})
+            if moved:
+                redraw()
 
     def rebuild(
         scenario_file: str | None, lever_set: dict[str, Any], seed: int | None = None
@@ -220,7 +230,7 @@ def Page() -> None:
                         lever,
                         values.value[lever.key],
                         running[lever.key],
-                        lambda v, k=lever.key: values.set(values.value | {k: v}),
+                        lambda v, k=lever.key: move(k, v),
                     )
                 run_controls(block=True)
                 solara.Button(

@@ -95,10 +95,13 @@ def _ci_line(
     offset: float = 0.0,
 ) -> None:
     """Means with their 95% CIs: a line and band over a numeric setting, points with error
-    bars over categories. The CI is cut at zero: every run outcome is a count, a share or a
-    sum of quantities that cannot be negative, so a band below zero would claim the impossible."""
+    bars over categories. The CI is cut at zero where no run went below it (counts, shares and
+    sums cannot be negative, so a band below zero would claim the impossible); a margin can
+    be negative, and its band is left as it is."""
     stats = np.array([mean_ci(g)[:3] for g in groups], dtype=float)
-    mean, low, high = stats[:, 0], np.maximum(stats[:, 1], 0.0), stats[:, 2]
+    never_negative = all((g.dropna() >= 0).all() for g in groups)
+    low = np.maximum(stats[:, 1], 0.0) if never_negative else stats[:, 1]
+    mean, high = stats[:, 0], stats[:, 2]
     if categorical:
         ax.errorbar(
             x + offset, mean, yerr=[mean - low, high - mean], fmt="o", markersize=4, capsize=3,

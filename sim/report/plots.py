@@ -35,6 +35,7 @@ KIND_COLOURS = {
     "outsourcer": "#d95f02",
     "mutual": "#1b9e77",
     "inhouse": "#7570b3",
+    "local_firm": "#e7298a",  # issue 20's fourth type: apart from the mutuals' green
     "gap": "#bbbbbb",
 }
 

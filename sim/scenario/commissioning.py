@@ -201,6 +201,17 @@ class CommissioningParams(Section):
         source="assumption (PCR 2015 reg. 57(8)(g), 57(11): exclusion for past performance, "
         "up to three years)",
     )
+    handback_notice_quarters: int = P(
+        1,
+        ge=0,
+        le=8,
+        unit="quarters",
+        description="Notice a provider gives when it hands a contract back: it delivers until "
+        "then while the council re-tenders, so a handback disrupts service only if no one "
+        "takes the contract (0: the contract is dropped at once, an emergency).",
+        source="contracts give 4-12 weeks' notice; ADASS 2017-18: handbacks with notice as "
+        "providers withdrew (estimate: one quarter)",
+    )
     failure_regime: Literal["none", "administration"] = P(
         "none",
         unit="name",

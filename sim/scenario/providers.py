@@ -132,6 +132,27 @@ _PROVIDER_FIELDS: dict[str, tuple[type, dict[str, float], str, str]] = {
         "per quarter",
         "Capacity growth while more than 80% of its capacity is used.",
     ),
+    "target_margin": (
+        float,
+        {"ge": 0, "le": 0.5},
+        "share of cost",
+        "Margin on cost a firm needs to carry on (its cost of capital and risk): it does not bid "
+        "below this plus what its own books show it loses to bidding (margin_gap).",
+    ),
+    "learning_rate": (
+        float,
+        {"ge": 0, "le": 1},
+        "per quarter",
+        "Weight of each quarter's books in what a firm learns of the gap between the mark-up it "
+        "bids and the margin it earns (the winner's curse, cost rises).",
+    ),
+    "closure_quarters": (
+        int,
+        {"ge": 0, "le": 80},
+        "quarters",
+        "A firm that holds no contract or subcontract this long closes (leaves the market; not "
+        "a failure). 0: never.",
+    ),
 }
 
 
@@ -164,6 +185,11 @@ def _provider_section(
     return model
 
 
+#: Where the margins firms need come from.
+_MARGIN_SOURCE = (
+    "home care surplus 0-10%, mean 4.8% (Hounslow fair cost of care); 3-5% in fee setting (LGA)"
+)
+
 OutsourcerParams = _provider_section(
     "OutsourcerParams",
     "`[outsourcers]`: few, national, large, leveraged; profit leaves the area.",
@@ -187,6 +213,9 @@ OutsourcerParams = _provider_section(
         "profit_extraction": 0.8,
         "subcontract_share": 0.0,
         "growth_rate": 0.0,
+        "target_margin": 0.04,
+        "learning_rate": 0.2,
+        "closure_quarters": 12,
     },
     sources={
         "debt": "Carillion's net debt ~GBP 0.9bn on ~GBP 5.2bn revenue (2016 accounts; NAO HC "
@@ -199,6 +228,7 @@ OutsourcerParams = _provider_section(
         "cost_factor": "assumption (economies of scale; estimate)",
         "markup_initial": "home care surplus 0-10%, mean 4.8% (Hounslow); 3-5% in fee setting (LGA) (estimate)",
         "markup_step": "Tender-Simulation-ABM (NetLogo): race to the bottom",
+        "target_margin": _MARGIN_SOURCE,
         "local_cost_share": "non-local suppliers re-spend 36% locally (NEF 2005); large firms 40p (FSB/CLES 2013)",
         "size_dispersion": "PAC 2018: the top five of complex public services' suppliers hold "
         "nearly 60% (estimate: sigma 0.8 gives the largest five of eight about 75% of capacity)",
@@ -240,8 +270,13 @@ MutualParams = _provider_section(
         "subcontract_share": 0.0,
         "takes_subcontracts": True,
         "growth_rate": 0.02,
+        "target_margin": 0.03,
+        "learning_rate": 0.2,
+        "closure_quarters": 8,
     },
     sources={
+        "target_margin": "assumption (no dividends to fund; surplus for reinvestment: 92% of "
+        "mutuals made a profit in 2018, SEUK)",
         "count": "about 115 public service mutuals in England in all services (SEUK State of the "
         "Sector 2018); 60 here, as about half work in adult social care (estimate)",
         "capacity_share": "assumption (share of the home council's value)",
@@ -329,8 +364,12 @@ LocalFirmParams = _provider_section(
         "subcontract_share": 0.0,
         "takes_subcontracts": True,
         "growth_rate": 0.02,
+        "target_margin": 0.04,
+        "learning_rate": 0.2,
+        "closure_quarters": 8,
     },
     sources={
+        "target_margin": _MARGIN_SOURCE,
         "count": "about 9,000 domiciliary care providers in England in 2019 (DOMAIN.md): about "
         "60 a council; 2 a council here, each standing for many (estimate, for speed)",
         "size_dispersion": "28% of domiciliary providers serve 4 or fewer people (DOMAIN.md): "
@@ -341,4 +380,32 @@ LocalFirmParams = _provider_section(
         "owners_local_share": "assumption (owner-managers mostly live where the firm is based)",
         "cost_factor": "assumption (no economies of scale; lower overheads than a national firm)",
     },
+    entry_rate=(
+        float,
+        P(
+            0.5,
+            ge=0.0,
+            le=20.0,
+            unit="firms per council per year",
+            description="New local firms a year a council draws when the margins on its "
+            "contracts are twice the local firms' target_margin, or a tenth of its need is "
+            "unmet (in proportion between: margins above target and unmet need attract "
+            "entry). 0: no firm ever enters.",
+            source="assumption (CQC registers hundreds of new domiciliary care agencies a year "
+            "among about 9,000; rate: estimate)",
+        ),
+    ),
+    entry_cost=(
+        float,
+        P(
+            0.05,
+            ge=0.0,
+            le=2.0,
+            unit="years of capacity",
+            description="What setting up costs a new firm (registration, recruitment, "
+            "premises), borrowed at the start: its starting cash is reserves minus debt minus "
+            "this.",
+            source="assumption",
+        ),
+    ),
 )

@@ -275,6 +275,38 @@ class CouncilParams(Section):
         unit="yes/no",
         description="Whether the in-house unit bids against providers in tenders.",
     )
+    inhouse_rebuild_cost: float = P(
+        0.15,
+        ge=0.0,
+        le=2.0,
+        unit="share of cost",
+        description="Extra cost an in-house bid carries when the unit has no room for the "
+        "contract and must rebuild (recruit, set up): with it, a council can bring a service "
+        "back by choice, not only when its unit has spare room.",
+        source="assumption (one-off recruitment and set-up, spread over the contract)",
+    )
+    failure_memory: float = P(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        unit="per quarter",
+        description="How fast a council's view of the market's failure risk moves towards what "
+        "it has just seen (the yearly share of its contract value disrupted): 0.1 remembers "
+        "about two and a half years.",
+        source="assumption",
+    )
+    failure_aversion: float = P(
+        1.5,
+        ge=0.0,
+        le=10.0,
+        unit="x failure risk",
+        description="How a council weighs the failure risk it remembers when it scores "
+        "providers' bids against its own unit's: a provider's price counts as price x (1 + "
+        "failure_aversion x failure risk). After Carillion, councils asked for financial checks "
+        "and brought work back in-house.",
+        source="assumption (the emergency premium and transition cost of a failure, over the "
+        "years of a contract; 0: councils do not learn)",
+    )
     price_cap: float = P(
         1.25,
         gt=0.0,
