@@ -526,10 +526,12 @@ mutuals {path("mutual")}, in-house {path("inhouse")}.
   they become later has no record to meet. Real mutuals face barriers the model leaves out:
   bid-writing costs, framework entry, access to capital, and councils' reluctance to award
   to young firms. Treat later mutual shares as an upper bound under the stated scoring.
-- **The in-house share falls** from {path("inhouse")}: the in-house unit's cost premium
-  (`councils.inhouse_cost = {sc.councils.inhouse_cost:g}`) outweighs its quality in most
-  tenders, so insourcing happens mostly in emergencies. Real councils insource for policy
-  reasons the model does not represent.
+- **The in-house share {"falls" if shares["inhouse"][1] < shares["inhouse"][0] else "does not fall"}**
+  ({path("inhouse")}): the in-house unit's cost premium
+  (`councils.inhouse_cost = {sc.councils.inhouse_cost:g}`) weighs against it in tenders, even
+  with councils weighing the failures they remember (`councils.failure_aversion`) and
+  in-house bids without spare room (`councils.inhouse_rebuild_cost`). Real councils also
+  insource for policy reasons the model does not represent.
 - **Trust** is a stylised index of continuity and local delivery (docs/ODD.md); it is not
   validated against survey data.
 """
