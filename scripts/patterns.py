@@ -66,14 +66,13 @@ class Pattern:
 
 HANDBACKS_LOW = (
     "a provider hands a contract back only after `handback_quarters` of losses beyond "
-    "`handback_loss`; without a cost shock fixed prices rarely get there, and after one "
-    "every contract priced at the floor mark-up crosses the line in the same quarters, so "
-    "the handbacks come in one burst and the next year has few; the record shows them "
-    "spread over years, as providers decide one by one"
+    "`handback_loss`; firms learn the margins their bids earn, so without a cost shock few "
+    "contracts lose money that long (the arm without the 2016 shock has none; the world had "
+    "it)"
 )
 HANDBACKS_HIGH = (
-    "every contract priced at the floor mark-up crosses the handback line together after the "
-    "cost shock; real providers differ in margin and hand back one by one"
+    "after the cost shock many contracts priced near their margin cross the handback line in "
+    "the same quarters; real providers differ more and hand back one by one"
 )
 PATTERNS = [
     Pattern(
