@@ -304,6 +304,7 @@ def finance_section(seeds: int) -> str:
         for label, share, others, loss in contagion
     )
     strict, default = "cost shock, strict check", "cost shock"
+    d = CommissioningModel(rng=0).params  # the defaults the text quotes
     fewer = disrupted[strict] < disrupted[default]
     return f"""\
 ## 4. Failures from finance, recovery and contagion ({seeds} seeds)
@@ -318,11 +319,12 @@ disrupted and bidders turned away by the financial check, per seed.
 | --- | --- | --- | --- | --- |
 {fail_rows}
 
-With the default net debt (0.04 years of capacity against a credit limit of 0.07), thin
+With the default net debt ({d.outsourcers.debt:g} years of capacity against a credit limit of
+{d.outsourcers.credit_limit:g}), thin
 fixed-price margins after the shock exhaust an outsourcer's credit in
 {share[default]:.0%} of seeds, against {share["cost shock, no debt"]:.0%} without debt
 and {share["no shock"]:.0%} without the shock. The financial check: {share["cost shock, no check"]:.0%}
-with none, {share[default]:.0%} at the default (0.02 years of revenue), and
+with none, {share[default]:.0%} at the default ({d.councils.due_diligence_threshold:g} years of revenue), and
 {share[strict]:.0%} with a strict one (0.1), which turns many bidders away; councils then see
 {"fewer" if fewer else "no fewer"} contracts disrupted ({disrupted[strict]:.0f} against
 {disrupted[default]:.0f} per seed){"" if fewer else ": a firm the check excludes loses new, profitable work while keeping its loss-making contracts and its debts"}.
