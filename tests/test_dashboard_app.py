@@ -78,7 +78,8 @@ def test_every_provider_type_shows_by_itself_where_the_page_lists_types(
     assert "local firm" in [s["name"] for s in charts.map_option(view)["series"][1:]]
     line = charts.plot_option(view, charts.PLOTS[0])["series"][ProviderKind.LOCAL_FIRM]
     assert line["name"] == "local firms"
-    assert line["data"][-1][1] == pytest.approx(100 * view.series["share_local_firm"][-1])
+    # the chart sends percentages rounded to 4 decimals
+    assert line["data"][-1][1] == pytest.approx(100 * view.series["share_local_firm"][-1], abs=1e-4)
     assert line["lineStyle"]["type"] not in ("solid", "dashed", "dotted")  # its own dash
     # Its own colour, apart from the mutuals' green and the local-share line's brown.
     local_share = charts.PLOTS[2].measures["local_share"][1]

@@ -55,3 +55,22 @@ def test_odd_names_every_output(root):
         PROVIDER_REPORTERS,
     ):  # types, units and meanings as the code has them
         assert outcome_markdown(table) in odd, "docs/ODD.md is stale: run scripts/update_odd.py"
+
+
+def test_teaching_quotes_the_numbers_the_dashboard_shows(root):
+    """docs/teaching.md's numbers were measured on the model as the page runs it: a model
+    change that moves them fails here (``python -m scripts.teaching_numbers`` prints them all
+    again, to update the doc)."""
+    from scripts.teaching_numbers import ACTIVITY3, Press, at, events, pct, run
+
+    doc = " ".join((root / "docs/teaching.md").read_text().split())
+    _, base = run(20)
+    _, rules = run(20, **ACTIVITY3)
+    _, collapse = run(12, (Press(12, shock="provider_collapse"),))
+    failure = events(collapse, "failure", 12, 12)[-1]
+    for quoted in (
+        f"outsourcers' share climbs to {pct(at(base, 'share_outsourcer', 20))}",
+        f"{failure['provider']} (private outsourcer) collapsed, {failure['contracts']} contracts",
+        f"outsourcers' share falls to {pct(at(rules, 'share_outsourcer', 20))} instead",
+    ):
+        assert quoted in doc, f"docs/teaching.md no longer quotes {quoted!r}: re-measure it"

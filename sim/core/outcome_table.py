@@ -119,7 +119,8 @@ REPORTERS: dict[str, Outcome] = _table(
             "Mean bid mark-up of trading outsourcers"),
     Outcome("contagion_loss", float, "GBP m", "Contagion loss",
             "What subcontractors lost to primes that failed this quarter: the unpaid quarter's "
-            "invoice and the subcontract's price for each quarter left (lost volume)"),
+            "invoice and the subcontract's price for each quarter left (lost volume), as revenue "
+            "at full price, not the margin on it"),
     Outcome("failures_outsourcer", int, "providers", "Outsourcer failures",
             "Outsourcers that failed this quarter"),
     Outcome("failures_mutual", int, "providers", "Mutual failures",
