@@ -45,8 +45,9 @@ STEPS = [
         "scripts.calibrate",
         ("--population", "150", "--generations", "6"),
         "'Calibration with uncertainty', results/calibration/",
-        "the full run (300 particles x 8 generations) takes well over 10 minutes on a shared "
-        "2-core machine; its section says how many simulations the full run would need",
+        "the full run (300 particles x 8 generations) needs at least 2.7 times the "
+        "simulations: 10 to 21 minutes on this shared 2-core machine, by its load (measured "
+        "2026-12-07); the calibration section gives the estimate at each run's rate",
     ),
     Step(
         "scripts.patterns",
