@@ -46,8 +46,9 @@ STEPS = [
         ("--population", "150", "--generations", "6"),
         "'Calibration with uncertainty', results/calibration/",
         "the full run (300 particles x 8 generations) needs at least 2.7 times the "
-        "simulations: 10 to 21 minutes on this shared 2-core machine, by its load (measured "
-        "2026-12-07); the calibration section gives the estimate at each run's rate",
+        "simulations: 6 to 21 minutes on this shared 2-core machine, by the load of the other "
+        "work on it (runs of 2026-12-07), often past 10; the calibration section gives the "
+        "estimate at this run's rate",
     ),
     Step(
         "scripts.patterns",
