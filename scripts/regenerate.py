@@ -46,7 +46,7 @@ STEPS = [
         ("--population", "150", "--generations", "6"),
         "'Calibration with uncertainty', results/calibration/",
         "the full run (300 particles x 8 generations) needs at least 2.7 times the "
-        "simulations: 6 to 21 minutes on this shared 2-core machine, by the load of the other "
+        "simulations: 5 to 21 minutes on this shared 2-core machine, by the load of the other "
         "work on it (runs of 2026-12-07), often past 10; the calibration section gives the "
         "estimate at this run's rate",
     ),
