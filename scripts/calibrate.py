@@ -56,6 +56,16 @@ SCENARIO = ROOT / "scenarios" / "home_care_1993.toml"
 RECORD = {0: 0.02, 40: 0.64, 64: 0.81}
 RECORD_SOURCE = "Community Care 2011; ONS Social Trends; HSJ / Laing & Buisson"
 
+
+def private_share(timeseries: pd.DataFrame) -> np.ndarray:
+    """The record's "independent" share each quarter: the share of every provider type but
+    the councils' own in-house units (outsourcers, local private firms and mutuals alike)."""
+    from sim.core.state import KIND_NAMES, ProviderKind
+
+    kinds = [f"share_{n}" for k, n in KIND_NAMES.items() if k != ProviderKind.INHOUSE]
+    return timeseries[kinds].sum(axis=1).to_numpy()
+
+
 #: The priors: uniform on [low, high], with why. Integer parameters are rounded in the model.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "councils.market_test_rate": (
@@ -143,7 +153,7 @@ class HomeCare:
         overrides = {**self.overrides, **calibrated_overrides(values)}
         scenario = load_scenario(SCENARIO, {**overrides, "scenario.quarters": self.quarters})
         model = CommissioningModel(scenario, rng=seed).run()
-        return model.timeseries()["share_outsourcer"].to_numpy()
+        return private_share(model.timeseries())
 
     def __call__(self, parameter: dict[str, float]) -> dict[str, float]:
         # pyabc seeds numpy in each task (SeededMappingSampler): the run's seed comes from it.
@@ -341,9 +351,18 @@ def figures(posterior: pd.DataFrame, priors: dict, paths: np.ndarray, img: Path)
     return [first, second]
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """How this run was asked for: its size flag and any flag that changed the size."""
+    command = "-m scripts.calibrate" + ("" if args.size == "full" else f" --{args.size}")
+    for key, value in SIZES[args.size].items():
+        if getattr(args, key) != value:
+            command += f" --{key} {getattr(args, key)}"
+    return command
+
+
 def doc_block(table: pd.DataFrame, band: pd.DataFrame, run: dict, args: argparse.Namespace) -> str:
     """The calibration section of docs/validation.md."""
-    command = "-m scripts.calibrate" + ("" if args.size == "full" else f" --{args.size}")
+    command = command_line(args)
     rows = "\n".join(
         f"| `{r.parameter}` | {r.prior_low:g} to {r.prior_high:g} | {r.posterior_median:.3g} | "
         f"{r.posterior_p5:.3g} to {r.posterior_p95:.3g} | {r.width_ratio:.2f} | {r.prior_note} |"
