@@ -104,18 +104,33 @@ def test_handbacks_found_are_the_handbacks_the_model_counts():
     assert [len(f) for f in found] == list(counted[-16:])
 
 
+def test_an_award_is_a_new_holder_or_a_new_term_and_nothing_else():
+    from scripts.after_collapse import new_awards
+    from tests.test_mechanisms import MUTUAL, OUTSOURCER, hand_built_market
+
+    ct = hand_built_market().contracts
+    ct.place(0, OUTSOURCER, price=99.0, start=0, end=8, emergency=False)
+    ct.place(1, MUTUAL, price=99.0, start=0, end=8, emergency=False)
+    before = {"holder": ct.view("holder").copy(), "start": ct.view("start").copy()}
+    assert new_awards(before, ct).size == 0  # nothing changed hands
+    ct.place(0, OUTSOURCER, price=99.0, start=8, end=16, emergency=False)  # a new term
+    ct.place(1, OUTSOURCER, price=98.0, start=0, end=8, emergency=False)  # a new holder
+    ct.holder[2] = -1  # a gap is no award
+    assert new_awards(before, ct).tolist() == [0, 1]
+
+
 @pytest.mark.slow
 def test_patterns_and_spread_write_their_tables(tmp_path):
     docs = tmp_path / "docs"
-    done = script("scripts.patterns", "--draws", "2", "--seeds", "2", "--workers", "1",
-                  "--posterior", tmp_path / "none.csv", "--docs", docs)  # fmt: skip
+    done = script("scripts.patterns", "--draws", "2", "--seeds", "2", "--collapse-seeds", "2",
+                  "--workers", "1", "--posterior", tmp_path / "none.csv", "--docs", docs)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     text = (docs / "validation.md").read_text()
     block = text[text.index("<!-- patterns:begin -->") : text.index("<!-- patterns:end -->")]
     for pattern in patterns.PATTERNS:
         assert pattern.source in block
     verdicts = [line for line in block.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(verdicts) == 1 + 2 * 3 + 2  # header, three home-care patterns x 2 arms, 2 more
+    assert len(verdicts) == 1 + 2 * 3 + 3  # header, three home-care patterns x 2 arms, 3 more
     assert all(("inside" in v) or ("**miss, model " in v) for v in verdicts[1:])
     assert "scenario values, 2 seeds (no posterior)" in block  # says where the band comes from
     assert (docs / "img" / "patterns.png").stat().st_size > 10_000

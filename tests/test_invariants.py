@@ -49,6 +49,7 @@ def scenarios(draw):
             "idle_capacity_cost": draw(st.floats(0.0, 1.0)),
             "failure_memory": draw(st.floats(0.0, 1.0)),
             "failure_aversion": draw(st.floats(0.0, 5.0)),
+            "concentration_aversion": draw(st.floats(0.0, 20.0)),
             "inhouse_rebuild_cost": draw(st.floats(0.0, 0.5)),
         },
         "commissioning": {

@@ -12,11 +12,18 @@ from sim.core.delivery import deliver_and_pay
 from sim.core.engine import Simulation
 from sim.core.entry import closures, entries, entry_rates
 from sim.core.inhouse import refresh_inhouse_prices
-from sim.core.learning import learn_margins, remember_failures
+from sim.core.learning import learn_margins, remember_failures, weighed_price
 from sim.core.state import ProviderKind
 from sim.core.tender_round import tender
 from sim.scenario import Scenario
-from tests.test_mechanisms import MUTUAL, OUTSOURCER, UNIT_A, hand_built_market, let_contracts
+from tests.test_mechanisms import (
+    MUTUAL,
+    OUTSOURCER,
+    UNIT_A,
+    hand_built_market,
+    let_contracts,
+    scenario,
+)
 
 
 def test_a_firm_learns_the_gap_between_its_mark_up_and_the_margin_its_books_show():
@@ -173,3 +180,36 @@ def test_in_a_whole_run_councils_that_remember_a_collapse_take_more_work_in_hous
         for s in range(3)
     ]
     assert np.mean(learn) > np.mean(forget)
+
+
+def test_a_council_that_remembers_failures_weighs_a_firm_by_the_share_it_would_hold():
+    # The outsourcer already delivers council A's first contract; the second is on offer.
+    weights = {"social_value_weight": 0.0, "local_preference": 0.0}
+    params = scenario(price_weight=1.0, quality_weight=0.0, **weights)
+
+    def winner(concentration: float) -> int:
+        m = hand_built_market()
+        m.contracts.place(0, OUTSOURCER, price=99.0, start=0, end=20, emergency=False)
+        m.councils.failure_risk[0] = 0.2
+        councils = params.councils.model_copy(update={"concentration_aversion": concentration})
+        p = params.model_copy(update={"councils": councils})
+        tender(m, np.array([1]), p, np.random.default_rng(0), allow_inhouse=False)
+        return int(m.contracts.holder[1])
+
+    # Bids 99 (outsourcer) against 105 (mutual). Weighing risk alike, the cheaper wins; the
+    # outsourcer would then hold all of A's service (exposure 1) against the mutual's half:
+    # 99 x (1 + 1.5 x 0.2 x (1 + 2 x 1)) = 188.1 > 105 x (1 + 1.5 x 0.2 x (1 + 2 x 0.5)) = 168.
+    assert winner(0.0) == OUTSOURCER
+    assert winner(2.0) == MUTUAL
+    assert weighed_price(99.0, 1.5, 0.2, 2.0, 1.0) == pytest.approx(188.1)
+    assert weighed_price(99.0, 1.5, 0.0, 2.0, 1.0) == 99.0  # no failure seen: the bid as it is
+
+
+def test_in_a_whole_run_councils_that_fear_concentration_spread_work_after_a_collapse():
+    collapse = [{"kind": "provider_collapse", "quarter": 8, "target": "largest_outsourcer"}]
+
+    def hhi(aversion: float) -> float:
+        over = {"shocks": collapse, "councils.concentration_aversion": aversion}
+        return np.mean([_summary(s, **over)["final_hhi"] for s in range(3)])
+
+    assert hhi(20.0) < hhi(0.0)

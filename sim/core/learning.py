@@ -6,9 +6,10 @@ A firm compares the mark-up it asks with the margin its books show each quarter;
 exponential average, and the firm then bids at least its ``target_margin`` plus that gap
 (:func:`sim.core.tender_round.adapt_markups`), so margins can sustain a firm instead of
 settling at the floor. A council remembers the share of its contract value it has seen
-disrupted; when it scores providers' bids against its own unit's it counts that risk
-(``councils.failure_aversion``), so after a large failure it can bring services back by
-choice (docs/ODD.md, 7.7).
+disrupted; when it scores providers' bids it counts that risk (``councils.failure_aversion``)
+and, the more so, the larger the share of its service the firm would then hold
+(``councils.concentration_aversion``), so after a large failure it can bring services back by
+choice and spreads what it buys: fewer eggs in one basket (docs/ODD.md, 7.7).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from sim.core.jit import kernel
 from sim.core.state import QUARTERS_PER_YEAR, Market
 
-__all__ = ["learn_margins", "remember_failures"]
+__all__ = ["learn_margins", "remember_failures", "weighed_price"]
 
 
 def learn_margins(market: Market) -> None:
@@ -60,3 +61,12 @@ def _remember(risk, disrupted, total, memory):
         seen = QUARTERS_PER_YEAR * disrupted[c] / total[c] if total[c] > 0 else 0.0
         out[c] = (1.0 - memory) * risk[c] + memory * min(seen, 1.0)
     return out
+
+
+@kernel
+def weighed_price(bid, failure_aversion, failure_risk, concentration_aversion, exposure):
+    """A firm's bid as a council weighs it: bid x (1 + failure_aversion x failure_risk x
+    (1 + concentration_aversion x exposure)), ``exposure`` being the share of the council's
+    service (at reference cost) the firm would hold with this contract. A council that has
+    seen no failure (``failure_risk`` 0) weighs the bid as it is."""
+    return bid * (1.0 + failure_aversion * failure_risk * (1.0 + concentration_aversion * exposure))

@@ -29,6 +29,7 @@ class RunParams(NamedTuple):
     idle_capacity_cost: float
     inhouse_rebuild_cost: float
     failure_aversion: float
+    concentration_aversion: float
     # [commissioning]
     bid_error: float
     mobilisation_quarters: int
@@ -69,6 +70,7 @@ def run_params(params: Params) -> RunParams:
         idle_capacity_cost=float(c.idle_capacity_cost),
         inhouse_rebuild_cost=float(c.inhouse_rebuild_cost),
         failure_aversion=float(c.failure_aversion),
+        concentration_aversion=float(c.concentration_aversion),
         bid_error=float(cp.bid_error),
         mobilisation_quarters=int(cp.mobilisation_quarters),
         emergency_premium=float(cp.emergency_premium),

@@ -27,6 +27,7 @@ from sim.core.bidders import (
     spare_capacity,
 )
 from sim.core.jit import kernel
+from sim.core.learning import weighed_price
 from sim.core.numeric import INHOUSE
 from sim.core.run_params import run_params
 from sim.core.state import QUARTERS_PER_YEAR, Market, Params
@@ -182,6 +183,7 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
     revenue_last, cost_last = p.revenue_last, p.cost_last
     indptr, indices = cn.near_indptr, cn.near_indices
     inhouse_unit, budget_factor, failure_risk = cn.inhouse_unit, cn.budget_factor, cn.failure_risk
+    total = cn.total
     target_margin, margin_gap = p.target_margin, p.margin_gap
     price_cap, subcontract_share, takes = run.price_cap, p.subcontract_share, p.takes_subcontracts
     years_min, years_max = run.contract_years_min, run.contract_years_max
@@ -196,10 +198,19 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
         incumbent[i] = holder[slots[i]]
         if incumbent[i] >= 0:
             spare[incumbent[i]] += reference[slots[i]]
+    # What each bidder already holds at the council, for a council that weighs exposure.
+    aversion, concentration = run.failure_aversion, run.concentration_aversion
+    # (by_home groups any rows by an area column: here contracts by council)
+    by_council, council_start = by_home(ct_n, council, np.ones(ct_n, np.bool_), total.size)
+    on_offer = np.zeros(ct_n, np.bool_)
+    for i in range(n):
+        on_offer[slots[i]] = True
+    held = np.zeros(p_n)
     ih_quality = quality[inhouse_unit[council[slots[0]]]]
     ih_sv = sv_score[inhouse_unit[council[slots[0]]]]
 
     bid = np.empty(n_cells)
+    weighed = np.empty(n_cells)
     ok = np.zeros(n_cells, np.bool_)
     score = np.full(n_cells, -np.inf)
     ih_bid = np.empty(n)
@@ -213,17 +224,27 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
         size = reference[s]
         cap = price_cap * size * budget_factor[c]
         bar = barred[s] if barred_until[s] > t else -2
-        # A firm's price as the council weighs it: the failure risk it remembers on top.
-        risk = 1.0 + run.failure_aversion * failure_risk[c]
+        exposed = aversion * failure_risk[c] * concentration > 0 and total[c] > 0
+        if exposed:
+            for j in by_council[council_start[c] : council_start[c + 1]]:
+                if holder[j] >= 0 and not on_offer[j]:
+                    held[holder[j]] += reference[j]
         lowest = np.inf
         for q in range(ptr[i], ptr[i + 1]):
             k = prov[q]
             uc = cost_factor[k] * cost_level[kind[k]]
             bid[q] = size * uc * growth[q] * (1.0 + markup[k])
             ok[q] = bid[q] <= cap and k != bar
+            # The firm's price as the council weighs it: the failure risk it remembers on top.
+            share = (held[k] + size) / total[c] if exposed else 0.0
+            weighed[q] = weighed_price(bid[q], aversion, failure_risk[c], concentration, share)
             if ok[q]:
                 cheapest[i] = min(cheapest[i], bid[q])
-                lowest = min(lowest, bid[q] * risk)
+                lowest = min(lowest, weighed[q])
+        if exposed:
+            for j in by_council[council_start[c] : council_start[c + 1]]:
+                if holder[j] >= 0:
+                    held[holder[j]] = 0.0
         if inhouse_bids:
             u = inhouse_unit[c]
             ih_bid[i] = size * (cost_factor[u] * cost_level[kind[u]])
@@ -242,9 +263,7 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
                 k = prov[q]
                 local = 1.0 if home[k] >= 0 else 0.0  # a cell based somewhere is near
                 score[q] = (
-                    w_price * (lowest / (bid[q] * risk))
-                    + w_quality * quality[k]
-                    + w_sv * sv_score[k]
+                    w_price * (lowest / weighed[q]) + w_quality * quality[k] + w_sv * sv_score[k]
                 ) + w_local * local
 
     # Award in a seeded order: the best score with room (ties to the earlier column).

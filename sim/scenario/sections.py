@@ -307,6 +307,20 @@ class CouncilParams(Section):
         source="assumption (the emergency premium and transition cost of a failure, over the "
         "years of a contract; 0: councils do not learn)",
     )
+    concentration_aversion: float = P(
+        2.0,
+        ge=0.0,
+        le=20.0,
+        unit="x exposure",
+        description="How much more a council that remembers failures fears a firm that would "
+        "hold a large share of its service: the failure-risk weight on a firm's price grows by "
+        "concentration_aversion x the share of the council's service (at reference cost) the "
+        "firm would hold with the contract. After Carillion buyers spread work: strategic "
+        "suppliers' share of new public contract value fell from 10.3% (2017) to 5.8% (2018), "
+        "Tussell.",
+        source="assumption (0: a council weighs every firm's failure risk alike); its effect "
+        "is tested against Tussell's 2017-18 figures in docs/validation.md",
+    )
     price_cap: float = P(
         1.25,
         gt=0.0,
