@@ -413,15 +413,38 @@ def _county_code(ds: list[dict]) -> str:
     return ""  # Cheshire, Bedfordshire: no code of their own since 2009
 
 
+COUNCIL_COLUMNS = ["name", "ons_code", "region", "budget", "inhouse_share", "districts_2013"]
+LATER_YEAR = 2015  # the 2014-15 return: councils_2015.csv starts a market from it
+
+
+def councils_in(councils: list[list], record: list[list], year: int) -> list[list]:
+    """``councils`` (rows as in councils.csv) with the budget (GBP m a year) and in-house
+    share of ``year``'s home care spend in ``record`` (rows council, year, inhouse,
+    external, GBP thousand): the same councils, names and map, started from a later year.
+
+    Raises:
+        SourceError: a council has no spend in ``year``.
+    """
+    spend = {r[0]: (float(r[2]), float(r[3])) for r in record if int(r[1]) == year}
+    rows = []
+    for row in councils:
+        if row[0] not in spend:
+            raise SourceError(f"{row[0]}: no home care spend in {year}")
+        own, external = spend[row[0]]
+        total = own + external
+        rows.append([*row[:3], round(total / 1000, 3), round(own / total, 4), row[5]])
+    return rows
+
+
 def write(data: dict, out: Path) -> list[Path]:
-    """Write councils.csv, home_care_spend.csv and neighbours.graphml into ``out``."""
+    """Write councils.csv (2000-01 budgets and shares), councils_2015.csv (2014-15's),
+    home_care_spend.csv and neighbours.graphml into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    later = councils_in(data["councils"], data["record"], LATER_YEAR)
     tables = {
-        "councils.csv": (
-            ["name", "ons_code", "region", "budget", "inhouse_share", "districts_2013"],
-            data["councils"],
-        ),
+        "councils.csv": (COUNCIL_COLUMNS, data["councils"]),
+        f"councils_{LATER_YEAR}.csv": (COUNCIL_COLUMNS, later),
         "home_care_spend.csv": (["council", "year", "inhouse", "external"], data["record"]),
     }
     for file, (header, rows) in tables.items():

@@ -252,3 +252,64 @@ def test_the_directional_check_names_its_density_of_mutuals_against_the_baseline
     text = mutual_density(params)
     assert text.startswith("60 mutuals for 40 councils: 1.5 a council")
     assert text.endswith("3.75x the baseline's 0.4")
+
+
+# ----------------------------------------------------------------------------- on England
+
+
+def _pairs(values: list[float], outcome: str = "final_share_mutual") -> pd.DataFrame:
+    from scripts.england_claims import OUTCOMES
+
+    frame = pd.DataFrame(0.0, index=range(len(values)), columns=OUTCOMES)
+    frame[outcome] = values
+    return frame
+
+
+def test_on_england_a_claim_holds_fails_or_is_not_resolved_by_its_paired_ci():
+    from scripts.claims import CLAIMS
+    from scripts.england_claims import judge
+
+    grow = next(c for c in CLAIMS if c.key == "mutuals_grow")  # claims a rise
+    assert judge(grow, _pairs([0.10, 0.12, 0.11, 0.09]))["verdict"] == "holds"
+    assert "fails" in judge(grow, _pairs([-0.10, -0.12, -0.11, -0.09]))["verdict"]
+    assert "not resolved" in judge(grow, _pairs([0.10, -0.12, 0.11, -0.09]))["verdict"]
+    assert judge(grow, _pairs([0.10, 0.12]))["n"] == 2
+
+
+def test_on_england_each_seed_is_paired_with_itself_and_pairs_are_sized_by_precision():
+    from scripts.claims import CLAIMS
+    from scripts.england_claims import OUTCOMES, paired_differences, seeds_needed
+
+    lever = "commissioning.social_value_weight"
+    rows = []
+    for seed, base in ((5, 0.2), (7, 0.4), (9, 0.6)):  # seed 9 ran only the bottom arm
+        for value, lift in ((0.0, 0.0), (0.3, 0.1)):
+            if not (seed == 9 and value == 0.3):
+                rows.append({"lever": lever, "value": value, "seed": seed,
+                             **dict.fromkeys(OUTCOMES, base + lift)})  # fmt: skip
+    diffs = paired_differences(pd.DataFrame(rows), lever, 0.0, 0.3)
+    assert list(diffs.index) == [5, 7]
+    assert np.allclose(diffs.to_numpy(), 0.1)
+    claims = [c for c in CLAIMS if c.lever == lever]
+    noisy = _pairs(list(np.random.default_rng(0).normal(0.1, 0.05, 10)))
+    loose, tight = (seeds_needed(noisy, claims, p, cap=1000) for p in (0.05, 0.01))
+    assert 2 <= loose < tight  # a finer precision needs more pairs
+    assert seeds_needed(noisy, claims, 0.001, cap=30) == 30  # at most the cap
+
+
+@pytest.mark.slow
+def test_the_england_claims_write_their_section_and_claims_md_keeps_it(tmp_path):
+    from scripts import claims, england_claims
+
+    docs = tmp_path / "docs"
+    assert england_claims.main(["--pilot-seeds", "2", "--max-seeds", "2", "--workers", "1",
+                                "--docs", str(docs)]) == 0  # fmt: skip
+    text = (docs / "claims.md").read_text()
+    block = text[text.index("<!-- england:begin -->") : text.index("<!-- england:end -->")]
+    for claim in claims.CLAIMS:
+        assert claim.sentence in block
+    assert (docs / "img" / "claims_england.png").stat().st_size > 5_000
+    # the headline page is written whole, but another script's block stays
+    (docs / "claims.md").write_text("# old page\n\n" + text[text.index("<!-- england:begin") :])
+    kept = claims.keep_blocks((docs / "claims.md").read_text(), "# new page\n\n## A\n")
+    assert "<!-- england:begin -->" in kept and kept.startswith("# new page")

@@ -177,6 +177,11 @@ def test_the_build_reads_each_councils_spend_shares_and_map(mirrors, tmp_path):
     graph = nx.read_graphml(tmp_path / "out" / "neighbours.graphml")
     assert sorted(graph.edges) == [("Cambridgeshire", "Peterborough")]
     assert graph.degree("Isle of Wight") == 0
+    later = pd.read_csv(tmp_path / "out" / "councils_2015.csv").set_index("name")
+    assert list(later.index) == list(councils.index)  # the same councils, started later
+    assert later.loc["Cambridgeshire", "budget"] == pytest.approx(0.1)  # 10 + 90, GBP m
+    assert later.loc["Cambridgeshire", "inhouse_share"] == pytest.approx(0.1)
+    assert later.loc["Cambridgeshire", "districts_2013"] == "E07000001;E07000002"
     x_scale = math.cos(math.radians(england_data.LATITUDE))
     assert graph.nodes["Cambridgeshire"]["x"] == pytest.approx(1.0 * x_scale, abs=1e-4)
     assert graph.nodes["Cambridgeshire"]["y"] == pytest.approx(0.5, abs=1e-4)
@@ -268,6 +273,35 @@ def test_the_shipped_spend_record_is_positive_and_each_council_starts_from_it():
     total = first.inhouse + first.external
     assert np.allclose(total / 1000, councils["budget"], atol=1e-3)
     assert np.allclose(first.inhouse / total, councils["inhouse_share"], atol=1e-4)
+
+
+def test_the_shipped_2015_councils_are_the_shipped_record_of_2014_15():
+    later = pd.read_csv(ENGLAND / "councils_2015.csv").set_index("name")
+    councils = pd.read_csv(ENGLAND / "councils.csv").set_index("name")
+    spend = pd.read_csv(ENGLAND / "home_care_spend.csv")
+    record = spend[spend.year == 2015].set_index("council").loc[later.index]
+    total = record.inhouse + record.external
+    assert list(later.index) == list(councils.index)
+    assert np.allclose(total / 1000, later["budget"], atol=1e-3)
+    assert np.allclose(record.inhouse / total, later["inhouse_share"], atol=1e-4)
+    assert (
+        (later[["ons_code", "region"]].fillna("") == councils[["ons_code", "region"]].fillna(""))
+        .all()
+        .all()
+    )
+
+
+def test_england_today_runs_from_each_councils_2014_15_share():
+    scenario = load_scenario(ROOT / "scenarios" / "england_today.toml", {"shocks": []})
+    model = CommissioningModel(scenario)
+    later = pd.read_csv(ENGLAND / "councils_2015.csv")
+    assert [c.name for c in model.councils] == list(later["name"])
+    ct, cn = model.contracts, model.council_table
+    council = ct.view("council")
+    inhouse = ct.view("holder") == cn.inhouse_unit[council]
+    none_own = later["inhouse_share"].to_numpy() == 0.0
+    assert none_own.sum() > 50  # most councils bought all their home care outside by 2014-15
+    assert not inhouse[none_own[council]].any()
 
 
 def test_the_england_scenario_loads_and_runs_from_each_councils_own_share():
