@@ -58,6 +58,7 @@ def scenarios(draw):
             "local_preference": local,
             "bid_error": draw(st.floats(0.0, 0.3)),
             "fee_uplift": draw(st.floats(0.0, 1.0)),
+            "price_review": draw(st.floats(0.0, 1.0)),
             "transition_cost": draw(st.floats(0.0, 0.5)),
             "transition_local_share": draw(st.floats(0.0, 1.0)),
             "failure_regime": draw(st.sampled_from(["none", "administration"])),

@@ -28,6 +28,7 @@ from sim.core import (
     learning,
     network,
     outcomes,
+    price_review,
     shocks,
     spinouts,
     tender_round,
@@ -375,6 +376,7 @@ class Simulation:
         failure.end_administration(m, params, rng)
         failure.leave_gaps(m, tender_round.tender_due(m, params, rng), params, rng)
         spinouts.spin_outs(m, params.mutuals, rng)
+        price_review.review_prices(m, params.commissioning.price_review)
         # In-house services cost what the unit spends this quarter, cost shocks included.
         inhouse.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
         delivery.deliver_and_pay(m, params)

@@ -61,8 +61,9 @@ def cost_shock(
 ) -> None:
     """Raise delivery costs by ``magnitude`` (0.1 = 10%) for some provider types, from now on.
 
-    Running contracts' prices rise only by the council's fee uplift (:func:`fee_uplift`); their
-    holders bear the rest until re-tender.
+    Running contracts' prices rise by the council's fee uplift (:func:`fee_uplift`) now and
+    by their yearly price reviews (:mod:`sim.core.price_review`); their holders bear the rest
+    until then, or until re-tender.
     """
     names = provider_types or list(KIND_NAMES.values())
     for kind, name in KIND_NAMES.items():

@@ -81,10 +81,11 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
     ]
     rows = new_mutuals(p, councils, 1.25 * ct.reference[chosen], names, section, rng, grant)
     # Each first contract at its known cost plus mark-up (bid_prices without an estimate error).
-    price = ct.reference[chosen] * p.unit_cost(rows, market.cost_level) * (1.0 + p.markup[rows])
+    unit_cost = p.unit_cost(rows, market.cost_level)
+    price = ct.reference[chosen] * unit_cost * (1.0 + p.markup[rows])
     t = market.quarter
     end = t + QUARTERS_PER_YEAR * section.spin_out_contract_years
-    ct.place(chosen, rows, price=price, start=t, end=end, emergency=False)
+    ct.place(chosen, rows, price=price, start=t, end=end, emergency=False, unit_cost=unit_cost)
     market.ledger.spin_outs += int(chosen.size)
     return rows.tolist()
 
