@@ -34,6 +34,7 @@ from sim.core import (
     tender_round,
     tendering,
     trust,
+    workforce,
 )
 from sim.core.state import (
     KINDS,
@@ -315,12 +316,15 @@ class Simulation:
         ct.view("end")[held] = staggered[held]
 
     def _new_providers(self) -> None:
-        """Score the provider rows added since the last call (new rows: spin-outs): their
-        social value scores follow from their attributes."""
+        """Score the provider rows added since the last call (new rows: spin-outs, entrants):
+        their pay is lifted to the wage floor and their social value scores follow from their
+        attributes."""
         p = self.providers
         if self._scored == p.n:  # most quarters: no spin-out
             return
         new = slice(self._scored, p.n)
+        w = self.params.workforce
+        workforce.pay_wage_floor(p, new, w.wage_floor, w.labour_share)
         p.social_value_score[new] = tendering.social_value_scores(
             p.home[new],
             p.extraction[new],
@@ -375,8 +379,9 @@ class Simulation:
         failure.handbacks(m, params, rng)
         failure.end_administration(m, params, rng)
         failure.leave_gaps(m, tender_round.tender_due(m, params, rng), params, rng)
-        spinouts.spin_outs(m, params.mutuals, rng)
+        spinouts.spin_outs(m, params.mutuals, rng, params.workforce)
         price_review.review_prices(m, params.commissioning.price_review)
+        workforce.hire_staff(m, params.workforce)
         # In-house services cost what the unit spends this quarter, cost shocks included.
         inhouse.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
         delivery.deliver_and_pay(m, params)

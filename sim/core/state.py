@@ -162,6 +162,9 @@ class ProviderTable(_Table):
         "margin_gap": (float, 0.0),  # learned: mark-up bid less margin earned (EMA)
         "learning_rate": (float, 0.0),  # weight of each quarter's books in margin_gap
         "cost_factor": (float, 1.0),
+        # pay relative to the area's going wage: its cost factor when it starts, raised to a
+        # wage floor (sim.core.workforce.pay_wage_floor); 0 until then
+        "wage": (float, 0.0),
         "quality": (float, 0.5),
         "social_commitments": (float, 0.0),  # 0-1, social value offered beyond delivery
         "social_value_score": (
@@ -263,6 +266,10 @@ class ContractBook(_Table):
         # holder's cost now over the other (award_cost 0: not reviewed, as in-house cover)
         "award_price": (float, 0.0),
         "award_cost": (float, 0.0),
+        # its care workers' posts left unfilled (capacity units, as reference; 0: fully
+        # staffed): staff stay with the work when it changes hands (TUPE) and leave it in a
+        # gap (sim.core.workforce)
+        "vacant": (float, 0.0),
         "start": (np.int64, 0),  # first quarter of delivery (later than award after an emergency)
         "end": (np.int64, 0),  # first quarter after the contract (re-tender or review then)
         "emergency": (bool, False),
