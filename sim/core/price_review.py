@@ -4,10 +4,11 @@ A contract's price is set at award (the holder's bid: its unit cost then, its es
 work and its mark-up). At each anniversary of its start the price moves ``price_review`` of
 the way towards the award price indexed to the holder's unit cost (``award_price`` x the unit
 cost now / ``award_cost``, its unit cost at award): the bid as it would be priced at today's
-cost, estimate error and mark-up included. So 0 is a fixed-price contract (a wage rise is the holder's loss until re-tender)
-and 1 full indexation; in between, the gap a cost rise opens closes by that share each year.
-A fee uplift (:func:`sim.core.shocks.fee_uplift`) moves prices towards the same target at
-once, when a shock hits; a review then closes only what the uplift left (docs/ODD.md, 7.3).
+cost, estimate error and mark-up included. So 0 is a fixed-price contract (a wage rise is the
+holder's loss until re-tender) and 1 full indexation; in between, the gap a cost rise opens
+closes by that share each year. A fee uplift (:func:`sim.core.shocks.fee_uplift`) moves
+prices towards the same target at once, when a shock hits; a review then closes only what the
+uplift left (docs/ODD.md, 7.4).
 """
 
 from __future__ import annotations
