@@ -26,7 +26,13 @@ def scenarios(draw):
             {
                 "kind": draw(
                     st.sampled_from(
-                        ["provider_collapse", "cost_shock", "demand_shock", "budget_cut"]
+                        [
+                            "provider_collapse",
+                            "cost_shock",
+                            "demand_shock",
+                            "budget_cut",
+                            "wage_floor",
+                        ]
                     )
                 ),
                 "quarter": draw(st.integers(0, quarters - 1)),

@@ -8,10 +8,12 @@ import pytest
 
 from sim.core.delivery import deliver_and_pay
 from sim.core.engine import Simulation
+from sim.core.shocks import apply_shock
 from sim.core.state import ProviderTable
 from sim.core.workforce import hire, pay_wage_floor, vacancy_rate
+from sim.scenario import Shock
 from tests.helpers import small
-from tests.test_mechanisms import OUTSOURCER, hand_built_market, let_contracts, scenario
+from tests.test_mechanisms import MUTUAL, OUTSOURCER, hand_built_market, let_contracts, scenario
 
 NO_FAILURE = {
     "outsourcers.failure_hazard": 0.0,
@@ -111,3 +113,33 @@ def test_a_wage_floor_raises_cost_and_fills_the_low_payers_posts():
         cost_floor, vacant_floor = lowest_payers(0.98, seed)
         assert cost_floor > cost_none
         assert vacant_floor < vacant_none
+
+
+def test_a_wage_floor_shock_lifts_low_pay_and_passes_the_uplift_share_into_fees():
+    market = hand_built_market()
+    let_contracts(market)
+    p = market.providers
+    pay_wage_floor(p, slice(0, p.n), 0.0, 0.7)  # as the model starts: pay = cost factor
+    shock = Shock(kind="wage_floor", quarter=1, magnitude=1.0)
+    apply_shock(market, shock, scenario(fee_uplift=0.5), np.random.default_rng(0))
+    # The outsourcer (cost factor 0.9) is lifted to the going wage: its cost rises by 0.7 of
+    # the 11% pay rise; the mutual (1.0) and the in-house units (1.1) are not touched.
+    rise = 0.7 * (1 / 0.9 - 1)
+    assert p.view("wage").tolist() == pytest.approx([1.1, 1.1, 1.0, 1.0])
+    assert p.cost_factor[OUTSOURCER] == pytest.approx(0.9 * (1 + rise))
+    assert p.cost_factor[MUTUAL] == 1.0 and market.wage_floor == 1.0
+    # Its running contracts' fees rise by the fee uplift's share of its cost rise.
+    assert market.contracts.view("price")[1:] == pytest.approx([150 * (1 + 0.5 * rise)] * 2)
+    # A lower floor later changes nothing.
+    apply_shock(market, shock.model_copy(update={"magnitude": 0.5}), scenario(), None)
+    assert market.wage_floor == 1.0 and p.cost_factor[OUTSOURCER] == pytest.approx(0.97)
+
+
+def test_providers_entering_after_a_wage_floor_shock_pay_at_least_the_floor():
+    shocks = [{"kind": "wage_floor", "quarter": 2, "magnitude": 1.0}]
+    sim = Simulation(**small(**{"local_firms.entry_rate": 2.0}), shocks=shocks, rng=4).run()
+    p = sim.providers
+    assert sim.series()["entries"][3:].sum() > 0  # firms entered after the shock
+    assert sim.market.wage_floor == 1.0
+    assert p.view("wage").min() >= 1.0
+    assert (p.view("cost_factor") > 0.97).all()  # the cheapest (0.92) were lifted

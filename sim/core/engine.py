@@ -179,6 +179,7 @@ class Simulation:
             ledger=QuarterLedger(c.n),
             cost_level=np.ones(KINDS),
             demand_factor=np.ones(params.scenario.quarters + 1),
+            wage_floor=params.workforce.wage_floor,
         )
         self.providers = self.market.providers
         self.contracts = self.market.contracts
@@ -323,8 +324,8 @@ class Simulation:
         if self._scored == p.n:  # most quarters: no spin-out
             return
         new = slice(self._scored, p.n)
-        w = self.params.workforce
-        workforce.pay_wage_floor(p, new, w.wage_floor, w.labour_share)
+        labour_share = self.params.workforce.labour_share
+        workforce.pay_wage_floor(p, new, self.market.wage_floor, labour_share)
         p.social_value_score[new] = tendering.social_value_scores(
             p.home[new],
             p.extraction[new],
@@ -379,7 +380,7 @@ class Simulation:
         failure.handbacks(m, params, rng)
         failure.end_administration(m, params, rng)
         failure.leave_gaps(m, tender_round.tender_due(m, params, rng), params, rng)
-        spinouts.spin_outs(m, params.mutuals, rng, params.workforce)
+        spinouts.spin_outs(m, params.mutuals, rng, params.workforce.labour_share)
         price_review.review_prices(m, params.commissioning.price_review)
         workforce.hire_staff(m, params.workforce)
         # In-house services cost what the unit spends this quarter, cost shocks included.

@@ -63,11 +63,12 @@ def spin_outs(
     market: Market,
     section: Params,
     rng: np.random.Generator,
-    workforce: Params | None = None,
+    labour_share: float = 0.0,
 ) -> list[int]:
     """In-house services (not emergencies) spin out as mutuals at the yearly rate, higher
     under a support programme (``section``: the scenario's ``[mutuals]``), their pay lifted
-    to ``workforce``'s wage floor before their first price. Returns the new mutuals' rows."""
+    to the market's wage floor (raising ``labour_share`` of their cost with it) before their
+    first price. Returns the new mutuals' rows."""
     rate = section.spin_out_rate * (
         section.support_multiplier if section.support_programme else 1.0
     )
@@ -86,9 +87,8 @@ def spin_outs(
         f"{market.councils.name[c]} Mutual {p.n + 1 + i}" for i, c in enumerate(councils.tolist())
     ]
     rows = new_mutuals(p, councils, 1.25 * ct.reference[chosen], names, section, rng, grant)
-    if workforce is not None:
-        new = slice(int(rows[0]), int(rows[-1]) + 1)
-        pay_wage_floor(p, new, workforce.wage_floor, workforce.labour_share)
+    new = slice(int(rows[0]), int(rows[-1]) + 1)
+    pay_wage_floor(p, new, market.wage_floor, labour_share)
     # Each first contract at its known cost plus mark-up (bid_prices without an estimate error).
     unit_cost = p.unit_cost(rows, market.cost_level)
     price = ct.reference[chosen] * unit_cost * (1.0 + p.markup[rows])

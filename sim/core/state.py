@@ -481,6 +481,8 @@ class Market:
         events: failures and handbacks, for a report to point to.
         shock_log: (quarter, kind) of each shock applied.
         quarter: the quarter being simulated.
+        wage_floor: the lowest pay now, x the going wage (``workforce.wage_floor``, raised by
+            ``wage_floor`` shocks); new providers are lifted to it.
     """
 
     providers: ProviderTable
@@ -493,3 +495,4 @@ class Market:
     events: list[dict[str, Any]] = field(default_factory=list)
     shock_log: list[tuple[int, str]] = field(default_factory=list)
     quarter: int = 0
+    wage_floor: float = 0.0

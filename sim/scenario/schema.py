@@ -133,7 +133,7 @@ class WorkforceParams(Section):
     )
 
 
-ShockKind = Literal["provider_collapse", "cost_shock", "demand_shock", "budget_cut"]
+ShockKind = Literal["provider_collapse", "cost_shock", "demand_shock", "budget_cut", "wage_floor"]
 SHOCK_KINDS = get_args(ShockKind)
 COLLAPSE_TARGETS = ("largest_outsourcer", "largest_mutual", "random")
 
@@ -149,7 +149,12 @@ class Shock(Section):
         description="For provider_collapse: largest_outsourcer, largest_mutual, random, or a provider's name.",
     )
     magnitude: float = P(
-        0.1, ge=0.0, le=5.0, unit="fraction", description="Size of a cost, demand or budget shock."
+        0.1,
+        ge=0.0,
+        le=5.0,
+        unit="fraction",
+        description="Size of a cost, demand or budget shock; for wage_floor, the new floor (x "
+        "the going wage: 1.0 lifts every provider paying less than the going wage to it).",
     )
     duration: int = P(
         4, ge=1, le=400, unit="quarters", description="How long a demand shock lasts."
