@@ -29,17 +29,18 @@ BASE = {
     "network.councils": 40,
 }
 SHOCK = [{"kind": "cost_shock", "quarter": 4, "magnitude": 0.1}]
-#: The failure variants. The cost shock hits fixed prices (no fee uplift): councils pass none of
-#: it into running contracts, so providers bear it until re-tender; the last variant passes half
-#: of it on (the model's default fee_uplift) for comparison.
-FIXED = {"commissioning.fee_uplift": 0.0}
+#: The failure variants. The cost shock hits fixed prices (no fee uplift, no yearly price
+#: review): councils pass none of it into running contracts, so providers bear it until
+#: re-tender; the last variant passes half of it on at the shock (the model's default
+#: fee_uplift), still with no review, for comparison.
+FIXED = {"commissioning.fee_uplift": 0.0, "commissioning.price_review": 0.0}
 VARIANTS: dict[str, tuple[dict, list]] = {
     "cost shock": (FIXED, SHOCK),
     "no shock": (FIXED, []),
     "cost shock, no debt": ({**FIXED, "outsourcers.debt": 0.0}, SHOCK),
     "cost shock, no check": ({**FIXED, "councils.due_diligence_threshold": -1.0}, SHOCK),
     "cost shock, strict check": ({**FIXED, "councils.due_diligence_threshold": 0.1}, SHOCK),
-    "cost shock, half passed into fees": ({"commissioning.fee_uplift": 0.5}, SHOCK),
+    "cost shock, half passed into fees": ({**FIXED, "commissioning.fee_uplift": 0.5}, SHOCK),
 }
 
 

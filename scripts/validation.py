@@ -311,7 +311,7 @@ def finance_section(seeds: int) -> str:
 
 Measured by `.venv/bin/python -m scripts.outsourcer_failures --seeds {seeds}`. A 40-council
 market over 11 years with a 10% cost shock in quarter 4 that councils do not pass into fees
-(fixed prices, `fee_uplift = 0`) and no scheduled collapse: the share of seeds in which at
+(fixed prices, `fee_uplift = 0` and `price_review = 0`) and no scheduled collapse: the share of seeds in which at
 least one outsourcer becomes insolvent, insolvent outsourcers, contracts
 disrupted and bidders turned away by the financial check, per seed.
 
@@ -329,7 +329,7 @@ with none, {share[default]:.0%} at the default ({d.councils.due_diligence_thresh
 {"fewer" if fewer else "no fewer"} contracts disrupted ({disrupted[strict]:.0f} against
 {disrupted[default]:.0f} per seed){"" if fewer else ": a firm the check excludes loses new, profitable work while keeping its loss-making contracts and its debts"}.
 When councils pass half the rise into running contracts' fees (the default
-`fee_uplift = 0.5`), an outsourcer fails in {share["cost shock, half passed into fees"]:.0%} of seeds.
+`fee_uplift = 0.5`, still with no yearly review), an outsourcer fails in {share["cost shock, half passed into fees"]:.0%} of seeds.
 These are small samples ({seeds} seeds a variant): a difference of one or two seeds is noise.
 
 Recovery after the largest outsourcer collapses in quarter 12 (8 years, 40 councils), by

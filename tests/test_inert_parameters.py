@@ -127,6 +127,8 @@ MARKETS: dict[str, dict[str, Any]] = {
             "failure_regime": "administration",
             "fee_uplift": 0.5,
         },
+        # a floor above the lowest pay, and an area short of staff: labour_share then moves cost
+        "workforce": {"wage_floor": 1.0, "pool_ratio": 0.95},
         "outsourcers": {
             "count": 4,
             "subcontract_share": 0.3,

@@ -26,7 +26,13 @@ def scenarios(draw):
             {
                 "kind": draw(
                     st.sampled_from(
-                        ["provider_collapse", "cost_shock", "demand_shock", "budget_cut"]
+                        [
+                            "provider_collapse",
+                            "cost_shock",
+                            "demand_shock",
+                            "budget_cut",
+                            "wage_floor",
+                        ]
                     )
                 ),
                 "quarter": draw(st.integers(0, quarters - 1)),
@@ -59,6 +65,7 @@ def scenarios(draw):
             "local_preference": local,
             "bid_error": draw(st.floats(0.0, 0.3)),
             "fee_uplift": draw(st.floats(0.0, 1.0)),
+            "price_review": draw(st.floats(0.0, 1.0)),
             "transition_cost": draw(st.floats(0.0, 0.5)),
             "transition_local_share": draw(st.floats(0.0, 1.0)),
             "failure_regime": draw(st.sampled_from(["none", "administration"])),
@@ -67,6 +74,12 @@ def scenarios(draw):
             "handback_headroom": draw(st.floats(0.0, 0.5)),
             "handback_bar_quarters": draw(st.integers(0, 12)),
             "handback_notice_quarters": draw(st.integers(0, 3)),
+        },
+        "workforce": {
+            "pool_ratio": draw(st.floats(0.5, 1.5)),
+            "turnover": draw(st.floats(0.0, 1.0)),
+            "wage_floor": draw(st.floats(0.0, 1.5)),
+            "labour_share": draw(st.floats(0.0, 1.0)),
         },
         "outsourcers": {
             "count": draw(st.integers(0, 6)),
@@ -138,6 +151,9 @@ def check_quarter(model: CommissioningModel, cash_before: np.ndarray, n_before: 
     held = (model.contracts.view("holder") >= 0).any()
     assert abs(shares - 1.0) < 1e-9 if held else shares == 0.0
     assert 0.0 <= m["service_delivered"] <= 1.0
+    # Vacancies are part of unmet need, never more; posts vacant are 0-1 of those needed.
+    assert 0.0 <= m["vacancy_rate"] <= 1.0
+    assert 0.0 <= m["unmet_need_staff"] <= m["unmet_need"] * (1 + CONSERVED) + CONSERVED
     assert sum(m[f"failures_{k}"] for k in ("outsourcer", "mutual", "local_firm")) == m["failures"]
     assert 0.0 <= m["local_share"] <= 1.0 + 1e-12
     # No live contract is held by, or subcontracted to, a failed provider.

@@ -19,6 +19,7 @@ from sim.core.delivery import (
 from sim.core.failure import end_administration, fail_provider, handbacks, insolvencies, leave_gaps
 from sim.core.inhouse import refresh_inhouse_prices
 from sim.core.neighbours import Neighbours
+from sim.core.price_review import review_prices
 from sim.core.shocks import apply_shock
 from sim.core.spinouts import spin_outs
 from sim.core.state import (
@@ -537,6 +538,34 @@ def test_a_fee_uplift_passes_a_share_of_a_cost_shock_into_running_contracts():
         # ... the mutual's cost did not rise, so neither does its price.
         assert ct.price[0] == pytest.approx(105.0)
         assert market.cost_level.tolist() == pytest.approx([1.2, 1.0, 1.2, 1.0])
+
+
+def test_a_price_review_moves_prices_towards_the_award_price_indexed_to_cost():
+    def reviewed(share: float, quarter: int = 4, uplift: float = 0.0) -> list[float]:
+        market = hand_built_market()
+        ct = market.contracts
+        # Slot 0 in-house (priced at cost, never reviewed); slot 1 the outsourcer's from
+        # quarter 0 at 99 = 100 x its unit cost 0.9 x 1.1; slot 2 the mutual's from quarter 2.
+        ct.place(0, UNIT_A, price=0.0, start=0, end=20, emergency=False)
+        ct.place(1, OUTSOURCER, price=99.0, start=0, end=20, emergency=False, unit_cost=0.9)
+        ct.place(2, MUTUAL, price=105.0, start=2, end=20, emergency=False, unit_cost=1.0)
+        shock = Shock(kind="cost_shock", quarter=1, magnitude=0.2)  # every type's cost +20%
+        apply_shock(market, shock, scenario(fee_uplift=uplift), np.random.default_rng(0))
+        market.quarter = quarter
+        review_prices(market, share)
+        return ct.view("price").tolist()
+
+    # At its first anniversary the outsourcer's price moves towards 99 x 1.2 = 118.8; the
+    # mutual's contract is half a year old and keeps its price; the in-house one is not reviewed.
+    assert reviewed(0.0) == pytest.approx([0.0, 99.0, 105.0])
+    assert reviewed(0.5) == pytest.approx([0.0, 99.0 + 0.5 * 19.8, 105.0])
+    assert reviewed(1.0) == pytest.approx([0.0, 118.8, 105.0])
+    assert reviewed(1.0, quarter=6) == pytest.approx([0.0, 99.0, 126.0])
+    assert reviewed(1.0, quarter=5) == pytest.approx([0.0, 99.0, 105.0])  # no anniversary
+    # A fee uplift at the shock moves prices to the same target: a review closes only the rest.
+    assert reviewed(0.0, uplift=0.5) == pytest.approx([0.0, 108.9, 115.5])
+    assert reviewed(1.0, uplift=0.5) == pytest.approx([0.0, 118.8, 115.5])
+    assert reviewed(0.5, uplift=0.5) == pytest.approx([0.0, 113.85, 115.5])
 
 
 def test_social_value_follows_from_what_a_provider_does():

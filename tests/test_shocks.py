@@ -79,7 +79,11 @@ def test_collapse_by_name_and_of_nobody():
 
 
 def test_cost_shock_is_borne_by_fixed_price_holders_without_a_fee_uplift():
-    fixed = {"outsourcers.subcontract_share": 0.0, "commissioning.fee_uplift": 0.0}
+    fixed = {
+        "outsourcers.subcontract_share": 0.0,
+        "commissioning.fee_uplift": 0.0,
+        "commissioning.price_review": 0.0,
+    }
     model = advance(CommissioningModel(**small(**fixed)), 4)
     prices = model.contracts.view("price").copy()
     model.step()
@@ -110,7 +114,10 @@ def test_cost_shock_is_borne_by_fixed_price_holders_without_a_fee_uplift():
 
 
 def test_cost_shock_leads_to_handbacks():
-    base = small(**{"scenario.quarters": 24, "network.councils": 40})
+    # without yearly price reviews, which let holders recover (tested below)
+    base = small(
+        **{"scenario.quarters": 24, "network.councils": 40, "commissioning.price_review": 0.0}
+    )
     calm = CommissioningModel(**base).run().summary()["handbacks_total"]
     shock = [{"kind": "cost_shock", "quarter": 4, "magnitude": 0.15}]
     shocked = CommissioningModel(**base, shocks=shock).run().summary()["handbacks_total"]
@@ -124,7 +131,10 @@ def test_a_fee_uplift_softens_a_cost_shock():
     for uplift in (0.0, 1.0):
         for seed in (1, 2):
             model = CommissioningModel(
-                **base, shocks=shock, rng=seed, **{"commissioning.fee_uplift": uplift}
+                **base,
+                shocks=shock,
+                rng=seed,
+                **{"commissioning.fee_uplift": uplift, "commissioning.price_review": 0.0},
             ).run()
             ts = model.timeseries()
             handbacks.append(ts["handbacks"][4:].sum())
@@ -132,6 +142,29 @@ def test_a_fee_uplift_softens_a_cost_shock():
     # Paid its cost rise in full, no holder is pushed over the handback line by the shock.
     assert sum(handbacks[2:]) < sum(handbacks[:2])
     assert min(service[2:]) >= min(service[:2])
+
+
+def test_a_yearly_price_review_lets_holders_recover_from_a_cost_shock():
+    # A wage rise with no fee uplift: fixed-price holders lose money until re-tender; with a
+    # full review each contract's price catches up at its next anniversary.
+    base = small(**{"scenario.quarters": 28, "network.councils": 40})
+    shock = [{"kind": "cost_shock", "quarter": 4, "magnitude": 0.1}]
+    handbacks = {}
+    for review in (0.0, 1.0):
+        handbacks[review] = [
+            CommissioningModel(
+                **base,
+                shocks=shock,
+                rng=seed,
+                **{"commissioning.fee_uplift": 0.0, "commissioning.price_review": review},
+            )
+            .run()
+            .timeseries()["handbacks"][4:]
+            .sum()
+            for seed in (1, 2, 3)
+        ]
+    assert sum(handbacks[1.0]) < sum(handbacks[0.0])
+    assert all(r <= f for r, f in zip(handbacks[1.0], handbacks[0.0], strict=True))
 
 
 def test_budget_cuts_cut_spend_and_leave_need_unmet():

@@ -141,7 +141,17 @@ def deliver_and_pay(market: Market, params: Params) -> None:
 
 
 _ACCOUNTS = ("revenue", "cost", "surplus", "dividends", "interest")
-_MONEY = ("required", "delivered", "paid", "local", "leaked", "transition", "bought", "idle")
+_MONEY = (
+    "required",
+    "delivered",
+    "paid",
+    "local",
+    "leaked",
+    "transition",
+    "bought",
+    "idle",
+    "unstaffed",
+)
 
 
 @kernel
@@ -150,7 +160,8 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
     ``revenue_last`` and ``cost_last`` in place and returns the flows' legs (rows slot,
     provider, council) and money (rows revenue, cost, local, leaked), the accounts (rows
     revenue, cost, surplus, dividends, interest), the councils' money (rows required,
-    delivered, paid, local, leaked, transition, bought, idle) and the emergency cost."""
+    delivered, paid, local, leaked, transition, bought, idle, unstaffed) and the emergency
+    cost."""
     holder, reference, start, council = ct.holder, ct.reference, ct.start, ct.council
     price, disrupted_at, emergency, loss_streak = (
         ct.price,
@@ -173,9 +184,15 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
     handback_loss, handback_headroom = run.handback_loss, run.handback_headroom
     n_ct, n_p, n_c = holder.size, kind.size, inhouse_unit.size
     fraction = np.zeros(n_ct)
+    # A contract delivers at most its staffed share (sim.core.workforce): the rest is unmet.
+    unstaffed = np.zeros(n_c)
     for i in range(n_ct):
         if holder[i] >= 0 and start[i] <= t:
             fraction[i] = 1.0 - service_loss if disrupted_at[i] == t else 1.0
+            if ct.vacant[i] > 0:
+                short = fraction[i] * min(ct.vacant[i] / reference[i], 1.0)
+                fraction[i] -= short
+                unstaffed[council[i]] += reference[i] * short
 
     extra = np.zeros(n_c)
     used = used_capacity(holder, reference, n_p)
@@ -410,7 +427,8 @@ def _deliver_and_pay(ct, p, cn, disrupted_value, cost_level, t, demand, transiti
     accounts = np.empty((5, n_p))
     accounts[0], accounts[1], accounts[2] = acc_revenue, acc_cost, surplus
     accounts[3], accounts[4] = dividends, interest
-    councils = np.empty((8, n_c))
+    councils = np.empty((9, n_c))
     councils[0], councils[1], councils[2], councils[3] = required, delivered, paid_c, local_c
     councils[4], councils[5], councils[6], councils[7] = leaked_c, transition, bought, idle_paid
+    councils[8] = unstaffed
     return legs, money, accounts, councils, emergency_cost

@@ -28,11 +28,13 @@ from sim.core import (
     learning,
     network,
     outcomes,
+    price_review,
     shocks,
     spinouts,
     tender_round,
     tendering,
     trust,
+    workforce,
 )
 from sim.core.state import (
     KINDS,
@@ -177,6 +179,7 @@ class Simulation:
             ledger=QuarterLedger(c.n),
             cost_level=np.ones(KINDS),
             demand_factor=np.ones(params.scenario.quarters + 1),
+            wage_floor=params.workforce.wage_floor,
         )
         self.providers = self.market.providers
         self.contracts = self.market.contracts
@@ -314,12 +317,15 @@ class Simulation:
         ct.view("end")[held] = staggered[held]
 
     def _new_providers(self) -> None:
-        """Score the provider rows added since the last call (new rows: spin-outs): their
-        social value scores follow from their attributes."""
+        """Score the provider rows added since the last call (new rows: spin-outs, entrants):
+        their pay is lifted to the wage floor and their social value scores follow from their
+        attributes."""
         p = self.providers
         if self._scored == p.n:  # most quarters: no spin-out
             return
         new = slice(self._scored, p.n)
+        labour_share = self.params.workforce.labour_share
+        workforce.pay_wage_floor(p, new, self.market.wage_floor, labour_share)
         p.social_value_score[new] = tendering.social_value_scores(
             p.home[new],
             p.extraction[new],
@@ -374,7 +380,9 @@ class Simulation:
         failure.handbacks(m, params, rng)
         failure.end_administration(m, params, rng)
         failure.leave_gaps(m, tender_round.tender_due(m, params, rng), params, rng)
-        spinouts.spin_outs(m, params.mutuals, rng)
+        spinouts.spin_outs(m, params.mutuals, rng, params.workforce.labour_share)
+        price_review.review_prices(m, params.commissioning.price_review)
+        workforce.hire_staff(m, params.workforce)
         # In-house services cost what the unit spends this quarter, cost shocks included.
         inhouse.refresh_inhouse_prices(m, params.commissioning.emergency_premium)
         delivery.deliver_and_pay(m, params)

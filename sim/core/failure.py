@@ -273,7 +273,7 @@ def _emergency(order, at, ct, p, cn, run):
         u = inhouse_unit[c]
         if spare[u] >= size:  # insource (as :func:`insource`)
             spare[u] -= size
-            place(s, u, 0.0, t, t + emergency_quarters, True, ct)
+            place(s, u, 0.0, 0.0, t, t + emergency_quarters, True, ct)
             continue
         buf[:n_national] = nationals
         n_cand = near_fill(c, indptr, indices, rows, first, buf, n_national)
@@ -288,9 +288,10 @@ def _emergency(order, at, ct, p, cn, run):
                 best = k
         if best >= 0:
             spare[best] -= size
-            bid = size * (cost_factor[best] * cost_level[kind[best]]) * (1.0 + markup[best])
+            uc = cost_factor[best] * cost_level[kind[best]]
+            bid = size * uc * (1.0 + markup[best])
             begin = t + mobilisation
-            place(s, best, bid * (1 + premium), begin, begin + emergency_quarters, True, ct)
+            place(s, best, bid * (1 + premium), uc, begin, begin + emergency_quarters, True, ct)
         else:
             end[s] = t + retender_quarters
 

@@ -78,6 +78,11 @@ REPORTERS: dict[str, Outcome] = _table(
             "Required service delivered (0-1)"),
     Outcome("unmet_need", float, "GBP m / quarter", "Unmet need",
             "Required service not delivered, at reference cost"),
+    Outcome("unmet_need_staff", float, "GBP m / quarter", "Unmet need for want of staff",
+            "The part of unmet_need that contracts' vacant posts left undelivered"),
+    Outcome("vacancy_rate", float, "share", "Vacancy rate",
+            "Vacant care-worker posts as a share of the posts held contracts need, after the "
+            "quarter's hiring (Skills for Care: about 10% in 2022-23)"),
     Outcome("emergency_cost", float, "GBP m / quarter", "Emergency cost",
             "Emergency premiums and transition costs of failure"),
     Outcome("spend", float, "GBP m / quarter", "Councils' spend",

@@ -28,6 +28,7 @@ from sim.core.outcome_table import (
 )
 from sim.core.state import KIND_NAMES, KINDS, Market, ProviderKind
 from sim.core.tendering import effective_weights
+from sim.core.workforce import vacancy_rate
 from sim.version import package_version
 
 if TYPE_CHECKING:
@@ -121,6 +122,10 @@ def quarter_metrics(market: Market, local_respend: float) -> dict[str, Any]:
         "handbacks": ledger.handbacks,
         "service_delivered": min(delivered / required, 1.0) if required > 0 else 1.0,
         "unmet_need": max(required - delivered, 0.0) / MILLION,
+        "unmet_need_staff": float(pairwise_sum(money["unstaffed"])) / MILLION,
+        "vacancy_rate": float(
+            vacancy_rate(ct.view("holder"), ct.view("reference"), ct.view("vacant"))
+        ),
         "emergency_cost": float(money["emergency_cost"]) / MILLION,
         "spend": spend / MILLION,
         "cost_per_service": spend / delivered if delivered > 0 else 0.0,

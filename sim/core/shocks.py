@@ -13,6 +13,7 @@ import numpy as np
 from sim.core.failure import fail_provider
 from sim.core.jit import kernel
 from sim.core.state import KIND_NAMES, Market, Params, ProviderKind
+from sim.core.workforce import pay_wage_floor
 
 __all__ = [
     "apply_shock",
@@ -21,6 +22,7 @@ __all__ = [
     "cost_shock",
     "demand_shock",
     "fee_uplift",
+    "raise_wage_floor",
     "random_failures",
     "resolve_target",
     "scheduled",
@@ -61,8 +63,9 @@ def cost_shock(
 ) -> None:
     """Raise delivery costs by ``magnitude`` (0.1 = 10%) for some provider types, from now on.
 
-    Running contracts' prices rise only by the council's fee uplift (:func:`fee_uplift`); their
-    holders bear the rest until re-tender.
+    Running contracts' prices rise by the council's fee uplift (:func:`fee_uplift`) now and
+    by their yearly price reviews (:mod:`sim.core.price_review`); their holders bear the rest
+    until then, or until re-tender.
     """
     names = provider_types or list(KIND_NAMES.values())
     for kind, name in KIND_NAMES.items():
@@ -70,14 +73,24 @@ def cost_shock(
             cost_level[kind] *= 1.0 + magnitude
 
 
-def fee_uplift(
-    price: np.ndarray, holder_kind: np.ndarray, rise: np.ndarray, share: float
-) -> np.ndarray:
-    """Prices of running contracts after a fee uplift: each rises by ``share`` of the cost rise
-    of its holder's type (``rise``: (KINDS,) relative rise per provider type, 0.075 for a 7.5%
-    shock). ``holder_kind``: each contract's holder type, -1 for no holder (a gap)."""
-    uplift = np.where(holder_kind >= 0, rise[np.maximum(holder_kind, 0)], 0.0)
+def fee_uplift(price: np.ndarray, holder: np.ndarray, rise: np.ndarray, share: float) -> np.ndarray:
+    """Prices of running contracts after a fee uplift: each rises by ``share`` of its holder's
+    cost rise (``rise``: each provider's relative rise, 0.075 for 7.5%). ``holder``: each
+    contract's holder, -1 for no holder (a gap)."""
+    uplift = np.where(holder >= 0, rise[np.maximum(holder, 0)], 0.0)
     return price * (1.0 + share * uplift)
+
+
+def raise_wage_floor(market: Market, floor: float, labour_share: float) -> np.ndarray:
+    """Raise the wage floor to ``floor`` (x the going wage; a lower one changes nothing): every
+    provider paying less is lifted to it, its cost factor rising by ``labour_share`` of the
+    rise (:func:`sim.core.workforce.pay_wage_floor`). Returns each provider's relative cost
+    rise."""
+    p = market.providers
+    before = p.view("cost_factor").copy()
+    market.wage_floor = max(market.wage_floor, floor)
+    pay_wage_floor(p, slice(0, p.n), market.wage_floor, labour_share)
+    return p.view("cost_factor") / before - 1.0
 
 
 def demand_shock(demand_factor: np.ndarray, quarter: int, magnitude: float, duration: int) -> None:
@@ -92,23 +105,22 @@ def budget_cut(budget_factor: np.ndarray, magnitude: float) -> None:
 
 def apply_shock(market: Market, shock: Params, params: Params, rng: np.random.Generator) -> None:
     """Apply one shock (a scenario's ``[[shocks]]`` entry) in the current quarter; log it."""
+    ct, p = market.contracts, market.providers
     match shock.kind:
         case "provider_collapse":
             collapse_provider(market, shock.target, params, rng)
-        case "cost_shock":
-            before = market.cost_level.copy()
-            cost_shock(market.cost_level, shock.magnitude, shock.provider_types)
-            # Councils pass a share of the rise into running contracts' fees.
-            ct, p = market.contracts, market.providers
-            holder = ct.view("holder")
-            # An in-house unit's price is its cost, reset before delivery this quarter
+        case "cost_shock" | "wage_floor":
+            if shock.kind == "cost_shock":
+                before = market.cost_level.copy()
+                cost_shock(market.cost_level, shock.magnitude, shock.provider_types)
+                rise = (market.cost_level / before - 1.0)[p.view("kind")]
+            else:
+                rise = raise_wage_floor(market, shock.magnitude, params.workforce.labour_share)
+            # Councils pass a share of the rise into running contracts' fees. An in-house
+            # unit's price is its cost, reset before delivery this quarter
             # (sim.core.inhouse.refresh_inhouse_prices): its uplift does not last.
-            kind = np.where(holder >= 0, p.kind[np.maximum(holder, 0)], -1)
             ct.view("price")[:] = fee_uplift(
-                ct.view("price"),
-                kind,
-                market.cost_level / before - 1.0,
-                params.commissioning.fee_uplift,
+                ct.view("price"), ct.view("holder"), rise, params.commissioning.fee_uplift
             )
         case "demand_shock":
             demand_shock(market.demand_factor, market.quarter, shock.magnitude, shock.duration)

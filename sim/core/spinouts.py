@@ -21,6 +21,7 @@ from sim.core.state import (
     ProviderTable,
     provider_values,
 )
+from sim.core.workforce import pay_wage_floor
 
 __all__ = ["grow_providers", "new_mutual", "new_mutuals", "spin_outs"]
 
@@ -58,10 +59,16 @@ def new_mutuals(
     return providers.extend(len(homes), kind=ProviderKind.MUTUAL, name=names, home=homes, **values)
 
 
-def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list[int]:
+def spin_outs(
+    market: Market,
+    section: Params,
+    rng: np.random.Generator,
+    labour_share: float = 0.0,
+) -> list[int]:
     """In-house services (not emergencies) spin out as mutuals at the yearly rate, higher
-    under a support programme (``section``: the scenario's ``[mutuals]``). Returns the new
-    mutuals' rows."""
+    under a support programme (``section``: the scenario's ``[mutuals]``), their pay lifted
+    to the market's wage floor (raising ``labour_share`` of their cost with it) before their
+    first price. Returns the new mutuals' rows."""
     rate = section.spin_out_rate * (
         section.support_multiplier if section.support_programme else 1.0
     )
@@ -80,11 +87,14 @@ def spin_outs(market: Market, section: Params, rng: np.random.Generator) -> list
         f"{market.councils.name[c]} Mutual {p.n + 1 + i}" for i, c in enumerate(councils.tolist())
     ]
     rows = new_mutuals(p, councils, 1.25 * ct.reference[chosen], names, section, rng, grant)
+    new = slice(int(rows[0]), int(rows[-1]) + 1)
+    pay_wage_floor(p, new, market.wage_floor, labour_share)
     # Each first contract at its known cost plus mark-up (bid_prices without an estimate error).
-    price = ct.reference[chosen] * p.unit_cost(rows, market.cost_level) * (1.0 + p.markup[rows])
+    unit_cost = p.unit_cost(rows, market.cost_level)
+    price = ct.reference[chosen] * unit_cost * (1.0 + p.markup[rows])
     t = market.quarter
     end = t + QUARTERS_PER_YEAR * section.spin_out_contract_years
-    ct.place(chosen, rows, price=price, start=t, end=end, emergency=False)
+    ct.place(chosen, rows, price=price, start=t, end=end, emergency=False, unit_cost=unit_cost)
     market.ledger.spin_outs += int(chosen.size)
     return rows.tolist()
 

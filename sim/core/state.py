@@ -162,6 +162,9 @@ class ProviderTable(_Table):
         "margin_gap": (float, 0.0),  # learned: mark-up bid less margin earned (EMA)
         "learning_rate": (float, 0.0),  # weight of each quarter's books in margin_gap
         "cost_factor": (float, 1.0),
+        # pay relative to the area's going wage: its cost factor when it starts, raised to a
+        # wage floor (sim.core.workforce.pay_wage_floor); 0 until then
+        "wage": (float, 0.0),
         "quality": (float, 0.5),
         "social_commitments": (float, 0.0),  # 0-1, social value offered beyond delivery
         "social_value_score": (
@@ -245,8 +248,10 @@ class ContractBook(_Table):
     """Every contract slot: each council's service lines, split into lots.
 
     A slot always exists; its holder changes at each award. ``holder == -1`` is a gap: no one
-    delivers and the need is unmet. Prices are fixed at award (fixed-price contracts), but for
-    a fee uplift after a cost shock (:func:`sim.core.shocks.fee_uplift`).
+    delivers and the need is unmet. Prices are set at award; a fee uplift after a cost shock
+    (:func:`sim.core.shocks.fee_uplift`) and the yearly price review
+    (:func:`sim.core.price_review.review_prices`) move them towards the award price indexed to
+    the holder's cost.
     """
 
     Columns: ClassVar[type]  # ContractColumns, below
@@ -257,6 +262,14 @@ class ContractBook(_Table):
         "reference": (float, 0.0),  # value of the required service at reference cost, GBP/quarter
         "holder": (np.int64, -1),
         "price": (float, 0.0),  # GBP per quarter paid to the holder
+        # the price at award and the holder's unit cost then: a review indexes the one by the
+        # holder's cost now over the other (award_cost 0: not reviewed, as in-house cover)
+        "award_price": (float, 0.0),
+        "award_cost": (float, 0.0),
+        # its care workers' posts left unfilled (capacity units, as reference; 0: fully
+        # staffed): staff stay with the work when it changes hands (TUPE) and leave it in a
+        # gap (sim.core.workforce)
+        "vacant": (float, 0.0),
         "start": (np.int64, 0),  # first quarter of delivery (later than award after an emergency)
         "end": (np.int64, 0),  # first quarter after the contract (re-tender or review then)
         "emergency": (bool, False),
@@ -288,11 +301,16 @@ class ContractBook(_Table):
         start: int,
         end: int,
         emergency: bool,
+        unit_cost: float | np.ndarray = 0.0,
     ) -> None:
         """Give contract ``slot`` to ``provider`` on these terms (a fresh contract: no losses
-        carried over, no subcontractor yet); or many slots at once, element by element."""
+        carried over, no subcontractor yet); or many slots at once, element by element.
+        ``unit_cost``: the provider's unit cost now, which the yearly price review indexes
+        from (0: the price is never reviewed)."""
         self.holder[slot] = provider
         self.price[slot] = price
+        self.award_price[slot] = price
+        self.award_cost[slot] = unit_cost
         self.start[slot] = start
         self.end[slot] = end
         self.emergency[slot] = emergency
@@ -463,6 +481,8 @@ class Market:
         events: failures and handbacks, for a report to point to.
         shock_log: (quarter, kind) of each shock applied.
         quarter: the quarter being simulated.
+        wage_floor: the lowest pay now, x the going wage (``workforce.wage_floor``, raised by
+            ``wage_floor`` shocks); new providers are lifted to it.
     """
 
     providers: ProviderTable
@@ -475,3 +495,4 @@ class Market:
     events: list[dict[str, Any]] = field(default_factory=list)
     shock_log: list[tuple[int, str]] = field(default_factory=list)
     quarter: int = 0
+    wage_floor: float = 0.0

@@ -300,7 +300,9 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
     for i in range(n):
         s = slots[i]
         if win[i] >= 0:
-            place(s, win[i], win_price[i], begin[i], begin[i] + term[i], False, ct)
+            w = win[i]
+            uc = cost_factor[w] * cost_level[kind[w]]
+            place(s, w, win_price[i], uc, begin[i], begin[i] + term[i], False, ct)
             ct.premium[s] = max(win_price[i] - cheapest[i], 0.0)
         elif incumbent[i] >= 0 and alive[incumbent[i]] and not ct.notice[s]:
             end[s] = t + QUARTERS_PER_YEAR
@@ -360,11 +362,13 @@ def _finish(rng, slots, begin, cells, at, ct, p, cn, inhouse_bids, run):
 
 
 @kernel(inline=True)
-def place(s, provider, at_price, begin, until, is_emergency, ct):
+def place(s, provider, at_price, unit_cost, begin, until, is_emergency, ct):
     """Give contract ``s`` to ``provider`` on these terms (:meth:`sim.core.state.ContractBook.place`
     on the book's columns, for the kernels)."""
     ct.holder[s] = provider
     ct.price[s] = at_price
+    ct.award_price[s] = at_price
+    ct.award_cost[s] = unit_cost
     ct.start[s] = begin
     ct.end[s] = until
     ct.emergency[s] = is_emergency

@@ -18,6 +18,7 @@ SHOCK_NAMES = {
     "cost_shock": "cost shock",
     "demand_shock": "demand shock",
     "budget_cut": "budget cut",
+    "wage_floor": "wage floor",
 }
 
 

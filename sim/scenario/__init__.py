@@ -36,6 +36,7 @@ from sim.scenario.schema import (
     ScenarioMeta,
     Shock,
     TrustParams,
+    WorkforceParams,
     outsourcer_name,
 )
 
@@ -57,6 +58,7 @@ __all__ = [
     "ScenarioMeta",
     "Shock",
     "TrustParams",
+    "WorkforceParams",
     "apply_overrides",
     "check_data_files",
     "known_keys",

@@ -176,11 +176,24 @@ class CommissioningParams(Section):
         le=1.0,
         unit="share of cost rise",
         description="Share of a cost shock councils pass into the prices of running contracts "
-        "when it hits (a fee uplift); 0 = fixed prices until re-tender. In-house work always "
-        "costs what it costs.",
+        "when it hits (a fee uplift); 0 = none (each contract's yearly price review, "
+        "price_review, may still pass it on). In-house work always costs what it costs.",
         source="assumption: after the 2016 National Living Wage many councils raised fees by "
         "less than its cost (UKHCA 2016); fees rose 5.3% against a 6.7% NLW rise plus NICs in "
         "2025-26 (DHSC)",
+    )
+    price_review: float = P(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        unit="share of the gap a year",
+        description="Yearly price review of running contracts: at each anniversary of its start "
+        "a contract's price moves this share of the way to its award price indexed to its "
+        "holder's unit cost now; 0 = fixed prices until re-tender, 1 = full indexation. A fee "
+        "uplift moves prices to the same target at once when a shock hits.",
+        source="assumption: councils set fees yearly and are to consider the actual cost of "
+        "care (Care Act 2014 statutory guidance 4.31); uplifts trailed cost rises (UKHCA 2016; "
+        "fees +5.3% against a 6.7% NLW rise plus NICs in 2025-26, DHSC): half the gap a year",
     )
     handback_headroom: float = P(
         0.1,

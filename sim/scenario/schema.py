@@ -43,6 +43,7 @@ __all__ = [
     "ScenarioMeta",
     "Shock",
     "TrustParams",
+    "WorkforceParams",
     "effective_weights",
     "outsourcer_name",
     "social_value_weight_total",
@@ -87,7 +88,52 @@ class TrustParams(Section):
         return self
 
 
-ShockKind = Literal["provider_collapse", "cost_shock", "demand_shock", "budget_cut"]
+class WorkforceParams(Section):
+    """`[workforce]`: each area's care workers, whom providers hire to deliver their contracts
+    (docs/ODD.md, 7.9)."""
+
+    pool_ratio: float = P(
+        1.1,
+        gt=0.0,
+        le=3.0,
+        unit="workers per unit of work",
+        description="Care workers in each area per unit of the work its contracts need (in "
+        "the model's capacity units); below 1 the area cannot staff all its care.",
+        source="assumption",
+    )
+    turnover: float = P(
+        0.28,
+        ge=0.0,
+        le=1.0,
+        unit="share a year",
+        description="Share of a provider's care workers who leave in a year; a leaver can be "
+        "hired again only the next quarter, so turnover opens vacancies a tight area cannot fill.",
+        source="Skills for Care, The state of the adult social care sector and workforce in "
+        "England 2023: turnover about 28% a year (estimate)",
+    )
+    wage_floor: float = P(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        unit="x the going wage",
+        description="Lowest pay a provider may offer (the National Living Wage), relative to "
+        "the area's going wage; a provider paying less is lifted to it, at the cost of its "
+        "labour share of cost. 0 = no floor.",
+        source="assumption (National Living Wage; a scenario sets it)",
+    )
+    labour_share: float = P(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        unit="share of unit cost",
+        description="Share of a provider's unit cost that is care workers' pay (what a wage "
+        "floor raises).",
+        source="UKHCA, The Homecare Deficit / Minimum Price for Homecare: care workers' pay "
+        "and on-costs are about 70% of the price (estimate)",
+    )
+
+
+ShockKind = Literal["provider_collapse", "cost_shock", "demand_shock", "budget_cut", "wage_floor"]
 SHOCK_KINDS = get_args(ShockKind)
 COLLAPSE_TARGETS = ("largest_outsourcer", "largest_mutual", "random")
 
@@ -103,7 +149,12 @@ class Shock(Section):
         description="For provider_collapse: largest_outsourcer, largest_mutual, random, or a provider's name.",
     )
     magnitude: float = P(
-        0.1, ge=0.0, le=5.0, unit="fraction", description="Size of a cost, demand or budget shock."
+        0.1,
+        ge=0.0,
+        le=5.0,
+        unit="fraction",
+        description="Size of a cost, demand or budget shock; for wage_floor, the new floor (x "
+        "the going wage: 1.0 lifts every provider paying less than the going wage to it).",
     )
     duration: int = P(
         4, ge=1, le=400, unit="quarters", description="How long a demand shock lasts."
@@ -161,6 +212,7 @@ class Scenario(Section):
     mutuals: MutualParams = Field(default_factory=MutualParams)
     local_firms: LocalFirmParams = Field(default_factory=LocalFirmParams)
     trust: TrustParams = Field(default_factory=TrustParams)
+    workforce: WorkforceParams = Field(default_factory=WorkforceParams)
     shocks: list[Shock] = Field(default_factory=list)
 
     @model_validator(mode="after")
