@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-from scripts.calibrate import calibrated_overrides  # noqa: E402
+from scripts.calibrate import posterior_tasks  # noqa: E402
 from scripts.scriptkit import OneLineParser, write_block  # noqa: E402
 
 HOME_CARE = ROOT / "scenarios" / "home_care_1993.toml"
@@ -238,19 +238,7 @@ def measure_baseline(seed: int) -> dict[str, float]:
 
 def home_care_tasks(draws: int, seed: int, posterior: Path, shock: bool) -> tuple[list, str]:
     """(overrides, seed) per run, and a label saying where the parameters come from."""
-    rng = np.random.default_rng(seed)
-    seeds = rng.integers(0, 2**31 - 1, draws)
-    extra = {"shocks": [NLW_2016]} if shock else {}
-    if not posterior.exists():
-        return [(extra, int(s)) for s in seeds], f"scenario values, {draws} seeds (no posterior)"
-    frame = pd.read_csv(posterior)
-    weights = frame.pop("weight").to_numpy()
-    picks = rng.choice(len(frame), size=draws, p=weights / weights.sum())
-    tasks = []
-    for i, s in zip(picks, seeds, strict=True):
-        values = calibrated_overrides(frame.iloc[i].to_dict())
-        tasks.append(({**values, **extra}, int(s)))
-    return tasks, f"posterior predictive, {draws} draws"
+    return posterior_tasks(draws, seed, posterior, {"shocks": [NLW_2016]} if shock else None)
 
 
 def band(values: list[float]) -> tuple[float, float, float]:
