@@ -425,7 +425,7 @@ def test_the_external_share_counts_held_contracts_by_reference_value():
 def test_model_years_are_the_means_of_their_quarters_and_draws_follow_the_held_pairs():
     quarterly = np.arange(8 * 2, dtype=float).reshape(8, 2)
     assert england_validation.yearly_means(quarterly).tolist() == [[3.0, 4.0], [11.0, 12.0]]
-    years = england_validation.YEARS
+    years = england_validation.MODEL_YEARS
     share, _ = _record({"a": [0.1] * 8, "b": [0.2] * 8})
     held = england_validation.pairs(share, ["a", "b"], [2004], 2008)
     runs = np.zeros((3, len(years), 2))
