@@ -166,3 +166,13 @@ def test_the_provenance_table_reads_which_fitted_parameters_the_records_identify
     block = provenance.block(tmp_path)
     assert f"| `{names[0]}` | calibrated |" in block
     assert "| fitted, not or weakly identified |" in block and f"`{names[1]}`" in block
+
+
+def test_the_share_of_mutuals_in_profit_counts_only_those_that_traded():
+    import numpy as np
+
+    surplus = np.array([1.0, -1.0, 0.0, 5.0, 2.0])
+    cost = np.array([10.0, 10.0, 0.0, 10.0, 10.0])  # the third had no costs: not trading
+    keep = np.array([True, True, True, False, True])  # the fourth is not a mutual
+    assert patterns.share_with_surplus(surplus, cost, keep) == pytest.approx(2 / 3)
+    assert np.isnan(patterns.share_with_surplus(surplus, cost, np.zeros(5, dtype=bool)))
