@@ -57,6 +57,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pyabc
+from matplotlib.ticker import MaxNLocator
 from pyabc.sampler import MappingSampler
 from scipy.stats import spearmanr
 
@@ -555,6 +556,8 @@ def figures(posterior: pd.DataFrame, priors: dict, paths: np.ndarray, img: Path)
               title="Median margin (fitted over 2006-2008)")  # fmt: skip
     right.legend(fontsize=8)
     right.grid(alpha=0.3)
+    for axis in (ax, right):  # whole years, few enough to read
+        axis.xaxis.set_major_locator(MaxNLocator(6, integer=True))
     second = img / "calibration_predictive.png"
     fig.savefig(second, dpi=100)
     plt.close(fig)
