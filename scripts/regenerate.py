@@ -1,7 +1,8 @@
 """Every script that writes docs/validation.md (and the generated tables of docs/ODD.md), in
 the order they must run, with the flags used: what ``python -m scripts.validation --all`` runs.
 
-Order matters: the calibration writes the posterior the patterns draw from, and
+Order matters: the calibration writes the posterior the patterns and the England runs draw
+from and the identification the provenance table reads, and
 scripts/validation.py rewrites the whole file, keeping the blocks the others wrote. Each step
 runs as a user runs it (``python -m scripts.NAME FLAGS``, in a fresh process); the first that
 fails stops the run with its exit status. At the end the block ``regenerate`` of
@@ -40,7 +41,6 @@ class Step:
 
 
 STEPS = [
-    Step("scripts.provenance", (), "'What is calibrated, what is assumed, what is predicted'"),
     Step(
         "scripts.calibrate",
         ("--population", "150", "--generations", "6"),
@@ -51,12 +51,23 @@ STEPS = [
         "estimate at this run's rate",
     ),
     Step(
+        "scripts.provenance",
+        (),
+        "'What is calibrated, what is assumed, what is predicted' (reads the calibration's "
+        "identification in results/calibration/)",
+    ),
+    Step(
         "scripts.patterns",
         ("--draws", "100", "--seeds", "50"),
         "'Independent patterns' (reads results/calibration/posterior.csv)",
     ),
     Step("scripts.spread", ("--seeds", "100"), "'Spread of every run outcome'"),
-    Step("scripts.england_validation", (), "'England, council by council'"),
+    Step(
+        "scripts.england_validation",
+        (),
+        "'England, council by council', the model against the nulls (reads "
+        "results/calibration/posterior.csv)",
+    ),
     Step(
         "scripts.validation",
         ("--seeds", "20"),

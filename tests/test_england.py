@@ -21,6 +21,8 @@ import pytest
 
 from scripts import england_data, england_validation
 from sim import CommissioningModel, load_scenario
+from sim.core.inhouse import kept_to_share
+from sim.core.state import ProviderKind
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGLAND = ROOT / "data" / "england"
@@ -386,13 +388,13 @@ def test_the_validation_writes_its_own_section_and_leaves_the_rest(tmp_path):
     doc = tmp_path / "validation.md"
     doc.write_text("# Validation\n\n## 1. Earlier\n\nkept as it was\n")
     figure = tmp_path / "img" / "england.png"
-    args = ["--doc", str(doc), "--figure", str(figure), "--draws", "200"]
+    args = ["--doc", str(doc), "--figure", str(figure), "--draws", "200", "--runs", "0"]
     assert england_validation.main(args) == 0
     text = doc.read_text()
     assert text.startswith("# Validation\n\n## 1. Earlier\n\nkept as it was\n")
     assert "## England, council by council" in text
     assert "| renewal clock |" in text and "| logistic trend |" in text
-    assert "no model\nnumbers are shown" in text  # the model side waits for issue 21
+    assert "not run here** (`--runs 0`)" in text  # says plainly that the model was not run
     assert figure.stat().st_size > 10_000
     first = text
     assert england_validation.main(args) == 0
@@ -414,3 +416,58 @@ def test_the_council_map_draws_each_council_at_its_place_and_each_border():
     # the real map keeps its shape: England is taller than it is wide
     width, height = np.ptp(model.positions, axis=0)
     assert height > width and ax.get_aspect() == 1.0
+
+
+# ----------------------------------------------------------------------------- the model's side
+
+
+def test_a_council_keeps_in_house_the_contracts_closest_to_its_recorded_share():
+    council = np.repeat([0, 1, 2], 4)
+    reference = np.array([1.0] * 4 + [1.0] * 4 + [3.0, 1.0, 1.0, 1.0])
+    order = np.random.default_rng(1).random(12)
+    kept = kept_to_share(council, reference, order, np.array([0.5, 0.0, 0.5]))
+    assert kept[:4].sum() == 2 and not kept[4:8].any()
+    # council 2 (value 6, target 3): the first contracts in the random order, as many as come
+    # closest; with unequal contracts that is within half a contract of the target
+    value = (reference[8:] * kept[8:]).sum()
+    assert abs(value - 3.0) <= 3.0 / 2
+
+
+def test_the_england_scenario_starts_each_council_within_a_lot_of_its_record():
+    scenario = load_scenario(SCENARIO, {"scenario.quarters": 1})
+    model = CommissioningModel(scenario, rng=5)
+    councils = pd.read_csv(ENGLAND / "councils.csv")
+    ct, p = model.contracts, model.providers
+    external = england_validation.external_share_by_council(
+        ct.view("council"), ct.view("holder"), ct.view("reference"),
+        p.view("kind") == ProviderKind.INHOUSE, model.n_councils,
+    )  # fmt: skip
+    lots = scenario.councils.service_lines * scenario.councils.lots
+    gap = np.abs(external - (1 - councils["inhouse_share"].to_numpy()))
+    assert np.nanmax(gap) <= 0.5 / lots + 1e-9
+
+
+def test_the_external_share_counts_held_contracts_by_reference_value():
+    council = np.array([0, 0, 0, 1, 1])
+    holder = np.array([0, 2, -1, 1, 1])  # provider 0 and 1: in-house units; 2: a firm
+    reference = np.array([1.0, 3.0, 5.0, 2.0, 2.0])
+    inhouse = np.array([True, True, False])
+    share = england_validation.external_share_by_council(council, holder, reference, inhouse, 3)
+    assert share[0] == pytest.approx(0.75) and share[1] == 0.0 and np.isnan(share[2])
+
+
+def test_model_years_are_the_means_of_their_quarters_and_draws_follow_the_held_pairs():
+    quarterly = np.arange(8 * 2, dtype=float).reshape(8, 2)
+    assert england_validation.yearly_means(quarterly).tolist() == [[3.0, 4.0], [11.0, 12.0]]
+    years = england_validation.MODEL_YEARS
+    share, _ = _record({"a": [0.1] * 8, "b": [0.2] * 8})
+    held = england_validation.pairs(share, ["a", "b"], [2004], 2008)
+    runs = np.zeros((3, len(years), 2))
+    runs[:, :, 1] = 1.0  # council "b" is column 1
+    runs[2] += np.arange(len(years))[:, None]  # run 2 rises by one a year
+    draws = england_validation.model_draws(runs, ["a", "b"], held)
+    assert draws.shape == (3, len(held.council))
+    expected = (held.council == "b") + np.array([years.index(y) for y in held.target_year])
+    assert draws[2].tolist() == expected.tolist()
+    keep = held.council == "a"
+    assert set(england_validation.within(held, keep).council) == {"a"}

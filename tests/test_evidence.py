@@ -130,7 +130,7 @@ def test_patterns_and_spread_write_their_tables(tmp_path):
     for pattern in patterns.PATTERNS:
         assert pattern.source in block
     verdicts = [line for line in block.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(verdicts) == 1 + 2 * 3 + 3  # header, three home-care patterns x 2 arms, 3 more
+    assert len(verdicts) == 1 + 2 * 3 + 4  # header, three home-care patterns x 2 arms, 4 more
     assert all(("inside" in v) or ("**miss, model " in v) for v in verdicts[1:])
     assert "scenario values, 2 seeds (no posterior)" in block  # says where the band comes from
     assert (docs / "img" / "patterns.png").stat().st_size > 10_000

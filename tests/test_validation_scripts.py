@@ -78,6 +78,8 @@ def test_the_one_command_runs_every_script_the_doc_names_calibration_before_patt
     # outsourcer_failures and budgets_and_shocks run inside scripts.validation
     assert named - {"scripts.outsourcer_failures", "scripts.budgets_and_shocks"} <= set(modules)
     assert modules.index("scripts.calibrate") < modules.index("scripts.patterns")
+    # the England comparison draws its runs' parameters from the calibration's posterior
+    assert modules.index("scripts.calibrate") < modules.index("scripts.england_validation")
     assert "scripts.validation" in modules and "--all" not in " ".join(
         " ".join(s.flags) for s in regenerate.STEPS
     )
@@ -94,3 +96,83 @@ def test_the_one_command_stops_at_a_failing_step_and_records_the_steps_it_ran(tm
     assert regenerate.run_all([ok], doc=doc) == 0
     text = doc.read_text()
     assert "| 1 | `.venv/bin/python -m this` | the Zen |" in text and " min |" in text
+
+
+# ----------------------------------------------------------------------------- calibration set
+
+
+def test_a_band_verdict_says_inside_or_which_side_the_model_misses_on():
+    from scripts.calibrate import band_verdict
+
+    assert band_verdict(0.05, 0.03, 0.07) == "inside"
+    assert band_verdict(0.03, 0.03, 0.07) == "inside"  # the band's ends count as inside
+    assert band_verdict(0.02, 0.03, 0.07) == "miss: model above the record"
+    assert band_verdict(0.08, 0.03, 0.07) == "miss: model below the record"
+
+
+def test_the_record_statistics_read_the_share_at_the_records_years_and_average_the_margin():
+    import numpy as np
+
+    from scripts.calibrate import CALIBRATION_SET, MARGIN_QUARTERS, record_statistics
+
+    share = np.linspace(0.0, 0.79, 80)
+    margin = np.zeros(80)
+    margin[MARGIN_QUARTERS.start : MARGIN_QUARTERS.stop] = 0.04
+    margin[MARGIN_QUARTERS.stop] = 9.0  # outside the window: ignored
+    stats = record_statistics(share, margin)
+    assert list(stats) == [r.key for r in CALIBRATION_SET]
+    assert stats["share_2002"] == pytest.approx(share[40])
+    assert stats["share_2008"] == pytest.approx(share[64])
+    assert stats["margin"] == pytest.approx(0.04)
+
+
+def test_identification_names_the_record_a_parameter_moves_and_flags_one_that_moves_none():
+    import numpy as np
+
+    from scripts.calibrate import Record, identification, identified_by
+
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(size=200), rng.uniform(size=200)
+    runs = pd.DataFrame(
+        {"a": a, "b": b, "x": a + rng.normal(0, 0.05, 200), "y": rng.normal(size=200)}
+    )
+    records = [Record("x", "x", 0.5, (0.4, 0.6), "s"), Record("y", "y", 0.0, (-1, 1), "s")]
+    rho = identification(runs, {"a": (0, 1, ""), "b": (0, 1, "")}, records)
+    assert rho.loc["a", "x"] > 0.9 and abs(rho.loc["b", "x"]) < 0.3
+    table = identified_by(rho, pd.Series({"a": 0.3, "b": 0.95})).set_index("parameter")
+    assert table.loc["a", "record"] == "x" and table.loc["a", "status"] == "identified"
+    assert table.loc["b", "status"] == "not identified"
+    # narrowed but moving no record (or moving one but not narrowed): weakly
+    assert identified_by(rho, pd.Series({"a": 0.95, "b": 0.3})).status.tolist() == [
+        "weakly identified",
+        "weakly identified",
+    ]
+
+
+def test_the_provenance_table_reads_which_fitted_parameters_the_records_identify(tmp_path):
+    from scripts import provenance
+    from scripts.calibrate import PRIORS
+
+    assert provenance.identification_status(tmp_path) == {}  # no calibration yet
+    names = list(PRIORS)
+    rho = pd.DataFrame({"share_2002": [0.9] + [0.0] * (len(names) - 1)}, index=names)
+    rho.to_csv(tmp_path / "identification.csv", index_label="parameter")
+    pd.DataFrame({"parameter": names, "width_ratio": [0.5] + [1.0] * (len(names) - 1)}).to_csv(
+        tmp_path / "posterior_summary.csv", index=False
+    )
+    status = provenance.identification_status(tmp_path)
+    assert status[names[0]] == "identified"
+    assert {status[n] for n in names[1:]} == {"not identified"}
+    block = provenance.block(tmp_path)
+    assert f"| `{names[0]}` | calibrated |" in block
+    assert "| fitted, not or weakly identified |" in block and f"`{names[1]}`" in block
+
+
+def test_the_share_of_mutuals_in_profit_counts_only_those_that_traded():
+    import numpy as np
+
+    surplus = np.array([1.0, -1.0, 0.0, 5.0, 2.0])
+    cost = np.array([10.0, 10.0, 0.0, 10.0, 10.0])  # the third had no costs: not trading
+    keep = np.array([True, True, True, False, True])  # the fourth is not a mutual
+    assert patterns.share_with_surplus(surplus, cost, keep) == pytest.approx(2 / 3)
+    assert np.isnan(patterns.share_with_surplus(surplus, cost, np.zeros(5, dtype=bool)))

@@ -290,10 +290,14 @@ class Simulation:
         )
         n = ct.n
         share = np.full(cn.n, c.initial_inhouse_share)
-        if self._own_councils is not None:  # a councils file may give each council its own
-            own = self._own_councils[3]
+        draws = self.rng.random(n)
+        own = None if self._own_councils is None else self._own_councils[3]
+        if own is not None and not np.isnan(own).all():
+            # A council's own recorded share is met as closely as its contracts allow.
             share = np.where(np.isnan(own), share, own)
-        in_house = self.rng.random(n) < share[ct.view("council")]
+            in_house = inhouse.kept_to_share(ct.view("council"), ct.view("reference"), draws, share)
+        else:
+            in_house = draws < share[ct.view("council")]
         slots = np.arange(n)
         cn.total = np.bincount(ct.view("council"), ct.view("reference"), minlength=cn.n)
         ih = slots[in_house]

@@ -16,6 +16,27 @@ from sim.core.state import Market
 __all__ = ["refresh_inhouse_prices", "update_inhouse_capacity"]
 
 
+def kept_to_share(
+    council: np.ndarray, reference: np.ndarray, order: np.ndarray, share: np.ndarray
+) -> np.ndarray:
+    """Which contracts each council keeps in-house so that their value comes close to
+    ``share`` of its contracts' value: its first contracts in the random ``order`` (one draw
+    a contract), each kept while the value kept up to its middle is below the target, so
+    the kept value is within half a contract of it (with equal lots, the nearest whole
+    number of lots). Used where a council's own record gives its share, which a draw per
+    contract would miss by chance (a council of 4 contracts starts up to 25 points off)."""
+    rank = np.lexsort((order, council))
+    value = reference[rank]
+    cumulative = np.cumsum(value)
+    start = np.searchsorted(council[rank], np.arange(share.size))
+    before = np.concatenate(([0.0], cumulative))[start][council[rank]]
+    within = cumulative - before  # in-house value up to and with this contract
+    total = np.bincount(council, reference, minlength=share.size)
+    kept = np.empty(council.size, dtype=bool)
+    kept[rank] = within - value / 2 < share[council[rank]] * total[council[rank]]
+    return kept
+
+
 def refresh_inhouse_prices(market: Market, emergency_premium: float) -> None:
     """In-house services cost what the unit spends (no margin, no fixed price), plus the
     premium while the unit covers an emergency."""
