@@ -71,9 +71,11 @@ class Pattern:
 
 HANDBACKS_LOW = (
     "a provider hands a contract back only after `handback_quarters` of losses beyond "
-    "`handback_loss`; firms learn the margins their bids earn, so without a cost shock few "
-    "contracts lose money that long (the arm without the 2016 shock has none; the world had "
-    "it)"
+    "`handback_loss`; firms price to the margins the calibration fitted, and yearly price "
+    "reviews (`commissioning.price_review`, 0.5, an assumption) pass half of a cost rise into "
+    "fees, so even after the 2016 shock few contracts lose money that long; the record's "
+    "councils paid below what providers said care cost (DOMAIN.md: 1% of contracts met the "
+    "providers' minimum price), which the model's reviews do not hold back"
 )
 HANDBACKS_HIGH = (
     "after the cost shock many contracts priced near their margin cross the handback line in "
