@@ -246,6 +246,8 @@ def run_summary(
         "mean_share_in_profit": mean("share_in_profit"),
         "service_quarters_lost": float((1.0 - service).sum()),
         "unmet_need_total": float(total("unmet_need")),
+        "unmet_need_staff_total": float(total("unmet_need_staff")),
+        "mean_vacancy_rate": mean("vacancy_rate"),
         **{
             f"{KIND_NAMES[k]}_failures_total": int(total(f"failures_{KIND_NAMES[k]}"))
             for k in _TRADING

@@ -51,6 +51,7 @@ HEADLINE = (
     "resilience",
     "min_service_delivered",
     "service_quarters_lost",
+    "mean_vacancy_rate",
     "failures_total",
     "handbacks_total",
     "final_share_outsourcer",
