@@ -331,7 +331,8 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def _ci(e: Effect) -> str:
+def ci_text(e: Effect) -> str:
+    """An effect and its 95% CI as the page prints them: ``+0.1 (+0.05 to +0.15)``."""
     return f"{num(e.effect)} ({num(e.low)} to {num(e.high)})"
 
 
@@ -370,9 +371,9 @@ the change from the lever's minimum to its maximum, 95% CI, over {d.n} runs.
 
 | | at the other levers' defaults | across the other levers' ranges |
 | --- | --- | --- |
-| effect on `{claim.outcome}` | {_ci(d)}: {status(d, claim.sign)} | {_ci(a)}: {status(a, claim.sign)} |
-| price: `{SPEND}`, GBP m | {_ci(p[f"{SPEND}_defaults"])} | {_ci(p[f"{SPEND}_across"])} |
-| price: `{PER_SERVICE}` | {_ci(p[f"{PER_SERVICE}_defaults"])} | {_ci(p[f"{PER_SERVICE}_across"])} |
+| effect on `{claim.outcome}` | {ci_text(d)}: {status(d, claim.sign)} | {ci_text(a)}: {status(a, claim.sign)} |
+| price: `{SPEND}`, GBP m | {ci_text(p[f"{SPEND}_defaults"])} | {ci_text(p[f"{SPEND}_across"])} |
+| price: `{PER_SERVICE}` | {ci_text(p[f"{PER_SERVICE}_defaults"])} | {ci_text(p[f"{PER_SERVICE}_across"])} |
 
 Price at the other levers' defaults, in words: {price_sentence(p[f"{SPEND}_defaults"], p[f"{PER_SERVICE}_defaults"], result["mean_spend"])}.
 The other levers' defaults: {defaults}.
@@ -490,8 +491,8 @@ def write_doc(results: list[dict], manifest: dict, pilot: Path | None, docs: Pat
         )
     )
     summary = "\n".join(
-        f"| {i + 1}. {r['claim'].sentence} | {_ci(r['at_defaults'])} | {_ci(r['across'])} | "
-        f"{_ci(r['price'][f'{SPEND}_defaults'])} | {r['short']} |"
+        f"| {i + 1}. {r['claim'].sentence} | {ci_text(r['at_defaults'])} | {ci_text(r['across'])} | "
+        f"{ci_text(r['price'][f'{SPEND}_defaults'])} | {r['short']} |"
         for i, r in enumerate(results)
     )
     sections = "\n".join(claim_section(i + 1, r) for i, r in enumerate(results))

@@ -38,13 +38,13 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-from scripts.claims import CLAIMS, EXPERIMENT, PER_SERVICE, SPEND, Claim  # noqa: E402
-from scripts.claims_stats import num  # noqa: E402
+from scripts.claims import CLAIMS, EXPERIMENT, SPEND, Claim, ci_text  # noqa: E402
+from scripts.claims_stats import Effect, num, status  # noqa: E402
 from scripts.scriptkit import OneLineParser, write_block  # noqa: E402
 
 ENGLAND = ROOT / "scenarios" / "england_today.toml"
 #: What each run keeps: the claims' outcomes and the levers' price.
-OUTCOMES = sorted({c.outcome for c in CLAIMS} | {SPEND, PER_SERVICE})
+OUTCOMES = sorted({c.outcome for c in CLAIMS} | {SPEND})
 
 
 def lever_ranges(experiment: Path = EXPERIMENT) -> dict[str, tuple[float, float]]:
@@ -81,23 +81,25 @@ def seeds_needed(diffs: pd.DataFrame, claims: list[Claim], precision: float, cap
     return int(min(cap, max(finite, default=2)))
 
 
+#: A claim's verdict on England, by its effect's status (:func:`scripts.claims_stats.status`).
+VERDICTS = {
+    "holds": "holds",
+    "opposite": "**fails**: the lever moves the outcome the other way",
+    "noise": "not resolved: the 95% CI holds zero",
+    "undefined": "not resolved: too few pairs to tell",
+}
+
+
 def judge(claim: Claim, diffs: pd.DataFrame) -> dict[str, Any]:
-    """The claim's effect (mean paired difference, 95% CI), its price and its verdict:
-    "holds" (the CI excludes zero on the claimed side), "fails" (on the other side) or
-    "not resolved" (the CI holds zero)."""
+    """The claim's effect (mean paired difference, 95% CI), its price (the paired difference
+    in total spend) and its verdict (:data:`VERDICTS`), as the headline design judges an
+    effect (:func:`scripts.claims_stats.status`)."""
     from sim.experiments.stats import mean_ci
 
-    mean, lo, hi, n = mean_ci(diffs[claim.outcome])
-    if claim.sign * lo > 0 and claim.sign * hi > 0:
-        verdict = "holds"
-    elif claim.sign * lo < 0 and claim.sign * hi < 0:
-        verdict = "**fails**: the lever moves the outcome the other way"
-    else:
-        verdict = "not resolved: the 95% CI holds zero"
-    spend = mean_ci(diffs[SPEND])
-    per_service = mean_ci(diffs[PER_SERVICE])
-    return {"claim": claim, "effect": (mean, lo, hi), "n": n, "verdict": verdict,
-            "spend": spend[:3], "per_service": per_service[:3]}  # fmt: skip
+    effect = Effect(*mean_ci(diffs[claim.outcome]))
+    return {"claim": claim, "effect": effect, "n": effect.n,
+            "verdict": VERDICTS[status(effect, claim.sign)],
+            "spend": Effect(*mean_ci(diffs[SPEND]))}  # fmt: skip
 
 
 def evaluate(args: Any, pool_map: Callable) -> tuple[list[dict], pd.DataFrame]:
@@ -133,17 +135,12 @@ def evaluate(args: Any, pool_map: Callable) -> tuple[list[dict], pd.DataFrame]:
 # ----------------------------------------------------------------------------- outputs
 
 
-def _ci(triple: tuple[float, float, float]) -> str:
-    mean, lo, hi = triple
-    return f"{num(mean)} ({num(lo)} to {num(hi)})"
-
-
 def figure(results: list[dict], path: Path) -> Path:
     """Each claim's effect on England with its 95% CI, one panel each (their units differ)."""
     fig, axes = plt.subplots(len(results), 1, figsize=(8, 1.1 * len(results) + 1),
                              constrained_layout=True)  # fmt: skip
     for ax, r in zip(np.atleast_1d(axes), results, strict=True):
-        mean, lo, hi = r["effect"]
+        mean, lo, hi, _ = r["effect"]
         colour = (
             "tab:green"
             if r["verdict"] == "holds"
@@ -173,7 +170,7 @@ def doc_block(results: list[dict], sizing: pd.DataFrame, args: Any, minutes: flo
         low, high = ranges[c.lever]
         rows.append(
             f"| {c.sentence} | `{c.lever}` {num(low)} to {num(high)} | `{c.outcome}` "
-            f"{_ci(r['effect'])} | {r['n']} | {_ci(r['spend'])} | {r['verdict']} |"
+            f"{ci_text(r['effect'])} | {r['n']} | {ci_text(r['spend'])} | {r['verdict']} |"
         )
     capped = [s.lever for s in sizing.itertuples() if s.pairs >= args.max_seeds]
     cap_note = (
@@ -245,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     figure(results, args.docs / "img" / "claims_england.png")
     write_block(args.docs / "claims.md", "england", doc_block(results, sizing, args, minutes))
     for r in results:
-        print(f"{r['claim'].key}: {_ci(r['effect'])} over {r['n']} pairs: {r['verdict']}")
+        print(f"{r['claim'].key}: {ci_text(r['effect'])} over {r['n']} pairs: {r['verdict']}")
     print(f"wrote the england block of {args.docs}/claims.md ({minutes:.1f} min)")
     return 0
 
